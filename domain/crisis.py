@@ -1,0 +1,927 @@
+"""The Crisis aggregate: declaration, severity and status, crisis log, actions, situation reports, decisions.
+
+Every event records the acting user and the server's recording time; entries also record when they
+occurred (given by the user). Rules are checked before an event is triggered, so a refused command
+appends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.shared import (
+    CATEGORIES,
+    CONDITIONS,
+    PUBLIC,
+    Classification,
+    DomainError,
+    Policy,
+    Rule,
+    check_entry_time,
+    clock_time,
+    display,
+    required_text,
+)
+
+ACTIVE, CONTAINED, RESOLVED, CLOSED = "ACTIVE", "CONTAINED", "RESOLVED", "CLOSED"
+
+
+@dataclass
+class Entry:
+    """When something happened and when it was recorded, by whom: every record of a crisis has these."""
+
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: str
+
+
+@dataclass
+class LogEntry(Entry):
+    number: int
+    text: str
+    source: str | None
+    classification: Classification
+    late_entry_reason: str | None = None
+    struck: bool = False
+    struck_reason: str | None = None
+    struck_by: str | None = None
+    struck_at: datetime | None = None
+
+
+@dataclass
+class Action(Entry):
+    action_id: str
+    unit: str
+    task: str
+    due_at: datetime
+    classification: Classification
+    status: str = "OPEN"
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    note: str | None = None
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.status == "OPEN" and now > self.due_at
+
+
+@dataclass
+class SituationReport(Entry):
+    number: int
+    summary: str | None
+    next_due_at: datetime | None
+    classification: Classification
+
+
+@dataclass
+class DecisionReview(Entry):
+    outcome: str
+
+
+@dataclass
+class Decision(Entry):
+    decision_id: str
+    decided_by: str
+    authority: str | None
+    decision: str
+    rationale: str
+    options: list[str]
+    review_at: datetime | None
+    references: list[str]
+    classification: Classification
+    supersedes: str | None = None
+    superseded_by: str | None = None
+    reviews: list[DecisionReview] = field(default_factory=list)
+
+
+@dataclass
+class AfterActionReview(Entry):
+    findings: list[str]
+    recommendations: list[str]
+
+
+ENTITY_CLASSES = (LogEntry, Action, SituationReport, DecisionReview, Decision, AfterActionReview)
+
+
+class Crisis(Aggregate):
+    """One crisis, from its declaration to its after-action review."""
+
+    @staticmethod
+    def id_for(crisis_id: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"valmius:crisis:{crisis_id}")
+
+    # --- events ------------------------------------------------------------------------------------
+
+    class Event(Aggregate.Event):
+        actor: str
+        recorded_at: datetime
+
+        def summary(self) -> str:
+            return type(self).__name__
+
+    class Declared(Event, Aggregate.Created):
+        crisis_id: str
+        title: str
+        category: str
+        severity: int
+        condition: str
+        areas: list[str]
+        lead_authority: str | None
+        external_lead: str | None
+        classification: Classification
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.crisis_id = self.crisis_id
+            crisis.title = self.title
+            crisis.category = self.category
+            crisis.severity = self.severity
+            crisis.condition = self.condition
+            crisis.areas = list(self.areas)
+            crisis.lead_authority = self.lead_authority
+            crisis.external_lead = self.external_lead
+            crisis.classification = self.classification
+            crisis.declared_at = self.occurred_at
+            crisis.declared_by = self.actor
+            crisis.status = ACTIVE
+            crisis.status_changed_at = self.occurred_at
+            crisis.log = []
+            crisis.actions = {}
+            crisis.situation_reports = []
+            crisis.decisions = {}
+            crisis.after_action_review = None
+            crisis.active_plans = {}
+            crisis.open_police_requests = {}
+
+        def summary(self) -> str:
+            return f"declared by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class SeverityChanged(Event):
+        from_severity: int
+        to_severity: int
+        reason: str | None
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.severity = self.to_severity
+
+        def summary(self) -> str:
+            return f"severity changed to {self.to_severity} by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class ConditionChanged(Event):
+        from_condition: str
+        to_condition: str
+        reason: str | None
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.condition = self.to_condition
+
+        def summary(self) -> str:
+            return f"condition changed to {self.to_condition} by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class StatusChanged(Event):
+        from_status: str
+        to_status: str
+        reason: str | None
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.status = self.to_status
+            crisis.status_changed_at = self.occurred_at
+
+        def summary(self) -> str:
+            return f"status changed to {self.to_status} by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class LogEntryRecorded(Event):
+        number: int
+        text: str
+        source: str | None
+        classification: Classification
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.log.append(
+                LogEntry(
+                    occurred_at=self.occurred_at,
+                    recorded_at=self.recorded_at,
+                    actor=self.actor,
+                    number=self.number,
+                    text=self.text,
+                    source=self.source,
+                    classification=self.classification,
+                    late_entry_reason=self.late_entry_reason,
+                )
+            )
+
+        def summary(self) -> str:
+            return f"log entry #{self.number} recorded by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class LogEntryStruck(Event):
+        number: int
+        reason: str
+
+        def apply(self, crisis: Crisis) -> None:
+            entry = crisis.log[self.number - 1]
+            entry.struck = True
+            entry.struck_reason = self.reason
+            entry.struck_by = self.actor
+            entry.struck_at = self.recorded_at
+
+        def summary(self) -> str:
+            return f"log entry #{self.number} struck through by {self.actor} at {clock_time(self.recorded_at)}"
+
+    class ActionAssigned(Event):
+        action_id: str
+        unit: str
+        task: str
+        due_at: datetime
+        classification: Classification
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.actions[self.action_id] = Action(
+                occurred_at=self.occurred_at,
+                recorded_at=self.recorded_at,
+                actor=self.actor,
+                action_id=self.action_id,
+                unit=self.unit,
+                task=self.task,
+                due_at=self.due_at,
+                classification=self.classification,
+            )
+
+        def summary(self) -> str:
+            return f"action {self.action_id} assigned to {self.unit} by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class ActionClosed(Event):
+        action_id: str
+        outcome: str  # COMPLETED or CANCELLED
+        note: str | None
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            action = crisis.actions[self.action_id]
+            action.status = self.outcome
+            action.closed_at = self.occurred_at
+            action.closed_by = self.actor
+            action.note = self.note
+
+        def summary(self) -> str:
+            return f"action {self.action_id} {self.outcome.lower()} by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class SituationReportIssued(Event):
+        number: int
+        summary_text: str | None
+        next_due_at: datetime | None
+        classification: Classification
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.situation_reports.append(
+                SituationReport(
+                    occurred_at=self.occurred_at,
+                    recorded_at=self.recorded_at,
+                    actor=self.actor,
+                    number=self.number,
+                    summary=self.summary_text,
+                    next_due_at=self.next_due_at,
+                    classification=self.classification,
+                )
+            )
+
+        def summary(self) -> str:
+            return f"situation report #{self.number} issued by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class DecisionRecorded(Event):
+        decision_id: str
+        decided_by: str
+        authority: str | None
+        decision: str
+        rationale: str
+        options: list[str]
+        review_at: datetime | None
+        references: list[str]
+        supersedes: str | None
+        classification: Classification
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.decisions[self.decision_id] = Decision(
+                occurred_at=self.occurred_at,
+                recorded_at=self.recorded_at,
+                actor=self.actor,
+                decision_id=self.decision_id,
+                decided_by=self.decided_by,
+                authority=self.authority,
+                decision=self.decision,
+                rationale=self.rationale,
+                options=list(self.options),
+                review_at=self.review_at,
+                references=list(self.references),
+                classification=self.classification,
+                supersedes=self.supersedes,
+            )
+            if self.supersedes:
+                crisis.decisions[self.supersedes].superseded_by = self.decision_id
+
+        def summary(self) -> str:
+            verb = f"superseding {self.supersedes}" if self.supersedes else "recorded"
+            return f"decision {self.decision_id} {verb} by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class DecisionReviewed(Event):
+        decision_id: str
+        outcome: str
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.decisions[self.decision_id].reviews.append(
+                DecisionReview(
+                    occurred_at=self.occurred_at, recorded_at=self.recorded_at, actor=self.actor, outcome=self.outcome
+                )
+            )
+
+        def summary(self) -> str:
+            return f"decision {self.decision_id} reviewed by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class ContinuityPlanActivated(Event):
+        plan_id: str
+        unit: str
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.active_plans[self.plan_id] = self.unit
+
+        def summary(self) -> str:
+            return f"continuity plan {self.plan_id} activated by {self.actor} at {clock_time(self.recorded_at)}"
+
+    class ContinuityPlanDeactivated(Event):
+        plan_id: str
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.active_plans.pop(self.plan_id, None)
+
+        def summary(self) -> str:
+            return f"continuity plan {self.plan_id} deactivated by {self.actor} at {clock_time(self.recorded_at)}"
+
+    class PoliceRequestOpened(Event):
+        request_id: str
+        liaison_id: str
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.open_police_requests[self.request_id] = self.liaison_id
+
+        def summary(self) -> str:
+            return f"police request {self.request_id} raised by {self.actor} at {clock_time(self.recorded_at)}"
+
+    class PoliceRequestClosed(Event):
+        request_id: str
+        outcome: str
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.open_police_requests.pop(self.request_id, None)
+
+        def summary(self) -> str:
+            return f"police request {self.request_id} {self.outcome.lower()} by {self.actor} at {clock_time(self.recorded_at)}"
+
+    class AfterActionReviewRecorded(Event):
+        findings: list[str]
+        recommendations: list[str]
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.after_action_review = AfterActionReview(
+                occurred_at=self.occurred_at,
+                recorded_at=self.recorded_at,
+                actor=self.actor,
+                findings=list(self.findings),
+                recommendations=list(self.recommendations),
+            )
+
+        def summary(self) -> str:
+            return f"after-action review recorded by {self.actor} at {clock_time(self.occurred_at)}"
+
+
+    # --- commands ------------------------------------------------------------------------------------
+
+    @classmethod
+    def declare(
+        cls,
+        *,
+        crisis_id: str,
+        title: str,
+        category: str,
+        severity: int,
+        condition: str = "NORMAL_DISRUPTION",
+        areas: list[str] | None = None,
+        lead_authority: str | None = None,
+        external_lead: str | None = None,
+        classification: Classification = PUBLIC,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        emergency_conditions_in_force: bool,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> Crisis:
+        required_text(crisis_id, "the crisis id")
+        required_text(title, "the title")
+        if category not in CATEGORIES:
+            raise DomainError(Rule.INVALID_INPUT, f"category {category!r} is not one of {', '.join(CATEGORIES)}")
+        policy.check_severity(severity)
+        _check_condition(condition, emergency_conditions_in_force)
+        check_entry_time(occurred_at, now, policy.time, late_entry_reason=late_entry_reason)
+        return cls._create(
+            cls.Declared,
+            id=cls.id_for(crisis_id),
+            crisis_id=crisis_id,
+            title=title.strip(),
+            category=category,
+            severity=severity,
+            condition=condition,
+            areas=list(areas or []),
+            lead_authority=lead_authority,
+            external_lead=external_lead,
+            classification=classification,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def change_severity(
+        self,
+        *,
+        to_severity: int,
+        reason: str | None,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        self.check_open()
+        policy.check_severity(to_severity)
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        if to_severity == self.severity:
+            raise DomainError(Rule.INVALID_TRANSITION, f"{self.crisis_id} is already at severity {to_severity}")
+        self.trigger_event(
+            self.SeverityChanged,
+            from_severity=self.severity,
+            to_severity=to_severity,
+            reason=reason,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def change_condition(
+        self,
+        *,
+        to_condition: str,
+        reason: str | None,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        emergency_conditions_in_force: bool,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        self.check_open()
+        _check_condition(to_condition, emergency_conditions_in_force)
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        if to_condition == self.condition:
+            raise DomainError(Rule.INVALID_TRANSITION, f"{self.crisis_id} is already under {to_condition}")
+        self.trigger_event(
+            self.ConditionChanged,
+            from_condition=self.condition,
+            to_condition=to_condition,
+            reason=reason,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def contain(self, **kwargs: object) -> None:
+        self._move(CONTAINED, {ACTIVE}, **kwargs)
+
+    def reopen(self, **kwargs: object) -> None:
+        self._move(ACTIVE, {CONTAINED}, **kwargs)
+
+    def resolve(self, **kwargs: object) -> None:
+        self._move(RESOLVED, {CONTAINED}, **kwargs)
+
+    def close(self, **kwargs: object) -> None:
+        if self.status == RESOLVED:
+            open_actions = sorted(a.action_id for a in self.actions.values() if a.status == "OPEN")
+            if open_actions:
+                raise DomainError(Rule.OPEN_ITEMS, f"open actions: [{', '.join(open_actions)}]")
+            if self.open_police_requests:
+                requests = ", ".join(sorted(self.open_police_requests))
+                raise DomainError(Rule.OPEN_ITEMS, f"open police requests: [{requests}]")
+            if self.active_plans:
+                plans = ", ".join(sorted(self.active_plans))
+                raise DomainError(
+                    Rule.PLAN_STILL_ACTIVE, f"{plans} still active; the unit deactivates it before the crisis can close"
+                )
+        self._move(CLOSED, {RESOLVED}, **kwargs)
+
+    def record_log_entry(
+        self,
+        *,
+        text: str,
+        source: str | None,
+        classification: Classification = PUBLIC,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> int:
+        self.check_open()
+        required_text(text, "the log entry text")
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        number = len(self.log) + 1
+        self.trigger_event(
+            self.LogEntryRecorded,
+            number=number,
+            text=text,
+            source=source,
+            classification=classification,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+        return number
+
+    def strike_log_entry(self, *, number: int, reason: str, actor: str, now: datetime) -> None:
+        self.check_open()
+        required_text(reason, "the reason for striking the entry through")
+        if not 1 <= number <= len(self.log):
+            raise DomainError(Rule.NOT_FOUND, f"{self.crisis_id} has no log entry #{number}")
+        entry = self.log[number - 1]
+        if entry.struck:
+            raise DomainError(
+                Rule.IMMUTABLE_RECORD,
+                f"log entry #{number} was already struck through by {entry.struck_by}; entries are never changed",
+            )
+        self.trigger_event(self.LogEntryStruck, number=number, reason=reason, actor=actor, recorded_at=now)
+
+    def assign_action(
+        self,
+        *,
+        action_id: str,
+        unit: str,
+        task: str,
+        due_at: datetime,
+        classification: Classification = PUBLIC,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        self.check_open()
+        required_text(action_id, "the action id")
+        policy.units.check_unit(unit)
+        required_text(task, "the task")
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        if action_id in self.actions:
+            raise DomainError(Rule.ALREADY_EXISTS, f"{self.crisis_id} already has an action {action_id}")
+        if due_at <= occurred_at:
+            raise DomainError(
+                Rule.INVALID_DUE_TIME,
+                f"due time {display(due_at)} must be after the time of assignment {display(occurred_at)}",
+            )
+        self.trigger_event(
+            self.ActionAssigned,
+            action_id=action_id,
+            unit=unit,
+            task=task,
+            due_at=due_at,
+            classification=classification,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def action(self, action_id: str) -> Action:
+        try:
+            return self.actions[action_id]
+        except KeyError:
+            raise DomainError(Rule.NOT_FOUND, f"{self.crisis_id} has no action {action_id}") from None
+
+    def complete_action(self, **kwargs: object) -> None:
+        self._close_action("COMPLETED", **kwargs)
+
+    def cancel_action(self, **kwargs: object) -> None:
+        self._close_action("CANCELLED", **kwargs)
+
+    def issue_situation_report(
+        self,
+        *,
+        number: int | None,
+        summary: str | None,
+        next_due_at: datetime | None,
+        classification: Classification = PUBLIC,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> int:
+        self.check_open()
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        expected = len(self.situation_reports) + 1
+        number = expected if number is None else number
+        if number < expected:
+            issued = self.situation_reports[number - 1] if number >= 1 else None
+            said = f"already issued {clock_time(issued.occurred_at)} by {issued.actor}" if issued else "is not valid"
+            raise DomainError(Rule.DUPLICATE_SEQUENCE, f"sitrep #{number} {said}; next is #{expected}")
+        if number > expected:
+            raise DomainError(
+                Rule.DUPLICATE_SEQUENCE, f"sitrep #{number} would skip a number; next is #{expected}"
+            )
+        if next_due_at is not None and next_due_at <= occurred_at:
+            raise DomainError(
+                Rule.INVALID_DUE_TIME, f"the next report's due time {display(next_due_at)} must be after this one"
+            )
+        self.trigger_event(
+            self.SituationReportIssued,
+            number=number,
+            summary_text=summary,
+            next_due_at=next_due_at,
+            classification=classification,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+        return number
+
+    def record_decision(
+        self,
+        *,
+        decision_id: str,
+        decided_by: str,
+        authority: str | None,
+        decision: str,
+        rationale: str,
+        options: list[str],
+        review_at: datetime | None = None,
+        references: list[str] | None = None,
+        supersedes: str | None = None,
+        classification: Classification = PUBLIC,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        self.check_open()
+        required_text(decision_id, "the decision id")
+        required_text(decided_by, "decided by (the competent office-holder)")
+        required_text(decision, "the decision")
+        required_text(rationale, "the rationale")
+        if len([o for o in options if o.strip()]) < 2:
+            raise DomainError(Rule.TOO_FEW_OPTIONS, "a decision records at least two options considered")
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        if decision_id in self.decisions:
+            raise DomainError(
+                Rule.IMMUTABLE_RECORD,
+                f"decision {decision_id} is already recorded and cannot be changed; supersede it with a new decision",
+            )
+        if supersedes is not None:
+            old = self.decisions.get(supersedes)
+            if old is None:
+                raise DomainError(
+                    Rule.WRONG_CRISIS,
+                    f"{supersedes} is not a decision of {self.crisis_id}; a decision is superseded within its own crisis",
+                )
+            if old.superseded_by:
+                raise DomainError(
+                    Rule.IMMUTABLE_RECORD,
+                    f"{supersedes} was already superseded by {old.superseded_by}; supersede {old.superseded_by} instead",
+                )
+        if review_at is not None and review_at <= occurred_at:
+            raise DomainError(Rule.INVALID_DUE_TIME, f"review time {display(review_at)} must be after the decision")
+        self.trigger_event(
+            self.DecisionRecorded,
+            decision_id=decision_id,
+            decided_by=decided_by,
+            authority=authority,
+            decision=decision,
+            rationale=rationale,
+            options=[o for o in options if o.strip()],
+            review_at=review_at,
+            references=list(references or []),
+            supersedes=supersedes,
+            classification=classification,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def record_decision_review(
+        self,
+        *,
+        decision_id: str,
+        outcome: str,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        self.check_open()
+        if decision_id not in self.decisions:
+            raise DomainError(Rule.NOT_FOUND, f"{self.crisis_id} has no decision {decision_id}")
+        required_text(outcome, "the review outcome")
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        self.trigger_event(
+            self.DecisionReviewed,
+            decision_id=decision_id,
+            outcome=outcome,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def link_plan(self, *, plan_id: str, unit: str, actor: str, now: datetime) -> None:
+        """A unit activated one of its continuity plans for this crisis."""
+        self.check_open()
+        self.trigger_event(self.ContinuityPlanActivated, plan_id=plan_id, unit=unit, actor=actor, recorded_at=now)
+
+    def unlink_plan(self, *, plan_id: str, actor: str, now: datetime) -> None:
+        if plan_id in self.active_plans:
+            self.trigger_event(self.ContinuityPlanDeactivated, plan_id=plan_id, actor=actor, recorded_at=now)
+
+    def link_police_request(self, *, request_id: str, liaison_id: str, actor: str, now: datetime) -> None:
+        """A police request was raised for this crisis: it must be closed before the crisis is."""
+        self.check_open()
+        self.trigger_event(
+            self.PoliceRequestOpened, request_id=request_id, liaison_id=liaison_id, actor=actor, recorded_at=now
+        )
+
+    def unlink_police_request(self, *, request_id: str, outcome: str, actor: str, now: datetime) -> None:
+        if request_id in self.open_police_requests:
+            self.trigger_event(
+                self.PoliceRequestClosed, request_id=request_id, outcome=outcome, actor=actor, recorded_at=now
+            )
+
+    def record_after_action_review(
+        self,
+        *,
+        findings: list[str],
+        recommendations: list[str],
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        if self.status != CLOSED:
+            raise DomainError(
+                Rule.CRISIS_NOT_CLOSED,
+                f"{self.crisis_id} is {self.status}; the after-action review is recorded once it is CLOSED",
+            )
+        if self.after_action_review is not None:
+            raise DomainError(
+                Rule.IMMUTABLE_RECORD,
+                f"the after-action review of {self.crisis_id} was recorded by {self.after_action_review.actor} "
+                f"at {display(self.after_action_review.recorded_at)}; it is recorded once",
+            )
+        if not [f for f in findings if f.strip()]:
+            raise DomainError(Rule.INVALID_INPUT, "an after-action review records at least one finding")
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        self.trigger_event(
+            self.AfterActionReviewRecorded,
+            findings=list(findings),
+            recommendations=list(recommendations),
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    # --- reads ---------------------------------------------------------------------------------------
+
+    def open_actions(self) -> list[Action]:
+        return [a for a in self.actions.values() if a.status == "OPEN"]
+
+    @property
+    def latest_situation_report(self) -> SituationReport | None:
+        return self.situation_reports[-1] if self.situation_reports else None
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    def check_open(self) -> None:
+        if self.status == CLOSED:
+            raise DomainError(
+                Rule.CRISIS_CLOSED,
+                f"{self.crisis_id} is CLOSED; only the after-action review can be recorded now",
+            )
+
+    def check_time(
+        self, occurred_at: datetime, now: datetime, policy: Policy, late_entry_reason: str | None
+    ) -> None:
+        check_entry_time(
+            occurred_at,
+            now,
+            policy.time,
+            late_entry_reason=late_entry_reason,
+            not_before=self.declared_at,
+            not_before_label=f"{self.crisis_id} was declared",
+        )
+
+    def _move(
+        self,
+        to_status: str,
+        allowed_from: set[str],
+        *,
+        reason: str | None = None,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        self.check_open()
+        if self.status not in allowed_from:
+            raise DomainError(
+                Rule.INVALID_TRANSITION,
+                f"{self.crisis_id} is {self.status}; it can become {to_status} only from {' or '.join(sorted(allowed_from))}",
+            )
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        self.trigger_event(
+            self.StatusChanged,
+            from_status=self.status,
+            to_status=to_status,
+            reason=reason,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def _close_action(
+        self,
+        outcome: str,
+        *,
+        action_id: str,
+        note: str | None = None,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        self.check_open()
+        action = self.action(action_id)
+        if action.status != "OPEN":
+            raise DomainError(
+                Rule.ACTION_NOT_OPEN,
+                f"action {action_id} was already {action.status.lower()} by {action.closed_by} "
+                f"at {display(action.closed_at)}",
+            )
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        self.trigger_event(
+            self.ActionClosed,
+            action_id=action_id,
+            outcome=outcome,
+            note=note,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+
+def _check_condition(condition: str, emergency_conditions_in_force: bool) -> None:
+    if condition not in CONDITIONS:
+        raise DomainError(Rule.INVALID_INPUT, f"condition {condition!r} is not one of {', '.join(CONDITIONS)}")
+    if condition == "EMERGENCY_CONDITIONS" and not emergency_conditions_in_force:
+        raise DomainError(
+            Rule.NO_EMERGENCY_CONDITIONS,
+            "EMERGENCY_CONDITIONS applies only while emergency conditions under the Emergency Powers Act "
+            "are recorded as in force",
+        )

@@ -1,0 +1,494 @@
+"""DivisionPreparedness: one per city unit. Its readiness along the ladder and its continuity plans.
+
+Continuity plans use ISO 22301 words: each covers critical functions with a maximum tolerable period of
+disruption (MTPD) and a recovery time objective (RTO ≤ MTPD). A plan is activated for a crisis and later
+deactivated; the crisis records the same fact so that it cannot close while a plan is active for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.shared import (
+    PUBLIC,
+    Classification,
+    DomainError,
+    Policy,
+    Rule,
+    check_entry_time,
+    clock_time,
+    display,
+    required_text,
+)
+
+
+@dataclass
+class CriticalFunction:
+    name: str
+    mtpd_minutes: int
+    rto_minutes: int
+
+
+@dataclass
+class Exercise:
+    held_at: datetime
+    recorded_at: datetime
+    actor: str
+    title: str
+    findings: list[str]
+
+
+@dataclass
+class PlanReview:
+    reviewed_at: datetime
+    recorded_at: datetime
+    actor: str
+    notes: str | None
+    next_review_due: datetime | None
+
+
+@dataclass
+class ContinuityPlan:
+    plan_id: str
+    title: str
+    owner: str | None
+    critical_functions: list[CriticalFunction]
+    classification: Classification
+    status: str = "DRAFT"
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    last_review_at: datetime | None = None
+    next_review_due: datetime | None = None
+    reviews: list[PlanReview] = field(default_factory=list)
+    exercises: list[Exercise] = field(default_factory=list)
+    active_for: str | None = None
+    activated_at: datetime | None = None
+
+    @property
+    def mtpd_minutes(self) -> int:
+        return min(f.mtpd_minutes for f in self.critical_functions)
+
+
+@dataclass
+class ReadinessChange:
+    from_level: str
+    to_level: str
+    decided_by: str
+    reason: str | None
+    crisis_ref: str | None
+    decision_ref: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: str
+
+
+ENTITY_CLASSES = (CriticalFunction, Exercise, PlanReview, ContinuityPlan, ReadinessChange)
+
+
+class DivisionPreparedness(Aggregate):
+    """The preparedness of one city unit (KASKO, SOTEPE, STARA, …)."""
+
+    @staticmethod
+    def id_for(unit: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"valmius:division-preparedness:{unit}")
+
+    class Event(Aggregate.Event):
+        actor: str
+        recorded_at: datetime
+
+        def summary(self) -> str:
+            return type(self).__name__
+
+    class Registered(Event, Aggregate.Created):
+        unit: str
+        name: str
+        readiness: str
+
+        def apply(self, prep: DivisionPreparedness) -> None:
+            prep.unit = self.unit
+            prep.name = self.name
+            prep.readiness = self.readiness
+            prep.readiness_history = []
+            prep.plans = {}
+
+        def summary(self) -> str:
+            return f"{self.unit} registered at {self.readiness}"
+
+    class ReadinessChanged(Event):
+        from_level: str
+        to_level: str
+        decided_by: str
+        reason: str | None
+        crisis_ref: str | None
+        decision_ref: str | None
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, prep: DivisionPreparedness) -> None:
+            prep.readiness = self.to_level
+            prep.readiness_history.append(
+                ReadinessChange(
+                    from_level=self.from_level,
+                    to_level=self.to_level,
+                    decided_by=self.decided_by,
+                    reason=self.reason,
+                    crisis_ref=self.crisis_ref,
+                    decision_ref=self.decision_ref,
+                    occurred_at=self.occurred_at,
+                    recorded_at=self.recorded_at,
+                    actor=self.actor,
+                )
+            )
+
+        def summary(self) -> str:
+            return f"readiness changed to {self.to_level} by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class PlanDrafted(Event):
+        plan_id: str
+        title: str
+        owner: str | None
+        critical_functions: list[dict]
+        next_review_due: datetime | None
+        classification: Classification
+
+        def apply(self, prep: DivisionPreparedness) -> None:
+            prep.plans[self.plan_id] = ContinuityPlan(
+                plan_id=self.plan_id,
+                title=self.title,
+                owner=self.owner,
+                critical_functions=[CriticalFunction(**f) for f in self.critical_functions],
+                classification=self.classification,
+                next_review_due=self.next_review_due,
+            )
+
+        def summary(self) -> str:
+            return f"plan {self.plan_id} drafted by {self.actor}"
+
+    class PlanApproved(Event):
+        plan_id: str
+        approved_by: str
+        occurred_at: datetime
+
+        def apply(self, prep: DivisionPreparedness) -> None:
+            plan = prep.plans[self.plan_id]
+            plan.status = "APPROVED"
+            plan.approved_by = self.approved_by
+            plan.approved_at = self.occurred_at
+
+        def summary(self) -> str:
+            return f"plan {self.plan_id} approved by {self.approved_by}"
+
+    class PlanReviewed(Event):
+        plan_id: str
+        notes: str | None
+        next_review_due: datetime | None
+        occurred_at: datetime
+
+        def apply(self, prep: DivisionPreparedness) -> None:
+            plan = prep.plans[self.plan_id]
+            plan.last_review_at = self.occurred_at
+            plan.next_review_due = self.next_review_due
+            plan.reviews.append(
+                PlanReview(
+                    reviewed_at=self.occurred_at,
+                    recorded_at=self.recorded_at,
+                    actor=self.actor,
+                    notes=self.notes,
+                    next_review_due=self.next_review_due,
+                )
+            )
+
+        def summary(self) -> str:
+            return f"plan {self.plan_id} reviewed by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class ExerciseRecorded(Event):
+        plan_id: str
+        title: str
+        findings: list[str]
+        occurred_at: datetime
+
+        def apply(self, prep: DivisionPreparedness) -> None:
+            prep.plans[self.plan_id].exercises.append(
+                Exercise(
+                    held_at=self.occurred_at,
+                    recorded_at=self.recorded_at,
+                    actor=self.actor,
+                    title=self.title,
+                    findings=list(self.findings),
+                )
+            )
+
+        def summary(self) -> str:
+            return f"exercise of plan {self.plan_id} recorded by {self.actor}"
+
+    class PlanActivated(Event):
+        plan_id: str
+        crisis_id: str
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, prep: DivisionPreparedness) -> None:
+            plan = prep.plans[self.plan_id]
+            plan.active_for = self.crisis_id
+            plan.activated_at = self.occurred_at
+
+        def summary(self) -> str:
+            return f"plan {self.plan_id} activated for {self.crisis_id} by {self.actor} at {clock_time(self.occurred_at)}"
+
+    class PlanDeactivated(Event):
+        plan_id: str
+        crisis_id: str
+        reason: str | None
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, prep: DivisionPreparedness) -> None:
+            plan = prep.plans[self.plan_id]
+            plan.active_for = None
+            plan.activated_at = None
+
+        def summary(self) -> str:
+            return f"plan {self.plan_id} deactivated by {self.actor} at {clock_time(self.occurred_at)}"
+
+
+    @classmethod
+    def register(cls, *, unit: str, name: str, policy: Policy, actor: str, now: datetime) -> DivisionPreparedness:
+        policy.units.check_unit(unit)
+        return cls._create(
+            cls.Registered,
+            id=cls.id_for(unit),
+            unit=unit,
+            name=name,
+            readiness=policy.readiness_ladder[0],
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def change_readiness(
+        self,
+        *,
+        to_level: str,
+        from_level: str | None = None,
+        decided_by: str,
+        reason: str | None = None,
+        crisis_ref: str | None = None,
+        decision_ref: str | None = None,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        emergency_conditions_in_force: bool,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        policy.check_readiness(to_level)
+        required_text(decided_by, "decided by")
+        if from_level is not None and from_level != self.readiness:
+            raise DomainError(
+                Rule.INVALID_TRANSITION,
+                f"{self.unit} is at {self.readiness}, not {from_level}; reload and decide again",
+            )
+        if to_level == self.readiness:
+            raise DomainError(Rule.INVALID_TRANSITION, f"{self.unit} is already at {to_level}")
+        if to_level == policy.readiness_ladder[-1] and not emergency_conditions_in_force:
+            raise DomainError(
+                Rule.NO_EMERGENCY_CONDITIONS,
+                f"{to_level} readiness applies only while emergency conditions are recorded as in force",
+            )
+        check_entry_time(occurred_at, now, policy.time, late_entry_reason=late_entry_reason)
+        self.trigger_event(
+            self.ReadinessChanged,
+            from_level=self.readiness,
+            to_level=to_level,
+            decided_by=decided_by,
+            reason=reason,
+            crisis_ref=crisis_ref,
+            decision_ref=decision_ref,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def draft_plan(
+        self,
+        *,
+        plan_id: str,
+        title: str,
+        owner: str | None,
+        critical_functions: list[CriticalFunction],
+        next_review_due: datetime | None = None,
+        classification: Classification = PUBLIC,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        required_text(plan_id, "the plan id")
+        required_text(title, "the plan title")
+        if plan_id in self.plans:
+            raise DomainError(Rule.ALREADY_EXISTS, f"{self.unit} already has a plan {plan_id}")
+        if not critical_functions:
+            raise DomainError(Rule.INVALID_INPUT, "a continuity plan covers at least one critical function")
+        for function in critical_functions:
+            required_text(function.name, "the critical function's name")
+            if function.mtpd_minutes <= 0 or function.rto_minutes <= 0:
+                raise DomainError(Rule.INVALID_INPUT, f"MTPD and RTO of {function.name!r} must be positive")
+            if function.rto_minutes > function.mtpd_minutes:
+                raise DomainError(
+                    Rule.INVALID_RTO,
+                    f"the RTO of {function.name!r} ({function.rto_minutes} min) exceeds its MTPD "
+                    f"({function.mtpd_minutes} min); recovery must come within the tolerable period",
+                )
+        self.trigger_event(
+            self.PlanDrafted,
+            plan_id=plan_id,
+            title=title,
+            owner=owner,
+            critical_functions=[vars(f) for f in critical_functions],
+            next_review_due=next_review_due,
+            classification=classification,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def plan(self, plan_id: str) -> ContinuityPlan:
+        try:
+            return self.plans[plan_id]
+        except KeyError:
+            raise DomainError(Rule.NOT_FOUND, f"{self.unit} has no continuity plan {plan_id}") from None
+
+    def approve_plan(self, *, plan_id: str, approved_by: str, occurred_at: datetime, actor: str, now: datetime) -> None:
+        plan = self.plan(plan_id)
+        required_text(approved_by, "approved by")
+        if plan.status == "APPROVED":
+            raise DomainError(Rule.INVALID_TRANSITION, f"{plan_id} is already approved")
+        self.trigger_event(
+            self.PlanApproved,
+            plan_id=plan_id,
+            approved_by=approved_by,
+            occurred_at=occurred_at,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def record_plan_review(
+        self,
+        *,
+        plan_id: str,
+        notes: str | None,
+        next_review_due: datetime | None,
+        occurred_at: datetime,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        self.plan(plan_id)
+        check_entry_time(occurred_at, now, policy.time, late_entry_reason="plan review")
+        if next_review_due is not None and next_review_due <= occurred_at:
+            raise DomainError(Rule.INVALID_DUE_TIME, "the next review must be due after this review")
+        self.trigger_event(
+            self.PlanReviewed,
+            plan_id=plan_id,
+            notes=notes,
+            next_review_due=next_review_due,
+            occurred_at=occurred_at,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def record_exercise(
+        self,
+        *,
+        plan_id: str,
+        title: str,
+        findings: list[str],
+        occurred_at: datetime,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        self.plan(plan_id)
+        required_text(title, "the exercise title")
+        check_entry_time(occurred_at, now, policy.time, late_entry_reason="exercise record")
+        self.trigger_event(
+            self.ExerciseRecorded,
+            plan_id=plan_id,
+            title=title,
+            findings=list(findings),
+            occurred_at=occurred_at,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def activate_plan(
+        self,
+        *,
+        plan_id: str,
+        crisis_id: str,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        plan = self.plan(plan_id)
+        if plan.status != "APPROVED":
+            raise DomainError(Rule.PLAN_NOT_APPROVED, f"{plan_id} is a {plan.status} plan; approve it before activating")
+        if plan.active_for is not None:
+            raise DomainError(
+                Rule.INVALID_TRANSITION,
+                f"{plan_id} is already active for {plan.active_for} since {display(plan.activated_at)}",
+            )
+        check_entry_time(occurred_at, now, policy.time, late_entry_reason=late_entry_reason)
+        self.trigger_event(
+            self.PlanActivated,
+            plan_id=plan_id,
+            crisis_id=crisis_id,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def deactivate_plan(
+        self,
+        *,
+        plan_id: str,
+        reason: str | None,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> str:
+        plan = self.plan(plan_id)
+        if plan.active_for is None:
+            raise DomainError(Rule.PLAN_NOT_ACTIVE, f"{plan_id} is not active")
+        check_entry_time(
+            occurred_at,
+            now,
+            policy.time,
+            late_entry_reason=late_entry_reason,
+            not_before=plan.activated_at,
+            not_before_label=f"{plan_id} was activated",
+        )
+        crisis_id = plan.active_for
+        self.trigger_event(
+            self.PlanDeactivated,
+            plan_id=plan_id,
+            crisis_id=crisis_id,
+            reason=reason,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+        return crisis_id
+
+    def active_minutes(self, plan_id: str, now: datetime) -> int | None:
+        plan = self.plans[plan_id]
+        if plan.activated_at is None:
+            return None
+        return int((now - plan.activated_at) / timedelta(minutes=1))

@@ -1,0 +1,354 @@
+"""The words every aggregate shares: rule codes and domain errors, time, classification, units, scales.
+
+Pure standard library. Values marked *configurable* in DOMAIN.md are plain data here with the defaults
+from DOMAIN.md; the application is given the configured values (see `Policy`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+class Rule(StrEnum):
+    """Every reason a command can be refused. The code is what a client sees in a problem detail."""
+
+    # DOMAIN.md
+    UNKNOWN_UNIT = "UNKNOWN_UNIT"
+    OPEN_ITEMS = "OPEN_ITEMS"
+    PLAN_STILL_ACTIVE = "PLAN_STILL_ACTIVE"
+    CRISIS_NOT_CLOSED = "CRISIS_NOT_CLOSED"
+    INVALID_DUE_TIME = "INVALID_DUE_TIME"
+    DUPLICATE_SEQUENCE = "DUPLICATE_SEQUENCE"
+    IMMUTABLE_RECORD = "IMMUTABLE_RECORD"
+    WRONG_CRISIS = "WRONG_CRISIS"
+    NO_EMERGENCY_CONDITIONS = "NO_EMERGENCY_CONDITIONS"
+    ALREADY_ANSWERED = "ALREADY_ANSWERED"
+    AMBIGUOUS_TIME = "AMBIGUOUS_TIME"
+    FUTURE_TIMESTAMP = "FUTURE_TIMESTAMP"
+    LATE_ENTRY_REASON_REQUIRED = "LATE_ENTRY_REASON_REQUIRED"
+    BEFORE_CRISIS_START = "BEFORE_CRISIS_START"
+    CLASSIFICATION_NOT_ALLOWED = "CLASSIFICATION_NOT_ALLOWED"
+    CONFLICT_VERSION = "CONFLICT_VERSION"
+    FORBIDDEN_ROLE = "FORBIDDEN_ROLE"
+    # Rules DOMAIN.md states without naming a code.
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    CRISIS_CLOSED = "CRISIS_CLOSED"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_SEVERITY = "INVALID_SEVERITY"
+    INVALID_READINESS = "INVALID_READINESS"
+    INVALID_RTO = "INVALID_RTO"
+    TOO_FEW_OPTIONS = "TOO_FEW_OPTIONS"
+    LEGAL_BASIS_REQUIRED = "LEGAL_BASIS_REQUIRED"
+    PLAN_NOT_APPROVED = "PLAN_NOT_APPROVED"
+    PLAN_NOT_ACTIVE = "PLAN_NOT_ACTIVE"
+    ACTION_NOT_OPEN = "ACTION_NOT_OPEN"
+    # Rules of the service rather than of the domain.
+    INVALID_INPUT = "INVALID_INPUT"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_IN_PROGRESS = "IDEMPOTENCY_IN_PROGRESS"
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+
+
+class DomainError(Exception):
+    """A command refused by a rule. `message` is a sentence a duty officer understands."""
+
+    def __init__(self, rule: Rule, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+        self.details = details
+
+    def __repr__(self) -> str:
+        return f"DomainError({self.rule}, {self.message!r})"
+
+
+# --- time -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimeRules:
+    """*configurable*: how far ahead of the server clock a given time may be, and when an entry is late."""
+
+    max_clock_skew: timedelta = timedelta(seconds=120)
+    late_entry_after: timedelta = timedelta(minutes=15)
+
+
+def parse_instant(text: str, field_name: str = "time") -> datetime:
+    """An ISO-8601 time with an explicit UTC offset. A local time without one is AMBIGUOUS_TIME."""
+    try:
+        value = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise DomainError(
+            Rule.INVALID_INPUT, f"{field_name} {text!r} is not an ISO-8601 time such as 2025-10-26T03:30+03:00"
+        ) from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        first = value.replace(tzinfo=HELSINKI, fold=0)
+        second = value.replace(tzinfo=HELSINKI, fold=1)
+        clock = value.strftime("%H:%M")
+        if first.utcoffset() != second.utcoffset():
+            message = f"{clock} occurs twice in Europe/Helsinki on {value.date().isoformat()}; give an offset"
+        else:
+            message = (
+                f"{field_name} {text} has no UTC offset; give one, e.g. "
+                f"{value.strftime('%Y-%m-%dT%H:%M')}{format_offset(first)}"
+            )
+        raise DomainError(Rule.AMBIGUOUS_TIME, message, field=field_name)
+    return value
+
+
+def format_offset(moment: datetime) -> str:
+    return moment.strftime("%z")[:3] + ":" + moment.strftime("%z")[3:]
+
+
+def in_helsinki(moment: datetime) -> datetime:
+    return moment.astimezone(HELSINKI)
+
+
+def display(moment: datetime | None, *, seconds: bool = False) -> str | None:
+    """Europe/Helsinki wall time with its offset, e.g. 2025-10-26T03:20+02:00."""
+    if moment is None:
+        return None
+    local = in_helsinki(moment)
+    return local.isoformat(timespec="seconds" if seconds else "minutes")
+
+
+def clock_time(moment: datetime) -> str:
+    """The Helsinki clock reading, e.g. 23:20, for sentences."""
+    return in_helsinki(moment).strftime("%H:%M")
+
+
+def format_duration(span: timedelta) -> str:
+    """2 h 20 min, 45 min, 30 s."""
+    total = int(abs(span).total_seconds())
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    if hours:
+        return f"{hours} h"
+    if minutes:
+        return f"{minutes} min"
+    return f"{seconds} s"
+
+
+def check_entry_time(
+    occurred_at: datetime,
+    now: datetime,
+    rules: TimeRules,
+    *,
+    late_entry_reason: str | None,
+    not_before: datetime | None = None,
+    not_before_label: str = "",
+) -> None:
+    """The rules every given time obeys: not in the future, not before the crisis, late ones explained."""
+    if occurred_at - now > rules.max_clock_skew:
+        raise DomainError(
+            Rule.FUTURE_TIMESTAMP,
+            f"occurredAt is {format_duration(occurred_at - now)} after server time "
+            f"({display(occurred_at)} given, server clock {display(now)})",
+        )
+    if not_before is not None and occurred_at < not_before:
+        raise DomainError(
+            Rule.BEFORE_CRISIS_START,
+            f"occurredAt {clock_time(occurred_at)} is before {not_before_label} at {clock_time(not_before)}",
+        )
+    if now - occurred_at > rules.late_entry_after and not (late_entry_reason or "").strip():
+        raise DomainError(
+            Rule.LATE_ENTRY_REASON_REQUIRED,
+            f"this entry is recorded {format_duration(now - occurred_at)} after it happened; "
+            f"give a late-entry reason (required after {format_duration(rules.late_entry_after)})",
+        )
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- classification -------------------------------------------------------------------------------
+
+CITY_ORIGINATORS = frozenset({"", "city", "city of helsinki", "helsingin kaupunki", "helsinki"})
+_TL_CLASS = re.compile(r"\bTL\s*(IV|III|II|I)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Finnish Act on the Openness of Government Activities: PUBLIC, SECRET (legal basis) or RECEIVED."""
+
+    level: str = "PUBLIC"
+    legal_basis: str | None = None
+    marking: str | None = None
+    originator: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        level: str = "PUBLIC",
+        legal_basis: str | None = None,
+        marking: str | None = None,
+        originator: str | None = None,
+    ) -> Classification:
+        level = (level or "PUBLIC").strip().upper()
+        if level.startswith("TL") or (level in {"PUBLIC", "SECRET"} and marking):
+            raise DomainError(
+                Rule.CLASSIFICATION_NOT_ALLOWED,
+                "city-originated records cannot carry a TL class; use SECRET with a JulkL 24 § basis",
+            )
+        if level == "PUBLIC":
+            return cls()
+        if level == "SECRET":
+            if not (legal_basis or "").strip():
+                raise DomainError(
+                    Rule.LEGAL_BASIS_REQUIRED, "a SECRET record needs its legal basis, e.g. \"JulkL 24.1 § 7 k\""
+                )
+            return cls("SECRET", legal_basis=legal_basis.strip())
+        if level == "RECEIVED":
+            if not (marking or "").strip() or not (originator or "").strip():
+                raise DomainError(
+                    Rule.INVALID_INPUT,
+                    "a RECEIVED record needs the marking it came with (e.g. \"TL IV\") and its originator",
+                )
+            if originator.strip().lower() in CITY_ORIGINATORS:
+                raise DomainError(
+                    Rule.CLASSIFICATION_NOT_ALLOWED,
+                    "city-originated records cannot carry a TL class; use SECRET with a JulkL 24 § basis",
+                )
+            return cls("RECEIVED", legal_basis=legal_basis, marking=marking.strip(), originator=originator.strip())
+        raise DomainError(Rule.INVALID_INPUT, f"classification {level!r} is not PUBLIC, SECRET or RECEIVED")
+
+    @property
+    def is_public(self) -> bool:
+        return self.level == "PUBLIC"
+
+    def label(self, short_names: dict[str, str] | None = None) -> str:
+        """What an uncleared reader sees instead of the content."""
+        if self.level == "SECRET":
+            return f"[SECRET {self.legal_basis}]"
+        if self.level == "RECEIVED":
+            found = _TL_CLASS.search(self.marking or "")
+            marking = f"TL {found.group(1).upper()}" if found else self.marking
+            originator = (short_names or {}).get(self.originator or "", self.originator)
+            return f"[RECEIVED {marking}, originator {originator}]"
+        return ""
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "level": self.level,
+            "legal_basis": self.legal_basis,
+            "marking": self.marking,
+            "originator": self.originator,
+        }
+
+
+PUBLIC = Classification()
+
+
+# --- units ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitRegistry:
+    """*configurable*: the city units (one DivisionPreparedness each), external partners, retired names."""
+
+    units: dict[str, str]
+    partners: dict[str, str]
+    retired: dict[str, str] = field(default_factory=dict)
+    short_names: dict[str, str] = field(default_factory=dict)
+
+    def check_unit(self, code: str) -> str:
+        if code in self.units:
+            return code
+        if code in self.retired:
+            raise DomainError(Rule.UNKNOWN_UNIT, f"{code} is not a city unit: {self.retired[code]}")
+        if code in self.partners:
+            raise DomainError(
+                Rule.UNKNOWN_UNIT,
+                f"{code} ({self.partners[code]}) is an external partner, not a city unit: "
+                "record a request or a log entry instead",
+            )
+        raise DomainError(
+            Rule.UNKNOWN_UNIT, f"{code} is not a city unit; units are {', '.join(sorted(self.units))}"
+        )
+
+
+DEFAULT_UNITS = UnitRegistry(
+    units={
+        "KANSLIA": "City Executive Office",
+        "KASKO": "Education Division",
+        "KYMP": "Urban Environment Division",
+        "KUVA": "Culture and Leisure Division",
+        "SOTEPE": "Social Services, Health Care and Rescue Services Division",
+        "STARA": "Stara (city enterprise)",
+        "PALVELUKESKUS": "Palvelukeskus Helsinki (city enterprise)",
+        "TALPA": "Talpa (city enterprise)",
+        "TYOTERVEYS": "Työterveys Helsinki (city enterprise)",
+    },
+    partners={
+        "HPD": "Helsinki Police Department",
+        "HSY": "Helsinki Region Environmental Services",
+        "HELEN": "Helen",
+        "KAUPUNKILIIKENNE": "Kaupunkiliikenne Oy",
+        "FINGRID": "Fingrid",
+        "NCSC-FI": "National Cyber Security Centre Finland",
+        "TIETOSUOJAVALTUUTETTU": "Data Protection Ombudsman",
+    },
+    retired={
+        "HKL": "tram operations moved to Kaupunkiliikenne Oy on 1.2.2022; record an external-partner request instead",
+    },
+    short_names={"Helsinki Police Department": "HPD"},
+)
+
+
+# --- scales ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything DOMAIN.md marks *configurable*, in one value the application is built with."""
+
+    units: UnitRegistry = DEFAULT_UNITS
+    time: TimeRules = TimeRules()
+    severities: tuple[int, ...] = (1, 2, 3, 4)
+    readiness_ladder: tuple[str, ...] = ("BASIC", "ENHANCED", "COMMAND", "EMERGENCY")
+    police_answer_threshold: timedelta = timedelta(minutes=30)
+
+    def check_severity(self, severity: int) -> int:
+        if severity not in self.severities:
+            raise DomainError(
+                Rule.INVALID_SEVERITY,
+                f"severity {severity} is not on the scale {self.severities[0]}–{self.severities[-1]}",
+            )
+        return severity
+
+    def check_readiness(self, level: str) -> str:
+        if level not in self.readiness_ladder:
+            raise DomainError(
+                Rule.INVALID_READINESS, f"readiness {level!r} is not one of {', '.join(self.readiness_ladder)}"
+            )
+        return level
+
+
+CONDITIONS = ("NORMAL_DISRUPTION", "EMERGENCY_CONDITIONS")
+CATEGORIES = (
+    "SEVERE_WEATHER",
+    "CYBER_INCIDENT",
+    "UTILITY_WATER",
+    "ENERGY_SUPPLY",
+    "THREAT_VIOLENCE",
+    "PUBLIC_HEALTH",
+    "MASS_EVENT",
+    "OTHER",
+)
+
+
+def required_text(value: str | None, what: str) -> str:
+    if not (value or "").strip():
+        raise DomainError(Rule.INVALID_INPUT, f"{what} must not be empty")
+    return value.strip()

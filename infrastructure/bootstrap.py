@@ -1,0 +1,49 @@
+"""The composition root: builds the application and its stores from validated settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from application.coordination import Clock, Coordination
+from domain.shared import utc_now
+from infrastructure.idempotency import IdempotencyStore
+from infrastructure.identity import TokenStore
+from infrastructure.persistence import ensure_postgres_database, eventsourcing_env
+from infrastructure.refusals import RefusalLog
+from infrastructure.settings import Settings
+from infrastructure.sql import Sql
+
+log = logging.getLogger("valmius")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    coordination: Coordination
+    tokens: TokenStore
+    idempotency: IdempotencyStore
+    refusals: RefusalLog
+    sql: Sql
+
+    def close(self) -> None:
+        self.coordination.close()
+
+
+def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
+    if settings.store == "postgres":
+        ensure_postgres_database(settings.database_url)
+    policy = settings.policy()
+    coordination = Coordination(eventsourcing_env(settings), policy=policy, clock=clock)
+    sql = Sql.of(coordination)
+    refusals = RefusalLog(sql)
+    coordination.refusals = refusals
+    coordination.seed()
+    return Services(
+        settings=settings,
+        coordination=coordination,
+        tokens=TokenStore(sql, policy.units),
+        idempotency=IdempotencyStore(sql),
+        refusals=refusals,
+        sql=sql,
+    )

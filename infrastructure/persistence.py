@@ -1,0 +1,59 @@
+"""Persistence configuration: turns the one database URL into eventsourcing's environment.
+
+SQLite (a file) is the embedded default; PostgreSQL is production. The schema is created on first start,
+and for PostgreSQL the database itself too, if the server lets us.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import psycopg
+from psycopg import sql
+
+from infrastructure.settings import Settings
+
+log = logging.getLogger("valmius.persistence")
+
+
+def eventsourcing_env(settings: Settings) -> dict[str, str]:
+    env = {"AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size)}
+    if settings.store == "memory":
+        env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
+        return env
+    if settings.store == "sqlite":
+        path = Path(settings.database_url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(path), SQLITE_LOCK_TIMEOUT="10")
+        return env
+    url = urlparse(settings.database_url)
+    env.update(
+        PERSISTENCE_MODULE="eventsourcing.postgres",
+        POSTGRES_DBNAME=url.path.lstrip("/") or "valmius",
+        POSTGRES_HOST=url.hostname or "127.0.0.1",
+        POSTGRES_PORT=str(url.port or 5432),
+        POSTGRES_USER=unquote(url.username or "postgres"),
+        POSTGRES_PASSWORD=unquote(url.password or ""),
+        POSTGRES_POOL_SIZE=str(settings.postgres_pool_size),
+        POSTGRES_MAX_OVERFLOW=str(settings.postgres_pool_size),
+        POSTGRES_CONNECT_TIMEOUT="5",
+        POSTGRES_PRE_PING="y",
+    )
+    return env
+
+
+def ensure_postgres_database(database_url: str) -> None:
+    """Create the database named in the URL if the server does not have it yet."""
+    url = urlparse(database_url)
+    dbname = url.path.lstrip("/") or "valmius"
+    admin_url = url._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        if not exists:
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+                log.info("created PostgreSQL database %s", dbname)
+            except psycopg.errors.DuplicateDatabase:
+                pass

@@ -1,0 +1,63 @@
+"""Settings, validated once at start-up from the environment (VALMIUS_*) or a .env file."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.shared import DEFAULT_UNITS, Policy, TimeRules, UnitRegistry
+
+DEFAULT_DATABASE_URL = "sqlite:///var/valmius.sqlite3"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VALMIUS_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="sqlite:///path/to/file, postgresql://user:password@host:port/dbname, or memory://",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_request_bytes: int = Field(64 * 1024, description="larger request bodies are refused with 413")
+    aggregate_cache_size: int = 5000
+    postgres_pool_size: int = 10
+    max_clock_skew_seconds: int = 120
+    late_entry_minutes: int = 15
+    police_answer_threshold_minutes: int = 30
+    units_file: Path | None = Field(None, description="JSON with units, partners, retired and short_names")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://", "memory://")):
+            raise ValueError("VALMIUS_DATABASE_URL must start with sqlite:///, postgresql:// or memory://")
+        if self.environment == "production" and self.database_url.startswith("memory://"):
+            raise ValueError("an in-memory store loses everything on restart; not allowed in production")
+        return self
+
+    @property
+    def store(self) -> str:
+        if self.database_url.startswith("sqlite:///"):
+            return "sqlite"
+        if self.database_url.startswith("memory://"):
+            return "memory"
+        return "postgres"
+
+    def policy(self) -> Policy:
+        units: UnitRegistry = DEFAULT_UNITS
+        if self.units_file is not None:
+            units = UnitRegistry(**json.loads(self.units_file.read_text(encoding="utf-8")))
+        return Policy(
+            units=units,
+            time=TimeRules(
+                max_clock_skew=timedelta(seconds=self.max_clock_skew_seconds),
+                late_entry_after=timedelta(minutes=self.late_entry_minutes),
+            ),
+            police_answer_threshold=timedelta(minutes=self.police_answer_threshold_minutes),
+        )

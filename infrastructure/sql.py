@@ -1,0 +1,69 @@
+"""A thin way to run our own SQL in the event store's database (SQLite or PostgreSQL).
+
+The side tables (tokens, idempotency keys, refused attempts) live next to the stored events and use the
+eventsourcing datastore's own connection pool, so there is one database and one configuration. Queries are
+written with `%s` placeholders; for SQLite they become `?`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import uuid4
+
+from eventsourcing.application import Application
+from eventsourcing.sqlite import SQLiteDatastore
+
+
+class Sql:
+    def __init__(self, datastore: Any, dialect: str) -> None:
+        self.datastore = datastore
+        self.dialect = dialect
+
+    @classmethod
+    def of(cls, app: Application) -> Sql:
+        """The database of the application's event store; an in-memory SQLite one for POPO."""
+        datastore = getattr(app.factory, "datastore", None)
+        if datastore is None:
+            return cls(SQLiteDatastore(f"file:valmius-{uuid4().hex}?mode=memory&cache=shared"), "sqlite")
+        dialect = "sqlite" if isinstance(datastore, SQLiteDatastore) else "postgres"
+        return cls(datastore, dialect)
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("%s", "?") if self.dialect == "sqlite" else statement
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self.datastore.transaction(commit=True) as cursor:
+            yield _Cursor(cursor, self)
+
+    def execute(self, statement: str, params: tuple = ()) -> int:
+        with self.transaction() as cursor:
+            return cursor.execute(statement, params)
+
+    def query(self, statement: str, params: tuple = ()) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._sql(statement), params)
+            return [dict(row) for row in cursor.fetchall()]
+
+    def create(self, *statements: str) -> None:
+        with self.transaction() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+    def autoincrement(self) -> str:
+        return "INTEGER PRIMARY KEY AUTOINCREMENT" if self.dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
+
+
+class _Cursor:
+    def __init__(self, cursor: Any, sql: Sql) -> None:
+        self._cursor = getattr(cursor, "sqlite_cursor", cursor)  # the library wraps sqlite3's cursor
+        self._sql = sql
+
+    def execute(self, statement: str, params: tuple = ()) -> int:
+        self._cursor.execute(self._sql._sql(statement), params)
+        return self._cursor.rowcount
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._cursor.fetchall()]

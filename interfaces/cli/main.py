@@ -1,0 +1,112 @@
+"""The `valmius` command: run the service, manage tokens.
+
+    valmius serve                                   start the HTTP service (SQLite file by default)
+    valmius token issue --user NAME --role ROLE     issue a token (shown once)
+    valmius token revoke --id ID | --user NAME      revoke tokens
+    valmius token list                              list tokens (never the tokens themselves)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from domain.access import Role
+from domain.shared import DomainError, utc_now
+from infrastructure.bootstrap import open_services
+from infrastructure.settings import Settings
+
+ROLES = [str(r) for r in Role]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="valmius",
+        description="Valmius: crisis and continuity coordination. Configuration comes from VALMIUS_* "
+        "environment variables (VALMIUS_DATABASE_URL: sqlite:///var/valmius.sqlite3 by default).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the HTTP API (OpenAPI docs at /docs)")
+    serve.add_argument("--host", help="interface to listen on (default: VALMIUS_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: VALMIUS_PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL only; default 1)")
+
+    token = commands.add_parser("token", help="issue, revoke and list bearer tokens").add_subparsers(
+        dest="token_command", required=True
+    )
+    issue = token.add_parser("issue", help="issue a token; it is printed once and stored only as a hash")
+    issue.add_argument("--user", required=True, help="the user's name, recorded on every event they cause")
+    issue.add_argument("--role", required=True, choices=ROLES)
+    issue.add_argument("--unit", help="the unit of a division contact (e.g. SOTEPE)")
+    issue.add_argument("--clearance", action="store_true", help="may read SECRET and RECEIVED content")
+    issue.add_argument("--issued-by", default="cli", help="who issues it (recorded)")
+    revoke = token.add_parser("revoke", help="revoke a token by its id, or all tokens of a user")
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", dest="token_id")
+    which.add_argument("--user")
+    token.add_parser("list", help="list tokens: id, user, role, unit, clearance, issued, revoked")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    if args.command == "serve":
+        return serve_http(settings, args)
+    return manage_tokens(settings, args)
+
+
+def serve_http(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if args.workers > 1 and settings.store != "postgres":
+        print("valmius: several workers need PostgreSQL (VALMIUS_DATABASE_URL=postgresql://…)", file=sys.stderr)
+        return 2
+    print(f"Valmius on http://{host}:{port}  (API docs: http://{host}:{port}/docs; store: {settings.store})")
+    uvicorn.run(
+        "interfaces.http.app:create_app", factory=True, host=host, port=port, workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
+def manage_tokens(settings: Settings, args: argparse.Namespace) -> int:
+    services = open_services(settings)
+    try:
+        tokens = services.tokens
+        if args.token_command == "issue":
+            try:
+                token, info = tokens.issue(
+                    user=args.user, role=args.role, unit=args.unit, clearance=args.clearance,
+                    issued_by=args.issued_by, now=utc_now(),
+                )
+            except DomainError as error:
+                print(f"valmius: {error.message}", file=sys.stderr)
+                return 2
+            print(token)
+            print(
+                f"(token {info.token_id} for {info.user}, {info.role}"
+                f"{', ' + info.unit if info.unit else ''}{', cleared' if info.clearance else ''}; "
+                "shown only now: keep it safe)",
+                file=sys.stderr,
+            )
+            return 0
+        if args.token_command == "revoke":
+            count = tokens.revoke(token_id=args.token_id, user=args.user, now=utc_now())
+            print(f"revoked {count} token(s)")
+            return 0 if count else 1
+        for info in tokens.list():
+            state = f"revoked {info.revoked_at}" if info.revoked_at else "active"
+            print(
+                f"{info.token_id}  {info.user:<20} {info.role:<22} {info.unit or '-':<14} "
+                f"{'cleared' if info.clearance else '-':<8} issued {info.issued_at}  {state}"
+            )
+        return 0
+    finally:
+        services.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

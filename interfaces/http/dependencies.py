@@ -1,0 +1,63 @@
+"""What routes are given: the application, the authenticated actor, the expected version (If-Match)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from application.coordination import Coordination
+from domain.access import Actor
+from domain.shared import DomainError, Rule
+from infrastructure.bootstrap import Services
+
+bearer = HTTPBearer(auto_error=False, description="A token issued with `valmius token issue`")
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_coordination(request: Request) -> Coordination:
+    return request.app.state.services.coordination
+
+
+def get_actor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    if credentials is None:
+        raise DomainError(Rule.UNAUTHENTICATED, "send your token as 'Authorization: Bearer <token>'")
+    actor = request.app.state.services.tokens.authenticate(credentials.credentials)
+    if actor is None:
+        raise DomainError(Rule.UNAUTHENTICATED, "this token is unknown or was revoked; ask an admin for a new one")
+    request.state.actor = actor
+    return actor
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+def get_expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='The version you read (its ETag, e.g. "12"); a stale one is refused with 409'),
+    ] = None,
+) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    found = _ETAG.match(if_match)
+    if not found:
+        raise DomainError(Rule.INVALID_INPUT, f'If-Match {if_match!r} is not a version such as "12"')
+    return int(found.group(1))
+
+
+App = Annotated[Coordination, Depends(get_coordination)]
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+ExpectedVersion = Annotated[int | None, Depends(get_expected_version)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

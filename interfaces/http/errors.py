@@ -1,0 +1,103 @@
+"""Every refusal becomes an RFC 9457 problem detail naming the rule, in one place.
+
+Refusals that happen at the edge (bad input, an ambiguous time, a classification that cannot be parsed)
+are kept for auditors here, exactly like those the application refuses.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.shared import DomainError, Rule
+
+log = logging.getLogger("valmius.http")
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS = {
+    Rule.NOT_FOUND: 404,
+    Rule.FORBIDDEN_ROLE: 403,
+    Rule.UNAUTHENTICATED: 401,
+    Rule.REQUEST_TOO_LARGE: 413,
+    Rule.CONFLICT_VERSION: 409,
+    Rule.ALREADY_EXISTS: 409,
+    Rule.IDEMPOTENCY_IN_PROGRESS: 409,
+    Rule.OPEN_ITEMS: 409,
+    Rule.PLAN_STILL_ACTIVE: 409,
+    Rule.CRISIS_NOT_CLOSED: 409,
+    Rule.CRISIS_CLOSED: 409,
+    Rule.DUPLICATE_SEQUENCE: 409,
+    Rule.ALREADY_ANSWERED: 409,
+    Rule.IMMUTABLE_RECORD: 409,
+    Rule.INVALID_TRANSITION: 409,
+    Rule.ACTION_NOT_OPEN: 409,
+    Rule.PLAN_NOT_APPROVED: 409,
+    Rule.PLAN_NOT_ACTIVE: 409,
+    Rule.NO_EMERGENCY_CONDITIONS: 409,
+}
+
+TITLES = {
+    Rule.CONFLICT_VERSION: "The record changed since you read it",
+    Rule.FORBIDDEN_ROLE: "Your role may not do this",
+    Rule.UNAUTHENTICATED: "A valid bearer token is required",
+    Rule.NOT_FOUND: "No such record",
+    Rule.INVALID_INPUT: "The request is not valid",
+}
+
+
+def problem(rule: Rule, detail: str, status: int | None = None, instance: str | None = None, **extra: Any) -> JSONResponse:
+    status = status or STATUS.get(rule, 422)
+    body = {
+        "type": f"urn:valmius:rule:{rule}",
+        "title": TITLES.get(rule, rule.replace("_", " ").capitalize()),
+        "status": status,
+        "detail": detail,
+        "code": str(rule),
+        **({"instance": instance} if instance else {}),
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _record_edge_refusal(request: Request, error: DomainError, payload: dict[str, Any] | None = None) -> None:
+    services = getattr(request.app.state, "services", None)
+    if services is None or getattr(error, "recorded", False):
+        return
+    actor = getattr(request.state, "actor", None)
+    services.coordination.record_refusal(
+        f"{request.method} {request.url.path}", actor, request.url.path, payload or {}, error
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    def domain_error(request: Request, error: DomainError) -> JSONResponse:
+        if error.rule not in (Rule.UNAUTHENTICATED, Rule.NOT_FOUND):
+            _record_edge_refusal(request, error)
+        return problem(error.rule, error.message, instance=request.url.path, **error.details)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]} for e in error.errors()
+        ]
+        sentence = "; ".join(f"{e['field'] or 'body'}: {e['problem']}" for e in errors)
+        refused = DomainError(Rule.INVALID_INPUT, sentence)
+        _record_edge_refusal(request, refused, {"errors": errors})
+        return problem(Rule.INVALID_INPUT, sentence, instance=request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        rule = {404: Rule.NOT_FOUND, 401: Rule.UNAUTHENTICATED, 403: Rule.FORBIDDEN_ROLE}.get(
+            error.status_code, Rule.INVALID_INPUT
+        )
+        detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+        return problem(rule, detail, status=error.status_code, instance=request.url.path)

@@ -1,0 +1,215 @@
+"""The crisis resource: declare, read, and one POST per command on the crisis it changes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from domain.shared import DomainError, Rule
+from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, etag
+from interfaces.http.schemas.common import CommandResponse
+from interfaces.http.schemas.crisis import (
+    AssignActionRequest,
+    ChangeConditionRequest,
+    ChangeSeverityRequest,
+    CloseActionRequest,
+    CrisisResponse,
+    DeclareCrisisRequest,
+    IssueSituationReportRequest,
+    RecordAfterActionReviewRequest,
+    RecordDecisionRequest,
+    RecordDecisionReviewRequest,
+    RecordLogEntryRequest,
+    StatusChangeRequest,
+    StrikeLogEntryRequest,
+    present_crisis,
+)
+
+router = APIRouter(prefix="/crises", tags=["crises"])
+
+
+def answered(response: Response, crisis_id: str, version: int) -> CommandResponse:
+    response.headers["ETag"] = etag(version)
+    return CommandResponse(id=crisis_id, version=version)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def declare_crisis(body: DeclareCrisisRequest, app: App, actor: CurrentActor, response: Response) -> CommandResponse:
+    """Declare a crisis (duty officer, preparedness manager)."""
+    version = app.declare_crisis(actor, **body.args())
+    response.headers["Location"] = f"/crises/{body.crisis_id}"
+    return answered(response, body.crisis_id, version)
+
+
+@router.get("/{crisis_id}")
+def get_crisis(crisis_id: str, app: App, actor: CurrentActor, response: Response) -> CrisisResponse:
+    """The crisis as it stands, with its version in the ETag. Content above the reader's clearance is redacted."""
+    crisis = app.get_crisis(actor, crisis_id)
+    response.headers["ETag"] = etag(crisis.version)
+    return present_crisis(crisis, actor, app.now(), app.policy)
+
+
+@router.post("/{crisis_id}/severity")
+def change_severity(
+    crisis_id: str, body: ChangeSeverityRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    response: Response,
+) -> CommandResponse:
+    """Change the severity (1–4)."""
+    version = app.change_severity(actor, crisis_id, expected_version=expected, **body.args())
+    return answered(response, crisis_id, version)
+
+
+@router.post("/{crisis_id}/condition")
+def change_condition(
+    crisis_id: str, body: ChangeConditionRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    response: Response,
+) -> CommandResponse:
+    """Change the condition: EMERGENCY_CONDITIONS only while emergency conditions are in force."""
+    version = app.change_condition(actor, crisis_id, expected_version=expected, **body.args())
+    return answered(response, crisis_id, version)
+
+
+def _status_route(transition: str, doc: str) -> None:
+    def change_status(
+        crisis_id: str, body: StatusChangeRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+        response: Response,
+    ) -> CommandResponse:
+        version = app.change_crisis_status(
+            actor, crisis_id, transition=transition, expected_version=expected, **body.args()
+        )
+        return answered(response, crisis_id, version)
+
+    change_status.__doc__ = doc
+    router.add_api_route(
+        f"/{{crisis_id}}/{transition}", change_status, methods=["POST"], name=f"{transition}_crisis",
+        summary=f"{transition.capitalize()} the crisis",
+    )
+
+
+_status_route("contain", "ACTIVE → CONTAINED.")
+_status_route("reopen", "CONTAINED → ACTIVE.")
+_status_route("resolve", "CONTAINED → RESOLVED.")
+_status_route(
+    "close",
+    "RESOLVED → CLOSED, once no action is open, no police request for it is open and no continuity plan is "
+    "active for it (OPEN_ITEMS, PLAN_STILL_ACTIVE).",
+)
+
+
+@router.post("/{crisis_id}/log-entries")
+def record_log_entry(
+    crisis_id: str, body: RecordLogEntryRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    response: Response,
+) -> CommandResponse:
+    """Record a crisis log entry. Division contacts record entries reporting from their own unit."""
+    version = app.record_log_entry(actor, crisis_id, expected_version=expected, **body.args())
+    return answered(response, crisis_id, version)
+
+
+@router.post("/{crisis_id}/log-entries/{number}/strike")
+def strike_log_entry(
+    crisis_id: str, number: int, body: StrikeLogEntryRequest, app: App, actor: CurrentActor,
+    expected: ExpectedVersion, response: Response,
+) -> CommandResponse:
+    """Strike a wrong entry through, with the reason. Entries are never deleted."""
+    version = app.strike_log_entry(actor, crisis_id, number=number, expected_version=expected, **body.args())
+    return answered(response, crisis_id, version)
+
+
+@router.post("/{crisis_id}/actions")
+def assign_action(
+    crisis_id: str, body: AssignActionRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    response: Response,
+) -> CommandResponse:
+    """Assign an action to a city unit with a due time after the time of assignment."""
+    version = app.assign_action(actor, crisis_id, expected_version=expected, **body.args())
+    return answered(response, crisis_id, version)
+
+
+@router.post("/{crisis_id}/actions/{action_id}/complete")
+def complete_action(
+    crisis_id: str, action_id: str, body: CloseActionRequest, app: App, actor: CurrentActor,
+    expected: ExpectedVersion, response: Response,
+) -> CommandResponse:
+    """Complete an action (its unit's division contact, a duty officer)."""
+    version = app.close_action(
+        actor, crisis_id, action_id=action_id, outcome="complete", expected_version=expected, **body.args()
+    )
+    return answered(response, crisis_id, version)
+
+
+@router.post("/{crisis_id}/actions/{action_id}/cancel")
+def cancel_action(
+    crisis_id: str, action_id: str, body: CloseActionRequest, app: App, actor: CurrentActor,
+    expected: ExpectedVersion, response: Response,
+) -> CommandResponse:
+    """Cancel an action, with a note."""
+    version = app.close_action(
+        actor, crisis_id, action_id=action_id, outcome="cancel", expected_version=expected, **body.args()
+    )
+    return answered(response, crisis_id, version)
+
+
+@router.post("/{crisis_id}/situation-reports")
+def issue_situation_report(
+    crisis_id: str, body: IssueSituationReportRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    response: Response,
+) -> CommandResponse:
+    """Issue the next situation report, numbered consecutively, with when the next one is due."""
+    version = app.issue_situation_report(actor, crisis_id, expected_version=expected, **body.args())
+    return answered(response, crisis_id, version)
+
+
+@router.post("/{crisis_id}/decisions")
+def record_decision(
+    crisis_id: str, body: RecordDecisionRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    response: Response,
+) -> CommandResponse:
+    """Record a decision on behalf of the decision-maker; with `supersedes`, it supersedes one of this crisis."""
+    version = app.record_decision(actor, crisis_id, expected_version=expected, **body.args())
+    return answered(response, crisis_id, version)
+
+
+@router.post("/{crisis_id}/decisions/{decision_id}/reviews")
+def record_decision_review(
+    crisis_id: str, decision_id: str, body: RecordDecisionReviewRequest, app: App, actor: CurrentActor,
+    expected: ExpectedVersion, response: Response,
+) -> CommandResponse:
+    """Append a review outcome to a decision; the decision itself is never changed."""
+    version = app.record_decision_review(
+        actor, crisis_id, decision_id=decision_id, expected_version=expected, **body.args()
+    )
+    return answered(response, crisis_id, version)
+
+
+@router.api_route(
+    "/{crisis_id}/decisions/{decision_id}", methods=["PUT", "PATCH", "DELETE"], status_code=409,
+    responses={409: {"description": "IMMUTABLE_RECORD"}},
+)
+def change_decision(crisis_id: str, decision_id: str, actor: CurrentActor) -> None:
+    """Decisions are append-only: supersede with a new decision, or append a review."""
+    raise DomainError(
+        Rule.IMMUTABLE_RECORD,
+        f"decision {decision_id} cannot be changed or deleted; supersede it with a new decision or append a review",
+    )
+
+
+@router.api_route(
+    "/{crisis_id}/log-entries/{number}", methods=["PUT", "PATCH", "DELETE"], status_code=409,
+    responses={409: {"description": "IMMUTABLE_RECORD"}},
+)
+def change_log_entry(crisis_id: str, number: int, actor: CurrentActor) -> None:
+    """Log entries are never changed or deleted: strike a wrong one through with a reason."""
+    raise DomainError(
+        Rule.IMMUTABLE_RECORD,
+        f"log entry #{number} cannot be changed or deleted; strike it through with a reason instead",
+    )
+
+
+@router.post("/{crisis_id}/after-action-review")
+def record_after_action_review(
+    crisis_id: str, body: RecordAfterActionReviewRequest, app: App, actor: CurrentActor,
+    expected: ExpectedVersion, response: Response,
+) -> CommandResponse:
+    """Record the after-action review, once, after the crisis is CLOSED (preparedness manager)."""
+    version = app.record_after_action_review(actor, crisis_id, expected_version=expected, **body.args())
+    return answered(response, crisis_id, version)

@@ -1,0 +1,114 @@
+"""Requests and responses of police liaison matters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from domain.access import Actor
+from domain.police_liaison import PoliceLiaison
+from domain.shared import Policy
+from interfaces.http.schemas.common import (
+    LONG,
+    SHORT,
+    ClassificationRequest,
+    CommandRequest,
+    EntryRequest,
+    redacted,
+    time_out,
+)
+
+
+class OpenPoliceLiaisonRequest(CommandRequest):
+    liaison_id: str = Field(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", examples=["PL-C-S1"])
+    crisis_id: str | None = Field(None, max_length=64, examples=["C-S1"])
+    topic: str | None = Field(None, max_length=SHORT, examples=["Helsinki Pride 2026"])
+    city_people: list[str] = Field(default_factory=list, max_length=50)
+    police_people: list[str] = Field(default_factory=list, max_length=50)
+
+
+class ChangeLiaisonPeopleRequest(CommandRequest):
+    city_people: list[str] = Field(max_length=50)
+    police_people: list[str] = Field(max_length=50)
+
+
+class RaisePoliceRequestRequest(EntryRequest):
+    request_id: str = Field(max_length=64, examples=["PR-S1-01"])
+    direction: str = Field(max_length=20, examples=["CITY_TO_POLICE"])
+    request_type: str = Field(max_length=30, examples=["COORDINATION"])
+    subject: str = Field(max_length=LONG)
+    legal_basis: str | None = Field(None, max_length=SHORT, description="Required for EXECUTIVE_ASSISTANCE.")
+    classification: ClassificationRequest | None = None
+
+
+class AnswerPoliceRequestRequest(EntryRequest):
+    response: str = Field(max_length=LONG, examples=["2 patrols 22:30–02:00"])
+    answered_by: str | None = Field(None, max_length=SHORT, examples=["HPD field commander"])
+    classification: ClassificationRequest | None = None
+
+
+class ClosePoliceRequestRequest(EntryRequest):
+    response: str | None = Field(None, max_length=LONG, description="Why it was declined or withdrawn.")
+    classification: ClassificationRequest | None = None
+
+
+class RecordInformationSharedRequest(EntryRequest):
+    what: str = Field(max_length=LONG)
+    to_whom: str = Field(max_length=SHORT)
+    classification: ClassificationRequest | None = None
+
+
+class PoliceLiaisonResponse(BaseModel):
+    liaison_id: str
+    version: int
+    crisis_id: str | None
+    topic: str | None
+    city_people: list[str]
+    police_people: list[str]
+    requests: list[dict[str, Any]]
+    information_shared: list[dict[str, Any]]
+
+
+def present_liaison(liaison: PoliceLiaison, actor: Actor, now: datetime, policy: Policy) -> PoliceLiaisonResponse:
+    names = policy.units.short_names
+    threshold = policy.police_answer_threshold
+    return PoliceLiaisonResponse(
+        liaison_id=liaison.liaison_id,
+        version=liaison.version,
+        crisis_id=liaison.crisis_id,
+        topic=liaison.topic,
+        city_people=liaison.city_people,
+        police_people=liaison.police_people,
+        requests=[
+            {
+                "request_id": r.request_id,
+                "direction": r.direction,
+                "request_type": r.request_type,
+                "legal_basis": r.legal_basis,
+                "raised_at": time_out(r.raised_at),
+                "recorded_at": time_out(r.recorded_at),
+                "actor": r.actor,
+                "status": r.status,
+                "age_minutes": int(((r.closed_at or now) - r.raised_at) / timedelta(minutes=1)),
+                "unanswered_beyond_threshold": r.status == "OPEN" and now - r.raised_at > threshold,
+                "closed_at": time_out(r.closed_at),
+                "closed_by": r.closed_by,
+                "answered_by": r.answered_by,
+                **redacted(r.classification, actor, names, subject=r.subject),
+                "response": redacted(r.response_classification, actor, names, text=r.response),
+            }
+            for r in liaison.requests.values()
+        ],
+        information_shared=[
+            {
+                "shared_at": time_out(i.shared_at),
+                "recorded_at": time_out(i.recorded_at),
+                "actor": i.actor,
+                "to_whom": i.to_whom,
+                **redacted(i.classification, actor, names, what=i.what),
+            }
+            for i in liaison.information_shared
+        ],
+    )
