@@ -13,6 +13,7 @@ for a crisis records it on the crisis, so "close" and "activate" can never both 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import fields, is_dataclass
 from datetime import datetime
@@ -21,12 +22,12 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from domain import crisis as crisis_module
 from domain import division_preparedness as preparedness_module
 from domain import police_liaison as liaison_module
-from domain.access import READS_CRISES, RUNS_CRISES, Actor, Role, require_own_unit, require_role
+from domain.access import READS_CRISES, RUNS_CRISES, Actor, Role, require_own_unit, require_role, role_hint
 from domain.crisis import Crisis
 from domain.division_preparedness import CriticalFunction, DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
@@ -96,6 +97,8 @@ class Coordination(Application):
     ) -> None:
         self.policy = policy
         self.clock = clock
+        self.listeners: list[Callable[[int], None]] = []
+        self._written = threading.local()
         super().__init__(env)
         self.refusals = refusals if refusals is not None else RefusalsInMemory()
 
@@ -109,6 +112,18 @@ class Coordination(Application):
 
     def now(self) -> datetime:
         return self.clock()
+
+    def _notify(self, recordings: list[Recording]) -> None:
+        """After every save: remember the log position for the caller, wake whoever follows the log."""
+        if recordings:
+            position = recordings[-1].notification.id
+            self._written.position = position
+            for listener in self.listeners:
+                listener(position)
+
+    def last_position(self) -> int | None:
+        """The log position of this thread's last write: a client can wait for read models to reach it."""
+        return getattr(self._written, "position", None)
 
     # --- setup ---------------------------------------------------------------------------------------
 
@@ -208,7 +223,7 @@ class Coordination(Application):
     ) -> int:
         def attempt(now: datetime) -> list[Aggregate]:
             if roles is not None:
-                require_role(actor, roles, what or command, _hint_for(actor))
+                require_role(actor, roles, what or command, role_hint(actor))
             crisis = self.load_crisis(crisis_id)
             self._check_version(crisis, expected_version, crisis_id)
             change(crisis, now)
@@ -274,7 +289,7 @@ class Coordination(Application):
         payload = {"title": title, "category": category, "severity": severity, "condition": condition}
 
         def attempt(now: datetime) -> list[Aggregate]:
-            require_role(actor, RUNS_CRISES, "declare a crisis", _hint_for(actor))
+            require_role(actor, RUNS_CRISES, "declare a crisis", role_hint(actor))
             if Crisis.id_for(crisis_id) in self.repository:
                 raise DomainError(Rule.ALREADY_EXISTS, f"crisis {crisis_id} is already declared; choose another id")
             return [
@@ -444,7 +459,7 @@ class Coordination(Application):
         action_id: str,
         unit: str,
         task: str,
-        due_at: datetime,
+        due_at: datetime | None = None,
         classification: Classification = PUBLIC,
         occurred_at: datetime | None = None,
         late_entry_reason: str | None = None,
@@ -1092,13 +1107,3 @@ class Coordination(Application):
     def _refused(self, command: str, actor: Actor, target: str, error: DomainError) -> DomainError:
         self.record_refusal(command, actor, target, {}, error)
         return error
-
-
-def _hint_for(actor: Actor) -> str:
-    if actor.role is Role.LEADERSHIP:
-        return "decisions are recorded by a duty officer for the competent decision-maker"
-    if actor.role is Role.AUDITOR:
-        return "auditors read and verify; they write nothing"
-    return "this is done by a duty officer or the preparedness manager"
-
-

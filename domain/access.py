@@ -73,3 +73,20 @@ def require_own_unit(actor: Actor, unit: str, what: str) -> None:
             role=str(actor.role),
         )
     raise refuse(actor, what, "this is done by the unit's division contact or the preparedness manager")
+
+
+def role_hint(actor: Actor) -> str:
+    """Who does instead what this actor may not."""
+    if actor.role is Role.LEADERSHIP:
+        return "decisions are recorded by a duty officer for the competent decision-maker"
+    if actor.role is Role.AUDITOR:
+        return "auditors read and verify; they write nothing"
+    if actor.role is Role.ADMIN:
+        return "admins manage users and tokens only"
+    return "this is done by a duty officer or the preparedness manager"
+
+
+def require_writer(actor: Actor, what: str) -> None:
+    """Read-only roles are refused before anything else is looked at."""
+    if actor.is_read_only:
+        raise refuse(actor, what, role_hint(actor))

@@ -113,11 +113,16 @@ class Crisis(Aggregate):
     def id_for(crisis_id: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"valmius:crisis:{crisis_id}")
 
+    def trigger_event(self, event_class: type, **kwargs: object) -> None:
+        """Every crisis event names its crisis, so the log reads on its own (auditors, read models)."""
+        super().trigger_event(event_class, crisis_id=self.crisis_id, **kwargs)
+
     # --- events ------------------------------------------------------------------------------------
 
     class Event(Aggregate.Event):
         actor: str
         recorded_at: datetime
+        crisis_id: str
 
         def summary(self) -> str:
             return type(self).__name__
@@ -589,7 +594,7 @@ class Crisis(Aggregate):
         action_id: str,
         unit: str,
         task: str,
-        due_at: datetime,
+        due_at: datetime | None,
         classification: Classification = PUBLIC,
         occurred_at: datetime,
         late_entry_reason: str | None = None,
@@ -604,6 +609,8 @@ class Crisis(Aggregate):
         self.check_time(occurred_at, now, policy, late_entry_reason)
         if action_id in self.actions:
             raise DomainError(Rule.ALREADY_EXISTS, f"{self.crisis_id} already has an action {action_id}")
+        if due_at is None:
+            raise DomainError(Rule.INVALID_DUE_TIME, f"action {action_id} needs a due time after its assignment")
         if due_at <= occurred_at:
             raise DomainError(
                 Rule.INVALID_DUE_TIME,

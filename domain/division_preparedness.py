@@ -96,9 +96,14 @@ class DivisionPreparedness(Aggregate):
     def id_for(unit: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"valmius:division-preparedness:{unit}")
 
+    def trigger_event(self, event_class: type, **kwargs: object) -> None:
+        """Every preparedness event names its unit, so the log reads on its own."""
+        super().trigger_event(event_class, unit=self.unit, **kwargs)
+
     class Event(Aggregate.Event):
         actor: str
         recorded_at: datetime
+        unit: str
 
         def summary(self) -> str:
             return type(self).__name__

@@ -68,9 +68,14 @@ class PoliceLiaison(Aggregate):
     def id_for(liaison_id: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"valmius:police-liaison:{liaison_id}")
 
+    def trigger_event(self, event_class: type, **kwargs: object) -> None:
+        """Every liaison event names its matter, so the log reads on its own."""
+        super().trigger_event(event_class, liaison_id=self.liaison_id, **kwargs)
+
     class Event(Aggregate.Event):
         actor: str
         recorded_at: datetime
+        liaison_id: str
 
         def summary(self) -> str:
             return type(self).__name__

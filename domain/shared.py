@@ -55,6 +55,8 @@ class Rule(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     IDEMPOTENCY_IN_PROGRESS = "IDEMPOTENCY_IN_PROGRESS"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    READ_MODEL_BEHIND = "READ_MODEL_BEHIND"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
 class DomainError(Exception):
@@ -93,7 +95,10 @@ def parse_instant(text: str, field_name: str = "time") -> datetime:
         first = value.replace(tzinfo=HELSINKI, fold=0)
         second = value.replace(tzinfo=HELSINKI, fold=1)
         clock = value.strftime("%H:%M")
-        if first.utcoffset() != second.utcoffset():
+        if in_helsinki(first.astimezone(timezone.utc)).replace(tzinfo=None) != value:
+            # The spring change skips this reading (03:00 jumps to 04:00): it never occurs.
+            message = f"{clock} does not occur in Europe/Helsinki on {value.date().isoformat()}; give an offset"
+        elif first.utcoffset() != second.utcoffset():
             message = f"{clock} occurs twice in Europe/Helsinki on {value.date().isoformat()}; give an offset"
         else:
             message = (
@@ -352,3 +357,18 @@ def required_text(value: str | None, what: str) -> str:
     if not (value or "").strip():
         raise DomainError(Rule.INVALID_INPUT, f"{what} must not be empty")
     return value.strip()
+
+
+def redact(
+    classification: Classification, cleared: bool, short_names: dict[str, str] | None = None, **content: object
+) -> dict[str, object]:
+    """What a reader sees of a record: its content if PUBLIC or the reader is cleared; otherwise the label
+    in place of each content field. The classification (category, legal basis) is always shown."""
+    out: dict[str, object] = {"classification": classification.as_dict(), "redacted": False}
+    if classification.is_public or cleared:
+        out.update(content)
+        return out
+    label = classification.label(short_names)
+    out["redacted"] = True
+    out.update({key: (label if value is not None else None) for key, value in content.items()})
+    return out

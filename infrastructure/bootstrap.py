@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from application.coordination import Clock, Coordination
+from application.projections.runner import Projections
 from domain.shared import utc_now
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.identity import TokenStore
@@ -25,8 +26,10 @@ class Services:
     idempotency: IdempotencyStore
     refusals: RefusalLog
     sql: Sql
+    projections: Projections
 
     def close(self) -> None:
+        self.projections.stop()
         self.coordination.close()
 
 
@@ -46,4 +49,5 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
         idempotency=IdempotencyStore(sql),
         refusals=refusals,
         sql=sql,
+        projections=Projections(coordination, sql),
     )

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     max_clock_skew_seconds: int = 120
     late_entry_minutes: int = 15
     police_answer_threshold_minutes: int = 30
+    embedded_projections: bool | None = Field(
+        None,
+        description="follow the log into the read models inside the service process; by default on for SQLite "
+        "and memory, off for PostgreSQL (run `valmius project` as the one worker instead)",
+    )
     units_file: Path | None = Field(None, description="JSON with units, partners, retired and short_names")
 
     @model_validator(mode="after")
@@ -48,6 +53,10 @@ class Settings(BaseSettings):
         if self.database_url.startswith("memory://"):
             return "memory"
         return "postgres"
+
+    @property
+    def runs_embedded_projections(self) -> bool:
+        return self.embedded_projections if self.embedded_projections is not None else self.store != "postgres"
 
     def policy(self) -> Policy:
         units: UnitRegistry = DEFAULT_UNITS

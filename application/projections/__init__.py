@@ -1,0 +1,1 @@
+"""Read models, one module each, materialised into tables of the event store's own database."""

@@ -4,6 +4,8 @@
     valmius token issue --user NAME --role ROLE     issue a token (shown once)
     valmius token revoke --id ID | --user NAME      revoke tokens
     valmius token list                              list tokens (never the tokens themselves)
+    valmius project                                 follow the log into the read models (the worker)
+    valmius rebuild [READ_MODEL …]                  rebuild read models from the event log
 """
 
 from __future__ import annotations
@@ -48,12 +50,64 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--user")
     token.add_parser("list", help="list tokens: id, user, role, unit, clearance, issued, revoked")
 
+    commands.add_parser(
+        "project",
+        help="follow the event log into the read models until stopped (one worker per PostgreSQL store; "
+        "survives failures and resumes where it stopped)",
+    )
+    rebuild = commands.add_parser("rebuild", help="rebuild read models from the event log, with a progress bar")
+    rebuild.add_argument("read_models", nargs="*", metavar="READ_MODEL", help="default: all of them")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()
     if args.command == "serve":
         return serve_http(settings, args)
+    if args.command == "project":
+        return run_projection_worker(settings)
+    if args.command == "rebuild":
+        return rebuild_read_models(settings, args.read_models)
     return manage_tokens(settings, args)
+
+
+def run_projection_worker(settings: Settings) -> int:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    services = open_services(settings)
+    try:
+        projections = services.projections
+        logging.getLogger("valmius").info(
+            "projection worker following the %s store from position %d", settings.store, projections.position()
+        )
+        projections.follow(stop)
+        logging.getLogger("valmius").info("projection worker stopped at position %d", projections.position())
+        return 0
+    finally:
+        services.close()
+
+
+def rebuild_read_models(settings: Settings, names: list[str]) -> int:
+    from tqdm import tqdm
+
+    services = open_services(settings)
+    try:
+        projections = services.projections
+        unknown = [name for name in names if name not in projections.models]
+        if unknown:
+            print(f"valmius: no read model {', '.join(unknown)}; there are {', '.join(projections.models)}", file=sys.stderr)
+            return 2
+        total = services.coordination.recorder.max_notification_id() or 0
+        for name in names or list(projections.models):
+            with tqdm(total=total, desc=f"rebuild {name}", unit="event", file=sys.stderr) as bar:
+                count = projections.rebuild(name, progress=bar.update)
+            print(f"{name}: {count} events applied, at position {projections.position(name)}")
+        return 0
+    finally:
+        services.close()
 
 
 def serve_http(settings: Settings, args: argparse.Namespace) -> int:

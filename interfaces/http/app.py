@@ -13,8 +13,16 @@ from domain.shared import utc_now
 from infrastructure.bootstrap import Services, open_services
 from infrastructure.settings import Settings
 from interfaces.http import errors
+from interfaces.http.live import OverviewBroadcaster
 from interfaces.http.middleware import Idempotency, RequestLimits
-from interfaces.http.routers import crisis, division_preparedness, emergency_conditions, health, police_liaison
+from interfaces.http.routers import (
+    crisis,
+    division_preparedness,
+    emergency_conditions,
+    health,
+    police_liaison,
+    read_models,
+)
 
 log = logging.getLogger("valmius")
 
@@ -37,14 +45,23 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = services is None
-        app.state.services = services or open_services(settings, clock)
-        announce_first_start(app.state.services)
-        log.info("Valmius serving on %s store", settings.store)
+        app.state.services = running = services or open_services(settings, clock)
+        announce_first_start(running)
+        if settings.runs_embedded_projections:
+            running.projections.start()
+        app.state.broadcaster = OverviewBroadcaster(running.projections)
+        app.state.broadcaster.start()
+        log.info(
+            "Valmius serving on the %s store; read models %s", settings.store,
+            "followed in this process" if settings.runs_embedded_projections else "followed by `valmius project`",
+        )
         try:
             yield
         finally:
+            await app.state.broadcaster.stop()
+            running.projections.stop()
             if own:
-                app.state.services.close()
+                running.close()
 
     app = FastAPI(
         title="Valmius",
@@ -56,7 +73,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     errors.install(app)
     app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
-    for module in (health, crisis, division_preparedness, police_liaison, emergency_conditions):
+    for module in (health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models):
         app.include_router(module.router)
     return app
 

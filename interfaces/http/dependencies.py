@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from application.coordination import Coordination
-from domain.access import Actor
+from domain.access import Actor, require_writer
 from domain.shared import DomainError, Rule
 from infrastructure.bootstrap import Services
+from interfaces.http.schemas.common import CommandResponse
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 bearer = HTTPBearer(auto_error=False, description="A token issued with `valmius token issue`")
 
@@ -34,6 +37,8 @@ def get_actor(
     if actor is None:
         raise DomainError(Rule.UNAUTHENTICATED, "this token is unknown or was revoked; ask an admin for a new one")
     request.state.actor = actor
+    if request.method in WRITES:
+        require_writer(actor, "record anything")
     return actor
 
 
@@ -59,5 +64,18 @@ CurrentActor = Annotated[Actor, Depends(get_actor)]
 ExpectedVersion = Annotated[int | None, Depends(get_expected_version)]
 
 
+POSITION_HEADER = "Valmius-Position"
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def answered(response: Response, app: Coordination, record_id: str, version: int) -> CommandResponse:
+    """A command's answer: the record's new version (also its ETag), and the log position of the write, which
+    a client can pass to a read model's `min_position` to read its own write."""
+    response.headers["ETag"] = etag(version)
+    position = app.last_position()
+    if position is not None:
+        response.headers[POSITION_HEADER] = str(position)
+    return CommandResponse(id=record_id, version=version)

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.access import Actor, Role, refuse
 from domain.shared import DomainError, Rule
 
 log = logging.getLogger("valmius.http")
@@ -26,6 +27,7 @@ STATUS = {
     Rule.FORBIDDEN_ROLE: 403,
     Rule.UNAUTHENTICATED: 401,
     Rule.REQUEST_TOO_LARGE: 413,
+    Rule.READ_MODEL_BEHIND: 503,
     Rule.CONFLICT_VERSION: 409,
     Rule.ALREADY_EXISTS: 409,
     Rule.IDEMPOTENCY_IN_PROGRESS: 409,
@@ -77,6 +79,24 @@ def _record_edge_refusal(request: Request, error: DomainError, payload: dict[str
     )
 
 
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# The application's words for why a reader may not write (application/coordination.py, _hint_for).
+READ_ONLY_HINTS = {
+    Role.LEADERSHIP: "decisions are recorded by a duty officer for the competent decision-maker",
+    Role.AUDITOR: "auditors read and verify; they write nothing",
+    Role.ADMIN: "admins manage users and tokens only",
+}
+
+
+def _reader_writing(request: Request) -> Actor | None:
+    """The read-only actor (leadership, auditor, admin) behind a write, if that is what this request is."""
+    actor = getattr(request.state, "actor", None)
+    if actor is not None and actor.is_read_only and request.method in WRITES:
+        return actor
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     def domain_error(request: Request, error: DomainError) -> JSONResponse:
@@ -86,6 +106,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        reader = _reader_writing(request)
+        if reader is not None:
+            # The body is checked before the use case, but a reader's write is refused for the role whatever
+            # its body: say that (FORBIDDEN_ROLE), not which fields a write they may not make lacks.
+            return domain_error(request, refuse(reader, "change records", READ_ONLY_HINTS.get(reader.role, "")))
         errors = [
             {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]} for e in error.errors()
         ]
@@ -93,6 +118,16 @@ def install(app: FastAPI) -> None:
         refused = DomainError(Rule.INVALID_INPUT, sentence)
         _record_edge_refusal(request, refused, {"errors": errors})
         return problem(Rule.INVALID_INPUT, sentence, instance=request.url.path, errors=errors)
+
+    @app.exception_handler(Exception)
+    def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem(
+            Rule.INTERNAL_ERROR,
+            "the service failed unexpectedly; the error is logged. Read the record before you retry.",
+            status=500,
+            instance=request.url.path,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from domain.shared import DomainError, Rule
-from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, etag
+from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, answered, etag
 from interfaces.http.schemas.common import CommandResponse
 from interfaces.http.schemas.crisis import (
     AssignActionRequest,
@@ -27,17 +27,13 @@ from interfaces.http.schemas.crisis import (
 router = APIRouter(prefix="/crises", tags=["crises"])
 
 
-def answered(response: Response, crisis_id: str, version: int) -> CommandResponse:
-    response.headers["ETag"] = etag(version)
-    return CommandResponse(id=crisis_id, version=version)
-
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def declare_crisis(body: DeclareCrisisRequest, app: App, actor: CurrentActor, response: Response) -> CommandResponse:
     """Declare a crisis (duty officer, preparedness manager)."""
     version = app.declare_crisis(actor, **body.args())
     response.headers["Location"] = f"/crises/{body.crisis_id}"
-    return answered(response, body.crisis_id, version)
+    return answered(response, app, body.crisis_id, version)
 
 
 @router.get("/{crisis_id}")
@@ -55,7 +51,7 @@ def change_severity(
 ) -> CommandResponse:
     """Change the severity (1–4)."""
     version = app.change_severity(actor, crisis_id, expected_version=expected, **body.args())
-    return answered(response, crisis_id, version)
+    return answered(response, app, crisis_id, version)
 
 
 @router.post("/{crisis_id}/condition")
@@ -65,7 +61,7 @@ def change_condition(
 ) -> CommandResponse:
     """Change the condition: EMERGENCY_CONDITIONS only while emergency conditions are in force."""
     version = app.change_condition(actor, crisis_id, expected_version=expected, **body.args())
-    return answered(response, crisis_id, version)
+    return answered(response, app, crisis_id, version)
 
 
 def _status_route(transition: str, doc: str) -> None:
@@ -76,7 +72,7 @@ def _status_route(transition: str, doc: str) -> None:
         version = app.change_crisis_status(
             actor, crisis_id, transition=transition, expected_version=expected, **body.args()
         )
-        return answered(response, crisis_id, version)
+        return answered(response, app, crisis_id, version)
 
     change_status.__doc__ = doc
     router.add_api_route(
@@ -102,7 +98,7 @@ def record_log_entry(
 ) -> CommandResponse:
     """Record a crisis log entry. Division contacts record entries reporting from their own unit."""
     version = app.record_log_entry(actor, crisis_id, expected_version=expected, **body.args())
-    return answered(response, crisis_id, version)
+    return answered(response, app, crisis_id, version)
 
 
 @router.post("/{crisis_id}/log-entries/{number}/strike")
@@ -112,7 +108,7 @@ def strike_log_entry(
 ) -> CommandResponse:
     """Strike a wrong entry through, with the reason. Entries are never deleted."""
     version = app.strike_log_entry(actor, crisis_id, number=number, expected_version=expected, **body.args())
-    return answered(response, crisis_id, version)
+    return answered(response, app, crisis_id, version)
 
 
 @router.post("/{crisis_id}/actions")
@@ -122,7 +118,7 @@ def assign_action(
 ) -> CommandResponse:
     """Assign an action to a city unit with a due time after the time of assignment."""
     version = app.assign_action(actor, crisis_id, expected_version=expected, **body.args())
-    return answered(response, crisis_id, version)
+    return answered(response, app, crisis_id, version)
 
 
 @router.post("/{crisis_id}/actions/{action_id}/complete")
@@ -134,7 +130,7 @@ def complete_action(
     version = app.close_action(
         actor, crisis_id, action_id=action_id, outcome="complete", expected_version=expected, **body.args()
     )
-    return answered(response, crisis_id, version)
+    return answered(response, app, crisis_id, version)
 
 
 @router.post("/{crisis_id}/actions/{action_id}/cancel")
@@ -146,7 +142,7 @@ def cancel_action(
     version = app.close_action(
         actor, crisis_id, action_id=action_id, outcome="cancel", expected_version=expected, **body.args()
     )
-    return answered(response, crisis_id, version)
+    return answered(response, app, crisis_id, version)
 
 
 @router.post("/{crisis_id}/situation-reports")
@@ -156,7 +152,7 @@ def issue_situation_report(
 ) -> CommandResponse:
     """Issue the next situation report, numbered consecutively, with when the next one is due."""
     version = app.issue_situation_report(actor, crisis_id, expected_version=expected, **body.args())
-    return answered(response, crisis_id, version)
+    return answered(response, app, crisis_id, version)
 
 
 @router.post("/{crisis_id}/decisions")
@@ -166,7 +162,7 @@ def record_decision(
 ) -> CommandResponse:
     """Record a decision on behalf of the decision-maker; with `supersedes`, it supersedes one of this crisis."""
     version = app.record_decision(actor, crisis_id, expected_version=expected, **body.args())
-    return answered(response, crisis_id, version)
+    return answered(response, app, crisis_id, version)
 
 
 @router.post("/{crisis_id}/decisions/{decision_id}/reviews")
@@ -178,7 +174,7 @@ def record_decision_review(
     version = app.record_decision_review(
         actor, crisis_id, decision_id=decision_id, expected_version=expected, **body.args()
     )
-    return answered(response, crisis_id, version)
+    return answered(response, app, crisis_id, version)
 
 
 @router.api_route(
@@ -212,4 +208,4 @@ def record_after_action_review(
 ) -> CommandResponse:
     """Record the after-action review, once, after the crisis is CLOSED (preparedness manager)."""
     version = app.record_after_action_review(actor, crisis_id, expected_version=expected, **body.args())
-    return answered(response, crisis_id, version)
+    return answered(response, app, crisis_id, version)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, etag
+from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, answered, etag
 from interfaces.http.schemas.common import CommandResponse
 from interfaces.http.schemas.division_preparedness import (
     ActivateContinuityPlanRequest,
@@ -20,10 +20,6 @@ from interfaces.http.schemas.division_preparedness import (
 
 router = APIRouter(prefix="/division-preparedness", tags=["division preparedness"])
 
-
-def answered(response: Response, unit: str, version: int) -> CommandResponse:
-    response.headers["ETag"] = etag(version)
-    return CommandResponse(id=unit, version=version)
 
 
 @router.get("")
@@ -47,7 +43,7 @@ def change_readiness(
     response: Response,
 ) -> CommandResponse:
     """Move the unit along the readiness ladder, naming who decided and why. EMERGENCY needs emergency conditions."""
-    return answered(response, unit, app.change_readiness(actor, unit, expected_version=expected, **body.args()))
+    return answered(response, app, unit, app.change_readiness(actor, unit, expected_version=expected, **body.args()))
 
 
 @router.post("/{unit}/plans", status_code=status.HTTP_201_CREATED)
@@ -56,7 +52,7 @@ def draft_continuity_plan(
     response: Response,
 ) -> CommandResponse:
     """Draft a continuity plan with its critical functions (MTPD, RTO ≤ MTPD)."""
-    return answered(response, unit, app.draft_continuity_plan(actor, unit, expected_version=expected, **body.args()))
+    return answered(response, app, unit, app.draft_continuity_plan(actor, unit, expected_version=expected, **body.args()))
 
 
 @router.post("/{unit}/plans/{plan_id}/approve")
@@ -66,7 +62,7 @@ def approve_continuity_plan(
 ) -> CommandResponse:
     """Approve a drafted plan."""
     version = app.approve_continuity_plan(actor, unit, plan_id=plan_id, expected_version=expected, **body.args())
-    return answered(response, unit, version)
+    return answered(response, app, unit, version)
 
 
 @router.post("/{unit}/plans/{plan_id}/reviews")
@@ -76,7 +72,7 @@ def record_plan_review(
 ) -> CommandResponse:
     """Record a review of the plan and when the next one is due."""
     version = app.record_plan_review(actor, unit, plan_id=plan_id, expected_version=expected, **body.args())
-    return answered(response, unit, version)
+    return answered(response, app, unit, version)
 
 
 @router.post("/{unit}/plans/{plan_id}/exercises")
@@ -86,7 +82,7 @@ def record_exercise(
 ) -> CommandResponse:
     """Record an exercise of the plan with its findings."""
     version = app.record_exercise(actor, unit, plan_id=plan_id, expected_version=expected, **body.args())
-    return answered(response, unit, version)
+    return answered(response, app, unit, version)
 
 
 @router.post("/{unit}/plans/{plan_id}/activate")
@@ -96,7 +92,7 @@ def activate_continuity_plan(
 ) -> CommandResponse:
     """Activate an approved plan for a crisis; the crisis cannot close until it is deactivated."""
     version = app.activate_continuity_plan(actor, unit, plan_id=plan_id, expected_version=expected, **body.args())
-    return answered(response, unit, version)
+    return answered(response, app, unit, version)
 
 
 @router.post("/{unit}/plans/{plan_id}/deactivate")
@@ -106,4 +102,4 @@ def deactivate_continuity_plan(
 ) -> CommandResponse:
     """Deactivate an active plan."""
     version = app.deactivate_continuity_plan(actor, unit, plan_id=plan_id, expected_version=expected, **body.args())
-    return answered(response, unit, version)
+    return answered(response, app, unit, version)

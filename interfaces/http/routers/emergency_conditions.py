@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, etag
+from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, answered, etag
 from interfaces.http.schemas.common import LONG, CommandResponse, EntryRequest, time_out
 
 router = APIRouter(prefix="/emergency-conditions", tags=["emergency conditions"])
@@ -41,5 +41,4 @@ def record_emergency_conditions(
 ) -> CommandResponse:
     """Record emergency conditions in force, or lifted (preparedness manager)."""
     version = app.record_emergency_conditions(actor, expected_version=expected, **body.args())
-    response.headers["ETag"] = etag(version)
-    return CommandResponse(id="emergency-conditions", version=version)
+    return answered(response, app, "emergency-conditions", version)

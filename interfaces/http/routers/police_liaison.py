@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, etag
+from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, answered, etag
 from interfaces.http.schemas.common import CommandResponse
 from interfaces.http.schemas.police_liaison import (
     AnswerPoliceRequestRequest,
@@ -20,10 +20,6 @@ from interfaces.http.schemas.police_liaison import (
 router = APIRouter(prefix="/police-liaisons", tags=["police liaison"])
 
 
-def answered(response: Response, liaison_id: str, version: int) -> CommandResponse:
-    response.headers["ETag"] = etag(version)
-    return CommandResponse(id=liaison_id, version=version)
-
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def open_police_liaison(
@@ -32,7 +28,7 @@ def open_police_liaison(
     """Open a liaison matter for a crisis or a standing topic (police coordinator)."""
     version = app.open_police_liaison(actor, **body.args())
     response.headers["Location"] = f"/police-liaisons/{body.liaison_id}"
-    return answered(response, body.liaison_id, version)
+    return answered(response, app, body.liaison_id, version)
 
 
 @router.get("/{liaison_id}")
@@ -50,7 +46,7 @@ def change_liaison_people(
 ) -> CommandResponse:
     """Replace the lists of people involved on the city's and the police's side."""
     version = app.change_liaison_people(actor, liaison_id, expected_version=expected, **body.args())
-    return answered(response, liaison_id, version)
+    return answered(response, app, liaison_id, version)
 
 
 @router.post("/{liaison_id}/requests", status_code=status.HTTP_201_CREATED)
@@ -60,7 +56,7 @@ def raise_police_request(
 ) -> CommandResponse:
     """Raise a request, city to police or police to city. EXECUTIVE_ASSISTANCE states its legal basis."""
     version = app.raise_police_request(actor, liaison_id, expected_version=expected, **body.args())
-    return answered(response, liaison_id, version)
+    return answered(response, app, liaison_id, version)
 
 
 @router.post("/{liaison_id}/requests/{request_id}/answer")
@@ -72,7 +68,7 @@ def answer_police_request(
     version = app.close_police_request(
         actor, liaison_id, request_id=request_id, outcome="answer", expected_version=expected, **body.args()
     )
-    return answered(response, liaison_id, version)
+    return answered(response, app, liaison_id, version)
 
 
 @router.post("/{liaison_id}/requests/{request_id}/decline")
@@ -84,7 +80,7 @@ def decline_police_request(
     version = app.close_police_request(
         actor, liaison_id, request_id=request_id, outcome="decline", expected_version=expected, **body.args()
     )
-    return answered(response, liaison_id, version)
+    return answered(response, app, liaison_id, version)
 
 
 @router.post("/{liaison_id}/requests/{request_id}/withdraw")
@@ -96,7 +92,7 @@ def withdraw_police_request(
     version = app.close_police_request(
         actor, liaison_id, request_id=request_id, outcome="withdraw", expected_version=expected, **body.args()
     )
-    return answered(response, liaison_id, version)
+    return answered(response, app, liaison_id, version)
 
 
 @router.post("/{liaison_id}/information-shared")
@@ -106,4 +102,4 @@ def record_information_shared(
 ) -> CommandResponse:
     """Record information shared with the police: what, to whom, when."""
     version = app.record_information_shared(actor, liaison_id, expected_version=expected, **body.args())
-    return answered(response, liaison_id, version)
+    return answered(response, app, liaison_id, version)

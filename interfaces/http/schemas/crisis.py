@@ -63,7 +63,7 @@ class AssignActionRequest(EntryRequest):
     action_id: str = Field(max_length=64, examples=["A-S1-01"])
     unit: str = Field(max_length=64, examples=["STARA"])
     task: str = Field(max_length=LONG, examples=["Clear fallen trees blocking home-care routes, Vuosaari"])
-    due_at: str = Instant("When the action is due.")
+    due_at: str | None = Instant("When the action is due; required, after the time of assignment.")
     classification: ClassificationRequest | None = None
 
 

@@ -1,0 +1,111 @@
+"""The crisis timeline: every entry of a crisis ordered by instant (never by local clock reading), with both
+times and their offsets, the actor, late entries flagged, and struck entries shown struck (never removed)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from application.projections.base import ReadModel, Store, Tx, dump, iso, load, parse, utc
+from domain.crisis import Crisis
+from domain.shared import PUBLIC, Classification, Policy, display, redact
+
+
+class CrisisTimeline(ReadModel):
+    name = "crisis_timeline"
+    tables = {
+        "rm_timeline": (
+            "(crisis_id TEXT, position BIGINT, kind TEXT, ref TEXT, occurred_at TEXT, occurred_utc TEXT,"
+            " recorded_at TEXT, actor TEXT, late_minutes INTEGER, late_entry_reason TEXT, content TEXT,"
+            " classification TEXT, struck INTEGER DEFAULT 0, struck_reason TEXT, struck_by TEXT, struck_at TEXT,"
+            " PRIMARY KEY (crisis_id, position))"
+        ),
+    }
+
+    def subscriptions(self) -> dict:
+        C = Crisis
+        entry = self.entry
+        return {
+            C.Declared: lambda tx, e, p: entry(tx, e, p, "declared", None, title=e.title, severity=e.severity,
+                                               category=e.category, areas=e.areas),
+            C.SeverityChanged: lambda tx, e, p: entry(tx, e, p, "severity_changed", None, from_severity=e.from_severity,
+                                                      to_severity=e.to_severity, reason=e.reason),
+            C.ConditionChanged: lambda tx, e, p: entry(tx, e, p, "condition_changed", None, to_condition=e.to_condition,
+                                                       reason=e.reason),
+            C.StatusChanged: lambda tx, e, p: entry(tx, e, p, "status_changed", None, from_status=e.from_status,
+                                                    to_status=e.to_status, reason=e.reason),
+            C.LogEntryRecorded: lambda tx, e, p: entry(tx, e, p, "log_entry", str(e.number), text=e.text,
+                                                       source=e.source),
+            C.LogEntryStruck: self.struck,
+            C.ActionAssigned: lambda tx, e, p: entry(tx, e, p, "action_assigned", e.action_id, unit=e.unit,
+                                                     task=e.task, due_at=display(e.due_at)),
+            C.ActionClosed: lambda tx, e, p: entry(tx, e, p, f"action_{e.outcome.lower()}", e.action_id,
+                                                   note=e.note),
+            C.SituationReportIssued: lambda tx, e, p: entry(tx, e, p, "situation_report", str(e.number),
+                                                            summary=e.summary_text,
+                                                            next_due_at=display(e.next_due_at)),
+            C.DecisionRecorded: lambda tx, e, p: entry(tx, e, p, "decision", e.decision_id, decision=e.decision,
+                                                       decided_by=e.decided_by, supersedes=e.supersedes),
+            C.DecisionReviewed: lambda tx, e, p: entry(tx, e, p, "decision_review", e.decision_id, outcome=e.outcome),
+            C.AfterActionReviewRecorded: lambda tx, e, p: entry(tx, e, p, "after_action_review", None,
+                                                                findings=e.findings,
+                                                                recommendations=e.recommendations),
+            C.ContinuityPlanActivated: lambda tx, e, p: entry(tx, e, p, "plan_activated", e.plan_id, unit=e.unit),
+            C.ContinuityPlanDeactivated: lambda tx, e, p: entry(tx, e, p, "plan_deactivated", e.plan_id),
+            C.PoliceRequestOpened: lambda tx, e, p: entry(tx, e, p, "police_request_raised", e.request_id),
+            C.PoliceRequestClosed: lambda tx, e, p: entry(tx, e, p, "police_request_closed", e.request_id,
+                                                          outcome=e.outcome),
+        }
+
+    def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:
+        occurred = getattr(e, "occurred_at", None) or e.recorded_at
+        classification = getattr(e, "classification", PUBLIC)
+        if kind in {"declared", "severity_changed", "condition_changed", "status_changed"}:
+            classification = PUBLIC if kind != "declared" else e.classification
+        late = int((e.recorded_at - occurred) / timedelta(minutes=1))
+        tx.execute(
+            "INSERT INTO rm_timeline (crisis_id, position, kind, ref, occurred_at, occurred_utc, recorded_at, actor,"
+            " late_minutes, late_entry_reason, content, classification)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                e.crisis_id, position, kind, ref, iso(occurred), utc(occurred), iso(e.recorded_at), e.actor,
+                max(late, 0), getattr(e, "late_entry_reason", None), dump(content), dump(classification.as_dict()),
+            ),
+        )
+
+    def struck(self, tx: Tx, e: Crisis.LogEntryStruck, position: int) -> None:
+        tx.execute(
+            "UPDATE rm_timeline SET struck = 1, struck_reason = %s, struck_by = %s, struck_at = %s"
+            " WHERE crisis_id = %s AND kind = 'log_entry' AND ref = %s",
+            (e.reason, e.actor, iso(e.recorded_at), e.crisis_id, str(e.number)),
+        )
+
+
+def timeline(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
+    names = policy.units.short_names
+    late_after = int(policy.time.late_entry_after / timedelta(minutes=1))
+    rows = store.query(
+        "SELECT * FROM rm_timeline WHERE crisis_id = %s ORDER BY occurred_utc, position", (crisis_id,)
+    )
+    return {
+        "crisis_id": crisis_id,
+        "at": display(at, seconds=True),
+        "entries": [
+            {
+                "position": r["position"],
+                "kind": r["kind"],
+                "ref": r["ref"],
+                "occurred_at": display(parse(r["occurred_at"])),
+                "recorded_at": display(parse(r["recorded_at"]), seconds=True),
+                "actor": r["actor"],
+                "late": r["late_minutes"] > late_after,
+                "late_minutes": r["late_minutes"],
+                "late_entry_reason": r["late_entry_reason"],
+                "struck": bool(r["struck"]),
+                "struck_reason": r["struck_reason"],
+                "struck_by": r["struck_by"],
+                **redact(Classification(**load(r["classification"])), cleared, names, content=load(r["content"])),
+            }
+            for r in rows
+        ],
+    }

@@ -1,0 +1,108 @@
+"""The decision log of each crisis: decisions with their rationale and options, supersessions, reviews
+appended, and the reviews that are due (derived at read time)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from application.projections.base import ReadModel, Store, Tx, classification_json, dump, iso, load, parse
+from domain.crisis import Crisis
+from domain.shared import Classification, Policy, display, redact
+
+
+class DecisionLog(ReadModel):
+    name = "decision_log"
+    tables = {
+        "rm_decisions": (
+            "(crisis_id TEXT, decision_id TEXT, decided_by TEXT, authority TEXT, decision TEXT, rationale TEXT,"
+            " options TEXT, refs TEXT, classification TEXT, decided_at TEXT, recorded_at TEXT, actor TEXT,"
+            " review_at TEXT, supersedes TEXT, superseded_by TEXT, reviews TEXT, PRIMARY KEY (crisis_id, decision_id))"
+        ),
+    }
+
+    def subscriptions(self) -> dict:
+        return {Crisis.DecisionRecorded: self.recorded, Crisis.DecisionReviewed: self.reviewed}
+
+    def recorded(self, tx: Tx, e: Crisis.DecisionRecorded, position: int) -> None:
+        tx.execute(
+            "INSERT INTO rm_decisions (crisis_id, decision_id, decided_by, authority, decision, rationale, options,"
+            " refs, classification, decided_at, recorded_at, actor, review_at, supersedes, reviews)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '[]')",
+            (
+                e.crisis_id, e.decision_id, e.decided_by, e.authority, e.decision, e.rationale, dump(e.options),
+                dump(e.references), classification_json(e), iso(e.occurred_at), iso(e.recorded_at), e.actor,
+                iso(e.review_at), e.supersedes,
+            ),
+        )
+        if e.supersedes:
+            tx.execute(
+                "UPDATE rm_decisions SET superseded_by = %s WHERE crisis_id = %s AND decision_id = %s",
+                (e.decision_id, e.crisis_id, e.supersedes),
+            )
+
+    def reviewed(self, tx: Tx, e: Crisis.DecisionReviewed, position: int) -> None:
+        tx.execute(
+            "SELECT reviews FROM rm_decisions WHERE crisis_id = %s AND decision_id = %s", (e.crisis_id, e.decision_id)
+        )
+        reviews = load(tx.fetchall()[0]["reviews"])
+        reviews.append({"occurred_at": iso(e.occurred_at), "recorded_at": iso(e.recorded_at), "actor": e.actor,
+                        "outcome": e.outcome})
+        tx.execute(
+            "UPDATE rm_decisions SET reviews = %s WHERE crisis_id = %s AND decision_id = %s",
+            (dump(reviews), e.crisis_id, e.decision_id),
+        )
+
+
+def _review_due(row: dict[str, Any], at: datetime) -> bool:
+    review_at = parse(row["review_at"])
+    return bool(review_at and review_at <= at and not load(row["reviews"]) and not row["superseded_by"])
+
+
+def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
+    """Per crisis: how many decisions, and which are due for review at `at`."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in store.query("SELECT crisis_id, decision_id, review_at, reviews, superseded_by FROM rm_decisions"):
+        entry = out.setdefault(row["crisis_id"], {"total": 0, "review_due": []})
+        entry["total"] += 1
+        if _review_due(row, at):
+            entry["review_due"].append(
+                {"crisis_id": row["crisis_id"], "decision_id": row["decision_id"],
+                 "review_at": display(parse(row["review_at"]))}
+            )
+    return out
+
+
+def decision_log(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
+    names = policy.units.short_names
+    rows = store.query("SELECT * FROM rm_decisions WHERE crisis_id = %s ORDER BY decided_at", (crisis_id,))
+    decisions = [
+        {
+            "decision_id": r["decision_id"],
+            "decided_by": r["decided_by"],
+            "authority": r["authority"],
+            "decided_at": display(parse(r["decided_at"])),
+            "recorded_at": display(parse(r["recorded_at"]), seconds=True),
+            "recorded_by": r["actor"],
+            "review_at": display(parse(r["review_at"])),
+            "review_due": _review_due(r, at),
+            "supersedes": r["supersedes"],
+            "superseded_by": r["superseded_by"],
+            "reviews": [
+                {**rv, "occurred_at": display(parse(rv["occurred_at"])),
+                 "recorded_at": display(parse(rv["recorded_at"]), seconds=True)}
+                for rv in load(r["reviews"])
+            ],
+            **redact(
+                Classification(**load(r["classification"])), cleared, names, decision=r["decision"],
+                rationale=r["rationale"], options=load(r["options"]), references=load(r["refs"]),
+            ),
+        }
+        for r in rows
+    ]
+    return {
+        "crisis_id": crisis_id,
+        "at": display(at, seconds=True),
+        "decisions": decisions,
+        "review_due": [d["decision_id"] for d in decisions if d["review_due"]],
+    }

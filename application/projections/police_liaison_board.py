@@ -1,0 +1,109 @@
+"""The police liaison board: open requests with their age, by direction and type; those unanswered beyond
+the threshold (*configurable*, 30 min); closed requests with their answer times."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from application.projections.base import ReadModel, Store, Tx, classification_json, iso, load, parse
+from domain.police_liaison import PoliceLiaison
+from domain.shared import Classification, Policy, display, redact
+
+
+class PoliceLiaisonBoard(ReadModel):
+    name = "police_liaison_board"
+    tables = {
+        "rm_liaisons": "(liaison_id TEXT PRIMARY KEY, crisis_id TEXT, topic TEXT)",
+        "rm_police_requests": (
+            "(liaison_id TEXT, request_id TEXT, crisis_id TEXT, direction TEXT, request_type TEXT, subject TEXT,"
+            " legal_basis TEXT, classification TEXT, raised_at TEXT, status TEXT, closed_at TEXT, response TEXT,"
+            " response_classification TEXT, answered_by TEXT, PRIMARY KEY (liaison_id, request_id))"
+        ),
+    }
+
+    def subscriptions(self) -> dict:
+        E = PoliceLiaison
+        return {
+            E.Opened: self.opened,
+            E.RequestRaised: self.raised,
+            E.RequestAnswered: self.closed,
+            E.RequestDeclined: self.closed,
+            E.RequestWithdrawn: self.closed,
+        }
+
+    def opened(self, tx: Tx, e: PoliceLiaison.Opened, position: int) -> None:
+        tx.execute(
+            "INSERT INTO rm_liaisons (liaison_id, crisis_id, topic) VALUES (%s, %s, %s)",
+            (e.liaison_id, e.crisis_id, e.topic),
+        )
+
+    def raised(self, tx: Tx, e: PoliceLiaison.RequestRaised, position: int) -> None:
+        tx.execute(
+            "INSERT INTO rm_police_requests (liaison_id, request_id, crisis_id, direction, request_type, subject,"
+            " legal_basis, classification, raised_at, status)"
+            " SELECT %s, %s, crisis_id, %s, %s, %s, %s, %s, %s, 'OPEN' FROM rm_liaisons WHERE liaison_id = %s",
+            (
+                e.liaison_id, e.request_id, e.direction, e.request_type, e.subject, e.legal_basis,
+                classification_json(e), iso(e.occurred_at), e.liaison_id,
+            ),
+        )
+
+    def closed(self, tx: Tx, e: PoliceLiaison.RequestClosed, position: int) -> None:
+        tx.execute(
+            "UPDATE rm_police_requests SET status = %s, closed_at = %s, response = %s, response_classification = %s,"
+            " answered_by = %s WHERE liaison_id = %s AND request_id = %s",
+            (
+                e.outcome, iso(e.occurred_at), e.response, classification_json(e), getattr(e, "answered_by", None),
+                e.liaison_id, e.request_id,
+            ),
+        )
+
+
+def present(row: dict[str, Any], at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
+    names = policy.units.short_names
+    raised = parse(row["raised_at"])
+    closed = parse(row["closed_at"])
+    is_open = row["status"] == "OPEN"
+    age = int(((at if is_open else closed) - raised) / timedelta(minutes=1))
+    return {
+        "liaison_id": row["liaison_id"],
+        "request_id": row["request_id"],
+        "crisis_id": row["crisis_id"],
+        "direction": row["direction"],
+        "request_type": row["request_type"],
+        "legal_basis": row["legal_basis"],
+        "status": row["status"],
+        "raised_at": display(raised),
+        "age_minutes" if is_open else "answer_minutes": age,
+        "unanswered_beyond_threshold": is_open and at - raised > policy.police_answer_threshold,
+        "closed_at": display(closed),
+        "answered_by": row["answered_by"],
+        **redact(Classification(**load(row["classification"])), cleared, names, subject=row["subject"]),
+        "response": (
+            redact(Classification(**load(row["response_classification"])), cleared, names, text=row["response"])
+            if not is_open
+            else None
+        ),
+    }
+
+
+def board(store: Store, at: datetime, cleared: bool, policy: Policy, crisis_id: str | None = None) -> dict[str, Any]:
+    if crisis_id is None:
+        rows = store.query("SELECT * FROM rm_police_requests ORDER BY raised_at")
+    else:
+        rows = store.query("SELECT * FROM rm_police_requests WHERE crisis_id = %s ORDER BY raised_at", (crisis_id,))
+    requests = [present(r, at, cleared, policy) for r in rows]
+    open_requests = [r for r in requests if r["status"] == "OPEN"]
+    by: dict[str, dict[str, int]] = {}
+    for r in open_requests:
+        by.setdefault(r["direction"], {}).setdefault(r["request_type"], 0)
+        by[r["direction"]][r["request_type"]] += 1
+    return {
+        "at": display(at, seconds=True),
+        "threshold_minutes": int(policy.police_answer_threshold / timedelta(minutes=1)),
+        "open": open_requests,
+        "unanswered_beyond_threshold": [r for r in open_requests if r["unanswered_beyond_threshold"]],
+        "open_by_direction_and_type": by,
+        "closed": [r for r in requests if r["status"] != "OPEN"],
+    }

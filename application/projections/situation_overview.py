@@ -1,0 +1,166 @@
+"""The situation overview leadership reads (DOMAIN.md, "What leadership must see").
+
+This read model keeps the crises and their actions; the overview query combines them with the readiness
+board, the police liaison board and the decision log. Facts that change with time alone (overdue actions
+and situation reports, requests unanswered beyond the threshold, plan time against MTPD, reviews due) are
+derived at read time from the given moment, never stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from application.projections import decision_log, police_liaison_board, readiness_board
+from application.projections.base import ReadModel, Store, Tx, classification_json, iso, load, parse
+from domain.crisis import Crisis
+from domain.shared import Classification, Policy, display, redact
+
+CLOSED = "CLOSED"
+
+
+class SituationOverview(ReadModel):
+    name = "situation_overview"
+    tables = {
+        "rm_crises": (
+            "(crisis_id TEXT PRIMARY KEY, title TEXT, category TEXT, severity INTEGER, condition TEXT, status TEXT,"
+            " lead TEXT, classification TEXT, declared_at TEXT, status_changed_at TEXT, sitrep_number INTEGER,"
+            " sitrep_at TEXT, sitrep_next_due TEXT)"
+        ),
+        "rm_actions": (
+            "(crisis_id TEXT, action_id TEXT, unit TEXT, task TEXT, classification TEXT, assigned_at TEXT,"
+            " due_at TEXT, status TEXT, closed_at TEXT, PRIMARY KEY (crisis_id, action_id))"
+        ),
+    }
+
+    def subscriptions(self) -> dict:
+        return {
+            Crisis.Declared: self.declared,
+            Crisis.SeverityChanged: self.severity_changed,
+            Crisis.ConditionChanged: self.condition_changed,
+            Crisis.StatusChanged: self.status_changed,
+            Crisis.SituationReportIssued: self.situation_report_issued,
+            Crisis.ActionAssigned: self.action_assigned,
+            Crisis.ActionClosed: self.action_closed,
+        }
+
+    def declared(self, tx: Tx, e: Crisis.Declared, position: int) -> None:
+        tx.execute(
+            "INSERT INTO rm_crises (crisis_id, title, category, severity, condition, status, lead, classification,"
+            " declared_at, status_changed_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                e.crisis_id, e.title, e.category, e.severity, e.condition, "ACTIVE",
+                e.lead_authority or e.external_lead, classification_json(e), iso(e.occurred_at), iso(e.occurred_at),
+            ),
+        )
+
+    def severity_changed(self, tx: Tx, e: Crisis.SeverityChanged, position: int) -> None:
+        tx.execute("UPDATE rm_crises SET severity = %s WHERE crisis_id = %s", (e.to_severity, e.crisis_id))
+
+    def condition_changed(self, tx: Tx, e: Crisis.ConditionChanged, position: int) -> None:
+        tx.execute("UPDATE rm_crises SET condition = %s WHERE crisis_id = %s", (e.to_condition, e.crisis_id))
+
+    def status_changed(self, tx: Tx, e: Crisis.StatusChanged, position: int) -> None:
+        tx.execute(
+            "UPDATE rm_crises SET status = %s, status_changed_at = %s WHERE crisis_id = %s",
+            (e.to_status, iso(e.occurred_at), e.crisis_id),
+        )
+
+    def situation_report_issued(self, tx: Tx, e: Crisis.SituationReportIssued, position: int) -> None:
+        tx.execute(
+            "UPDATE rm_crises SET sitrep_number = %s, sitrep_at = %s, sitrep_next_due = %s WHERE crisis_id = %s",
+            (e.number, iso(e.occurred_at), iso(e.next_due_at), e.crisis_id),
+        )
+
+    def action_assigned(self, tx: Tx, e: Crisis.ActionAssigned, position: int) -> None:
+        tx.execute(
+            "INSERT INTO rm_actions (crisis_id, action_id, unit, task, classification, assigned_at, due_at, status)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, 'OPEN')",
+            (e.crisis_id, e.action_id, e.unit, e.task, classification_json(e), iso(e.occurred_at), iso(e.due_at)),
+        )
+
+    def action_closed(self, tx: Tx, e: Crisis.ActionClosed, position: int) -> None:
+        tx.execute(
+            "UPDATE rm_actions SET status = %s, closed_at = %s WHERE crisis_id = %s AND action_id = %s",
+            (e.outcome, iso(e.occurred_at), e.crisis_id, e.action_id),
+        )
+
+
+def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
+    """The overview as it stands at `at` (the server clock, or a past moment for auditors)."""
+    names = policy.units.short_names
+    crises = store.query("SELECT * FROM rm_crises WHERE status <> %s ORDER BY declared_at", (CLOSED,))
+    actions = store.query(
+        "SELECT a.* FROM rm_actions a JOIN rm_crises c ON c.crisis_id = a.crisis_id"
+        " WHERE a.status = 'OPEN' AND c.status <> %s ORDER BY a.due_at",
+        (CLOSED,),
+    )
+    decisions = decision_log.counts(store, at)
+    open_actions = []
+    per_unit: dict[str, dict[str, int]] = {}
+    for a in actions:
+        due = parse(a["due_at"])
+        overdue = at > due
+        open_actions.append(
+            {
+                "crisis_id": a["crisis_id"],
+                "action_id": a["action_id"],
+                "unit": a["unit"],
+                "due_at": display(due),
+                "overdue": overdue,
+                **redact(Classification(**load(a["classification"])), cleared, names, task=a["task"]),
+            }
+        )
+        counts = per_unit.setdefault(a["unit"], {"open": 0, "overdue": 0})
+        counts["open"] += 1
+        counts["overdue"] += int(overdue)
+    active = []
+    for c in crises:
+        mine = [a for a in open_actions if a["crisis_id"] == c["crisis_id"]]
+        next_due = parse(c["sitrep_next_due"])
+        crisis_decisions = decisions.get(c["crisis_id"], {"total": 0, "review_due": []})
+        active.append(
+            {
+                "crisis_id": c["crisis_id"],
+                "severity": c["severity"],
+                "status": c["status"],
+                "condition": c["condition"],
+                "category": c["category"],
+                "lead": c["lead"],
+                "declared_at": display(parse(c["declared_at"])),
+                **redact(Classification(**load(c["classification"])), cleared, names, title=c["title"]),
+                "open_actions": len(mine),
+                "overdue_actions": sum(a["overdue"] for a in mine),
+                "latest_situation_report": (
+                    {
+                        "number": c["sitrep_number"],
+                        "issued_at": display(parse(c["sitrep_at"])),
+                        "next_due_at": display(next_due),
+                        "overdue": bool(next_due and at > next_due),
+                    }
+                    if c["sitrep_number"]
+                    else None
+                ),
+                "decisions": crisis_decisions["total"],
+                "decisions_review_due": crisis_decisions["review_due"],
+            }
+        )
+    board = readiness_board.board(store, at, cleared, policy)
+    police = police_liaison_board.board(store, at, cleared, policy)
+    return {
+        "at": display(at, seconds=True),
+        "active_crises": active,
+        "open_actions": open_actions,
+        "overdue_actions": [a for a in open_actions if a["overdue"]],
+        "actions_by_unit": per_unit,
+        "readiness": {u["unit"]: u["readiness"] for u in board["units"]},
+        "active_plans": board["active_plans"],
+        "plan_reviews_due": board["reviews_due"],
+        "police_requests": {
+            "open": police["open"],
+            "unanswered_beyond_threshold": police["unanswered_beyond_threshold"],
+            "threshold_minutes": police["threshold_minutes"],
+        },
+        "decisions": sum(d["total"] for d in decisions.values()),
+        "decisions_review_due": [d for v in decisions.values() for d in v["review_due"]],
+    }

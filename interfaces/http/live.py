@@ -1,0 +1,109 @@
+"""Live overview: one broadcaster per process pushes the situation overview to every SSE client.
+
+It recomputes the overview once per change of the read models' position (and every `refresh_seconds`, since
+overdue items change with time alone), once for cleared and once for uncleared readers, and fans it out.
+In the embedded default it is woken by the in-process follower; with a separate worker (PostgreSQL) it polls
+the position, which is one small query per process however many clients are connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.concurrency import run_in_threadpool
+
+from application.projections.runner import Projections
+from domain.access import Actor, Role
+
+log = logging.getLogger("valmius.live")
+
+_READER = {True: Actor("live", Role.LEADERSHIP, clearance=True), False: Actor("live", Role.LEADERSHIP)}
+
+
+class OverviewBroadcaster:
+    def __init__(self, projections: Projections, poll_seconds: float = 0.05, refresh_seconds: float = 30.0) -> None:
+        self.projections = projections
+        self.poll_seconds = poll_seconds
+        self.refresh_seconds = refresh_seconds
+        self.clients: set[tuple[asyncio.Queue[str], bool]] = set()
+        self.latest: dict[bool, str] = {}
+        self.position = -1
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.projections.listeners.append(self._on_advance)
+        self._task = asyncio.create_task(self._run(), name="overview-broadcaster")
+
+    async def stop(self) -> None:
+        if self._on_advance in self.projections.listeners:
+            self.projections.listeners.remove(self._on_advance)
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    def _on_advance(self, position: int) -> None:  # called from the follower's thread
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._changed.set)
+
+    async def _run(self) -> None:
+        since_refresh = 0.0
+        while True:
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout=self.poll_seconds)
+            except TimeoutError:
+                pass
+            self._changed.clear()
+            since_refresh += self.poll_seconds
+            try:
+                position = await run_in_threadpool(self.projections.position)
+                if position != self.position or since_refresh >= self.refresh_seconds:
+                    since_refresh = 0.0
+                    await self._publish(position)
+            except Exception:
+                log.exception("could not publish the overview; trying again")
+                await asyncio.sleep(1)
+
+    async def _publish(self, position: int) -> None:
+        self.position = position
+        if not self.clients and self.latest:
+            self.latest.clear()  # nobody listening: compute on the next connection
+            return
+        for cleared in (False, True):
+            if any(c == cleared for _, c in self.clients) or cleared not in self.latest:
+                overview = await run_in_threadpool(self.projections.get_situation_overview, _READER[cleared])
+                self.latest[cleared] = self._frame(position, overview)
+        for queue, cleared in list(self.clients):
+            if queue.full():
+                queue.get_nowait()  # a slow client skips to the newest picture
+            queue.put_nowait(self.latest[cleared])
+
+    @staticmethod
+    def _frame(position: int, overview: dict) -> str:
+        return f"event: overview\nid: {position}\ndata: {json.dumps(overview, ensure_ascii=False)}\n\n"
+
+    async def stream(self, actor: Actor) -> AsyncIterator[str]:
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=2)
+        client = (queue, actor.clearance)
+        if actor.clearance not in self.latest:
+            overview = await run_in_threadpool(self.projections.get_situation_overview, actor)
+            self.latest[actor.clearance] = self._frame(await run_in_threadpool(self.projections.position), overview)
+        self.clients.add(client)
+        try:
+            yield "retry: 2000\n\n"
+            yield self.latest[actor.clearance]
+            while True:
+                try:
+                    yield await asyncio.wait_for(queue.get(), timeout=15)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+        finally:
+            self.clients.discard(client)
