@@ -121,7 +121,7 @@ def serve_http(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Valmius on http://{host}:{port}  (API docs: http://{host}:{port}/docs; store: {settings.store})")
     uvicorn.run(
         "interfaces.http.app:create_app", factory=True, host=host, port=port, workers=args.workers,
-        log_level="info",
+        log_level="info", timeout_graceful_shutdown=5,  # live dashboards hold SSE streams open
     )
     return 0
 

@@ -17,6 +17,7 @@ from interfaces.http.live import OverviewBroadcaster
 from interfaces.http.middleware import Idempotency, RequestLimits
 from interfaces.http.routers import (
     crisis,
+    dashboard,
     division_preparedness,
     emergency_conditions,
     health,
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     errors.install(app)
     app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
-    for module in (health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models):
+    for module in (health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models, dashboard):
         app.include_router(module.router)
     return app
 

@@ -15,7 +15,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.access import Actor, Role, refuse
 from domain.shared import DomainError, Rule
 
 log = logging.getLogger("valmius.http")
@@ -74,27 +73,11 @@ def _record_edge_refusal(request: Request, error: DomainError, payload: dict[str
     if services is None or getattr(error, "recorded", False):
         return
     actor = getattr(request.state, "actor", None)
-    services.coordination.record_refusal(
-        f"{request.method} {request.url.path}", actor, request.url.path, payload or {}, error
-    )
-
-
-WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-# The application's words for why a reader may not write (application/coordination.py, _hint_for).
-READ_ONLY_HINTS = {
-    Role.LEADERSHIP: "decisions are recorded by a duty officer for the competent decision-maker",
-    Role.AUDITOR: "auditors read and verify; they write nothing",
-    Role.ADMIN: "admins manage users and tokens only",
-}
-
-
-def _reader_writing(request: Request) -> Actor | None:
-    """The read-only actor (leadership, auditor, admin) behind a write, if that is what this request is."""
-    actor = getattr(request.state, "actor", None)
-    if actor is not None and actor.is_read_only and request.method in WRITES:
-        return actor
-    return None
+    route = request.scope.get("route")
+    command = getattr(route, "name", None) or f"{request.method} {request.url.path}"
+    params = request.path_params
+    target = params.get("crisis_id") or params.get("unit") or params.get("liaison_id") or request.url.path
+    services.coordination.record_refusal(command, actor, target, payload or {}, error)
 
 
 def install(app: FastAPI) -> None:
@@ -106,11 +89,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        reader = _reader_writing(request)
-        if reader is not None:
-            # The body is checked before the use case, but a reader's write is refused for the role whatever
-            # its body: say that (FORBIDDEN_ROLE), not which fields a write they may not make lacks.
-            return domain_error(request, refuse(reader, "change records", READ_ONLY_HINTS.get(reader.role, "")))
         errors = [
             {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]} for e in error.errors()
         ]

@@ -24,7 +24,7 @@ _READER = {True: Actor("live", Role.LEADERSHIP, clearance=True), False: Actor("l
 
 
 class OverviewBroadcaster:
-    def __init__(self, projections: Projections, poll_seconds: float = 0.05, refresh_seconds: float = 30.0) -> None:
+    def __init__(self, projections: Projections, poll_seconds: float = 0.05, refresh_seconds: float = 10.0) -> None:
         self.projections = projections
         self.poll_seconds = poll_seconds
         self.refresh_seconds = refresh_seconds
@@ -93,13 +93,12 @@ class OverviewBroadcaster:
     async def stream(self, actor: Actor) -> AsyncIterator[str]:
         queue: asyncio.Queue[str] = asyncio.Queue(maxsize=2)
         client = (queue, actor.clearance)
-        if actor.clearance not in self.latest:
-            overview = await run_in_threadpool(self.projections.get_situation_overview, actor)
-            self.latest[actor.clearance] = self._frame(await run_in_threadpool(self.projections.position), overview)
+        position = await run_in_threadpool(self.projections.position)
+        first = self._frame(position, await run_in_threadpool(self.projections.get_situation_overview, actor))
         self.clients.add(client)
         try:
             yield "retry: 2000\n\n"
-            yield self.latest[actor.clearance]
+            yield first
             while True:
                 try:
                     yield await asyncio.wait_for(queue.get(), timeout=15)

@@ -53,7 +53,7 @@ def get_situation_overview(views: Views, actor: CurrentActor) -> dict[str, Any]:
 
 @router.get("/situation-overview/stream", response_class=StreamingResponse)
 async def stream_situation_overview(request: Request, actor: CurrentActor) -> StreamingResponse:
-    """Server-Sent Events: an `overview` event now and at every change of the picture (and every 30 s)."""
+    """Server-Sent Events: an `overview` event now and at every change of the picture (and every 10 s, as items turn overdue with time alone)."""
     broadcaster = request.app.state.broadcaster
     return StreamingResponse(
         broadcaster.stream(actor),

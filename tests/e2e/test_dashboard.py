@@ -1,0 +1,113 @@
+"""The leadership dashboard in a real headless Chromium (Debian's package), driven by Playwright.
+
+Given a leadership reader with the dashboard open, when a duty officer declares a crisis through the API,
+then the page shows it within a second, without a reload.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from domain.shared import utc_now
+from infrastructure.bootstrap import open_services
+from interfaces.http.app import create_app
+from tests.conftest import settings_for
+from tests.live import LiveServer, serve_in_thread
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[LiveServer]:  # noqa: ANN001
+    settings = settings_for("sqlite", tmp_path)
+    services = open_services(settings)
+    http, thread, base_url = serve_in_thread(create_app(settings, services=services))
+    try:
+        yield LiveServer(base_url, services, settings)
+    finally:
+        http.should_exit = True
+        thread.join(timeout=15)
+        services.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+def open_dashboard(browser: Browser, server: LiveServer, token: str) -> Page:
+    page = browser.new_page(viewport={"width": 1600, "height": 1000}, timezone_id="Europe/Helsinki")
+    page.goto(f"{server.base_url}/dashboard#token={token}")
+    page.wait_for_selector("#state.live", timeout=10_000)
+    return page
+
+
+def declare(server: LiveServer, token: str, crisis_id: str, title: str, classification: dict | None = None) -> None:
+    body = {"crisis_id": crisis_id, "title": title, "category": "SEVERE_WEATHER", "severity": 3,
+            "areas": ["Vuosaari"], "classification": classification or {"level": "PUBLIC"}}
+    answer = httpx.post(f"{server.base_url}/crises", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_crisis_declared_through_the_api_appears_within_a_second_without_reload(browser, server):
+    reader = server.token("LR-1", "leadership")
+    officer = server.token("DO-1", "duty_officer")
+    page = open_dashboard(browser, server, reader)
+    page.evaluate("window.__loaded = performance.timeOrigin")
+    assert page.locator("[data-crisis]").count() == 0
+
+    started = time.monotonic()
+    declare(server, officer, "C-E2E", "Storm: power outages in eastern Helsinki")
+    page.wait_for_selector('[data-crisis="C-E2E"]', timeout=1_000)
+    shown_after = time.monotonic() - started
+
+    row = page.locator('[data-crisis="C-E2E"]')
+    assert "Storm: power outages in eastern Helsinki" in row.inner_text()
+    assert page.evaluate("window.__loaded") == page.evaluate("performance.timeOrigin"), "the page was reloaded"
+    assert shown_after < 1.0
+    page.screenshot(path=str(server.settings.database_url.removeprefix("sqlite:///")) + ".png", full_page=True)
+
+
+def test_an_uncleared_reader_sees_that_a_secret_crisis_exists_but_not_its_title(browser, server):
+    reader = server.token("LR-1", "leadership")
+    officer = server.token("DO-1", "duty_officer")
+    page = open_dashboard(browser, server, reader)
+    declare(server, officer, "C-SECRET", "Emailed bomb threats against six schools",
+            {"level": "SECRET", "legal_basis": "JulkL 24.1 § 7 k"})
+    row = page.wait_for_selector('[data-crisis="C-SECRET"]', timeout=2_000)
+    assert "[SECRET JulkL 24.1 § 7 k]" in row.inner_text()
+    assert "bomb" not in row.inner_text()
+
+
+def test_overdue_actions_stand_out(browser, server):
+    reader = server.token("LR-1", "leadership")
+    officer = server.token("DO-1", "duty_officer")
+    declare(server, officer, "C-LATE", "Water-main break")
+    # An action due two seconds from now: it turns overdue with time alone, no event needed.
+    due = utc_now() + timedelta(seconds=2)
+    body = {"action_id": "A-1", "unit": "STARA", "task": "Barriers at excavation", "due_at": due.isoformat()}
+    answer = httpx.post(f"{server.base_url}/crises/C-LATE/actions", json=body,
+                        headers={"Authorization": f"Bearer {officer}"})
+    assert answer.status_code == 200, answer.text
+    page = open_dashboard(browser, server, reader)
+    # The action turns overdue with time alone: the dashboard is refreshed when a reader connects.
+    time.sleep(2.5)
+    page.reload()
+    page.wait_for_selector("#state.live")
+    overdue = page.locator("#overdue td.overdue")
+    assert overdue.count() == 1
+    assert overdue.first.evaluate("e => getComputedStyle(e).color") == "rgb(255, 93, 93)"
