@@ -136,4 +136,5 @@ def api(tmp_path, clock: FakeClock) -> Iterator[ApiClient]:  # noqa: ANN001
 @pytest.fixture
 def pg_api(postgres_url: str, tmp_path, clock: FakeClock) -> Iterator[ApiClient]:  # noqa: ANN001
     """The HTTP API on the real PostgreSQL server."""
-    yield from make_api(settings_for("postgres", tmp_path, postgres_url), clock)
+    # The read models are followed in-process here, by the same code `valmius project` runs as the worker.
+    yield from make_api(settings_for("postgres", tmp_path, postgres_url, embedded_projections=True), clock)

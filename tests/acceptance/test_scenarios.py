@@ -1,7 +1,8 @@
 """The scenario scripts S1, S3 and S4 replayed through the HTTP API on SQLite and on real PostgreSQL.
 
 Every step's OK or REJECT(CODE) is checked, with the key facts of each refusal's message; the checkpoints
-are checked against what the current GET endpoints show; and at the end every REJECT step appended no
+are checked against what the current GET endpoints show and against the read models (situation overview,
+timeline, police liaison board, decision log); and at the end every REJECT step appended no
 domain event and is kept as exactly one refused attempt (and nothing else is).
 """
 
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.acceptance.replay import Replay, replay_scenario
+from tests.acceptance.checkpoints import check_read_models
+from tests.acceptance.replay import Replay, check_current_endpoints, replay_scenario
 
 SCENARIOS = ["S1", "S3", "S4"]
 STORES = [
@@ -22,7 +24,7 @@ STORES = [
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_scenario_replays_through_the_http_api(scenario: str, store: str, request: pytest.FixtureRequest) -> None:
     api = request.getfixturevalue(store)
-    replay: Replay = replay_scenario(api, scenario)
+    replay: Replay = replay_scenario(api, scenario, checkpoint_hooks=[check_current_endpoints, check_read_models])
 
     assert not replay.failures, replay.report()
 
