@@ -36,6 +36,14 @@ class Settings(BaseSettings):
         description="follow the log into the read models inside the service process; by default on for SQLite "
         "and memory, off for PostgreSQL (run `valmius project` as the one worker instead)",
     )
+    signing_key: str | None = Field(
+        None,
+        description="hex of a 32-byte Ed25519 private key that signs audit checkpoints "
+        "(`valmius audit keygen` makes one); required to sign, not to verify",
+    )
+    history_snapshot_every: int = Field(
+        5000, description="keep a snapshot of the overview's read models every this many events (as-of reads)"
+    )
     units_file: Path | None = Field(None, description="JSON with units, partners, retired and short_names")
 
     @model_validator(mode="after")

@@ -66,6 +66,10 @@ class ReadModel:
         if handler is not None:
             handler(tx, event, position)
 
+    def apply_notification(self, tx: Tx, notification: Notification, event: Any) -> None:
+        """A model that needs the stored form of an event (the audit hash chain) overrides this."""
+        self.apply(tx, event, notification.id)
+
 
 def lock_position(tx: Tx, name: str) -> int:
     """Take the read model's tracking row for the rest of the transaction and return its position."""
@@ -85,7 +89,7 @@ def apply_batch(store: Store, model: ReadModel, batch: Sequence[tuple[Notificati
         for notification, event in batch:
             if notification.id <= position:
                 continue
-            model.apply(tx, event, notification.id)
+            model.apply_notification(tx, notification, event)
             applied += 1
         last = batch[-1][0].id
         if last > position:

@@ -18,6 +18,7 @@ from domain.access import Role
 from domain.shared import DomainError, utc_now
 from infrastructure.bootstrap import open_services
 from infrastructure.settings import Settings
+from interfaces.cli import audit_chain, audit_export, audit_history
 
 ROLES = [str(r) for r in Role]
 
@@ -58,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     rebuild = commands.add_parser("rebuild", help="rebuild read models from the event log, with a progress bar")
     rebuild.add_argument("read_models", nargs="*", metavar="READ_MODEL", help="default: all of them")
 
+    audit = commands.add_parser(
+        "audit", help="for auditors: verify the log, export a crisis, the overview as known at a moment"
+    ).add_subparsers(dest="audit_command", required=True)
+    for module in (audit_chain, audit_history, audit_export):
+        module.register(audit)
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()
@@ -67,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_projection_worker(settings)
     if args.command == "rebuild":
         return rebuild_read_models(settings, args.read_models)
+    if args.command == "audit":
+        return args.handler(settings, args)
     return manage_tokens(settings, args)
 
 

@@ -16,6 +16,9 @@ from interfaces.http import errors
 from interfaces.http.live import OverviewBroadcaster
 from interfaces.http.middleware import Idempotency, RequestLimits
 from interfaces.http.routers import (
+    audit_chain,
+    audit_export,
+    audit_history,
     crisis,
     dashboard,
     division_preparedness,
@@ -74,7 +77,10 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     errors.install(app)
     app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
-    for module in (health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models, dashboard):
+    for module in (
+        health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models, dashboard,
+        audit_history, audit_chain, audit_export,
+    ):
         app.include_router(module.router)
     return app
 
