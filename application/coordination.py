@@ -757,7 +757,12 @@ class Coordination(Application):
     ) -> int:
         def change(preparedness: DivisionPreparedness, now: datetime) -> list[Aggregate]:
             preparedness.approve_plan(
-                plan_id=plan_id, approved_by=approved_by, occurred_at=occurred_at or now, actor=actor.user, now=now
+                plan_id=plan_id,
+                approved_by=approved_by,
+                occurred_at=occurred_at or now,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
             )
             return []
 

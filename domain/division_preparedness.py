@@ -364,9 +364,12 @@ class DivisionPreparedness(Aggregate):
         except KeyError:
             raise DomainError(Rule.NOT_FOUND, f"{self.unit} has no continuity plan {plan_id}") from None
 
-    def approve_plan(self, *, plan_id: str, approved_by: str, occurred_at: datetime, actor: str, now: datetime) -> None:
+    def approve_plan(
+        self, *, plan_id: str, approved_by: str, occurred_at: datetime, policy: Policy, actor: str, now: datetime
+    ) -> None:
         plan = self.plan(plan_id)
         required_text(approved_by, "approved by")
+        check_entry_time(occurred_at, now, policy.time, late_entry_reason="approval record")
         if plan.status == "APPROVED":
             raise DomainError(Rule.INVALID_TRANSITION, f"{plan_id} is already approved")
         self.trigger_event(

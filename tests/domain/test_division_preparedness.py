@@ -50,7 +50,7 @@ def approved(plan_id: str = "CP-SOTEPE-02") -> DivisionPreparedness:
     preparedness = register()
     draft(preparedness, plan_id)
     preparedness.approve_plan(
-        plan_id=plan_id, approved_by="Executive Director, SOTEPE", occurred_at=START, actor="DIV-SOTEPE", now=START
+        plan_id=plan_id, approved_by="Executive Director, SOTEPE", occurred_at=START, policy=POLICY, actor="DIV-SOTEPE", now=START
     )
     preparedness.collect_events()
     return preparedness
@@ -209,7 +209,7 @@ def test_a_plan_is_approved_once():
     assert preparedness.plans["CP-SOTEPE-02"].approved_by == "Executive Director, SOTEPE"
     with refused(preparedness, Rule.INVALID_TRANSITION):
         preparedness.approve_plan(
-            plan_id="CP-SOTEPE-02", approved_by="someone", occurred_at=START, actor="PM", now=START
+            plan_id="CP-SOTEPE-02", approved_by="someone", occurred_at=START, policy=POLICY, actor="PM", now=START
         )
 
 
@@ -297,4 +297,17 @@ def test_commands_on_an_unknown_plan_are_not_found():
     with refused(preparedness, Rule.NOT_FOUND):
         preparedness.activate_plan(plan_id="CP-NOPE", crisis_id="C-S3", **when(40))
     with refused(preparedness, Rule.NOT_FOUND):
-        preparedness.approve_plan(plan_id="CP-NOPE", approved_by="x", occurred_at=START, actor="PM", now=START)
+        preparedness.approve_plan(
+            plan_id="CP-NOPE", approved_by="x", occurred_at=START, policy=POLICY, actor="PM", now=START
+        )
+
+
+def test_a_plan_cannot_be_approved_in_the_future():
+    """Given a drafted plan, when its approval is dated hours after the server clock, then it is refused."""
+    preparedness = register()
+    draft(preparedness, "CP-SOTEPE-02")
+    with refused(preparedness, Rule.FUTURE_TIMESTAMP):
+        preparedness.approve_plan(
+            plan_id="CP-SOTEPE-02", approved_by="Executive Director, SOTEPE",
+            occurred_at=START + timedelta(hours=2), policy=POLICY, actor="PM", now=START,
+        )

@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from domain.access import Actor
 from domain.shared import Classification, display, parse_instant
 
 SHORT = 200
@@ -86,15 +85,3 @@ class ClassificationResponse(BaseModel):
 def time_out(moment: datetime | None) -> str | None:
     """Times leave the service in Europe/Helsinki with their offset."""
     return display(moment, seconds=True)
-
-
-def redacted(classification: Classification, actor: Actor, short_names: dict[str, str], **content: Any) -> dict:
-    """The content if the reader may see it; otherwise the label in its place (category, times stay)."""
-    out: dict[str, Any] = {"classification": classification.as_dict(), "redacted": False}
-    if classification.is_public or actor.clearance:
-        out.update(content)
-        return out
-    label = classification.label(short_names)
-    out["redacted"] = True
-    out.update({key: (label if value is not None else None) for key, value in content.items()})
-    return out

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from domain.access import Actor
 from domain.crisis import Crisis
-from domain.shared import Policy
+from domain.shared import Policy, redact
 from interfaces.http.schemas.common import (
     LONG,
     SHORT,
@@ -17,7 +17,6 @@ from interfaces.http.schemas.common import (
     CommandRequest,
     EntryRequest,
     Instant,
-    redacted,
     time_out,
 )
 
@@ -138,9 +137,7 @@ def present_crisis(crisis: Crisis, actor: Actor, now: datetime, policy: Policy) 
             "actor": record.actor,
         }
 
-    head = redacted(
-        crisis.classification, actor, names, title=crisis.title, areas=crisis.areas,
-    )
+    head = redact(crisis.classification, actor.clearance, names, title=crisis.title, areas=crisis.areas)
     if head["redacted"]:
         head["areas"] = None
     latest = crisis.latest_situation_report
@@ -164,7 +161,7 @@ def present_crisis(crisis: Crisis, actor: Actor, now: datetime, policy: Policy) 
                 "struck": e.struck,
                 "struck_reason": e.struck_reason,
                 "struck_by": e.struck_by,
-                **redacted(e.classification, actor, names, text=e.text, source=e.source),
+                **redact(e.classification, actor.clearance, names, text=e.text, source=e.source),
             }
             for e in crisis.log
         ],
@@ -179,7 +176,7 @@ def present_crisis(crisis: Crisis, actor: Actor, now: datetime, policy: Policy) 
                 "closed_at": time_out(a.closed_at),
                 "closed_by": a.closed_by,
                 "note": a.note,
-                **redacted(a.classification, actor, names, task=a.task),
+                **redact(a.classification, actor.clearance, names, task=a.task),
             }
             for a in crisis.actions.values()
         ],
@@ -188,7 +185,7 @@ def present_crisis(crisis: Crisis, actor: Actor, now: datetime, policy: Policy) 
                 "number": r.number,
                 **entry(r),
                 "next_due_at": time_out(r.next_due_at),
-                **redacted(r.classification, actor, names, summary=r.summary),
+                **redact(r.classification, actor.clearance, names, summary=r.summary),
             }
             for r in crisis.situation_reports
         ],
@@ -203,9 +200,7 @@ def present_crisis(crisis: Crisis, actor: Actor, now: datetime, policy: Policy) 
                 "supersedes": d.supersedes,
                 "superseded_by": d.superseded_by,
                 "reviews": [{**entry(r), "outcome": r.outcome} for r in d.reviews],
-                **redacted(
-                    d.classification,
-                    actor,
+                **redact(d.classification, actor.clearance,
                     names,
                     decision=d.decision,
                     rationale=d.rationale,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from domain.access import Actor
 from domain.division_preparedness import CriticalFunction, DivisionPreparedness
-from domain.shared import Policy
+from domain.shared import Policy, redact
 from interfaces.http.schemas.common import (
     LONG,
     SHORT,
@@ -17,7 +17,6 @@ from interfaces.http.schemas.common import (
     CommandRequest,
     EntryRequest,
     Instant,
-    redacted,
     time_out,
 )
 
@@ -126,9 +125,7 @@ def present_preparedness(prep: DivisionPreparedness, actor: Actor, now: datetime
                     {"held_at": time_out(e.held_at), "title": e.title, "findings": e.findings, "actor": e.actor}
                     for e in p.exercises
                 ],
-                **redacted(
-                    p.classification,
-                    actor,
+                **redact(p.classification, actor.clearance,
                     names,
                     title=p.title,
                     critical_functions=[vars(f) for f in p.critical_functions],

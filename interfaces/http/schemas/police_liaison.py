@@ -9,14 +9,13 @@ from pydantic import BaseModel, Field
 
 from domain.access import Actor
 from domain.police_liaison import PoliceLiaison
-from domain.shared import Policy
+from domain.shared import Policy, redact
 from interfaces.http.schemas.common import (
     LONG,
     SHORT,
     ClassificationRequest,
     CommandRequest,
     EntryRequest,
-    redacted,
     time_out,
 )
 
@@ -30,8 +29,8 @@ class OpenPoliceLiaisonRequest(CommandRequest):
 
 
 class ChangeLiaisonPeopleRequest(CommandRequest):
-    city_people: list[str] = Field(max_length=50)
-    police_people: list[str] = Field(max_length=50)
+    city_people: list[str] = Field(max_length=50, examples=[["PC (police coordinator)", "DO-1"]])
+    police_people: list[str] = Field(max_length=50, examples=[["HPD field commander"]])
 
 
 class RaisePoliceRequestRequest(EntryRequest):
@@ -96,8 +95,8 @@ def present_liaison(liaison: PoliceLiaison, actor: Actor, now: datetime, policy:
                 "closed_at": time_out(r.closed_at),
                 "closed_by": r.closed_by,
                 "answered_by": r.answered_by,
-                **redacted(r.classification, actor, names, subject=r.subject),
-                "response": redacted(r.response_classification, actor, names, text=r.response),
+                **redact(r.classification, actor.clearance, names, subject=r.subject),
+                "response": redact(r.response_classification, actor.clearance, names, text=r.response),
             }
             for r in liaison.requests.values()
         ],
@@ -107,7 +106,7 @@ def present_liaison(liaison: PoliceLiaison, actor: Actor, now: datetime, policy:
                 "recorded_at": time_out(i.recorded_at),
                 "actor": i.actor,
                 "to_whom": i.to_whom,
-                **redacted(i.classification, actor, names, what=i.what),
+                **redact(i.classification, actor.clearance, names, what=i.what),
             }
             for i in liaison.information_shared
         ],
