@@ -79,12 +79,21 @@ def lock_position(tx: Tx, name: str) -> int:
     return int(rows[0]["position"]) if rows else 0
 
 
-def apply_batch(store: Store, model: ReadModel, batch: Sequence[tuple[Notification, Any]]) -> int:
-    """Apply the events of `batch` the model has not seen yet, and track them, atomically. Returns the count."""
+def apply_batch(
+    store: Store, model: ReadModel, batch: Sequence[tuple[Notification, Any]], after: int | None = None
+) -> int:
+    """Apply the events of `batch` the model has not seen yet, and track them, atomically. Returns the count.
+
+    `after` is the position the batch was read after (it holds every notification from there to its last). A
+    model found behind it, emptied by a rebuild since the batch was read, is left alone: applying the batch
+    would skip the notifications in between for good, since its position would then move past them.
+    """
     if not batch:
         return 0
     with store.transaction() as tx:
         position = lock_position(tx, model.name)
+        if after is not None and position < after:
+            return 0
         applied = 0
         for notification, event in batch:
             if notification.id <= position:
@@ -123,6 +132,12 @@ def utc(moment: datetime | None) -> str | None:
 
 def parse(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def by_instant(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
+    """Rows ordered by the instant in `column`. The stored text keeps the offset it was given in, so ordering
+    by the text would order by clock reading, not by instant (10:20+00:00 would come before 12:00+03:00)."""
+    return sorted(rows, key=lambda row: parse(row[column]))
 
 
 def dump(value: Any) -> str:

@@ -83,7 +83,6 @@ class CrisisTimeline(ReadModel):
 
 def timeline(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
     names = policy.units.short_names
-    late_after = int(policy.time.late_entry_after / timedelta(minutes=1))
     rows = store.query(
         "SELECT * FROM rm_timeline WHERE crisis_id = %s ORDER BY occurred_utc, position", (crisis_id,)
     )
@@ -98,7 +97,8 @@ def timeline(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: 
                 "occurred_at": display(parse(r["occurred_at"])),
                 "recorded_at": display(parse(r["recorded_at"]), seconds=True),
                 "actor": r["actor"],
-                "late": r["late_minutes"] > late_after,
+                # the rule that asked for a late-entry reason, to the second (late_minutes is rounded down)
+                "late": parse(r["recorded_at"]) - parse(r["occurred_at"]) > policy.time.late_entry_after,
                 "late_minutes": r["late_minutes"],
                 "late_entry_reason": r["late_entry_reason"],
                 "struck": bool(r["struck"]),

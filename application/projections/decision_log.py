@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from application.projections.base import ReadModel, Store, Tx, classification_json, dump, iso, load, parse
+from application.projections.base import ReadModel, Store, Tx, by_instant, classification_json, dump, iso, load, parse
 from domain.crisis import Crisis
 from domain.shared import Classification, Policy, display, redact
 
@@ -75,7 +75,7 @@ def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
 
 def decision_log(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
     names = policy.units.short_names
-    rows = store.query("SELECT * FROM rm_decisions WHERE crisis_id = %s ORDER BY decided_at", (crisis_id,))
+    rows = by_instant(store.query("SELECT * FROM rm_decisions WHERE crisis_id = %s", (crisis_id,)), "decided_at")
     decisions = [
         {
             "decision_id": r["decision_id"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from application.projections.base import ReadModel, Store, Tx, classification_json, iso, load, parse
+from application.projections.base import ReadModel, Store, Tx, by_instant, classification_json, iso, load, parse
 from domain.police_liaison import PoliceLiaison
 from domain.shared import Classification, Policy, display, redact
 
@@ -90,10 +90,10 @@ def present(row: dict[str, Any], at: datetime, cleared: bool, policy: Policy) ->
 
 def board(store: Store, at: datetime, cleared: bool, policy: Policy, crisis_id: str | None = None) -> dict[str, Any]:
     if crisis_id is None:
-        rows = store.query("SELECT * FROM rm_police_requests ORDER BY raised_at")
+        rows = store.query("SELECT * FROM rm_police_requests")
     else:
-        rows = store.query("SELECT * FROM rm_police_requests WHERE crisis_id = %s ORDER BY raised_at", (crisis_id,))
-    requests = [present(r, at, cleared, policy) for r in rows]
+        rows = store.query("SELECT * FROM rm_police_requests WHERE crisis_id = %s", (crisis_id,))
+    requests = [present(r, at, cleared, policy) for r in by_instant(rows, "raised_at")]
     open_requests = [r for r in requests if r["status"] == "OPEN"]
     by: dict[str, dict[str, int]] = {}
     for r in open_requests:

@@ -83,7 +83,7 @@ class Projections:
                 return read
             batch = [(n, self.app.mapper.to_domain_event(n)) for n in notifications]
             for model in models:
-                apply_batch(self.store, model, batch)
+                apply_batch(self.store, model, batch, after=start - 1)
             read += len(batch)
             if progress:
                 progress(len(batch))

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from application.projections import decision_log, police_liaison_board, readiness_board
-from application.projections.base import ReadModel, Store, Tx, classification_json, iso, load, parse
+from application.projections.base import ReadModel, Store, Tx, by_instant, classification_json, iso, load, parse
 from domain.crisis import Crisis
 from domain.shared import Classification, Policy, display, redact
 
@@ -89,11 +89,14 @@ class SituationOverview(ReadModel):
 def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
     """The overview as it stands at `at` (the server clock, or a past moment for auditors)."""
     names = policy.units.short_names
-    crises = store.query("SELECT * FROM rm_crises WHERE status <> %s ORDER BY declared_at", (CLOSED,))
-    actions = store.query(
-        "SELECT a.* FROM rm_actions a JOIN rm_crises c ON c.crisis_id = a.crisis_id"
-        " WHERE a.status = 'OPEN' AND c.status <> %s ORDER BY a.due_at",
-        (CLOSED,),
+    crises = by_instant(store.query("SELECT * FROM rm_crises WHERE status <> %s", (CLOSED,)), "declared_at")
+    actions = by_instant(
+        store.query(
+            "SELECT a.* FROM rm_actions a JOIN rm_crises c ON c.crisis_id = a.crisis_id"
+            " WHERE a.status = 'OPEN' AND c.status <> %s",
+            (CLOSED,),
+        ),
+        "due_at",
     )
     decisions = decision_log.counts(store, at)
     open_actions = []
