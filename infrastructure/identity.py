@@ -1,20 +1,38 @@
 """Users and their bearer tokens. Tokens are random, shown once, and stored only as SHA-256 hashes.
 
 A token has 256 bits of entropy, so a fast hash is enough: there is nothing to brute-force.
+
+The service process may keep tokens it has looked up in memory, so that a request costs no database round
+trip for its token. Revocation is honoured at once all the same: a revocation announces itself on a
+PostgreSQL channel in the transaction that revokes (from any process, the CLI included), the service listens
+on it and forgets every kept token when anything is revoked, and it keeps tokens only while it is listening.
+Without the channel (SQLite, memory, or the listening connection down) every request reads the table.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+import psycopg
 
 from domain.access import Actor, Role
 from domain.shared import DEFAULT_UNITS, DomainError, Rule, UnitRegistry
 from infrastructure.sql import Sql
 
 TOKEN_PREFIX = "vlm_"
+REVOKED_CHANNEL = "valmius_tokens_revoked"
+CACHE_SECONDS = 60.0  # a backstop only: revocations clear the cache at once
+CACHE_MAX_TOKENS = 10_000
+
+log = logging.getLogger("valmius.identity")
 
 
 def hash_token(token: str) -> str:
@@ -34,9 +52,14 @@ class TokenInfo:
 
 
 class TokenStore:
-    def __init__(self, sql: Sql, units: UnitRegistry = DEFAULT_UNITS) -> None:
+    def __init__(self, sql: Sql, units: UnitRegistry = DEFAULT_UNITS, cache_seconds: float = CACHE_SECONDS) -> None:
         self.sql = sql
         self.units = units
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[Actor, float]] = {}
+        self._generation = 0
+        self._cache_lock = threading.Lock()
+        self._listener: RevocationListener | None = None
         sql.create(
             "CREATE TABLE IF NOT EXISTS valmius_tokens ("
             " token_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL, user_name TEXT NOT NULL, role TEXT NOT NULL,"
@@ -67,25 +90,86 @@ class TokenStore:
         return token, TokenInfo(token_id, user, str(role_value), unit, clearance, now.isoformat(), issued_by, None)
 
     def authenticate(self, token: str) -> Actor | None:
+        """The actor behind a token, or None if it is unknown or revoked."""
+        digest = hash_token(token)
+        listener = self._listener
+        caching = listener is not None and listener.listening
+        if caching:
+            kept = self._kept(digest)
+            if kept is not None:
+                return kept
+            generation = self._generation
         rows = self.sql.query(
             "SELECT user_name, role, unit, clearance FROM valmius_tokens WHERE token_hash = %s AND revoked_at IS NULL",
-            (hash_token(token),),
+            (digest,),
         )
         if not rows:
             return None
         row = rows[0]
-        return Actor(user=row["user_name"], role=Role(row["role"]), unit=row["unit"], clearance=bool(row["clearance"]))
+        actor = Actor(user=row["user_name"], role=Role(row["role"]), unit=row["unit"], clearance=bool(row["clearance"]))
+        if caching:
+            with self._cache_lock:
+                # Only if nothing was revoked while we read, and we still hear about revocations.
+                if generation == self._generation and listener is not None and listener.listening:
+                    if len(self._cache) >= CACHE_MAX_TOKENS:
+                        self._cache.clear()
+                    self._cache[digest] = (actor, time.monotonic() + self.cache_seconds)
+        return actor
+
+    def cached(self, token: str) -> Actor | None:
+        """The actor behind a token if it is kept in memory (no I/O): the fast path of every request."""
+        listener = self._listener
+        if listener is None or not listener.listening:
+            return None
+        return self._kept(hash_token(token))
+
+    def _kept(self, digest: str) -> Actor | None:
+        kept = self._cache.get(digest)
+        if kept is None or kept[1] < time.monotonic():
+            return None
+        return kept[0]
+
+    def forget(self) -> None:
+        """Forget every kept token: something was revoked, or we may have missed a revocation."""
+        with self._cache_lock:
+            self._generation += 1
+            self._cache.clear()
 
     def revoke(self, *, token_id: str | None = None, user: str | None = None, now: datetime) -> int:
         if token_id:
-            return self.sql.execute(
+            statement, params = (
                 "UPDATE valmius_tokens SET revoked_at = %s WHERE token_id = %s AND revoked_at IS NULL",
                 (now.isoformat(), token_id),
             )
-        return self.sql.execute(
-            "UPDATE valmius_tokens SET revoked_at = %s WHERE user_name = %s AND revoked_at IS NULL",
-            (now.isoformat(), user),
+        else:
+            statement, params = (
+                "UPDATE valmius_tokens SET revoked_at = %s WHERE user_name = %s AND revoked_at IS NULL",
+                (now.isoformat(), user),
+            )
+        with self.sql.transaction() as cursor:
+            count = cursor.execute(statement, params)
+            if self.sql.dialect == "postgres":  # delivered to every listening service when this commits
+                cursor.execute(f"NOTIFY {REVOKED_CHANNEL}")
+        self.forget()
+        return count
+
+    def follow_revocations(self) -> None:
+        """Keep tokens in memory from now on, for as long as revocations can be heard (PostgreSQL only)."""
+        if self.sql.dialect != "postgres" or self._listener is not None:
+            return
+        pool = self.sql.datastore.pool
+        kwargs = {k: v for k, v in pool.kwargs.items() if k != "row_factory"}
+        kwargs.setdefault("connect_timeout", 5)
+        self._listener = RevocationListener(
+            lambda: psycopg.connect(pool.conninfo, autocommit=True, **kwargs), on_change=self.forget
         )
+        self._listener.start()
+
+    def stop_following_revocations(self) -> None:
+        listener, self._listener = self._listener, None
+        self.forget()
+        if listener is not None:
+            listener.stop()
 
     def list(self) -> list[TokenInfo]:
         rows = self.sql.query(
@@ -112,3 +196,40 @@ class TokenStore:
         return bool(
             self.sql.query("SELECT 1 FROM valmius_tokens WHERE role = %s AND revoked_at IS NULL", (str(Role.ADMIN),))
         )
+
+
+class RevocationListener:
+    """LISTENs on the revocation channel in a thread of its own; `listening` only while it surely hears."""
+
+    def __init__(self, connect: Callable[[], Any], on_change: Callable[[], None], poll_seconds: float = 1.0) -> None:
+        self.connect = connect
+        self.on_change = on_change
+        self.poll_seconds = poll_seconds
+        self.listening = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="valmius-token-revocations", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self.connect() as conn:
+                    conn.execute(f"LISTEN {REVOKED_CHANNEL}")
+                    self.on_change()  # whatever was revoked before we listened: start clean
+                    self.listening = True
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=self.poll_seconds):
+                            self.on_change()
+            except Exception as error:  # noqa: BLE001 - keep trying; meanwhile every request reads the table
+                if not self._stop.is_set():
+                    log.warning("not hearing token revocations (%s); reading every token from the store", error)
+            finally:
+                self.listening = False
+                self.on_change()
+            self._stop.wait(self.poll_seconds)

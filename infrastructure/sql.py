@@ -39,10 +39,20 @@ class Sql:
             yield _Cursor(cursor, self)
 
     def execute(self, statement: str, params: tuple = ()) -> int:
+        """One statement, committed. On PostgreSQL it runs in autocommit: a single statement is its own
+        transaction, so BEGIN and COMMIT would only add two round trips to the server."""
+        if self.dialect == "postgres":
+            with self.datastore.get_connection() as conn:
+                return conn.execute(statement, params).rowcount
         with self.transaction() as cursor:
             return cursor.execute(statement, params)
 
     def query(self, statement: str, params: tuple = ()) -> list[dict[str, Any]]:
+        """One read. On PostgreSQL in autocommit (one round trip instead of BEGIN, SELECT, ROLLBACK): every
+        caller reads with one statement, which sees one consistent snapshot by itself."""
+        if self.dialect == "postgres":
+            with self.datastore.get_connection() as conn:
+                return [dict(row) for row in conn.execute(statement, params).fetchall()]
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(self._sql(statement), params)
             return [dict(row) for row in cursor.fetchall()]

@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
         own = services is None
         app.state.services = running = services or open_services(settings, clock)
         announce_first_start(running)
+        running.tokens.follow_revocations()  # tokens kept in memory, revocations heard at once (PostgreSQL)
         if settings.runs_embedded_projections:
             running.projections.start()
         app.state.broadcaster = OverviewBroadcaster(running.projections)
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
             yield
         finally:
             await app.state.broadcaster.stop()
+            running.tokens.stop_following_revocations()
             running.projections.stop()
             if own:
                 running.close()

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from application.coordination import Coordination
 from domain.access import Actor, require_writer
@@ -16,24 +17,30 @@ from interfaces.http.schemas.common import CommandResponse
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the thread pool, a
+# hand-off to a worker thread and back for every request and dependency, for nothing.
+
 bearer = HTTPBearer(auto_error=False, description="A token issued with `valmius token issue`")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-def get_coordination(request: Request) -> Coordination:
+async def get_coordination(request: Request) -> Coordination:
     return request.app.state.services.coordination
 
 
-def get_actor(
+async def get_actor(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
     if credentials is None:
         raise DomainError(Rule.UNAUTHENTICATED, "send your token as 'Authorization: Bearer <token>'")
-    actor = request.app.state.services.tokens.authenticate(credentials.credentials)
+    tokens = request.app.state.services.tokens
+    actor = tokens.cached(credentials.credentials)  # no I/O: kept tokens, forgotten on any revocation
+    if actor is None:
+        actor = await run_in_threadpool(tokens.authenticate, credentials.credentials)
     if actor is None:
         raise DomainError(Rule.UNAUTHENTICATED, "this token is unknown or was revoked; ask an admin for a new one")
     request.state.actor = actor
@@ -45,7 +52,7 @@ def get_actor(
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 
-def get_expected_version(
+async def get_expected_version(
     if_match: Annotated[
         str | None,
         Header(description='The version you read (its ETag, e.g. "12"); a stale one is refused with 409'),

@@ -57,6 +57,13 @@ class OverviewBroadcaster:
     async def _run(self) -> None:
         since_refresh = 0.0
         while True:
+            if not self.clients:
+                # Nobody is listening: do not ask the store 20 times a second where the read models are (it
+                # costs the writers); sleep until a client connects, which computes its own first picture.
+                self.latest.clear()
+                await self._changed.wait()
+                self._changed.clear()
+                continue
             try:
                 await asyncio.wait_for(self._changed.wait(), timeout=self.poll_seconds)
             except TimeoutError:
@@ -95,7 +102,10 @@ class OverviewBroadcaster:
         client = (queue, actor.clearance)
         position = await run_in_threadpool(self.projections.position)
         first = self._frame(position, await run_in_threadpool(self.projections.get_situation_overview, actor))
+        if not self.clients:  # the broadcaster slept: this first picture is the newest one published
+            self.position = position
         self.clients.add(client)
+        self._changed.set()  # wake the broadcaster if it slept for want of listeners
         try:
             yield "retry: 2000\n\n"
             yield first

@@ -1,0 +1,582 @@
+#!/usr/bin/env python3
+"""Write throughput of Valmius on PostgreSQL: HTTP commands against the raw eventsourcing get+save rate.
+
+What it does, in one run:
+
+1. Creates (or empties) a database of its own on the PostgreSQL server (default `valmius_bench`).
+2. Measures the *raw library* rate in this process: the Coordination application's repository.get, one
+   Crisis aggregate method, and save (no authorisation, no version check, no retry policy, no HTTP), with 1
+   and with N threads.
+3. Measures the *application* rate (the Coordination use cases called directly, no HTTP), same mix, to
+   tell the cost of the application layer apart from the cost of HTTP.
+4. Starts the service as operators do, `valmius serve`, in a subprocess, and measures commands per second
+   and p50/p99 latency through HTTP with 1 and N keep-alive clients, each client with its own bearer token.
+
+Why a subprocess and not uvicorn in a thread of this process: the service then has its own interpreter
+and GIL, as in production, so the client threads that drive the load do not steal the server's GIL and the
+numbers are the service's, not an artefact of sharing one interpreter with the load generator. (Both
+still share the machine's cores, as the database does.)
+
+The command mix is the same at every layer, on a fresh set of crises per phase (so aggregate sizes grow
+alike): 50 % crisis log entries, 15 % severity changes, 20 % action assignments, 15 % action
+completions (by the unit's division contact). Each client or thread owns its own crises, so the numbers
+measure throughput and not contention (tests/integration/test_concurrency.py covers contention).
+
+Nothing is written into the repository: results go to stdout, progress to stderr, optionally --json FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shlex
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import psycopg  # noqa: E402
+
+from domain.access import Actor, Role  # noqa: E402
+from domain.crisis import Crisis  # noqa: E402
+from eventsourcing.persistence import IntegrityError  # noqa: E402
+from infrastructure.bootstrap import open_services  # noqa: E402
+from infrastructure.settings import Settings  # noqa: E402
+
+UNITS = ["KYMP", "SOTEPE", "STARA", "KASKO", "KUVA", "KANSLIA"]
+MIX = [("log", 50), ("severity", 15), ("assign", 20), ("complete", 15)]
+
+
+# --- the command mix ---------------------------------------------------------------------------------
+
+
+@dataclass
+class CrisisState:
+    """What a client knows of a crisis it owns: enough to send only commands that are accepted."""
+
+    crisis_id: str
+    severity: int = 2
+    open_actions: list[tuple[str, str]] = field(default_factory=list)  # (action_id, unit)
+    counter: int = 0
+
+
+def next_command(state: CrisisState, rng: random.Random) -> tuple[str, dict[str, Any]]:
+    """The kind of the next command on this crisis and its arguments (shared by every layer)."""
+    kinds, weights = zip(*MIX)
+    kind = rng.choices(kinds, weights)[0]
+    state.counter += 1
+    n = state.counter
+    if kind == "complete" and not state.open_actions:
+        kind = "assign"
+    if kind == "log":
+        return kind, {"text": f"Situation update {n}: crews on site, {rng.randint(10, 9999)} customers affected"}
+    if kind == "severity":
+        to = 3 if state.severity == 2 else 2
+        state.severity = to
+        return kind, {"to_severity": to, "reason": f"reassessed ({n})"}
+    if kind == "assign":
+        unit = UNITS[n % len(UNITS)]
+        action_id = f"A-{n}"
+        state.open_actions.append((action_id, unit))
+        due = datetime.now(timezone.utc) + timedelta(hours=2)
+        return kind, {"action_id": action_id, "unit": unit, "task": f"Task {n} for {unit}", "due_at": due}
+    action_id, unit = state.open_actions.pop(0)
+    return kind, {"action_id": action_id, "unit": unit, "note": "done"}
+
+
+@dataclass
+class PhaseResult:
+    layer: str
+    clients: int
+    commands: int
+    seconds: float
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    failures: int
+    conflicts_retried: int = 0
+    events_per_crisis: float = 0.0
+    cpu_ms_per_command: float = float("nan")
+
+
+def summarise(
+    layer: str, clients: int, latencies: list[float], seconds: float, failures: int, cpu: float, **extra: Any
+) -> PhaseResult:
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+
+    return PhaseResult(
+        layer, clients, len(ordered), seconds, len(ordered) / seconds if seconds else 0.0, pct(50), pct(99), failures,
+        cpu_ms_per_command=cpu / len(ordered) * 1000 if ordered else float("nan"), **extra,
+    )
+
+
+class Progress:
+    """One line on stderr per phase, refreshed once a second."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def run(self, label: str, seconds: float, count: Callable[[], int]) -> None:
+        if not self.enabled:
+            time.sleep(seconds)
+            return
+        tty = sys.stderr.isatty()
+        start = time.monotonic()
+        while (left := seconds - (time.monotonic() - start)) > 0:
+            time.sleep(min(1.0, left))
+            done = count()
+            elapsed = time.monotonic() - start
+            if tty or left <= 1.0:
+                line = f"  {label:<34} {elapsed:5.1f}/{seconds:.0f} s  {done:7d} commands  {done / elapsed:8.1f}/s"
+                sys.stderr.write(("\r" if tty else "") + line)
+                sys.stderr.flush()
+        sys.stderr.write("\n")
+
+    def note(self, text: str) -> None:
+        if self.enabled:
+            print(text, file=sys.stderr, flush=True)
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) of a process so far: this one's (all threads) or another's, from /proc."""
+    if pid is None:
+        return time.process_time()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def run_phase(
+    label: str,
+    clients: int,
+    warmup: float,
+    duration: float,
+    progress: Progress,
+    worker: Callable[[int, threading.Event, threading.Event, list[float], list[int]], None],
+    cpu_of: int | None = None,
+) -> tuple[list[float], float, int, float]:
+    """Run `clients` workers; each records latencies only after `measuring` is set, until `stop` is set.
+    Also returns the CPU seconds that the process doing the work (`cpu_of`: a pid, or this process) used
+    while measuring: it tells the cost per command apart from waiting for a CPU on a busy machine."""
+    measuring, stop = threading.Event(), threading.Event()
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures: list[list[int]] = [[0] for _ in range(clients)]
+    errors: list[BaseException] = []
+
+    def guarded(k: int) -> None:
+        try:
+            worker(k, measuring, stop, latencies[k], failures[k])
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+            stop.set()
+
+    threads = [threading.Thread(target=guarded, args=(k,), daemon=True) for k in range(clients)]
+    for t in threads:
+        t.start()
+    time.sleep(warmup)
+    measuring.set()
+    started, cpu_started = time.perf_counter(), cpu_seconds(cpu_of)
+    progress.run(label, duration, lambda: sum(len(x) for x in latencies))
+    stop.set()
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(cpu_of) - cpu_started
+    for t in threads:
+        t.join(timeout=60)
+    if errors:
+        raise RuntimeError(f"{label}: a worker failed: {errors[0]!r}") from errors[0]
+    return [x for xs in latencies for x in xs], elapsed, sum(f[0] for f in failures), cpu
+
+
+def owned(crises: list[str], clients: int, k: int) -> list[CrisisState]:
+    return [CrisisState(c) for i, c in enumerate(crises) if i % clients == k]
+
+
+# --- layers --------------------------------------------------------------------------------------------
+
+
+def declare_crises(app: Any, prefix: str, count: int) -> list[str]:
+    officer = Actor("BENCH-SETUP", Role.DUTY_OFFICER)
+    ids = [f"{prefix}-{i:02d}" for i in range(count)]
+    for crisis_id in ids:
+        app.declare_crisis(officer, crisis_id=crisis_id, title=f"Bench {crisis_id}", category="SEVERE_WEATHER", severity=2)
+    return ids
+
+
+def raw_phase(app: Any, prefix: str, args: argparse.Namespace, clients: int, progress: Progress) -> PhaseResult:
+    """repository.get + one aggregate method + save, retried on IntegrityError (none expected: owned crises)."""
+    crises = declare_crises(app, prefix, args.crises)
+    conflicts = [0]
+
+    def worker(k: int, measuring: threading.Event, stop: threading.Event, lat: list[float], fail: list[int]) -> None:
+        rng = random.Random(k)
+        states = owned(crises, clients, k)
+        user = f"DO-{k}"
+        i = 0
+        while not stop.is_set():
+            state = states[i % len(states)]
+            i += 1
+            kind, kw = next_command(state, rng)
+            aggregate_id = Crisis.id_for(state.crisis_id)
+            t0 = time.perf_counter()
+            while True:
+                crisis = app.repository.get(aggregate_id)
+                now = datetime.now(timezone.utc)
+                common = {"occurred_at": now, "policy": app.policy, "now": now}
+                if kind == "log":
+                    crisis.record_log_entry(text=kw["text"], source=None, actor=user, **common)
+                elif kind == "severity":
+                    crisis.change_severity(to_severity=kw["to_severity"], reason=kw["reason"], actor=user, **common)
+                elif kind == "assign":
+                    crisis.assign_action(
+                        action_id=kw["action_id"], unit=kw["unit"], task=kw["task"], due_at=kw["due_at"],
+                        actor=user, **common,
+                    )
+                else:
+                    crisis.complete_action(action_id=kw["action_id"], note=kw["note"], actor=f"DC-{kw['unit']}", **common)
+                try:
+                    app.save(crisis)
+                    break
+                except IntegrityError:
+                    conflicts[0] += 1
+            if measuring.is_set() and not stop.is_set():
+                lat.append(time.perf_counter() - t0)
+
+    latencies, elapsed, failures, cpu = run_phase(
+        f"raw get+save, {clients} thread(s)", clients, args.warmup, args.duration, progress, worker
+    )
+    return summarise("raw eventsourcing get+save", clients, latencies, elapsed, failures, cpu,
+                     conflicts_retried=conflicts[0], events_per_crisis=mean_events(app, crises))
+
+
+def app_phase(app: Any, prefix: str, args: argparse.Namespace, clients: int, progress: Progress) -> PhaseResult:
+    """The Coordination use cases (authorisation, load, rules, save with retry), no HTTP."""
+    from domain.shared import DomainError
+
+    crises = declare_crises(app, prefix, args.crises)
+
+    def worker(k: int, measuring: threading.Event, stop: threading.Event, lat: list[float], fail: list[int]) -> None:
+        rng = random.Random(k)
+        states = owned(crises, clients, k)
+        officer = Actor(f"DO-{k}", Role.DUTY_OFFICER)
+        i = 0
+        while not stop.is_set():
+            state = states[i % len(states)]
+            i += 1
+            kind, kw = next_command(state, rng)
+            t0 = time.perf_counter()
+            try:
+                if kind == "log":
+                    app.record_log_entry(officer, state.crisis_id, **kw)
+                elif kind == "severity":
+                    app.change_severity(officer, state.crisis_id, **kw)
+                elif kind == "assign":
+                    app.assign_action(officer, state.crisis_id, **kw)
+                else:
+                    contact = Actor(f"DC-{kw['unit']}", Role.DIVISION_CONTACT, unit=kw["unit"])
+                    app.close_action(contact, state.crisis_id, action_id=kw["action_id"], outcome="complete", note=kw["note"])
+            except DomainError:
+                fail[0] += 1
+                continue
+            if measuring.is_set() and not stop.is_set():
+                lat.append(time.perf_counter() - t0)
+
+    latencies, elapsed, failures, cpu = run_phase(
+        f"application, {clients} thread(s)", clients, args.warmup, args.duration, progress, worker
+    )
+    return summarise(
+        "application (no HTTP)", clients, latencies, elapsed, failures, cpu, events_per_crisis=mean_events(app, crises)
+    )
+
+
+def http_phase(
+    app: Any, base: tuple[str, int], server_pid: int, tokens: dict[str, str], prefix: str, args: argparse.Namespace,
+    clients: int, progress: Progress,
+) -> PhaseResult:
+    """POSTs over keep-alive connections (http.client: the lightest client, so the load generator takes
+    as little of the shared CPU as it can), one connection and one token per client."""
+    crises = declare_crises(app, prefix, args.crises)
+    host, port = base
+    problems: list[str] = []
+
+    def worker(k: int, measuring: threading.Event, stop: threading.Event, lat: list[float], fail: list[int]) -> None:
+        rng = random.Random(k)
+        states = owned(crises, clients, k)
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        officer = {"Authorization": f"Bearer {tokens[f'DO-{k}']}", "Content-Type": "application/json"}
+        i = 0
+        try:
+            while not stop.is_set():
+                state = states[i % len(states)]
+                i += 1
+                kind, kw = next_command(state, rng)
+                headers = dict(officer)
+                if kind == "log":
+                    path, body = f"/crises/{state.crisis_id}/log-entries", kw
+                elif kind == "severity":
+                    path, body = f"/crises/{state.crisis_id}/severity", kw
+                elif kind == "assign":
+                    path, body = f"/crises/{state.crisis_id}/actions", {**kw, "due_at": kw["due_at"].isoformat()}
+                else:
+                    path, body = f"/crises/{state.crisis_id}/actions/{kw['action_id']}/complete", {"note": kw["note"]}
+                    headers["Authorization"] = f"Bearer {tokens['DC-' + kw['unit']]}"
+                if args.idempotency_keys:
+                    headers["Idempotency-Key"] = f"{prefix}-{k}-{i}"
+                payload = json.dumps(body).encode()
+                t0 = time.perf_counter()
+                conn.request("POST", path, body=payload, headers=headers)
+                response = conn.getresponse()
+                answer = response.read()
+                elapsed = time.perf_counter() - t0
+                if response.status >= 300:
+                    fail[0] += 1
+                    if len(problems) < 5:
+                        problems.append(f"{response.status} {path}: {answer[:300]!r}")
+                    continue
+                if measuring.is_set() and not stop.is_set():
+                    lat.append(elapsed)
+        finally:
+            conn.close()
+
+    latencies, elapsed, failures, cpu = run_phase(
+        f"HTTP, {clients} client(s)", clients, args.warmup, args.duration, progress, worker, cpu_of=server_pid
+    )
+    for problem in problems:
+        progress.note(f"  refused: {problem}")
+    return summarise(
+        "HTTP (valmius serve)", clients, latencies, elapsed, failures, cpu, events_per_crisis=mean_events(app, crises)
+    )
+
+
+def mean_events(app: Any, crises: list[str]) -> float:
+    return statistics.mean(app.repository.get(Crisis.id_for(c)).version for c in crises)
+
+
+# --- the database and the server ------------------------------------------------------------------------
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlparse(admin_url)._replace(path=f"/{name}").geturl()
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`valmius serve` in a subprocess, its log in a temporary file (shown if it fails)."""
+
+    def __init__(self, database_url: str, extra_env: dict[str, str], checkout: Path | None = None) -> None:
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix="valmius-bench-server-", suffix=".log", delete=False)
+        env = {**os.environ, "VALMIUS_DATABASE_URL": database_url, "VALMIUS_ENVIRONMENT": "production", **extra_env}
+        executable = shutil.which("valmius", path=str(Path(sys.executable).parent))
+        if checkout is not None:  # the same command, run from another checkout's code
+            command = [sys.executable, "-m", "interfaces.cli.main"]
+            env["PYTHONPATH"] = str(checkout)
+        else:
+            command = [executable] if executable else [sys.executable, "-m", "interfaces.cli.main"]
+        self.command = [*command, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            self.command, cwd=checkout or REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"valmius serve exited with {self.process.returncode}:\n{self.tail()}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/health")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"valmius serve did not answer /health in {timeout} s:\n{self.tail()}")
+
+    def tail(self) -> str:
+        return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-30:])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+        os.unlink(self.log.name)
+
+
+# --- main ----------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0] + " Starts `valmius serve` in a subprocess; prints a table.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="a database on the server to connect to for creating the benchmark's own database")
+    parser.add_argument("--database", default="valmius_bench",
+                        help="the benchmark's database: dropped if it exists, created, and dropped at the end")
+    parser.add_argument("--keep-database", action="store_true", help="keep the database at the end, to look into it")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients/threads of the concurrent phases")
+    parser.add_argument("--duration", type=float, default=8.0, help="measured seconds per phase")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each phase")
+    parser.add_argument("--crises", type=int, default=16, help="crises per phase (each owned by one client)")
+    parser.add_argument("--layers", default="raw,app,http", help="which of raw, app, http to measure")
+    parser.add_argument("--idempotency-keys", action="store_true", help="send an Idempotency-Key with every POST")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for `valmius serve` (repeatable), e.g. VALMIUS_POSTGRES_POOL_SIZE=20")
+    parser.add_argument("--server-checkout", type=Path, metavar="DIR",
+                        help="run `valmius serve` from the code in DIR instead (e.g. `git archive` of a baseline), "
+                        "to measure a change against the code before it in the same conditions")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    args = parser.parse_args(argv)
+    args.layers = [x.strip() for x in args.layers.split(",") if x.strip()]
+    if not set(args.layers) <= {"raw", "app", "http"} or args.clients < 1 or args.crises < args.clients:
+        parser.error("--layers takes raw, app, http; --clients ≥ 1; --crises ≥ --clients")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.load_at_start = os.getloadavg()[0]
+    progress = Progress(not args.quiet)
+    command = shlex.join(sys.orig_argv if argv is None else [sys.executable, __file__, *argv])
+    database_url = fresh_database(args.postgres_url, args.database)
+    extra_env = dict(item.split("=", 1) for item in args.server_env)
+    settings = Settings(environment="production", database_url=database_url, _env_file=None)
+    services = open_services(settings)
+    app = services.coordination
+    levels = sorted({1, args.clients})
+    results: list[PhaseResult] = []
+    server: Server | None = None
+    try:
+        progress.note(f"valmius bench on {database_url} ({os.cpu_count()} CPUs)")
+        for layer in args.layers:
+            for clients in levels:
+                prefix = f"{layer.upper()}{clients}"
+                if layer == "raw":
+                    results.append(raw_phase(app, prefix, args, clients, progress))
+                elif layer == "app":
+                    results.append(app_phase(app, prefix, args, clients, progress))
+                else:
+                    if server is None:
+                        server = Server(database_url, extra_env, args.server_checkout)
+                        server.wait_ready()
+                        tokens = issue_tokens(services, args.clients)
+                    results.append(
+                        http_phase(
+                            app, ("127.0.0.1", server.port), server.process.pid, tokens, prefix, args, clients, progress
+                        )
+                    )
+    finally:
+        if server is not None:
+            server.stop()
+        services.close()
+        if not args.keep_database:
+            drop_database(args.postgres_url, args.database)
+    report(results, args, command, server.command if server else None)
+    return 0
+
+
+def issue_tokens(services: Any, clients: int) -> dict[str, str]:
+    now = datetime.now(timezone.utc)
+    tokens = {}
+    for k in range(clients):
+        tokens[f"DO-{k}"], _ = services.tokens.issue(
+            user=f"DO-{k}", role="duty_officer", unit=None, clearance=False, issued_by="bench", now=now
+        )
+    for unit in UNITS:
+        tokens[f"DC-{unit}"], _ = services.tokens.issue(
+            user=f"DC-{unit}", role="division_contact", unit=unit, clearance=False, issued_by="bench", now=now
+        )
+    return tokens
+
+
+def report(results: list[PhaseResult], args: argparse.Namespace, command: str, server_command: list[str] | None) -> None:
+    raw = {r.clients: r.per_second for r in results if r.layer.startswith("raw")}
+    lines = [
+        f"Valmius write throughput on PostgreSQL ({os.cpu_count()} CPUs; {args.crises} crises per phase, each owned by "
+        f"one client; mix 50% log entry / 15% severity / 20% assign action / 15% complete action"
+        f"{'; Idempotency-Key on every POST' if args.idempotency_keys else ''})",
+        "",
+        f"{'layer':<28} {'clients':>7} {'commands':>9} {'cmd/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'refused':>8} {'÷ raw':>7} {'CPU ms/cmd':>10} {'events/crisis':>14}",
+    ]
+    for r in results:
+        ratio = f"{r.per_second / raw[r.clients]:.2f}" if r.clients in raw else "-"
+        lines.append(
+            f"{r.layer:<28} {r.clients:>7} {r.commands:>9} {r.per_second:>8.1f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
+            f"{r.failures:>8} {ratio:>7} {r.cpu_ms_per_command:>10.2f} {r.events_per_crisis:>14.0f}"
+        )
+    http_n = next((r for r in results if r.layer.startswith("HTTP") and r.clients == args.clients), None)
+    lines.append("")
+    if http_n is not None and args.clients in raw:
+        ratio = http_n.per_second / raw[args.clients]
+        lines.append(
+            f"target HTTP ≥ 0.7 × raw at {args.clients} clients: {ratio:.2f} × raw  "
+            f"{'MET' if ratio >= 0.7 else 'NOT MET'}"
+        )
+    if http_n is not None:
+        lines.append(
+            f"target p99 ≤ 50 ms at {args.clients} clients: {http_n.p99_ms:.1f} ms  "
+            f"{'MET' if http_n.p99_ms <= 50 else 'NOT MET'}"
+        )
+    lines.append("")
+    lines.append(f"command: {command}")
+    if server_command:
+        where = f"in {args.server_checkout}" if args.server_checkout else "in this checkout"
+        lines.append(
+            f"server:  {shlex.join(server_command)}  (subprocess {where}; VALMIUS_DATABASE_URL: the bench database)"
+        )
+    lines.append(
+        "CPU ms/cmd: CPU time per command of the process doing the work (this one for raw and application, the "
+        "server for HTTP; not the client's, not PostgreSQL's)."
+    )
+    lines.append(f"load average (1 min) at start {args.load_at_start:.2f}, at end {os.getloadavg()[0]:.2f}")
+    print("\n".join(lines))
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"command": command, "args": vars(args), "results": [asdict(r) for r in results]}, indent=2, default=str)
+            + "\n"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
