@@ -34,6 +34,7 @@ class OverviewBroadcaster:
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._in_flight: asyncio.Future | None = None
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -49,6 +50,13 @@ class OverviewBroadcaster:
                 await self._task
             except asyncio.CancelledError:
                 pass
+        if self._in_flight is not None:
+            # Cancelling does not stop a query already running in its thread; the store must not close under it.
+            await asyncio.wait([self._in_flight])
+
+    async def _in_thread(self, function, *args):  # noqa: ANN001, ANN002, ANN202
+        self._in_flight = asyncio.ensure_future(run_in_threadpool(function, *args))
+        return await asyncio.shield(self._in_flight)
 
     def _on_advance(self, position: int) -> None:  # called from the follower's thread
         if self._loop is not None:
@@ -71,7 +79,7 @@ class OverviewBroadcaster:
             self._changed.clear()
             since_refresh += self.poll_seconds
             try:
-                position = await run_in_threadpool(self.projections.position)
+                position = await self._in_thread(self.projections.position)
                 if position != self.position or since_refresh >= self.refresh_seconds:
                     since_refresh = 0.0
                     await self._publish(position)
@@ -86,7 +94,7 @@ class OverviewBroadcaster:
             return
         for cleared in (False, True):
             if any(c == cleared for _, c in self.clients) or cleared not in self.latest:
-                overview = await run_in_threadpool(self.projections.get_situation_overview, _READER[cleared])
+                overview = await self._in_thread(self.projections.get_situation_overview, _READER[cleared])
                 self.latest[cleared] = self._frame(position, overview)
         for queue, cleared in list(self.clients):
             if queue.full():

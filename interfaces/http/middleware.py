@@ -21,7 +21,7 @@ from domain.shared import Rule
 from infrastructure.identity import hash_token
 from interfaces.http.errors import problem
 
-REPLAYED_HEADERS = ("etag", "location", "content-type")
+REPLAYED_HEADERS = ("etag", "location", "content-type", "valmius-position")
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 

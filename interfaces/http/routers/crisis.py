@@ -177,10 +177,13 @@ def record_decision_review(
     return answered(response, app, crisis_id, version)
 
 
-@router.api_route(
-    "/{crisis_id}/decisions/{decision_id}", methods=["PUT", "PATCH", "DELETE"], status_code=409,
-    responses={409: {"description": "IMMUTABLE_RECORD"}},
-)
+# One route per method, so that each has its own OpenAPI operation id.
+IMMUTABLE = {"status_code": 409, "responses": {409: {"description": "IMMUTABLE_RECORD"}}}
+
+
+@router.put("/{crisis_id}/decisions/{decision_id}", **IMMUTABLE)
+@router.patch("/{crisis_id}/decisions/{decision_id}", **IMMUTABLE)
+@router.delete("/{crisis_id}/decisions/{decision_id}", **IMMUTABLE)
 def change_decision(crisis_id: str, decision_id: str, actor: CurrentActor) -> None:
     """Decisions are append-only: supersede with a new decision, or append a review."""
     raise DomainError(
@@ -189,10 +192,9 @@ def change_decision(crisis_id: str, decision_id: str, actor: CurrentActor) -> No
     )
 
 
-@router.api_route(
-    "/{crisis_id}/log-entries/{number}", methods=["PUT", "PATCH", "DELETE"], status_code=409,
-    responses={409: {"description": "IMMUTABLE_RECORD"}},
-)
+@router.put("/{crisis_id}/log-entries/{number}", **IMMUTABLE)
+@router.patch("/{crisis_id}/log-entries/{number}", **IMMUTABLE)
+@router.delete("/{crisis_id}/log-entries/{number}", **IMMUTABLE)
 def change_log_entry(crisis_id: str, number: int, actor: CurrentActor) -> None:
     """Log entries are never changed or deleted: strike a wrong one through with a reason."""
     raise DomainError(
