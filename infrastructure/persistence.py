@@ -19,7 +19,8 @@ log = logging.getLogger("valmius.persistence")
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
-    env = {"AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size)}
+    # eventsourcing reads "0" as an unbounded cache; for us 0 means no cache (every load from the store).
+    env = {"AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size) if settings.aggregate_cache_size > 0 else ""}
     if settings.store == "memory":
         env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
         return env
