@@ -13,7 +13,9 @@ for a crisis records it on the crisis, so "close" and "activate" can never both 
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import fields, is_dataclass
 from datetime import datetime
@@ -39,7 +41,7 @@ log = logging.getLogger("valmius.coordination")
 A = TypeVar("A", bound=Aggregate)
 Clock = Callable[[], datetime]
 SYSTEM = "system"
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 10
 
 
 class ClassificationAsDict(Transcoding):
@@ -99,6 +101,8 @@ class Coordination(Application):
         self.clock = clock
         self.listeners: list[Callable[[int], None]] = []
         self._written = threading.local()
+        self._queues: dict[str, threading.Lock] = {}
+        self._queues_lock = threading.Lock()
         super().__init__(env)
         self.refusals = refusals if refusals is not None else RefusalsInMemory()
 
@@ -152,24 +156,34 @@ class Coordination(Application):
         payload: dict[str, Any],
         attempt: Callable[[datetime], list[Aggregate]],
     ) -> list[Aggregate]:
-        """Run `attempt` (load, check, change) and save what it changed, atomically; refusals are kept."""
+        """Run `attempt` (load, check, change) and save what it changed, atomically; refusals are kept.
+
+        Commands on the same record queue behind each other in this process, so they do not race; writers in
+        other processes can still win the race, and then the command runs again on fresh state after a short
+        random pause."""
         try:
-            for _ in range(MAX_ATTEMPTS):
-                now = self.now()
-                changed = attempt(now)
-                try:
-                    self.save(*changed)
-                except IntegrityError:
-                    log.info("%s on %s raced another writer; running it again on fresh state", command, target)
-                    continue
-                log.info("%s on %s by %s (%s)", command, target, actor.user, actor.role)
-                return changed
+            with self._queue_for(target):
+                for attempt_number in range(MAX_ATTEMPTS):
+                    now = self.now()
+                    changed = attempt(now)
+                    try:
+                        self.save(*changed)
+                    except IntegrityError:
+                        log.info("%s on %s raced another writer; running it again on fresh state", command, target)
+                        time.sleep(random.uniform(0, 0.002 * 2**attempt_number))
+                        continue
+                    log.info("%s on %s by %s (%s)", command, target, actor.user, actor.role)
+                    return changed
             raise DomainError(
                 Rule.CONFLICT_VERSION, f"{target} is being changed by others right now; reload and try again"
             )
         except DomainError as refused:
             self.record_refusal(command, actor, target, payload, refused)
             raise
+
+    def _queue_for(self, target: str) -> threading.Lock:
+        with self._queues_lock:
+            return self._queues.setdefault(target, threading.Lock())
 
     def record_refusal(
         self, command: str, actor: Actor | None, target: str | None, payload: dict[str, Any], refused: DomainError
