@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from application.audit.history import History
 from application.coordination import Clock, Coordination
 from application.projections.runner import Projections
 from domain.shared import utc_now
@@ -27,6 +28,7 @@ class Services:
     refusals: RefusalLog
     sql: Sql
     projections: Projections
+    history: History
 
     def close(self) -> None:
         self.projections.stop()
@@ -42,6 +44,7 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
     refusals = RefusalLog(sql)
     coordination.refusals = refusals
     coordination.seed()
+    projections = Projections(coordination, sql)
     return Services(
         settings=settings,
         coordination=coordination,
@@ -49,5 +52,6 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
         idempotency=IdempotencyStore(sql),
         refusals=refusals,
         sql=sql,
-        projections=Projections(coordination, sql),
+        projections=projections,
+        history=History(coordination, sql, projections, snapshot_every=settings.history_snapshot_every),
     )

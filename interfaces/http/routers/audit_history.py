@@ -1,7 +1,221 @@
-"""Auditors' HTTP API: placeholder router, filled in by the audit issue."""
+"""Auditors' history: the event log, any record as it was, and the live picture as it was known at a moment.
+
+Auditors only (FORBIDDEN_ROLE for every other role). Everything is computed from the stored events, not
+from the live read models. A moment is a recording time: "as known at T" is what had been recorded by T,
+and time-derived facts (overdue, ages, time against MTPD, reviews due) are computed for T.
+
+Times in the query string need an explicit offset (a local time is AMBIGUOUS_TIME). Encode `+` as `%2B`;
+a `+` that arrives as a space before the offset is read as `+`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from datetime import datetime
+from typing import Annotated, Any
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from application.audit.history import MAX_PAGE, AggregateAt, EventFilter, History
+from domain.shared import display, parse_instant
+from interfaces.http.dependencies import CurrentActor
+from interfaces.http.schemas.crisis import CrisisResponse, present_crisis
+from interfaces.http.schemas.division_preparedness import DivisionPreparednessResponse, present_preparedness
+from interfaces.http.schemas.police_liaison import PoliceLiaisonResponse, present_liaison
+
+router = APIRouter(prefix="/audit", tags=["audit: history"])
+
+
+def get_history(request: Request) -> History:
+    return request.app.state.services.history
+
+
+Histories = Annotated[History, Depends(get_history)]
+
+TIME = "2025-10-26T12:00+02:00"
+_SPACE_FOR_PLUS = re.compile(r"^(\S+T\S+) (\d\d(?::?\d\d)?)$")
+
+
+def instant(text: str | None, name: str) -> datetime | None:
+    """A query-string time: ISO-8601 with an explicit offset (AMBIGUOUS_TIME without one)."""
+    if text is None:
+        return None
+    return parse_instant(_SPACE_FOR_PLUS.sub(r"\1+\2", text.strip()), name)
+
+
+AsOf = Annotated[
+    str,
+    Query(
+        description="The moment, a recording time with an explicit offset: the picture from what had been "
+        "recorded by then, time-derived facts computed for then.",
+        examples=[TIME],
+        max_length=40,
+    ),
+]
+OptionalAsOf = Annotated[
+    str | None,
+    Query(
+        description="Instead of a version: the last version recorded at or before this moment (explicit offset).",
+        examples=[TIME],
+        max_length=40,
+    ),
+]
+Version = Annotated[int | None, Query(ge=1, description="The version to show (1 is the first event).")]
+FullReplay = Annotated[
+    bool,
+    Query(
+        description="Recompute from the first event, ignoring the snapshots the follower keeps: slower, "
+        "for verifying that the snapshots give the same answer."
+    ),
+]
+
+
+class CrisisAsItWasResponse(BaseModel):
+    """A crisis as it was: `as_of` is the moment its time-derived facts are computed for (the recording time
+    of the version when asked by version)."""
+
+    as_of: str
+    version: int
+    version_recorded_at: str
+    latest_version: int
+    crisis: CrisisResponse
+
+
+class DivisionPreparednessAsItWasResponse(BaseModel):
+    as_of: str
+    version: int
+    version_recorded_at: str
+    latest_version: int
+    preparedness: DivisionPreparednessResponse
+
+
+class PoliceLiaisonAsItWasResponse(BaseModel):
+    as_of: str
+    version: int
+    version_recorded_at: str
+    latest_version: int
+    liaison: PoliceLiaisonResponse
+
+
+def _frame(found: AggregateAt) -> dict[str, Any]:
+    return {
+        "as_of": display(found.at, seconds=True),
+        "version": found.version,
+        "version_recorded_at": display(found.version_recorded_at, seconds=True),
+        "latest_version": found.latest_version,
+    }
+
+
+@router.get("/events")
+def list_events(
+    history: Histories,
+    actor: CurrentActor,
+    after: Annotated[int, Query(ge=0, description="Start after this log position (a page's `next_after`).")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"At most this many events (≤ {MAX_PAGE}).")] = 100,
+    crisis_id: Annotated[list[str] | None, Query(description="Events of these crises.")] = None,
+    unit: Annotated[list[str] | None, Query(description="Events of these units' preparedness.")] = None,
+    liaison_id: Annotated[list[str] | None, Query(description="Events of these police liaison matters.")] = None,
+    aggregate_kind: Annotated[
+        list[str] | None,
+        Query(description="crisis, division_preparedness, police_liaison or emergency_conditions."),
+    ] = None,
+    event_type: Annotated[
+        list[str] | None, Query(description="Event types, e.g. SeverityChanged or Crisis.SeverityChanged.")
+    ] = None,
+    by: Annotated[str | None, Query(alias="actor", description="Events recorded for this user.")] = None,
+    recorded_from: Annotated[
+        str | None, Query(description="Recorded at or after (explicit offset).", examples=[TIME], max_length=40)
+    ] = None,
+    recorded_to: Annotated[
+        str | None, Query(description="Recorded at or before (explicit offset).", examples=[TIME], max_length=40)
+    ] = None,
+) -> dict[str, Any]:
+    """The global event log in log order: position, aggregate kind and id, version, type, actor, recording
+    time (Europe/Helsinki) and the event's data, redacted where the event is classified and you are not
+    cleared. Page on with `after=next_after`. Aggregate filters are combined with OR, the others with AND.
+    Filtering by actor or time reads at most 10,000 stored events per page, so a page can hold fewer items
+    than `limit` before `end_of_log`."""
+    wanted = EventFilter(
+        after=after,
+        limit=limit,
+        crisis_ids=tuple(crisis_id or ()),
+        units=tuple(unit or ()),
+        liaison_ids=tuple(liaison_id or ()),
+        aggregate_kinds=tuple(aggregate_kind or ()),
+        event_types=tuple(event_type or ()),
+        actor=by,
+        recorded_from=instant(recorded_from, "recorded_from"),
+        recorded_to=instant(recorded_to, "recorded_to"),
+    )
+    return history.list_events(actor, wanted)
+
+
+@router.get("/crises/{crisis_id}")
+def get_crisis_as_it_was(
+    crisis_id: str, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
+) -> CrisisAsItWasResponse:
+    """The crisis at a version, or as it was at a moment (the last version recorded by then), shown as the
+    live GET shows it."""
+    found = history.get_crisis_at(actor, crisis_id, version=version, as_of=instant(as_of, "as_of"))
+    crisis = present_crisis(found.aggregate, actor, found.at, history.app.policy)
+    return CrisisAsItWasResponse(**_frame(found), crisis=crisis)
+
+
+@router.get("/division-preparedness/{unit}")
+def get_division_preparedness_as_it_was(
+    unit: str, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
+) -> DivisionPreparednessAsItWasResponse:
+    """A unit's readiness history and continuity plans at a version, or as they were at a moment."""
+    found = history.get_division_preparedness_at(actor, unit, version=version, as_of=instant(as_of, "as_of"))
+    preparedness = present_preparedness(found.aggregate, actor, found.at, history.app.policy)
+    return DivisionPreparednessAsItWasResponse(**_frame(found), preparedness=preparedness)
+
+
+@router.get("/police-liaisons/{liaison_id}")
+def get_police_liaison_as_it_was(
+    liaison_id: str, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
+) -> PoliceLiaisonAsItWasResponse:
+    """A police liaison matter and its requests at a version, or as they were at a moment."""
+    found = history.get_police_liaison_at(actor, liaison_id, version=version, as_of=instant(as_of, "as_of"))
+    liaison = present_liaison(found.aggregate, actor, found.at, history.app.policy)
+    return PoliceLiaisonAsItWasResponse(**_frame(found), liaison=liaison)
+
+
+@router.get("/situation-overview")
+def get_situation_overview_as_known(
+    history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False
+) -> dict[str, Any]:
+    """The situation overview leadership would have seen at `as_of`: from the events recorded by then, with
+    overdue actions and reports, unanswered requests and time against MTPD computed for then. `history`
+    says what it was computed from (a snapshot's position, the events applied)."""
+    return history.get_situation_overview_at(actor, instant(as_of, "as_of"), full_replay=full_replay)
+
+
+@router.get("/readiness-board")
+def get_readiness_board_as_known(
+    history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False
+) -> dict[str, Any]:
+    """Each unit's readiness, active plans against MTPD and reviews due, as known at `as_of`."""
+    return history.get_readiness_board_at(actor, instant(as_of, "as_of"), full_replay=full_replay)
+
+
+@router.get("/police-liaison-board")
+def get_police_liaison_board_as_known(
+    history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False
+) -> dict[str, Any]:
+    """Open police requests with their age, those beyond the threshold, and answer times, as known at `as_of`."""
+    return history.get_police_liaison_board_at(actor, instant(as_of, "as_of"), full_replay=full_replay)
+
+
+@router.get("/crises/{crisis_id}/timeline")
+def get_crisis_timeline_as_known(crisis_id: str, history: Histories, actor: CurrentActor, as_of: AsOf) -> dict[str, Any]:
+    """The crisis timeline as known at `as_of`: the entries recorded by then, ordered by instant, struck
+    entries as struck by then."""
+    return history.get_crisis_timeline_at(actor, crisis_id, instant(as_of, "as_of"))
+
+
+@router.get("/crises/{crisis_id}/decision-log")
+def get_decision_log_as_known(crisis_id: str, history: Histories, actor: CurrentActor, as_of: AsOf) -> dict[str, Any]:
+    """The decision log as known at `as_of`, with the reviews due at that moment."""
+    return history.get_decision_log_at(actor, crisis_id, instant(as_of, "as_of"))
