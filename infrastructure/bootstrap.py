@@ -9,6 +9,7 @@ from application.audit.history import History
 from application.coordination import Clock, Coordination
 from application.projections.runner import Projections
 from domain.shared import utc_now
+from infrastructure.disclosures import DisclosureLog
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.identity import TokenStore
 from infrastructure.persistence import ensure_postgres_database, eventsourcing_env
@@ -26,6 +27,7 @@ class Services:
     tokens: TokenStore
     idempotency: IdempotencyStore
     refusals: RefusalLog
+    disclosures: DisclosureLog
     sql: Sql
     projections: Projections
     history: History
@@ -51,6 +53,7 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
         tokens=TokenStore(sql, policy.units),
         idempotency=IdempotencyStore(sql),
         refusals=refusals,
+        disclosures=DisclosureLog(sql),
         sql=sql,
         projections=projections,
         history=History(coordination, sql, projections, snapshot_every=settings.history_snapshot_every),

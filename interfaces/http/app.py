@@ -13,6 +13,7 @@ from domain.shared import utc_now
 from infrastructure.bootstrap import Services, open_services
 from infrastructure.settings import Settings
 from interfaces.http import errors
+from interfaces.http.disclosure import DisclosureRecorder
 from interfaces.http.live import OverviewBroadcaster
 from interfaces.http.middleware import Idempotency, RequestLimits
 from interfaces.http.routers import (
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(DisclosureRecorder)
     app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
     for module in (

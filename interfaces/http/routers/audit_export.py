@@ -1,7 +1,160 @@
-"""Auditors' HTTP API: placeholder router, filled in by the audit issue."""
+"""Auditors' HTTP API for what never became an event, and for inquiries.
+
+- `GET /audit/refusals`: refused attempts, filtered by crisis, target, user, rule and time, paged.
+- `GET /audit/disclosures`: who saw SECRET or RECEIVED content, which records, when, through which endpoint.
+- `GET /audit/crises/{crisis_id}/export`: the complete record of a crisis as a ZIP archive.
+
+Auditors only (FORBIDDEN_ROLE for everyone else). Neither log can be changed or deleted here or anywhere
+else in the service: there are no such routes.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from typing import IO, Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from application.audit.export import export_crisis
+from application.audit.refusals import MAX_PAGE, links_from_log, present_refusal, require_auditor, search_refusals
+from domain.shared import display, parse_instant
+from infrastructure.bootstrap import Services
+from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, get_services
+from interfaces.web import report
 
 router = APIRouter(prefix="/audit", tags=["audit"])
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+Since = Annotated[str | None, Query(max_length=40, description="From this time on (ISO-8601 with an offset).")]
+Until = Annotated[str | None, Query(max_length=40, description="Up to this time (ISO-8601 with an offset).")]
+After = Annotated[int, Query(ge=0, description="The `next_after` of the previous page; 0 for the first page.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="How many rows at most.")]
+
+SPOOL_BYTES = 32 * 1024 * 1024
+CHUNK_BYTES = 64 * 1024
+
+
+@router.get("/refusals")
+def list_refusals(
+    services: ServicesDep,
+    actor: CurrentActor,
+    crisis: Annotated[str | None, Query(max_length=64, description=(
+        "Attempts concerning this crisis: aimed at it, at a police liaison matter opened for it (police requests "
+        "are refused under the liaison's id), at one of its plans, or naming it."))] = None,
+    target: Annotated[str | None, Query(max_length=200, description="Exactly this target (crisis, liaison, unit)")] = None,
+    user: Annotated[str | None, Query(max_length=200)] = None,
+    rule: Annotated[str | None, Query(max_length=64, examples=["FORBIDDEN_ROLE"])] = None,
+    since: Since = None,
+    until: Until = None,
+    after: After = 0,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """Refused attempts (by rule, by role, by version conflict, by bad input): who tried what, when, and which
+    rule refused it, in the order they were kept. The arguments of an attempt are withheld from an auditor
+    without clearance, since the classification the attempt asked for is not kept."""
+    require_auditor(actor, "read refused attempts")
+    links = links_from_log(services.coordination, crisis) if crisis else None
+    rows, next_after = search_refusals(
+        services.sql, links=links, target=target, user=user, rule=rule, since=_instant(since, "since"),
+        until=_instant(until, "until"), after=after, limit=limit,
+    )
+    return {"refusals": [present_refusal(row, actor.clearance) for row in rows], "next_after": next_after}
+
+
+@router.get("/disclosures")
+def list_disclosures(
+    services: ServicesDep,
+    actor: CurrentActor,
+    crisis: Annotated[str | None, Query(max_length=64)] = None,
+    user: Annotated[str | None, Query(max_length=200)] = None,
+    kind: Annotated[str | None, Query(max_length=64, examples=["decision"])] = None,
+    record: Annotated[str | None, Query(max_length=200, description="A record id, e.g. D-S4-01.")] = None,
+    since: Since = None,
+    until: Until = None,
+    after: After = 0,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """Reads of SECRET and RECEIVED content by cleared readers: one row per record shown, rows of one read
+    sharing a `read_id`; with the reader, their role, the time and the endpoint."""
+    require_auditor(actor, "read who saw what")
+    rows = services.disclosures.list(
+        user=user, crisis_id=crisis, kind=kind, record_id=record, since=_instant(since, "since"),
+        until=_instant(until, "until"), after=after, limit=limit + 1,
+    )
+    page = rows[:limit]
+    return {
+        "disclosures": [_disclosure(row) for row in page],
+        "next_after": page[-1]["id"] if len(rows) > limit else None,
+    }
+
+
+@router.get(
+    "/crises/{crisis_id}/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "The archive (ZIP)."}},
+)
+def export_crisis_archive(
+    crisis_id: str, request: Request, services: ServicesDep, actor: CurrentActor
+) -> StreamingResponse:
+    """The complete record of one crisis for an inquiry, as a ZIP archive: its events, police requests, linked
+    continuity plans, refused attempts, timeline and decision log as JSON Lines, a printable HTML report, and a
+    manifest with the SHA-256 of every file and its own digest (also in `Valmius-Manifest-SHA256`). Redacted
+    for your clearance; a cleared export is kept as a disclosure."""
+    endpoint = f"GET {request.url.path}"
+    buffer: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by _chunks
+    try:
+        export = export_crisis(
+            services.coordination, services.sql, actor, crisis_id, buffer, via=endpoint, render_report=report.render
+        )
+        services.disclosures.record(
+            at=services.coordination.now(), user=actor.user, role=str(actor.role), endpoint=endpoint,
+            records=export.disclosed,
+        )
+    except BaseException:
+        buffer.close()
+        raise
+    size = buffer.tell()
+    buffer.seek(0)
+    return StreamingResponse(
+        _chunks(buffer),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "Content-Length": str(size),
+            "Valmius-Manifest-SHA256": export.manifest_sha256,
+            POSITION_HEADER: str(export.manifest["log_position"]),
+        },
+    )
+
+
+def _chunks(buffer: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := buffer.read(CHUNK_BYTES):
+            yield chunk
+    finally:
+        buffer.close()
+
+
+def _instant(text: str | None, name: str) -> datetime | None:
+    return parse_instant(text, name) if text else None
+
+
+def _disclosure(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "read_id": row["read_id"],
+        "at": display(datetime.fromisoformat(row["at"]), seconds=True),
+        "user": row["user_name"],
+        "role": row["role"],
+        "endpoint": row["endpoint"],
+        "kind": row["kind"],
+        "record_id": row["record_id"],
+        "crisis_id": row["crisis_id"],
+        "level": row["level"],
+        "legal_basis": row["legal_basis"],
+        "marking": row["marking"],
+        "originator": row["originator"],
+    }

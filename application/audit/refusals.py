@@ -1,0 +1,186 @@
+"""Refused attempts for auditors: filtered by crisis, target, user, rule and time, paged, never changed.
+
+Which refused attempts concern a crisis is resolved from the event log when asked, not stored with the
+attempt. An attempt is kept under the record it was aimed at: the crisis itself, a police liaison matter
+(police requests are refused under the liaison's id, e.g. PL-C-S1) or a unit (continuity plans). A liaison's
+crisis is fixed when it is opened and a plan's activation names its crisis, so the log answers the question
+exactly, for every attempt kept so far (also those kept before this resolution existed), without a second
+copy of the relation that could disagree with the log. An attempt concerns crisis C when
+
+- it was aimed at C, or at a police liaison matter opened for C;
+- its arguments name C (activating a plan for C, opening a liaison for C);
+- it tried to deactivate a plan of a unit while that plan was activated for C (from its activation for C
+  until it is next activated for another crisis).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from eventsourcing.utils import get_topic
+
+from application.audit.redaction import withhold_payload
+from domain.access import ROLE_WORDS, Actor, Role
+from domain.division_preparedness import DivisionPreparedness
+from domain.police_liaison import PoliceLiaison
+from domain.shared import DomainError, Rule, display
+
+MAX_PAGE = 1000
+_BATCH = 1000
+_LOG_BATCH = 5000
+
+
+def require_auditor(actor: Actor, what: str) -> None:
+    """The audit trail (refused attempts, disclosures, exports) is read by auditors only."""
+    if actor.role is not Role.AUDITOR:
+        raise DomainError(
+            Rule.FORBIDDEN_ROLE, f"{ROLE_WORDS[actor.role]} may not {what}; that is for auditors", role=str(actor.role)
+        )
+
+
+class Rows(Protocol):
+    def query(self, statement: str, params: tuple = ()) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class CrisisLinks:
+    """The records a crisis reaches beyond its own stream: its police liaisons, the plans activated for it."""
+
+    crisis_id: str
+    liaisons: set[str] = field(default_factory=set)
+    # (unit, plan id) -> [(from, until)] recording times while the plan was activated for this crisis
+    plan_windows: dict[tuple[str, str], list[tuple[datetime, datetime | None]]] = field(default_factory=dict)
+
+    @property
+    def targets(self) -> set[str]:
+        return {self.crisis_id, *self.liaisons, *(unit for unit, _ in self.plan_windows)}
+
+    def concerns(self, row: dict[str, Any]) -> bool:
+        payload = row.get("payload") or {}
+        if row["target"] == self.crisis_id or row["target"] in self.liaisons:
+            return True
+        if payload.get("crisis_id") == self.crisis_id:
+            return True
+        if row["command"] == "deactivate_continuity_plan":
+            at = datetime.fromisoformat(row["at"])
+            for start, end in self.plan_windows.get((row["target"], payload.get("plan_id")), []):
+                if start <= at and (end is None or at < end):
+                    return True
+        return False
+
+    def add_activations(self, activations: Iterable[tuple[str, str, str, datetime]]) -> None:
+        """From every plan activation in log order: (unit, plan id, crisis id, recorded at)."""
+        open_windows: dict[tuple[str, str], int] = {}
+        for unit, plan_id, crisis_id, recorded_at in activations:
+            key = (unit, plan_id)
+            if key in open_windows:  # activated for another crisis: the window for this one ends
+                windows = self.plan_windows[key]
+                index = open_windows.pop(key)
+                windows[index] = (windows[index][0], recorded_at)
+            if crisis_id == self.crisis_id:
+                self.plan_windows.setdefault(key, []).append((recorded_at, None))
+                open_windows[key] = len(self.plan_windows[key]) - 1
+
+
+LIAISON_OPENED = get_topic(PoliceLiaison.Opened)
+PLAN_ACTIVATED = get_topic(DivisionPreparedness.PlanActivated)
+
+
+def links_from_log(app: Any, crisis_id: str) -> CrisisLinks:
+    """Read the liaisons opened for the crisis and every plan activation from the event log (by topic)."""
+    links = CrisisLinks(crisis_id)
+    activations = []
+    for notification in _by_topic(app, [LIAISON_OPENED, PLAN_ACTIVATED]):
+        event = app.mapper.to_domain_event(notification)
+        if notification.topic == LIAISON_OPENED:
+            if event.crisis_id == crisis_id:
+                links.liaisons.add(event.liaison_id)
+        else:
+            activations.append((event.unit, event.plan_id, event.crisis_id, event.recorded_at))
+    links.add_activations(activations)
+    return links
+
+
+def _by_topic(app: Any, topics: list[str]) -> Iterable[Any]:
+    start = 1
+    while True:
+        batch = app.recorder.select_notifications(start=start, limit=_LOG_BATCH, topics=topics)
+        yield from batch
+        if len(batch) < _LOG_BATCH:
+            return
+        start = batch[-1].id + 1
+
+
+def search_refusals(
+    rows: Rows,
+    *,
+    links: CrisisLinks | None = None,
+    target: str | None = None,
+    user: str | None = None,
+    rule: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: int = 0,
+    limit: int = 100,
+    up_to: int | None = None,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Kept refused attempts matching every filter given, in the order they were kept, from the row after
+    `after`; and the `after` of the next page (None when this is the last). `up_to` caps the row id."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise DomainError(Rule.INVALID_INPUT, f"limit {limit} is not between 1 and {MAX_PAGE}")
+    where, params = ["id > %s"], []
+    for column, value in (("target", target), ("user_name", user), ("rule", rule)):
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    if up_to is not None:
+        where.append("id <= %s")
+        params.append(up_to)
+    if links is not None:
+        targets = sorted(links.targets)
+        where.append(f"(target IN ({', '.join(['%s'] * len(targets))}) OR payload LIKE %s)")
+        params += [*targets, '%"crisis_id"%']
+    statement = f"SELECT * FROM valmius_refusals WHERE {' AND '.join(where)} ORDER BY id LIMIT %s"
+    found: list[dict[str, Any]] = []
+    cursor = after
+    while True:
+        batch = rows.query(statement, (cursor, *params, _BATCH))
+        for row in batch:
+            row["payload"] = json.loads(row["payload"]) if row["payload"] else None
+            if _matches(row, links, since, until):
+                found.append(row)
+                if len(found) > limit:  # one more than asked for: there is a next page
+                    return found[:limit], found[limit - 1]["id"]
+        if len(batch) < _BATCH:
+            return found, None
+        cursor = batch[-1]["id"]
+
+
+def _matches(row: dict[str, Any], links: CrisisLinks | None, since: datetime | None, until: datetime | None) -> bool:
+    if links is not None and not links.concerns(row):
+        return False
+    if since is not None or until is not None:
+        at = datetime.fromisoformat(row["at"])  # kept with the offset of the server clock: compare instants
+        if (since is not None and at < since) or (until is not None and at > until):
+            return False
+    return True
+
+
+def present_refusal(row: dict[str, Any], cleared: bool) -> dict[str, Any]:
+    """A kept refused attempt as an auditor reads it: the arguments withheld from an uncleared reader."""
+    at = datetime.fromisoformat(row["at"])
+    return {
+        "id": row["id"],
+        "at": display(at, seconds=True),
+        "user": row["user_name"],
+        "role": row["role"],
+        "command": row["command"],
+        "target": row["target"],
+        "rule": row["rule"],
+        "message": row["message"],
+        "payload": withhold_payload(row["payload"], cleared),
+    }
