@@ -105,3 +105,29 @@ def test_the_crisis_timeline_redacts_a_secret_log_entry_for_an_uncleared_reader(
     assert (entry["redacted"], entry["content"], entry["occurred_at"]) == (True, SECRET_LABEL, "2025-10-25T21:40+03:00")
     entry = next(e for e in cleared["entries"] if e["kind"] == "log_entry")
     assert entry["content"]["text"] == "Suspect vehicle seen near the Itäkeskus substation"
+
+
+def test_what_is_added_to_a_secret_record_later_is_as_secret_as_the_record(api, people, clock):
+    """Given a SECRET action completed with a note and a SECRET decision reviewed with an outcome, an uncleared
+    reader sees the label in place of the note and the outcome too, not only in place of the task."""
+    declare(api, people.duty_officer)
+    clock.set("2025-10-25T22:05+03:00")
+    accepted(api.post("/crises/C-S1/actions", headers=people.duty_officer, json={
+        "action_id": "A-1", "unit": "SOTEPE", "task": "Check client 1234 at Kallioaukio 5",
+        "due_at": "2025-10-25T23:00+03:00", "classification": SECRET}))
+    accepted(api.post("/crises/C-S1/decisions", headers=people.duty_officer, json={
+        "decision_id": "D-1", "decided_by": "Executive Director, SOTEPE", "decision": "Move client 1234",
+        "rationale": "oxygen", "options": ["stay", "move"], "classification": SECRET}))
+    clock.set("2025-10-25T22:30+03:00")
+    accepted(api.post("/crises/C-S1/actions/A-1/complete", headers=people.duty_officer,
+                      json={"note": "client 1234 moved to Malmi"}))
+    accepted(api.post("/crises/C-S1/decisions/D-1/reviews", headers=people.duty_officer,
+                      json={"outcome": "client 1234 back home"}))
+    seen = crisis(api, people.leadership)
+    [action], [decision] = seen["actions"], seen["decisions"]
+    assert (action["task"], action["note"]) == (SECRET_LABEL, SECRET_LABEL)
+    assert decision["reviews"][0]["outcome"] == SECRET_LABEL
+    assert "1234" not in str(seen)
+    cleared = crisis(api, people.cleared_leadership)
+    assert cleared["actions"][0]["note"] == "client 1234 moved to Malmi"
+    assert cleared["decisions"][0]["reviews"][0]["outcome"] == "client 1234 back home"

@@ -157,11 +157,12 @@ def present_crisis(crisis: Crisis, actor: Actor, now: datetime, policy: Policy) 
             {
                 "number": e.number,
                 **entry(e),
-                "late_entry_reason": e.late_entry_reason,
                 "struck": e.struck,
-                "struck_reason": e.struck_reason,
                 "struck_by": e.struck_by,
-                **redact(e.classification, actor.clearance, names, text=e.text, source=e.source),
+                **redact(
+                    e.classification, actor.clearance, names, text=e.text, source=e.source,
+                    late_entry_reason=e.late_entry_reason, struck_reason=e.struck_reason,
+                ),
             }
             for e in crisis.log
         ],
@@ -175,8 +176,7 @@ def present_crisis(crisis: Crisis, actor: Actor, now: datetime, policy: Policy) 
                 "overdue": a.is_overdue(now),
                 "closed_at": time_out(a.closed_at),
                 "closed_by": a.closed_by,
-                "note": a.note,
-                **redact(a.classification, actor.clearance, names, task=a.task),
+                **redact(a.classification, actor.clearance, names, task=a.task, note=a.note),
             }
             for a in crisis.actions.values()
         ],
@@ -199,8 +199,13 @@ def present_crisis(crisis: Crisis, actor: Actor, now: datetime, policy: Policy) 
                 "review_due": d.review_at is not None and d.review_at <= now and not d.reviews,
                 "supersedes": d.supersedes,
                 "superseded_by": d.superseded_by,
-                "reviews": [{**entry(r), "outcome": r.outcome} for r in d.reviews],
-                **redact(d.classification, actor.clearance,
+                "reviews": [
+                    {**entry(r), **redact(d.classification, actor.clearance, names, outcome=r.outcome)}
+                    for r in d.reviews
+                ],
+                **redact(
+                    d.classification,
+                    actor.clearance,
                     names,
                     decision=d.decision,
                     rationale=d.rationale,
