@@ -59,9 +59,7 @@ class CrisisTimeline(ReadModel):
 
     def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:
         occurred = getattr(e, "occurred_at", None) or e.recorded_at
-        classification = getattr(e, "classification", PUBLIC)
-        if kind in {"declared", "severity_changed", "condition_changed", "status_changed"}:
-            classification = PUBLIC if kind != "declared" else e.classification
+        classification = self.classification_of(tx, e, kind, ref)
         late = int((e.recorded_at - occurred) / timedelta(minutes=1))
         tx.execute(
             "INSERT INTO rm_timeline (crisis_id, position, kind, ref, occurred_at, occurred_utc, recorded_at, actor,"
@@ -72,6 +70,24 @@ class CrisisTimeline(ReadModel):
                 max(late, 0), getattr(e, "late_entry_reason", None), dump(content), dump(classification.as_dict()),
             ),
         )
+
+    @staticmethod
+    def classification_of(tx: Tx, e: Any, kind: str, ref: str | None) -> Classification:
+        """An entry's own classification; what is added to a record later (an action's completion note, a
+        decision's review) is as secret as that record."""
+        own = getattr(e, "classification", None)
+        if own is not None:
+            return own
+        parent = {"action_completed": "action_assigned", "action_cancelled": "action_assigned",
+                  "decision_review": "decision"}.get(kind)
+        if parent is None:
+            return PUBLIC
+        tx.execute(
+            "SELECT classification FROM rm_timeline WHERE crisis_id = %s AND kind = %s AND ref = %s",
+            (e.crisis_id, parent, ref),
+        )
+        rows = tx.fetchall()
+        return Classification(**load(rows[0]["classification"])) if rows else PUBLIC
 
     def struck(self, tx: Tx, e: Crisis.LogEntryStruck, position: int) -> None:
         tx.execute(
@@ -100,11 +116,12 @@ def timeline(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: 
                 # the rule that asked for a late-entry reason, to the second (late_minutes is rounded down)
                 "late": parse(r["recorded_at"]) - parse(r["occurred_at"]) > policy.time.late_entry_after,
                 "late_minutes": r["late_minutes"],
-                "late_entry_reason": r["late_entry_reason"],
                 "struck": bool(r["struck"]),
-                "struck_reason": r["struck_reason"],
                 "struck_by": r["struck_by"],
-                **redact(Classification(**load(r["classification"])), cleared, names, content=load(r["content"])),
+                **redact(
+                    Classification(**load(r["classification"])), cleared, names, content=load(r["content"]),
+                    late_entry_reason=r["late_entry_reason"], struck_reason=r["struck_reason"],
+                ),
             }
             for r in rows
         ],

@@ -76,33 +76,40 @@ def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
 def decision_log(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
     names = policy.units.short_names
     rows = by_instant(store.query("SELECT * FROM rm_decisions WHERE crisis_id = %s", (crisis_id,)), "decided_at")
-    decisions = [
-        {
-            "decision_id": r["decision_id"],
-            "decided_by": r["decided_by"],
-            "authority": r["authority"],
-            "decided_at": display(parse(r["decided_at"])),
-            "recorded_at": display(parse(r["recorded_at"]), seconds=True),
-            "recorded_by": r["actor"],
-            "review_at": display(parse(r["review_at"])),
-            "review_due": _review_due(r, at),
-            "supersedes": r["supersedes"],
-            "superseded_by": r["superseded_by"],
-            "reviews": [
-                {**rv, "occurred_at": display(parse(rv["occurred_at"])),
-                 "recorded_at": display(parse(rv["recorded_at"]), seconds=True)}
-                for rv in load(r["reviews"])
-            ],
-            **redact(
-                Classification(**load(r["classification"])), cleared, names, decision=r["decision"],
-                rationale=r["rationale"], options=load(r["options"]), references=load(r["refs"]),
-            ),
-        }
-        for r in rows
-    ]
+    decisions = [_present(r, at, cleared, names) for r in rows]
     return {
         "crisis_id": crisis_id,
         "at": display(at, seconds=True),
         "decisions": decisions,
         "review_due": [d["decision_id"] for d in decisions if d["review_due"]],
+    }
+
+
+def _present(r: dict[str, Any], at: datetime, cleared: bool, names: dict[str, str]) -> dict[str, Any]:
+    classification = Classification(**load(r["classification"]))
+    return {
+        "decision_id": r["decision_id"],
+        "decided_by": r["decided_by"],
+        "authority": r["authority"],
+        "decided_at": display(parse(r["decided_at"])),
+        "recorded_at": display(parse(r["recorded_at"]), seconds=True),
+        "recorded_by": r["actor"],
+        "review_at": display(parse(r["review_at"])),
+        "review_due": _review_due(r, at),
+        "supersedes": r["supersedes"],
+        "superseded_by": r["superseded_by"],
+        "reviews": [
+            {
+                "occurred_at": display(parse(rv["occurred_at"])),
+                "recorded_at": display(parse(rv["recorded_at"]), seconds=True),
+                "actor": rv["actor"],
+                # a review is as secret as the decision it reviews
+                **redact(classification, cleared, names, outcome=rv["outcome"]),
+            }
+            for rv in load(r["reviews"])
+        ],
+        **redact(
+            classification, cleared, names, decision=r["decision"],
+            rationale=r["rationale"], options=load(r["options"]), references=load(r["refs"]),
+        ),
     }

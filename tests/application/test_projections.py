@@ -534,7 +534,7 @@ def test_a_batch_applied_twice_is_applied_once(services, app, views, clock):
     assert (first, second) == (1, 0)
     assert table_rows(services) == rows
     assert views.position("decision_log") == app.recorder.max_notification_id()
-    reviews = views.get_decision_log(LR, "C-S3")["decisions"][0]["reviews"]
+    reviews = views.get_decision_log(CLEARED, "C-S3")["decisions"][0]["reviews"]
     assert [r["outcome"] for r in reviews] == ["Tanks in place; keep", "Second tank ordered"]
 
 

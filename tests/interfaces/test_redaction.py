@@ -128,6 +128,11 @@ def test_what_is_added_to_a_secret_record_later_is_as_secret_as_the_record(api, 
     assert (action["task"], action["note"]) == (SECRET_LABEL, SECRET_LABEL)
     assert decision["reviews"][0]["outcome"] == SECRET_LABEL
     assert "1234" not in str(seen)
+    # and so do the timeline and the decision log
+    written = api.services.coordination.recorder.max_notification_id()
+    for read_model in ("timeline", "decision-log"):
+        shown = accepted(api.get(f"/crises/C-S1/{read_model}?min_position={written}", headers=people.leadership))
+        assert "1234" not in str(shown) and SECRET_LABEL in str(shown)
     cleared = crisis(api, people.cleared_leadership)
     assert cleared["actions"][0]["note"] == "client 1234 moved to Malmi"
     assert cleared["decisions"][0]["reviews"][0]["outcome"] == "client 1234 back home"
