@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from application.audit.chain import TamperEvidence
 from application.audit.history import History
 from application.coordination import Clock, Coordination
 from application.projections.runner import Projections
@@ -31,6 +32,7 @@ class Services:
     sql: Sql
     projections: Projections
     history: History
+    tamper_evidence: TamperEvidence
 
     def close(self) -> None:
         self.projections.stop()
@@ -57,4 +59,5 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
         sql=sql,
         projections=projections,
         history=History(coordination, sql, projections, snapshot_every=settings.history_snapshot_every),
+        tamper_evidence=TamperEvidence(coordination, sql, projections, settings.signing_key),
     )

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from application.audit.chain import AuditChain
 from application.coordination import Coordination
 from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
 from application.projections import situation_overview
@@ -42,6 +43,7 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     ReadinessBoard,
     PoliceLiaisonBoard,
     DecisionLog,
+    AuditChain,  # the tamper-evidence hash chain: evidence, never rebuilt
 )
 
 MAX_WAIT_SECONDS = 10.0
