@@ -4,7 +4,7 @@ times and their offsets, the actor, late entries flagged, and struck entries sho
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from application.projections.base import ReadModel, Store, Tx, dump, iso, load, parse, utc
 from domain.crisis import Crisis
@@ -21,6 +21,15 @@ class CrisisTimeline(ReadModel):
             " PRIMARY KEY (crisis_id, position))"
         ),
     }
+
+    PARENT: ClassVar[dict[str, str]] = {
+        "action_completed": "action_assigned", "action_cancelled": "action_assigned", "decision_review": "decision"
+    }
+    REMEMBERED = 100_000  # parents' classifications kept in memory (a record's classification never changes)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parents: dict[tuple[str, str, str | None], Classification] = {}
 
     def subscriptions(self) -> dict:
         C = Crisis
@@ -60,6 +69,10 @@ class CrisisTimeline(ReadModel):
     def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:
         occurred = getattr(e, "occurred_at", None) or e.recorded_at
         classification = self.classification_of(tx, e, kind, ref)
+        if kind in ("action_assigned", "decision"):
+            if len(self._parents) >= self.REMEMBERED:
+                self._parents.clear()
+            self._parents[(e.crisis_id, kind, ref)] = classification
         late = int((e.recorded_at - occurred) / timedelta(minutes=1))
         tx.execute(
             "INSERT INTO rm_timeline (crisis_id, position, kind, ref, occurred_at, occurred_utc, recorded_at, actor,"
@@ -71,17 +84,20 @@ class CrisisTimeline(ReadModel):
             ),
         )
 
-    @staticmethod
-    def classification_of(tx: Tx, e: Any, kind: str, ref: str | None) -> Classification:
+    def classification_of(self, tx: Tx, e: Any, kind: str, ref: str | None) -> Classification:
         """An entry's own classification; what is added to a record later (an action's completion note, a
-        decision's review) is as secret as that record."""
+        decision's review) is as secret as that record. The record's classification is remembered from its
+        own entry when this model applied it (it never changes), so that following and rebuilding do not wait
+        for a read per completion or review; otherwise it is read from the table."""
         own = getattr(e, "classification", None)
         if own is not None:
             return own
-        parent = {"action_completed": "action_assigned", "action_cancelled": "action_assigned",
-                  "decision_review": "decision"}.get(kind)
+        parent = self.PARENT.get(kind)
         if parent is None:
             return PUBLIC
+        remembered = self._parents.get((e.crisis_id, parent, ref))
+        if remembered is not None:
+            return remembered
         tx.execute(
             "SELECT classification FROM rm_timeline WHERE crisis_id = %s AND kind = %s AND ref = %s",
             (e.crisis_id, parent, ref),

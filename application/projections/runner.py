@@ -1,13 +1,15 @@
 """Following the event log into the read models, and reading them.
 
 `Projections` keeps every read model up to date with the log: it reads new notifications in batches, decodes
-each once, and lets each read model apply the batch with its tracking position in one transaction (see
-base.apply_batch). It is woken by:
+each once, and applies each batch to every read model, with their tracking positions, in one transaction
+(see `_apply` and base.apply_locked). It is woken by:
 
 - the process's own writes (the Coordination's listeners), which is all the embedded SQLite default needs
   since the library offers no SQLite subscription; a slow poll catches writes of other processes (the CLI);
-- on PostgreSQL, a subscription to the store (LISTEN/NOTIFY), so a separate worker process follows the
-  writes of every API process.
+- on PostgreSQL, the store's own notifications: every write NOTIFYs the events table's channel when it
+  commits, and the follower LISTENs to it, so a separate worker process follows the writes of every API
+  process. Each batch the follower commits NOTIFYs the tracking channel in turn, which other processes (the
+  live overview of every API process) can `watch`.
 
 Failures are logged and retried with backoff; the position is in the store, so a restarted follower resumes
 exactly where the last committed batch left it.
@@ -26,7 +28,15 @@ from application.audit.chain import AuditChain
 from application.coordination import Coordination
 from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
 from application.projections import situation_overview
-from application.projections.base import ReadModel, Store, apply_batch, ensure_tracking, lock_position, positions
+from application.projections.base import (
+    ReadModel,
+    Store,
+    apply_locked,
+    batch_transaction,
+    ensure_tracking,
+    lock_positions,
+    positions,
+)
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
@@ -47,6 +57,7 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
 )
 
 MAX_WAIT_SECONDS = 10.0
+TRACKING_CHANNEL = "valmius_tracking"  # NOTIFYed by every batch a follower commits (PostgreSQL)
 
 
 class Projections:
@@ -64,6 +75,7 @@ class Projections:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.listeners: list[Callable[[int], None]] = []
+        self._tracked: dict[str, int] = {}  # the models' positions after this process's last batch (a hint)
         app.listeners.append(lambda position: self._wake.set())
 
     # --- following -----------------------------------------------------------------------------------
@@ -74,22 +86,48 @@ class Projections:
         return min(known.get(n, 0) for n in ([name] if name else self.models))
 
     def catch_up(self, models: list[ReadModel] | None = None, progress: Callable[[int], None] | None = None) -> int:
-        """Apply everything stored so far; returns how many notifications were read."""
+        """Apply everything stored so far; returns how many notifications were read. Each batch is read and
+        decoded once and applied to every model in one transaction (see `_apply`)."""
         models = models or list(self.models.values())
         read = 0
+        known = self._tracked if all(m.name in self._tracked for m in models) else positions(self.store)
+        start = min(known.get(m.name, 0) for m in models) + 1
         while True:
-            known = positions(self.store)
-            start = min(known.get(m.name, 0) for m in models) + 1
             notifications = self.app.recorder.select_notifications(start=start, limit=self.batch_size)
             if not notifications:
                 return read
             batch = [(n, self.app.mapper.to_domain_event(n)) for n in notifications]
-            for model in models:
-                apply_batch(self.store, model, batch, after=start - 1)
+            reached = self._apply(models, batch, after=start - 1)
             read += len(batch)
             if progress:
                 progress(len(batch))
             self._announce(batch[-1][0].id)
+            if len(notifications) < self.batch_size and reached >= batch[-1][0].id:
+                return read  # the end of the log as it stood; the next write wakes the follower again
+            start = reached + 1
+
+    def _apply(self, models: list[ReadModel], batch: list[tuple[Any, Any]], after: int) -> int:
+        """Apply `batch` (every notification after `after`, up to its last) to every model in ONE transaction:
+        all the models' tracking rows are taken first, and each model applies only the events after its own
+        position. A model found behind `after` (emptied by a rebuild since the batch was read) is left for a
+        later round: applying the batch would skip the notifications in between for good. Returns the lowest
+        position of the models afterwards.
+
+        One transaction for all models, rather than one per model, is one commit and one pool checkout per
+        batch instead of one per model; on PostgreSQL its statements are sent in bulk (base.batch_transaction)."""
+        last = batch[-1][0].id
+        with batch_transaction(self.store) as tx:
+            known = lock_positions(tx, [m.name for m in models], self.store.dialect)
+            for model in models:
+                position = known[model.name]
+                if position < after:
+                    continue
+                apply_locked(tx, model, batch, position)
+                known[model.name] = max(position, last)
+            if self.store.dialect == "postgres":
+                tx.execute(f"NOTIFY {TRACKING_CHANNEL}")  # delivered when this commits
+        self._tracked.update(known)
+        return min(known.values())
 
     def _announce(self, position: int) -> None:
         with self._advanced:
@@ -100,12 +138,14 @@ class Projections:
     def follow(self, stop: threading.Event) -> None:
         """Follow the log until `stop` is set, surviving failures with backoff."""
         backoff = 0.5
+        self._tracked.clear()  # read the positions afresh: another follower may have run meanwhile
         subscription = self._subscribe(stop)
         while not stop.is_set():
             try:
                 self.catch_up()
                 backoff = 0.5
             except Exception:
+                self._tracked.clear()
                 log.exception("projection batch failed; retrying in %.1f s", backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
@@ -116,7 +156,13 @@ class Projections:
             subscription.stop()
 
     def _subscribe(self, stop: threading.Event) -> Any:
-        """On PostgreSQL: a subscription whose notifications wake the follower (other processes' writes)."""
+        """On PostgreSQL: wake the follower at every write of any process. The store NOTIFYs its channel when a
+        write commits; LISTENing to it directly wakes the follower at once, where the library's subscription
+        would first read the new notifications itself (a read the follower makes anyway) and hand them over
+        through two more threads."""
+        channel = getattr(self.app.recorder, "channel_name", None)
+        if channel is not None and self.watch(stop, self._wake.set, channel=channel):
+            return None
         try:
             subscription = self.app.recorder.subscribe(gt=self.app.recorder.max_notification_id())
         except NotImplementedError:
@@ -134,6 +180,37 @@ class Projections:
 
         threading.Thread(target=listen, name="valmius-subscription", daemon=True).start()
         return subscription
+
+    def watch(self, stop: threading.Event, callback: Callable[[], None], channel: str = TRACKING_CHANNEL) -> bool:
+        """Call `callback`, from a thread of its own, whenever `channel` is NOTIFYed, until `stop` is set: by
+        default at every batch a follower of any process commits. Also called once it listens, for what was
+        committed before. Returns False where the store has no notifications (SQLite: this process's own
+        follower announces its batches through `listeners`)."""
+        datastore = getattr(self.store, "datastore", None)
+        if self.store.dialect != "postgres" or not hasattr(datastore, "get_connection"):
+            return False
+        if not channel.replace("_", "").isalnum():
+            raise ValueError(f"not a channel name: {channel!r}")
+
+        def listen() -> None:
+            while not stop.is_set():
+                try:
+                    with datastore.get_connection() as conn:
+                        conn.execute(f"LISTEN {channel}")
+                        try:
+                            callback()
+                            while not stop.is_set():
+                                for _ in conn.notifies(timeout=0.5, stop_after=1):
+                                    callback()
+                        finally:
+                            conn.execute(f"UNLISTEN {channel}")  # the connection goes back to the pool
+                except Exception:
+                    if not stop.is_set():
+                        log.exception("listening on %s failed; trying again in 1 s", channel)
+                        stop.wait(1.0)
+
+        threading.Thread(target=listen, name=f"valmius-listen-{channel}", daemon=True).start()
+        return True
 
     def start(self) -> None:
         """Follow the log in a background thread of this process (the embedded default)."""
@@ -158,17 +235,26 @@ class Projections:
                 self._advanced.wait(min(remaining, 0.05))
         return True
 
-    def rebuild(self, name: str, progress: Callable[[int], None] | None = None) -> int:
-        """Empty one read model and apply the whole log to it again."""
-        model = self.models.get(name)
-        if model is None:
-            raise DomainError(Rule.NOT_FOUND, f"no read model {name!r}; there are {', '.join(self.models)}")
+    def rebuild(self, *names: str, progress: Callable[[int], None] | None = None) -> int:
+        """Empty the named read models (every one that may be rebuilt, when none is named) and apply the whole
+        log to them again, in one pass: the log is read and decoded once for all of them."""
+        unknown = [name for name in names if name not in self.models]
+        if unknown:
+            raise DomainError(Rule.NOT_FOUND, f"no read model {unknown[0]!r}; there are {', '.join(self.models)}")
+        models = (
+            [self.models[name] for name in dict.fromkeys(names)]
+            if names
+            else [m for m in self.models.values() if getattr(m, "rebuildable", True)]
+        )
         with self.store.transaction() as tx:
-            lock_position(tx, name)
-            model.clear(tx)
-            tx.execute("UPDATE valmius_tracking SET position = 0 WHERE view = %s", (name,))
-        log.info("rebuilding read model %s from the start of the log", name)
-        return self.catch_up([model], progress)
+            lock_positions(tx, [m.name for m in models], self.store.dialect)
+            for model in models:
+                model.clear(tx)
+                tx.execute("UPDATE valmius_tracking SET position = 0 WHERE view = %s", (model.name,))
+        for model in models:
+            self._tracked.pop(model.name, None)
+        log.info("rebuilding read models %s from the start of the log", ", ".join(m.name for m in models))
+        return self.catch_up(models, progress)
 
     # --- reads ---------------------------------------------------------------------------------------
 
