@@ -100,20 +100,24 @@ def run_projection_worker(settings: Settings) -> int:
 
 
 def rebuild_read_models(settings: Settings, names: list[str]) -> int:
+    """Rebuild the named read models (all that may be rebuilt, by default) in one pass over the log."""
     from tqdm import tqdm
 
     services = open_services(settings)
     try:
         projections = services.projections
-        unknown = [name for name in names if name not in projections.models]
-        if unknown:
-            print(f"valmius: no read model {', '.join(unknown)}; there are {', '.join(projections.models)}", file=sys.stderr)
-            return 2
         total = services.coordination.recorder.max_notification_id() or 0
-        for name in names or list(projections.models):
-            with tqdm(total=total, desc=f"rebuild {name}", unit="event", file=sys.stderr) as bar:
-                count = projections.rebuild(name, progress=bar.update)
-            print(f"{name}: {count} events applied, at position {projections.position(name)}")
+        with tqdm(total=total, desc=f"rebuild {', '.join(names) or 'all read models'}", unit="event",
+                  file=sys.stderr) as bar:
+            try:
+                count = projections.rebuild(*names, progress=bar.update)
+            except DomainError as error:
+                bar.close()
+                print(f"valmius: {error.message}", file=sys.stderr)
+                return 2
+        rebuilt = names or [n for n, m in projections.models.items() if getattr(m, "rebuildable", True)]
+        for name in rebuilt:
+            print(f"{name}: rebuilt from {count} events, at position {projections.position(name)}")
         return 0
     finally:
         services.close()
