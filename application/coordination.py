@@ -245,6 +245,30 @@ class Coordination(Application):
 
         return self._run(command, actor, crisis_id, payload, attempt)[0].version
 
+    def _change_crisis(
+        self,
+        command: str,
+        actor: Actor,
+        crisis_id: str,
+        expected_version: int | None,
+        fields: dict[str, Any],
+        method: str | None = None,
+        roles: frozenset[Role] = RUNS_CRISES,
+        what: str = "",
+    ) -> int:
+        """The common shape of a crisis command: the aggregate's method of that name with the given fields,
+        the entry's time defaulting to now, and the policy, the acting user and the clock added."""
+
+        def change(crisis: Crisis, now: datetime) -> None:
+            getattr(crisis, method or command)(
+                **{**fields, "occurred_at": fields.get("occurred_at") or now},
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        return self._crisis_command(command, actor, crisis_id, expected_version, fields, change, roles, what)
+
     # --- reads ---------------------------------------------------------------------------------------
 
     def load_crisis(self, crisis_id: str) -> Crisis:
@@ -386,47 +410,20 @@ class Coordination(Application):
         return self._crisis_command("change_condition", actor, crisis_id, expected_version, payload, change)
 
     def change_crisis_status(
-        self,
-        actor: Actor,
-        crisis_id: str,
-        *,
-        transition: str,
-        reason: str | None = None,
-        occurred_at: datetime | None = None,
-        late_entry_reason: str | None = None,
-        expected_version: int | None = None,
+        self, actor: Actor, crisis_id: str, *, transition: str, expected_version: int | None = None, **fields: Any
     ) -> int:
-        """contain, reopen, resolve or close."""
+        """contain, reopen, resolve or close (reason, occurred_at, late_entry_reason)."""
         if transition not in {"contain", "reopen", "resolve", "close"}:
             raise DomainError(Rule.INVALID_INPUT, f"{transition!r} is not contain, reopen, resolve or close")
-
-        def change(crisis: Crisis, now: datetime) -> None:
-            getattr(crisis, transition)(
-                reason=reason,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = {"reason": reason}
-        return self._crisis_command(f"{transition}_crisis", actor, crisis_id, expected_version, payload, change)
+        return self._change_crisis(f"{transition}_crisis", actor, crisis_id, expected_version, fields, transition)
 
     def record_log_entry(
-        self,
-        actor: Actor,
-        crisis_id: str,
-        *,
-        text: str,
-        source: str | None = None,
-        classification: Classification = PUBLIC,
-        occurred_at: datetime | None = None,
-        late_entry_reason: str | None = None,
-        expected_version: int | None = None,
+        self, actor: Actor, crisis_id: str, *, expected_version: int | None = None, **fields: Any
     ) -> int:
+        """Record a crisis log entry: text, source, classification, occurred_at, late_entry_reason. Division
+        contacts record entries reporting from their own unit."""
         if actor.role is Role.DIVISION_CONTACT:
-            if source not in (None, actor.unit):
+            if fields.get("source") not in (None, actor.unit):
                 raise self._refused(
                     "record_log_entry",
                     actor,
@@ -436,24 +433,10 @@ class Coordination(Application):
                         f"the division contact of {actor.unit} records entries reporting from {actor.unit} only",
                     ),
                 )
-            source = actor.unit
-
-        def change(crisis: Crisis, now: datetime) -> None:
-            crisis.record_log_entry(
-                text=text,
-                source=source,
-                classification=classification,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = {"text": text, "source": source}
-        roles = RUNS_CRISES | {Role.DIVISION_CONTACT}
-        return self._crisis_command(
-            "record_log_entry", actor, crisis_id, expected_version, payload, change, roles, "record crisis log entries"
+            fields["source"] = actor.unit
+        return self._change_crisis(
+            "record_log_entry", actor, crisis_id, expected_version, fields,
+            roles=RUNS_CRISES | {Role.DIVISION_CONTACT}, what="record crisis log entries",
         )
 
     def strike_log_entry(
@@ -465,36 +448,9 @@ class Coordination(Application):
         payload = {"number": number, "reason": reason}
         return self._crisis_command("strike_log_entry", actor, crisis_id, expected_version, payload, change)
 
-    def assign_action(
-        self,
-        actor: Actor,
-        crisis_id: str,
-        *,
-        action_id: str,
-        unit: str,
-        task: str,
-        due_at: datetime | None = None,
-        classification: Classification = PUBLIC,
-        occurred_at: datetime | None = None,
-        late_entry_reason: str | None = None,
-        expected_version: int | None = None,
-    ) -> int:
-        def change(crisis: Crisis, now: datetime) -> None:
-            crisis.assign_action(
-                action_id=action_id,
-                unit=unit,
-                task=task,
-                due_at=due_at,
-                classification=classification,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = {"action_id": action_id, "unit": unit, "task": task, "due_at": due_at}
-        return self._crisis_command("assign_action", actor, crisis_id, expected_version, payload, change)
+    def assign_action(self, actor: Actor, crisis_id: str, *, expected_version: int | None = None, **fields: Any) -> int:
+        """Assign an action to a city unit: action_id, unit, task, due_at, classification, occurred_at, …"""
+        return self._change_crisis("assign_action", actor, crisis_id, expected_version, fields)
 
     def close_action(
         self,
@@ -536,137 +492,34 @@ class Coordination(Application):
         )
 
     def issue_situation_report(
-        self,
-        actor: Actor,
-        crisis_id: str,
-        *,
-        number: int | None = None,
-        summary: str | None = None,
-        next_due_at: datetime | None = None,
-        classification: Classification = PUBLIC,
-        occurred_at: datetime | None = None,
-        late_entry_reason: str | None = None,
-        expected_version: int | None = None,
+        self, actor: Actor, crisis_id: str, *, expected_version: int | None = None, **fields: Any
     ) -> int:
-        def change(crisis: Crisis, now: datetime) -> None:
-            crisis.issue_situation_report(
-                number=number,
-                summary=summary,
-                next_due_at=next_due_at,
-                classification=classification,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = {"number": number, "summary": summary, "next_due_at": next_due_at}
-        return self._crisis_command("issue_situation_report", actor, crisis_id, expected_version, payload, change)
+        """Issue the next situation report: number (defaults to the next), summary, next_due_at, classification, …"""
+        return self._change_crisis("issue_situation_report", actor, crisis_id, expected_version, fields)
 
     def record_decision(
-        self,
-        actor: Actor,
-        crisis_id: str,
-        *,
-        decision_id: str,
-        decided_by: str,
-        decision: str,
-        rationale: str,
-        options: list[str],
-        authority: str | None = None,
-        review_at: datetime | None = None,
-        references: list[str] | None = None,
-        supersedes: str | None = None,
-        classification: Classification = PUBLIC,
-        occurred_at: datetime | None = None,
-        late_entry_reason: str | None = None,
-        expected_version: int | None = None,
+        self, actor: Actor, crisis_id: str, *, expected_version: int | None = None, **fields: Any
     ) -> int:
-        """Record a decision on behalf of the decision-maker (`decided_by`); optionally superseding one."""
-
-        def change(crisis: Crisis, now: datetime) -> None:
-            crisis.record_decision(
-                decision_id=decision_id,
-                decided_by=decided_by,
-                authority=authority,
-                decision=decision,
-                rationale=rationale,
-                options=options,
-                review_at=review_at,
-                references=references,
-                supersedes=supersedes,
-                classification=classification,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = {"decision_id": decision_id, "decided_by": decided_by, "decision": decision, "supersedes": supersedes}
-        command = "supersede_decision" if supersedes else "record_decision"
-        return self._crisis_command(
-            command, actor, crisis_id, expected_version, payload, change, what="record decisions"
+        """Record a decision on behalf of the decision-maker (`decided_by`): decision_id, authority, decision,
+        rationale, options, review_at, references, classification, …; with `supersedes`, superseding one."""
+        command = "supersede_decision" if fields.get("supersedes") else "record_decision"
+        return self._change_crisis(
+            command, actor, crisis_id, expected_version, fields, "record_decision", what="record decisions"
         )
 
     def record_decision_review(
-        self,
-        actor: Actor,
-        crisis_id: str,
-        *,
-        decision_id: str,
-        outcome: str,
-        occurred_at: datetime | None = None,
-        late_entry_reason: str | None = None,
-        expected_version: int | None = None,
+        self, actor: Actor, crisis_id: str, *, expected_version: int | None = None, **fields: Any
     ) -> int:
-        def change(crisis: Crisis, now: datetime) -> None:
-            crisis.record_decision_review(
-                decision_id=decision_id,
-                outcome=outcome,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = {"decision_id": decision_id, "outcome": outcome}
-        return self._crisis_command("record_decision_review", actor, crisis_id, expected_version, payload, change)
+        """Append a review to a decision: decision_id, outcome, occurred_at, …"""
+        return self._change_crisis("record_decision_review", actor, crisis_id, expected_version, fields)
 
     def record_after_action_review(
-        self,
-        actor: Actor,
-        crisis_id: str,
-        *,
-        findings: list[str],
-        recommendations: list[str] | None = None,
-        occurred_at: datetime | None = None,
-        late_entry_reason: str | None = None,
-        expected_version: int | None = None,
+        self, actor: Actor, crisis_id: str, *, expected_version: int | None = None, **fields: Any
     ) -> int:
-        def change(crisis: Crisis, now: datetime) -> None:
-            crisis.record_after_action_review(
-                findings=findings,
-                recommendations=list(recommendations or []),
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = {"findings": findings, "recommendations": recommendations}
-        return self._crisis_command(
-            "record_after_action_review",
-            actor,
-            crisis_id,
-            expected_version,
-            payload,
-            change,
-            frozenset({Role.PREPAREDNESS_MANAGER}),
-            "record after-action reviews",
+        """The after-action review, once the crisis is CLOSED: findings, recommendations, …"""
+        return self._change_crisis(
+            "record_after_action_review", actor, crisis_id, expected_version, fields,
+            roles=frozenset({Role.PREPAREDNESS_MANAGER}), what="record after-action reviews",
         )
 
     # --- division preparedness -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ offers no way to delete from it.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +38,7 @@ class RefusalLog:
         self.sql.execute(
             "INSERT INTO valmius_refusals (at, user_name, role, command, target, rule, message, payload)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (at.isoformat(), user, role, command, target, rule, message, json.dumps(payload, default=str)),
+            (at.isoformat(), user, role, command, target, rule, message, json.dumps(payload, default=_plain)),
         )
 
     def list(self, *, target: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
@@ -50,3 +51,14 @@ class RefusalLog:
         for row in rows:
             row["payload"] = json.loads(row["payload"]) if row["payload"] else None
         return rows
+
+
+def _plain(value: Any) -> Any:
+    """Arguments as an auditor reads them: times in ISO-8601, value objects as their fields."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    if is_dataclass(value):
+        return asdict(value)
+    return str(value)
