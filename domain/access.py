@@ -90,3 +90,11 @@ def require_writer(actor: Actor, what: str) -> None:
     """Read-only roles are refused before anything else is looked at."""
     if actor.is_read_only:
         raise refuse(actor, what, role_hint(actor))
+
+
+def require_auditor(actor: Actor, what: str) -> None:
+    """History, refused attempts, disclosures, verification and exports are the auditors'."""
+    if actor.role is not Role.AUDITOR:
+        raise DomainError(
+            Rule.FORBIDDEN_ROLE, f"{ROLE_WORDS[actor.role]} may not {what}; that is for auditors", role=str(actor.role)
+        )

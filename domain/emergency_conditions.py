@@ -7,7 +7,7 @@ EMERGENCY_CONDITIONS; only the preparedness manager records it.
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.domain import Aggregate
 

@@ -36,24 +36,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, is_dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from application.audit.history import apply_known, plain, scratch_store
 from application.audit.redaction import redact_record
-from application.audit.refusals import CrisisLinks, Rows, present_refusal, require_auditor, search_refusals
+from application.audit.refusals import CrisisLinks, Rows, present_refusal, search_refusals
 from application.projections import crisis_timeline, decision_log, police_liaison_board
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
-from domain.access import Actor
+from domain.access import Actor, require_auditor
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
@@ -296,10 +295,10 @@ class _Redactor:
             "topic": notification.topic,
             "aggregate_id": str(notification.originator_id),
             "version": notification.originator_version,
-            "recorded_at": _plain(getattr(event, "recorded_at", None)),
+            "recorded_at": plain(getattr(event, "recorded_at", None), local=False),
             "actor": getattr(event, "actor", None),
             "redacted": redacted,
-            "data": _plain(shown),
+            "data": plain(shown, local=False),
         }
 
     def _disclose(self, notification: Any, event: Any, classification: Classification) -> None:
@@ -329,21 +328,15 @@ def _refusals_concerning(rows: Rows, links: CrisisLinks, up_to: int) -> list[dic
 
 def _rebuild_views(scan: Scan, at: datetime, cleared: bool, policy: Any) -> dict[str, Any]:
     """The crisis's timeline, decision log and police requests, rebuilt from the scanned events only."""
-    store = _ScratchStore()
     models = (CrisisTimeline(), DecisionLog(), PoliceLiaisonBoard())
     events = sorted(scan.crisis + scan.liaisons, key=lambda pair: pair[0].id)
-    with store.transaction() as tx:
-        for model in models:
-            for table, columns in model.tables.items():
-                tx.execute(f"CREATE TABLE {table} {columns}")
-        for notification, event in events:
-            for model in models:
-                model.apply(tx, event, notification.id)
-    return {
-        "timeline": crisis_timeline.timeline(store, scan.crisis_id, at, cleared, policy),
-        "decisions": decision_log.decision_log(store, scan.crisis_id, at, cleared, policy),
-        "police": police_liaison_board.board(store, at, cleared, policy, scan.crisis_id),
-    }
+    with scratch_store(models) as store:
+        apply_known(store, models, events)
+        return {
+            "timeline": crisis_timeline.timeline(store, scan.crisis_id, at, cleared, policy),
+            "decisions": decision_log.decision_log(store, scan.crisis_id, at, cleared, policy),
+            "police": police_liaison_board.board(store, at, cleared, policy, scan.crisis_id),
+        }
 
 
 def _crisis_summary(app: Any, scan: Scan, cleared: bool) -> dict[str, Any]:
@@ -365,41 +358,6 @@ def _crisis_summary(app: Any, scan: Scan, cleared: bool) -> dict[str, Any]:
     }
 
 
-class _ScratchStore:
-    """A private in-memory SQLite database with the read models' Store interface (`%s` placeholders)."""
-
-    dialect = "sqlite"
-
-    def __init__(self) -> None:
-        self.connection = sqlite3.connect(":memory:")
-        self.connection.row_factory = sqlite3.Row
-
-    @contextmanager
-    def transaction(self) -> Iterator[_ScratchTx]:
-        with self.connection:
-            yield _ScratchTx(self.connection.cursor())
-
-    def query(self, statement: str, params: tuple = ()) -> list[dict[str, Any]]:
-        return [dict(row) for row in self.connection.execute(statement.replace("%s", "?"), params).fetchall()]
-
-    def create(self, *statements: str) -> None:
-        with self.connection:
-            for statement in statements:
-                self.connection.execute(statement)
-
-
-class _ScratchTx:
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self.cursor = cursor
-
-    def execute(self, statement: str, params: tuple = ()) -> int:
-        self.cursor.execute(statement.replace("%s", "?"), params)
-        return self.cursor.rowcount
-
-    def fetchall(self) -> list[dict[str, Any]]:
-        return [dict(row) for row in self.cursor.fetchall()]
-
-
 # --- encoding --------------------------------------------------------------------------------------
 
 
@@ -409,23 +367,6 @@ def _decoded(app: Any, notification: Any) -> tuple[Any, Any]:
 
 def _uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
-
-
-def _plain(value: Any) -> Any:
-    """Stored values as JSON: times in ISO-8601 with the offset they were stored with."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Classification):
-        return value.as_dict()
-    if isinstance(value, UUID):
-        return str(value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _json(record: dict[str, Any]) -> str:

@@ -44,6 +44,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from application.coordination import Coordination
+from application.audit.redaction import STRUCTURE
 from application.projections import (
     crisis_timeline,
     decision_log,
@@ -57,7 +58,7 @@ from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard
 from application.projections.situation_overview import SituationOverview
-from domain.access import ROLE_WORDS, Actor, Role
+from domain.access import Actor, require_auditor
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
@@ -101,17 +102,6 @@ NAME_OF_TOPIC: dict[str, str] = {topic: name for name, (_, topic) in EVENT_TYPES
 
 # Never shown inside `data`: the log item shows them itself, or they are the library's bookkeeping.
 BOOKKEEPING = frozenset({"originator_id", "originator_version", "originator_topic", "timestamp", "actor", "recorded_at"})
-# What an uncleared reader still sees of a classified event (DOMAIN.md: that it exists, its category, times,
-# legal basis): its references, scales and times. Every other field is content and shows the label, so a
-# field added to an event later is redacted until it is named here.
-STRUCTURE = frozenset({
-    "crisis_id", "unit", "liaison_id", "category", "severity", "condition", "lead_authority", "external_lead",
-    "occurred_at", "late_entry_reason", "number", "action_id", "due_at", "next_due_at", "decision_id",
-    "decided_by", "authority", "review_at", "supersedes", "plan_id", "owner", "next_review_due", "request_id",
-    "direction", "request_type", "legal_basis", "answered_by", "to_whom",
-})
-
-
 def natural_id(event: Any) -> str:
     for name in ("crisis_id", "unit", "liaison_id"):
         if isinstance(event, _OWNER_EVENT[name]):
@@ -122,20 +112,21 @@ def natural_id(event: Any) -> str:
 _OWNER_EVENT = {"crisis_id": Crisis.Event, "unit": DivisionPreparedness.Event, "liaison_id": PoliceLiaison.Event}
 
 
-def plain(value: Any) -> Any:
-    """Event values as JSON: exact times in Europe/Helsinki with their offset."""
+def plain(value: Any, *, local: bool = True) -> Any:
+    """Event values as JSON: exact times in Europe/Helsinki with their offset (or, with local=False, with the
+    offset they were stored with), value objects and entities as their fields."""
     if isinstance(value, datetime):
-        return in_helsinki(value).isoformat()
+        return in_helsinki(value).isoformat() if local else value.isoformat()
     if isinstance(value, Classification):
         return value.as_dict()
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
+        return {str(k): plain(v, local=local) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v, local=local) for v in value]
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+        return {f.name: plain(getattr(value, f.name), local=local) for f in fields(value)}
     return value
 
 
@@ -147,15 +138,6 @@ def event_data(event: Any, cleared: bool, short_names: dict[str, str]) -> dict[s
     shown = {k: plain(v) for k, v in data.items() if k in STRUCTURE}
     content = {k: plain(v) for k, v in data.items() if k not in STRUCTURE}
     return {**shown, **redact(classification, cleared, short_names, **content)}
-
-
-def require_auditor(actor: Actor, what: str) -> None:
-    if actor.role is not Role.AUDITOR:
-        raise DomainError(
-            Rule.FORBIDDEN_ROLE,
-            f"{ROLE_WORDS[actor.role]} may not {what}; the history is read by auditors",
-            role=str(actor.role),
-        )
 
 
 def micros(moment: datetime) -> int:

@@ -17,7 +17,7 @@ STRUCTURE = frozenset(
     {
         # every event
         "originator_id", "originator_version", "originator_topic", "timestamp", "actor", "recorded_at",
-        "occurred_at", "late_entry_reason", "classification",
+        "occurred_at", "classification",
         # which record
         "crisis_id", "liaison_id", "unit", "number", "action_id", "decision_id", "request_id", "plan_id",
         # what kind, when due, by whose authority (shown to uncleared readers by the read models too)

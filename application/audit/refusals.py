@@ -24,7 +24,6 @@ from typing import Any, Protocol
 from eventsourcing.utils import get_topic
 
 from application.audit.redaction import withhold_payload
-from domain.access import ROLE_WORDS, Actor, Role
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
 from domain.shared import DomainError, Rule, display
@@ -32,14 +31,6 @@ from domain.shared import DomainError, Rule, display
 MAX_PAGE = 1000
 _BATCH = 1000
 _LOG_BATCH = 5000
-
-
-def require_auditor(actor: Actor, what: str) -> None:
-    """The audit trail (refused attempts, disclosures, exports) is read by auditors only."""
-    if actor.role is not Role.AUDITOR:
-        raise DomainError(
-            Rule.FORBIDDEN_ROLE, f"{ROLE_WORDS[actor.role]} may not {what}; that is for auditors", role=str(actor.role)
-        )
 
 
 class Rows(Protocol):

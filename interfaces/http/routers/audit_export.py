@@ -19,7 +19,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from application.audit.export import export_crisis
-from application.audit.refusals import MAX_PAGE, links_from_log, present_refusal, require_auditor, search_refusals
+from application.audit.refusals import MAX_PAGE, links_from_log, present_refusal, search_refusals
+from domain.access import require_auditor
 from domain.shared import display, parse_instant
 from infrastructure.bootstrap import Services
 from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, get_services
