@@ -542,6 +542,30 @@ class Coordination(Application):
 
         return self._run(command, actor, unit, payload, attempt)[0].version
 
+    def _change_preparedness(
+        self,
+        command: str,
+        method: str,
+        actor: Actor,
+        unit: str,
+        expected_version: int | None,
+        fields: dict[str, Any],
+    ) -> int:
+        """The common shape of a plan-keeping command: the aggregate's method with the given fields."""
+
+        def change(preparedness: DivisionPreparedness, now: datetime) -> list[Aggregate]:
+            getattr(preparedness, method)(
+                **{**fields, "occurred_at": fields.get("occurred_at") or now},
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+            return []
+
+        return self._preparedness_command(
+            command, actor, unit, expected_version, fields, change, "keep continuity plans"
+        )
+
     def change_readiness(
         self,
         actor: Actor,
@@ -613,86 +637,18 @@ class Coordination(Application):
         )
 
     def approve_continuity_plan(
-        self,
-        actor: Actor,
-        unit: str,
-        *,
-        plan_id: str,
-        approved_by: str,
-        occurred_at: datetime | None = None,
-        expected_version: int | None = None,
+        self, actor: Actor, unit: str, *, expected_version: int | None = None, **fields: Any
     ) -> int:
-        def change(preparedness: DivisionPreparedness, now: datetime) -> list[Aggregate]:
-            preparedness.approve_plan(
-                plan_id=plan_id,
-                approved_by=approved_by,
-                occurred_at=occurred_at or now,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-            return []
+        """Approve a drafted plan: plan_id, approved_by, occurred_at."""
+        return self._change_preparedness("approve_continuity_plan", "approve_plan", actor, unit, expected_version, fields)
 
-        payload = {"plan_id": plan_id, "approved_by": approved_by}
-        return self._preparedness_command(
-            "approve_continuity_plan", actor, unit, expected_version, payload, change, "keep continuity plans"
-        )
+    def record_plan_review(self, actor: Actor, unit: str, *, expected_version: int | None = None, **fields: Any) -> int:
+        """Record a review of a plan: plan_id, notes, next_review_due, occurred_at."""
+        return self._change_preparedness("record_plan_review", "record_plan_review", actor, unit, expected_version, fields)
 
-    def record_plan_review(
-        self,
-        actor: Actor,
-        unit: str,
-        *,
-        plan_id: str,
-        notes: str | None = None,
-        next_review_due: datetime | None = None,
-        occurred_at: datetime | None = None,
-        expected_version: int | None = None,
-    ) -> int:
-        def change(preparedness: DivisionPreparedness, now: datetime) -> list[Aggregate]:
-            preparedness.record_plan_review(
-                plan_id=plan_id,
-                notes=notes,
-                next_review_due=next_review_due,
-                occurred_at=occurred_at or now,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-            return []
-
-        payload = {"plan_id": plan_id, "notes": notes}
-        return self._preparedness_command(
-            "record_plan_review", actor, unit, expected_version, payload, change, "keep continuity plans"
-        )
-
-    def record_exercise(
-        self,
-        actor: Actor,
-        unit: str,
-        *,
-        plan_id: str,
-        title: str,
-        findings: list[str],
-        occurred_at: datetime | None = None,
-        expected_version: int | None = None,
-    ) -> int:
-        def change(preparedness: DivisionPreparedness, now: datetime) -> list[Aggregate]:
-            preparedness.record_exercise(
-                plan_id=plan_id,
-                title=title,
-                findings=findings,
-                occurred_at=occurred_at or now,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-            return []
-
-        payload = {"plan_id": plan_id, "title": title}
-        return self._preparedness_command(
-            "record_exercise", actor, unit, expected_version, payload, change, "keep continuity plans"
-        )
+    def record_exercise(self, actor: Actor, unit: str, *, expected_version: int | None = None, **fields: Any) -> int:
+        """Record an exercise of a plan: plan_id, title, findings, occurred_at."""
+        return self._change_preparedness("record_exercise", "record_exercise", actor, unit, expected_version, fields)
 
     def activate_continuity_plan(
         self,
