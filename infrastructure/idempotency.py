@@ -2,6 +2,10 @@
 
 A key is reserved before the command runs (so two concurrent retries cannot both run it) and the answer is
 stored once the command has been answered. A key re-used with a different request is refused.
+
+Keys are scoped by the token that sent them. The answer is stored after the events, not in their
+transaction: if the process dies between the two, the reservation is left without an answer and a retry is
+told IDEMPOTENCY_IN_PROGRESS rather than running the command twice.
 """
 
 from __future__ import annotations
