@@ -142,7 +142,7 @@ class AuditChain(ReadModel):
         """Sign a checkpoint whenever the chain passes a multiple of `every` positions."""
         self.signer, self.every, self.clock = signer, every, clock
 
-    def clear(self, tx: Tx) -> None:
+    def clear(self, tx: Tx, dialect: str = "sqlite") -> None:
         raise DomainError(
             Rule.IMMUTABLE_RECORD,
             "the audit chain is evidence, not a view: it is never rebuilt from the log, since a rebuild would "

@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -45,24 +46,136 @@ class Store(Protocol):
 Handler = Callable[[Tx, Any, int], None]
 
 
+_MISSING: Any = object()
+
+
+class _BatchRows:
+    """The rows a batch keeps in memory until it ends (see ReadModel.insert)."""
+
+    __slots__ = ("inserted", "updated")
+
+    def __init__(self) -> None:
+        self.inserted: dict[str, dict[tuple, dict[str, Any]]] = {}  # table -> key -> row
+        self.updated: dict[str, dict[tuple, dict[str, Any]]] = {}  # table -> key -> column -> value
+
+
 class ReadModel:
-    """One read model: a name, its tables (portable DDL), and a handler per event class it cares about."""
+    """One read model: a name, its tables (portable DDL), and a handler per event class it cares about.
+
+    Inside a batch (`begin_batch` … `end_batch`, see apply_locked) a model may keep rows in memory: a row
+    `insert`ed in the batch takes the batch's later `update`s in memory and is written once, and the updates
+    of a row stored before are merged into one UPDATE per row (updates set constants: later values win).
+    `end_batch` writes them, in the batch's transaction, before the tracking position moves. Outside a batch
+    `insert` and `update` write at once. The batch is the calling thread's own. Columns left out of a
+    buffered row are NULL, so the tables in `keys` must have no column DEFAULT."""
 
     name: ClassVar[str]
     tables: ClassVar[dict[str, str]]  # table name -> "(columns…)"
+    keys: ClassVar[dict[str, tuple[str, ...]]] = {}  # table -> primary key columns, for insert and update
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = self.subscriptions()
+        self._local = threading.local()
 
-    def subscriptions(self) -> dict[type, Handler]:
-        raise NotImplementedError
+    # --- the rows of a batch ---------------------------------------------------------------------------
+
+    def begin_batch(self) -> None:
+        self._local.batch = _BatchRows()
+
+    def abandon_batch(self) -> None:
+        """Forget what the batch kept (its transaction failed)."""
+        self._local.batch = None
+
+    def _batch(self) -> _BatchRows | None:
+        return getattr(self._local, "batch", None)
+
+    def insert(self, tx: Tx, table: str, row: dict[str, Any]) -> None:
+        """INSERT `row` (column -> value) into `table`; inside a batch, when the batch ends."""
+        batch = self._batch()
+        if batch is None:
+            tx.execute(_insert_statement(table, tuple(row)), tuple(row.values()))
+            return
+        key = tuple(row[column] for column in self.keys[table])
+        updated = batch.updated.get(table)
+        if updated:
+            updated.pop(key, None)  # an UPDATE before the row was inserted found no row: it changed nothing
+        rows = batch.inserted.setdefault(table, {})
+        if key in rows:  # a second row with the key: written at once, it fails as it would have
+            tx.execute(_insert_statement(table, tuple(row)), tuple(row.values()))
+            return
+        rows[key] = row
+
+    def inserted_by_statement(self, tx: Tx, table: str, key: tuple, statement: str, params: tuple) -> None:
+        """An INSERT of the row of `key` the model writes itself (INSERT … SELECT): at once. The batch's
+        earlier updates of the row found no row, and its later ones are written after it."""
+        batch = self._batch()
+        updated = batch.updated.get(table) if batch is not None else None
+        if updated:
+            updated.pop(key, None)
+        tx.execute(statement, params)
+
+    def inserted(self, table: str, key: tuple) -> dict[str, Any] | None:
+        """The row of `key` inserted in this batch, if it was (updates write to it)."""
+        batch = self._batch()
+        rows = batch.inserted.get(table) if batch is not None else None
+        return rows.get(key) if rows else None
+
+    def update(self, tx: Tx, table: str, key: tuple, values: dict[str, Any]) -> None:
+        """UPDATE `table` SET `values` (constants) WHERE its primary key is `key`."""
+        batch = self._batch()
+        if batch is None:
+            tx.execute(_update_statement(table, tuple(values), self.keys[table]), (*values.values(), *key))
+            return
+        rows = batch.inserted.get(table)
+        row = rows.get(key) if rows else None
+        if row is not None:
+            row.update(values)
+        else:
+            batch.updated.setdefault(table, {}).setdefault(key, {}).update(values)
+
+    def pending(self, table: str, key: tuple, column: str) -> Any:
+        """The value of `column` of the row of `key` as this batch left it so far, or _MISSING when the batch
+        has not set it (the stored value holds)."""
+        batch = self._batch()
+        if batch is None:
+            return _MISSING
+        rows = batch.inserted.get(table)
+        row = rows.get(key) if rows else None
+        if row is not None:
+            return row.get(column)
+        return batch.updated.get(table, {}).get(key, {}).get(column, _MISSING)
+
+    def end_batch(self, tx: Tx) -> None:
+        """Write what the batch kept: its new rows (one INSERT statement a table: a run, sent as COPY on
+        PostgreSQL), then one UPDATE per row stored before, grouped by the columns they set."""
+        batch = self._batch()
+        self._local.batch = None
+        if batch is None:
+            return
+        for table, rows in batch.inserted.items():
+            if not rows:
+                continue
+            columns = tuple(dict.fromkeys(column for row in rows.values() for column in row))
+            statement = _insert_statement(table, columns)
+            for row in rows.values():
+                tx.execute(statement, tuple([row.get(column) for column in columns]))
+        for table, updates in batch.updated.items():
+            grouped: dict[tuple[str, ...], list[tuple]] = {}
+            for key, values in updates.items():
+                grouped.setdefault(tuple(values), []).append((*values.values(), *key))
+            for columns, params in grouped.items():
+                statement = _update_statement(table, columns, self.keys[table])
+                for values in params:
+                    tx.execute(statement, values)
 
     def create(self, store: Store) -> None:
         store.create(*(f"CREATE TABLE IF NOT EXISTS {table} {columns}" for table, columns in self.tables.items()))
 
-    def clear(self, tx: Tx) -> None:
+    def clear(self, tx: Tx, dialect: str = "sqlite") -> None:
+        """Empty the model's tables: TRUNCATE on PostgreSQL (transactional there, and it leaves no dead rows
+        for the rebuild to write among), DELETE elsewhere."""
         for table in self.tables:
-            tx.execute(f"DELETE FROM {table}")
+            tx.execute(f"TRUNCATE {table}" if dialect == "postgres" else f"DELETE FROM {table}")
 
     def apply(self, tx: Tx, event: Any, position: int) -> None:
         handler = self.handlers.get(type(event))
@@ -97,16 +210,7 @@ def apply_batch(
         position = lock_position(tx, model.name)
         if after is not None and position < after:
             return 0
-        applied = 0
-        for notification, event in batch:
-            if notification.id <= position:
-                continue
-            model.apply_notification(tx, notification, event)
-            applied += 1
-        last = batch[-1][0].id
-        if last > position:
-            tx.execute(f"UPDATE {TRACKING_TABLE} SET position = %s WHERE view = %s", (last, model.name))
-    return applied
+        return apply_locked(tx, model, batch, position)
 
 
 def lock_positions(tx: Tx, names: Sequence[str], dialect: str) -> dict[str, int]:
@@ -129,11 +233,18 @@ def apply_locked(tx: Tx, model: ReadModel, batch: Sequence[tuple[Notification, A
     """Apply the events of `batch` after `position`, the model's position with its tracking row already taken
     in `tx`, and move the position to the batch's last. Returns the count."""
     applied = 0
-    for notification, event in batch:
-        if notification.id <= position:
-            continue
-        model.apply_notification(tx, notification, event)
-        applied += 1
+    model.begin_batch()
+    try:
+        apply = model.apply_notification
+        for notification, event in batch:
+            if notification.id <= position:
+                continue
+            apply(tx, notification, event)
+            applied += 1
+        model.end_batch(tx)
+    except BaseException:
+        model.abandon_batch()
+        raise
     last = batch[-1][0].id
     if last > position:
         tx.execute(f"UPDATE {TRACKING_TABLE} SET position = %s WHERE view = %s", (last, model.name))
@@ -142,6 +253,17 @@ def apply_locked(tx: Tx, model: ReadModel, batch: Sequence[tuple[Notification, A
 
 _PLAIN_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w\s,]+)\) VALUES \(((?:\s*%s\s*,)*\s*%s\s*)\)")
 COPY_RUN = 8  # consecutive plain INSERTs into one table sent as one COPY
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+
+
+@functools.lru_cache(maxsize=256)
+def _update_statement(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{column} = %s" for column in columns)
+    return f"UPDATE {table} SET {sets} WHERE {' AND '.join(f'{column} = %s' for column in key)}"
 
 
 @functools.lru_cache(maxsize=256)
@@ -181,11 +303,11 @@ class _Buffered:
             else:
                 runs.append((statement, [params]))
         self._pending = []
-        piped: list[tuple[str, tuple]] = []
+        piped: list[tuple[str, list[tuple]]] = []
         for statement, rows in runs:
             copy = _copy_of(statement) if len(rows) >= COPY_RUN else None
             if copy is None:
-                piped.extend((statement, params) for params in rows)
+                piped.append((statement, rows))
                 continue
             self._pipeline(piped)
             piped = []
@@ -194,13 +316,17 @@ class _Buffered:
                     data.write_row(params)
         self._pipeline(piped)
 
-    def _pipeline(self, statements: list[tuple[str, tuple]]) -> None:
-        if len(statements) == 1:
-            self._cursor.execute(*statements[0])
-        elif statements:
+    def _pipeline(self, runs: list[tuple[str, list[tuple]]]) -> None:
+        """Send runs of statements in a pipeline, a run of one statement with executemany (one wait for all)."""
+        if len(runs) == 1 and len(runs[0][1]) == 1:
+            self._cursor.execute(runs[0][0], runs[0][1][0])
+        elif runs:
             with self._cursor.connection.pipeline():
-                for statement, params in statements:
-                    self._cursor.execute(statement, params)
+                for statement, rows in runs:
+                    if len(rows) == 1:
+                        self._cursor.execute(statement, rows[0])
+                    else:
+                        self._cursor.executemany(statement, rows)
 
 
 @contextmanager
@@ -261,5 +387,22 @@ def load(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
+_CLASSIFICATIONS: dict[Any, str] = {}  # a classification -> its JSON (a few distinct ones: most are PUBLIC)
+
+
 def classification_json(event: Any) -> str:
-    return dump(event.classification.as_dict())
+    return classification_text(event.classification)
+
+
+def classification_text(classification: Any) -> str:
+    """The JSON of a classification, remembered (a few distinct ones: most are PUBLIC)."""
+    try:
+        return _CLASSIFICATIONS[classification]
+    except KeyError:
+        text = dump(classification.as_dict())
+        if len(_CLASSIFICATIONS) >= 4096:
+            _CLASSIFICATIONS.clear()
+        _CLASSIFICATIONS[classification] = text
+        return text
+    except TypeError:  # not hashable
+        return dump(classification.as_dict())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from application.projections.base import ReadModel, Store, Tx, dump, iso, load, parse, utc
+from application.projections.base import ReadModel, Store, Tx, classification_text, dump, iso, load, parse, utc
 from domain.crisis import Crisis
 from domain.shared import PUBLIC, Classification, Policy, display, redact
 
@@ -80,7 +80,7 @@ class CrisisTimeline(ReadModel):
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 e.crisis_id, position, kind, ref, iso(occurred), utc(occurred), iso(e.recorded_at), e.actor,
-                max(late, 0), getattr(e, "late_entry_reason", None), dump(content), dump(classification.as_dict()),
+                max(late, 0), getattr(e, "late_entry_reason", None), dump(content), classification_text(classification),
             ),
         )
 

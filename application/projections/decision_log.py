@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from application.projections.base import ReadModel, Store, Tx, by_instant, classification_json, dump, iso, load, parse
+from application.projections.base import _MISSING, ReadModel, Store, Tx, by_instant, classification_json, dump, iso, load, parse
 from domain.crisis import Crisis
 from domain.shared import Classification, Policy, display, redact
 
@@ -21,37 +21,34 @@ class DecisionLog(ReadModel):
         ),
     }
 
+    keys = {"rm_decisions": ("crisis_id", "decision_id")}
+
     def subscriptions(self) -> dict:
         return {Crisis.DecisionRecorded: self.recorded, Crisis.DecisionReviewed: self.reviewed}
 
     def recorded(self, tx: Tx, e: Crisis.DecisionRecorded, position: int) -> None:
-        tx.execute(
-            "INSERT INTO rm_decisions (crisis_id, decision_id, decided_by, authority, decision, rationale, options,"
-            " refs, classification, decided_at, recorded_at, actor, review_at, supersedes, reviews)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '[]')",
-            (
-                e.crisis_id, e.decision_id, e.decided_by, e.authority, e.decision, e.rationale, dump(e.options),
-                dump(e.references), classification_json(e), iso(e.occurred_at), iso(e.recorded_at), e.actor,
-                iso(e.review_at), e.supersedes,
-            ),
-        )
+        self.insert(tx, "rm_decisions", {
+            "crisis_id": e.crisis_id, "decision_id": e.decision_id, "decided_by": e.decided_by,
+            "authority": e.authority, "decision": e.decision, "rationale": e.rationale, "options": dump(e.options),
+            "refs": dump(e.references), "classification": classification_json(e), "decided_at": iso(e.occurred_at),
+            "recorded_at": iso(e.recorded_at), "actor": e.actor, "review_at": iso(e.review_at),
+            "supersedes": e.supersedes, "reviews": "[]",
+        })
         if e.supersedes:
-            tx.execute(
-                "UPDATE rm_decisions SET superseded_by = %s WHERE crisis_id = %s AND decision_id = %s",
-                (e.decision_id, e.crisis_id, e.supersedes),
-            )
+            self.update(tx, "rm_decisions", (e.crisis_id, e.supersedes), {"superseded_by": e.decision_id})
 
     def reviewed(self, tx: Tx, e: Crisis.DecisionReviewed, position: int) -> None:
-        tx.execute(
-            "SELECT reviews FROM rm_decisions WHERE crisis_id = %s AND decision_id = %s", (e.crisis_id, e.decision_id)
-        )
-        reviews = load(tx.fetchall()[0]["reviews"])
+        key = (e.crisis_id, e.decision_id)
+        reviews = self.pending("rm_decisions", key, "reviews")
+        if reviews is _MISSING:
+            tx.execute(
+                "SELECT reviews FROM rm_decisions WHERE crisis_id = %s AND decision_id = %s", (e.crisis_id, e.decision_id)
+            )
+            reviews = tx.fetchall()[0]["reviews"]
+        reviews = load(reviews)
         reviews.append({"occurred_at": iso(e.occurred_at), "recorded_at": iso(e.recorded_at), "actor": e.actor,
                         "outcome": e.outcome})
-        tx.execute(
-            "UPDATE rm_decisions SET reviews = %s WHERE crisis_id = %s AND decision_id = %s",
-            (dump(reviews), e.crisis_id, e.decision_id),
-        )
+        self.update(tx, "rm_decisions", key, {"reviews": dump(reviews)})
 
 
 def _review_due(row: dict[str, Any], at: datetime) -> bool:

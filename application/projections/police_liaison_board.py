@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from application.projections.base import ReadModel, Store, Tx, by_instant, classification_json, iso, load, parse
+from application.projections.base import _MISSING, ReadModel, Store, Tx, by_instant, classification_json, iso, load, parse
 from domain.police_liaison import PoliceLiaison
 from domain.shared import Classification, Policy, display, redact
 
@@ -22,6 +22,8 @@ class PoliceLiaisonBoard(ReadModel):
         ),
     }
 
+    keys = {"rm_liaisons": ("liaison_id",), "rm_police_requests": ("liaison_id", "request_id")}
+
     def subscriptions(self) -> dict:
         E = PoliceLiaison
         return {
@@ -32,32 +34,49 @@ class PoliceLiaisonBoard(ReadModel):
             E.RequestWithdrawn: self.closed,
         }
 
+    REMEMBERED = 100_000  # liaisons' crises kept in memory (a liaison's crisis never changes)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._crisis_of: dict[str, str] = {}
+
     def opened(self, tx: Tx, e: PoliceLiaison.Opened, position: int) -> None:
-        tx.execute(
-            "INSERT INTO rm_liaisons (liaison_id, crisis_id, topic) VALUES (%s, %s, %s)",
-            (e.liaison_id, e.crisis_id, e.topic),
-        )
+        self.insert(tx, "rm_liaisons", {"liaison_id": e.liaison_id, "crisis_id": e.crisis_id, "topic": e.topic})
+        if len(self._crisis_of) >= self.REMEMBERED:
+            self._crisis_of.clear()
+        self._crisis_of[e.liaison_id] = e.crisis_id
 
     def raised(self, tx: Tx, e: PoliceLiaison.RequestRaised, position: int) -> None:
-        tx.execute(
+        """The request takes its crisis from its liaison: remembered from the liaison's opening when this
+        model applied it, else read from the table (no liaison row, no request row)."""
+        classification, raised_at = classification_json(e), iso(e.occurred_at)
+        crisis_id = self._crisis_of.get(e.liaison_id, _MISSING)  # a liaison may have no crisis (None)
+        if crisis_id is not _MISSING:
+            self.insert(tx, "rm_police_requests", {
+                "liaison_id": e.liaison_id, "request_id": e.request_id, "crisis_id": crisis_id,
+                "direction": e.direction, "request_type": e.request_type, "subject": e.subject,
+                "legal_basis": e.legal_basis, "classification": classification, "raised_at": raised_at,
+                "status": "OPEN",
+            })
+            return
+        self.inserted_by_statement(
+            tx,
+            "rm_police_requests",
+            (e.liaison_id, e.request_id),
             "INSERT INTO rm_police_requests (liaison_id, request_id, crisis_id, direction, request_type, subject,"
             " legal_basis, classification, raised_at, status)"
             " SELECT %s, %s, crisis_id, %s, %s, %s, %s, %s, %s, 'OPEN' FROM rm_liaisons WHERE liaison_id = %s",
             (
                 e.liaison_id, e.request_id, e.direction, e.request_type, e.subject, e.legal_basis,
-                classification_json(e), iso(e.occurred_at), e.liaison_id,
+                classification, raised_at, e.liaison_id,
             ),
         )
 
     def closed(self, tx: Tx, e: PoliceLiaison.RequestClosed, position: int) -> None:
-        tx.execute(
-            "UPDATE rm_police_requests SET status = %s, closed_at = %s, response = %s, response_classification = %s,"
-            " answered_by = %s WHERE liaison_id = %s AND request_id = %s",
-            (
-                e.outcome, iso(e.occurred_at), e.response, classification_json(e), getattr(e, "answered_by", None),
-                e.liaison_id, e.request_id,
-            ),
-        )
+        self.update(tx, "rm_police_requests", (e.liaison_id, e.request_id), {
+            "status": e.outcome, "closed_at": iso(e.occurred_at), "response": e.response,
+            "response_classification": classification_json(e), "answered_by": getattr(e, "answered_by", None),
+        })
 
 
 def present(row: dict[str, Any], at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:

@@ -25,6 +25,8 @@ class ReadinessBoard(ReadModel):
         ),
     }
 
+    keys = {"rm_readiness": ("unit",), "rm_plans": ("unit", "plan_id")}
+
     def subscriptions(self) -> dict:
         E = DivisionPreparedness
         return {
@@ -38,48 +40,35 @@ class ReadinessBoard(ReadModel):
         }
 
     def registered(self, tx: Tx, e: DivisionPreparedness.Registered, position: int) -> None:
-        tx.execute(
-            "INSERT INTO rm_readiness (unit, name, readiness) VALUES (%s, %s, %s)", (e.unit, e.name, e.readiness)
-        )
+        self.insert(tx, "rm_readiness", {"unit": e.unit, "name": e.name, "readiness": e.readiness})
 
     def readiness_changed(self, tx: Tx, e: DivisionPreparedness.ReadinessChanged, position: int) -> None:
-        tx.execute(
-            "UPDATE rm_readiness SET readiness = %s, changed_at = %s, decided_by = %s, reason = %s, crisis_ref = %s"
-            " WHERE unit = %s",
-            (e.to_level, iso(e.occurred_at), e.decided_by, e.reason, e.crisis_ref, e.unit),
-        )
+        self.update(tx, "rm_readiness", (e.unit,), {
+            "readiness": e.to_level, "changed_at": iso(e.occurred_at), "decided_by": e.decided_by,
+            "reason": e.reason, "crisis_ref": e.crisis_ref,
+        })
 
     def plan_drafted(self, tx: Tx, e: DivisionPreparedness.PlanDrafted, position: int) -> None:
-        tx.execute(
-            "INSERT INTO rm_plans (unit, plan_id, title, status, classification, mtpd_minutes, critical_functions,"
-            " next_review_due) VALUES (%s, %s, %s, 'DRAFT', %s, %s, %s, %s)",
-            (
-                e.unit, e.plan_id, e.title, classification_json(e),
-                min(f["mtpd_minutes"] for f in e.critical_functions), dump(e.critical_functions),
-                iso(e.next_review_due),
-            ),
-        )
+        self.insert(tx, "rm_plans", {
+            "unit": e.unit, "plan_id": e.plan_id, "title": e.title, "status": "DRAFT",
+            "classification": classification_json(e),
+            "mtpd_minutes": min(f["mtpd_minutes"] for f in e.critical_functions),
+            "critical_functions": dump(e.critical_functions), "next_review_due": iso(e.next_review_due),
+        })
 
     def plan_approved(self, tx: Tx, e: DivisionPreparedness.PlanApproved, position: int) -> None:
-        tx.execute("UPDATE rm_plans SET status = 'APPROVED' WHERE unit = %s AND plan_id = %s", (e.unit, e.plan_id))
+        self.update(tx, "rm_plans", (e.unit, e.plan_id), {"status": "APPROVED"})
 
     def plan_reviewed(self, tx: Tx, e: DivisionPreparedness.PlanReviewed, position: int) -> None:
-        tx.execute(
-            "UPDATE rm_plans SET last_review_at = %s, next_review_due = %s WHERE unit = %s AND plan_id = %s",
-            (iso(e.occurred_at), iso(e.next_review_due), e.unit, e.plan_id),
-        )
+        self.update(tx, "rm_plans", (e.unit, e.plan_id), {
+            "last_review_at": iso(e.occurred_at), "next_review_due": iso(e.next_review_due)
+        })
 
     def plan_activated(self, tx: Tx, e: DivisionPreparedness.PlanActivated, position: int) -> None:
-        tx.execute(
-            "UPDATE rm_plans SET active_for = %s, activated_at = %s WHERE unit = %s AND plan_id = %s",
-            (e.crisis_id, iso(e.occurred_at), e.unit, e.plan_id),
-        )
+        self.update(tx, "rm_plans", (e.unit, e.plan_id), {"active_for": e.crisis_id, "activated_at": iso(e.occurred_at)})
 
     def plan_deactivated(self, tx: Tx, e: DivisionPreparedness.PlanDeactivated, position: int) -> None:
-        tx.execute(
-            "UPDATE rm_plans SET active_for = NULL, activated_at = NULL WHERE unit = %s AND plan_id = %s",
-            (e.unit, e.plan_id),
-        )
+        self.update(tx, "rm_plans", (e.unit, e.plan_id), {"active_for": None, "activated_at": None})
 
 
 def board(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:

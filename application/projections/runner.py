@@ -61,10 +61,19 @@ TRACKING_CHANNEL = "valmius_tracking"  # NOTIFYed by every batch a follower comm
 
 
 class Projections:
-    def __init__(self, app: Coordination, store: Store, *, batch_size: int = 500, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        app: Coordination,
+        store: Store,
+        *,
+        batch_size: int = 500,
+        rebuild_batch_size: int = 2000,
+        poll_seconds: float = 1.0,
+    ) -> None:
         self.app = app
         self.store = store
         self.batch_size = batch_size
+        self.rebuild_batch_size = rebuild_batch_size  # a rebuild writes fewer, larger transactions
         self.poll_seconds = poll_seconds
         self.models: dict[str, ReadModel] = {cls.name: cls() for cls in READ_MODELS}
         for model in self.models.values():
@@ -85,15 +94,21 @@ class Projections:
         known = positions(self.store)
         return min(known.get(n, 0) for n in ([name] if name else self.models))
 
-    def catch_up(self, models: list[ReadModel] | None = None, progress: Callable[[int], None] | None = None) -> int:
+    def catch_up(
+        self,
+        models: list[ReadModel] | None = None,
+        progress: Callable[[int], None] | None = None,
+        batch_size: int | None = None,
+    ) -> int:
         """Apply everything stored so far; returns how many notifications were read. Each batch is read and
         decoded once and applied to every model in one transaction (see `_apply`)."""
         models = models or list(self.models.values())
+        batch_size = batch_size or self.batch_size
         read = 0
         known = self._tracked if all(m.name in self._tracked for m in models) else positions(self.store)
         start = min(known.get(m.name, 0) for m in models) + 1
         while True:
-            notifications = self.app.recorder.select_notifications(start=start, limit=self.batch_size)
+            notifications = self.app.recorder.select_notifications(start=start, limit=batch_size)
             if not notifications:
                 return read
             batch = [(n, self.app.mapper.to_domain_event(n)) for n in notifications]
@@ -102,7 +117,7 @@ class Projections:
             if progress:
                 progress(len(batch))
             self._announce(batch[-1][0].id)
-            if len(notifications) < self.batch_size and reached >= batch[-1][0].id:
+            if len(notifications) < batch_size and reached >= batch[-1][0].id:
                 return read  # the end of the log as it stood; the next write wakes the follower again
             start = reached + 1
 
@@ -249,12 +264,12 @@ class Projections:
         with self.store.transaction() as tx:
             lock_positions(tx, [m.name for m in models], self.store.dialect)
             for model in models:
-                model.clear(tx)
+                model.clear(tx, self.store.dialect)
                 tx.execute("UPDATE valmius_tracking SET position = 0 WHERE view = %s", (model.name,))
         for model in models:
             self._tracked.pop(model.name, None)
         log.info("rebuilding read models %s from the start of the log", ", ".join(m.name for m in models))
-        return self.catch_up(models, progress)
+        return self.catch_up(models, progress, max(self.batch_size, self.rebuild_batch_size))
 
     # --- reads ---------------------------------------------------------------------------------------
 

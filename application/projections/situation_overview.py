@@ -33,6 +33,8 @@ class SituationOverview(ReadModel):
         ),
     }
 
+    keys = {"rm_crises": ("crisis_id",), "rm_actions": ("crisis_id", "action_id")}
+
     def subscriptions(self) -> dict:
         return {
             Crisis.Declared: self.declared,
@@ -45,45 +47,36 @@ class SituationOverview(ReadModel):
         }
 
     def declared(self, tx: Tx, e: Crisis.Declared, position: int) -> None:
-        tx.execute(
-            "INSERT INTO rm_crises (crisis_id, title, category, severity, condition, status, lead, classification,"
-            " declared_at, status_changed_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                e.crisis_id, e.title, e.category, e.severity, e.condition, "ACTIVE",
-                e.lead_authority or e.external_lead, classification_json(e), iso(e.occurred_at), iso(e.occurred_at),
-            ),
-        )
+        at = iso(e.occurred_at)
+        self.insert(tx, "rm_crises", {
+            "crisis_id": e.crisis_id, "title": e.title, "category": e.category, "severity": e.severity,
+            "condition": e.condition, "status": "ACTIVE", "lead": e.lead_authority or e.external_lead,
+            "classification": classification_json(e), "declared_at": at, "status_changed_at": at,
+        })
 
     def severity_changed(self, tx: Tx, e: Crisis.SeverityChanged, position: int) -> None:
-        tx.execute("UPDATE rm_crises SET severity = %s WHERE crisis_id = %s", (e.to_severity, e.crisis_id))
+        self.update(tx, "rm_crises", (e.crisis_id,), {"severity": e.to_severity})
 
     def condition_changed(self, tx: Tx, e: Crisis.ConditionChanged, position: int) -> None:
-        tx.execute("UPDATE rm_crises SET condition = %s WHERE crisis_id = %s", (e.to_condition, e.crisis_id))
+        self.update(tx, "rm_crises", (e.crisis_id,), {"condition": e.to_condition})
 
     def status_changed(self, tx: Tx, e: Crisis.StatusChanged, position: int) -> None:
-        tx.execute(
-            "UPDATE rm_crises SET status = %s, status_changed_at = %s WHERE crisis_id = %s",
-            (e.to_status, iso(e.occurred_at), e.crisis_id),
-        )
+        self.update(tx, "rm_crises", (e.crisis_id,), {"status": e.to_status, "status_changed_at": iso(e.occurred_at)})
 
     def situation_report_issued(self, tx: Tx, e: Crisis.SituationReportIssued, position: int) -> None:
-        tx.execute(
-            "UPDATE rm_crises SET sitrep_number = %s, sitrep_at = %s, sitrep_next_due = %s WHERE crisis_id = %s",
-            (e.number, iso(e.occurred_at), iso(e.next_due_at), e.crisis_id),
-        )
+        self.update(tx, "rm_crises", (e.crisis_id,), {
+            "sitrep_number": e.number, "sitrep_at": iso(e.occurred_at), "sitrep_next_due": iso(e.next_due_at)
+        })
 
     def action_assigned(self, tx: Tx, e: Crisis.ActionAssigned, position: int) -> None:
-        tx.execute(
-            "INSERT INTO rm_actions (crisis_id, action_id, unit, task, classification, assigned_at, due_at, status)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, 'OPEN')",
-            (e.crisis_id, e.action_id, e.unit, e.task, classification_json(e), iso(e.occurred_at), iso(e.due_at)),
-        )
+        self.insert(tx, "rm_actions", {
+            "crisis_id": e.crisis_id, "action_id": e.action_id, "unit": e.unit, "task": e.task,
+            "classification": classification_json(e), "assigned_at": iso(e.occurred_at), "due_at": iso(e.due_at),
+            "status": "OPEN",
+        })
 
     def action_closed(self, tx: Tx, e: Crisis.ActionClosed, position: int) -> None:
-        tx.execute(
-            "UPDATE rm_actions SET status = %s, closed_at = %s WHERE crisis_id = %s AND action_id = %s",
-            (e.outcome, iso(e.occurred_at), e.crisis_id, e.action_id),
-        )
+        self.update(tx, "rm_actions", (e.crisis_id, e.action_id), {"status": e.outcome, "closed_at": iso(e.occurred_at)})
 
 
 def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
