@@ -6,12 +6,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import uvicorn
 
 from domain.shared import utc_now
-from infrastructure.bootstrap import Services
+from infrastructure.bootstrap import Services, open_services
 from infrastructure.settings import Settings
 
 
@@ -46,3 +48,19 @@ def serve_in_thread(app, host: str = "127.0.0.1") -> tuple[uvicorn.Server, threa
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.01)
     return server, thread, f"http://{host}:{port}"
+
+
+@contextmanager
+def running_service(settings: Settings) -> Iterator[LiveServer]:
+    """The app as `valmius serve` builds it, with the real clock, over real HTTP; `.services` is the server's
+    own (to issue tokens and read back what was stored)."""
+    from interfaces.http.app import create_app
+
+    services = open_services(settings)
+    server, thread, base_url = serve_in_thread(create_app(settings, services=services))
+    try:
+        yield LiveServer(base_url, services, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        services.close()

@@ -16,10 +16,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from domain.shared import utc_now
-from infrastructure.bootstrap import open_services
-from interfaces.http.app import create_app
 from tests.conftest import settings_for
-from tests.live import LiveServer, serve_in_thread
+from tests.live import LiveServer, running_service
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -30,15 +28,8 @@ FLAGS = [
 
 @pytest.fixture
 def server(tmp_path) -> Iterator[LiveServer]:  # noqa: ANN001
-    settings = settings_for("sqlite", tmp_path)
-    services = open_services(settings)
-    http, thread, base_url = serve_in_thread(create_app(settings, services=services))
-    try:
-        yield LiveServer(base_url, services, settings)
-    finally:
-        http.should_exit = True
-        thread.join(timeout=15)
-        services.close()
+    with running_service(settings_for("sqlite", tmp_path)) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

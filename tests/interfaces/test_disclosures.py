@@ -13,12 +13,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from infrastructure.bootstrap import open_services
-from interfaces.http.app import create_app
 from interfaces.http.disclosure import disclosed_records
 from tests.conftest import settings_for
 from tests.interfaces.conftest import accepted, problem
-from tests.live import LiveServer, serve_in_thread
+from tests.live import LiveServer, running_service
 
 SECRET = {"level": "SECRET", "legal_basis": "JulkL 24.1 § 7 k"}
 RECEIVED = {"level": "RECEIVED", "marking": "TL IV KÄYTTÖ RAJOITETTU", "originator": "Helsinki Police Department"}
@@ -200,15 +198,8 @@ def test_only_auditors_read_the_disclosures_filtered_and_nobody_deletes_them(api
 @pytest.fixture
 def server(tmp_path) -> Iterator[LiveServer]:  # noqa: ANN001
     """The service over real HTTP: Server-Sent Events stream as they do for a browser."""
-    settings = settings_for("sqlite", tmp_path)
-    services = open_services(settings)
-    http, thread, base_url = serve_in_thread(create_app(settings, services=services))
-    try:
-        yield LiveServer(base_url, services, settings)
-    finally:
-        http.should_exit = True
-        thread.join(timeout=15)
-        services.close()
+    with running_service(settings_for("sqlite", tmp_path)) as running:
+        yield running
 
 
 def first_overview(server: LiveServer, token: str) -> dict:
