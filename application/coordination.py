@@ -42,6 +42,7 @@ A = TypeVar("A", bound=Aggregate)
 Clock = Callable[[], datetime]
 SYSTEM = "system"
 MAX_ATTEMPTS = 10
+DEFAULT_POLICY = Policy()
 
 
 class ClassificationAsDict(Transcoding):
@@ -93,7 +94,7 @@ class Coordination(Application):
         self,
         env: dict[str, str] | None = None,
         *,
-        policy: Policy = Policy(),
+        policy: Policy = DEFAULT_POLICY,
         clock: Clock = utc_now,
         refusals: Any = None,
     ) -> None:

@@ -31,10 +31,11 @@ async def get_coordination(request: Request) -> Coordination:
     return request.app.state.services.coordination
 
 
-async def get_actor(
+async def get_reader(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
+    """The authenticated user, whatever the request (a read sent as POST, such as verifying a checkpoint)."""
     if credentials is None:
         raise DomainError(Rule.UNAUTHENTICATED, "send your token as 'Authorization: Bearer <token>'")
     tokens = request.app.state.services.tokens
@@ -44,6 +45,11 @@ async def get_actor(
     if actor is None:
         raise DomainError(Rule.UNAUTHENTICATED, "this token is unknown or was revoked; ask an admin for a new one")
     request.state.actor = actor
+    return actor
+
+
+async def get_actor(request: Request, actor: Annotated[Actor, Depends(get_reader)]) -> Actor:
+    """The authenticated user; on a write, read-only roles are refused before the body is looked at."""
     if request.method in WRITES:
         require_writer(actor, "record anything")
     return actor
@@ -68,6 +74,7 @@ async def get_expected_version(
 
 App = Annotated[Coordination, Depends(get_coordination)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
+Reader = Annotated[Actor, Depends(get_reader)]
 ExpectedVersion = Annotated[int | None, Depends(get_expected_version)]
 
 

@@ -12,13 +12,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
 from application.audit.chain import FORMAT, TamperEvidence
-from domain.access import Actor
-from domain.shared import DomainError, Rule
-from interfaces.http.dependencies import CurrentActor, bearer
+from interfaces.http.dependencies import CurrentActor, Reader
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -30,20 +27,6 @@ def get_tamper_evidence(request: Request) -> TamperEvidence:
 Evidence = Annotated[TamperEvidence, Depends(get_tamper_evidence)]
 
 
-def get_reader(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Actor:
-    """The authenticated user of a read sent as POST: the writers-only rule of POST does not apply to it."""
-    if credentials is None:
-        raise DomainError(Rule.UNAUTHENTICATED, "send your token as 'Authorization: Bearer <token>'")
-    actor = request.app.state.services.tokens.authenticate(credentials.credentials)
-    if actor is None:
-        raise DomainError(Rule.UNAUTHENTICATED, "this token is unknown or was revoked; ask an admin for a new one")
-    request.state.actor = actor
-    return actor
-
-
-Reader = Annotated[Actor, Depends(get_reader)]
 
 
 class CheckpointDocument(BaseModel):
