@@ -41,12 +41,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import psycopg
+from bench.common import fresh_database, drop_database
+
 from eventsourcing.domain import Aggregate
 
 from application.coordination import Coordination
@@ -273,18 +274,6 @@ class Generator:
 # --- measuring ------------------------------------------------------------------------------------------
 
 
-def fresh_postgres(admin_url: str, name: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlparse(admin_url)._replace(path=f"/{name}").geturl()
-
-
-def drop_postgres(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def without_basis(picture: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in picture.items() if k != "history"}
 
@@ -358,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sqlite:
         url = f"sqlite:///{workdir.name}/valmius.sqlite3"
     else:
-        url = fresh_postgres(args.admin_url, args.database)
+        url = fresh_database(args.admin_url, args.database)
     settings = Settings(
         environment="test", database_url=url, history_snapshot_every=args.snapshot_every,
         embedded_projections=False, _env_file=None,
@@ -389,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         services.close()
         if not args.sqlite and not args.keep:
-            drop_postgres(args.admin_url, args.database)
+            drop_database(args.admin_url, args.database)
         workdir.cleanup()
 
     print(f"$ {command}")

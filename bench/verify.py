@@ -35,10 +35,11 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from bench.common import fresh_database, drop_database  # noqa: E402
 
 import psycopg  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -51,18 +52,6 @@ from infrastructure.settings import Settings  # noqa: E402
 
 EVENTS_PER_CRISIS = 500
 EVENTS_PER_SAVE = 250
-
-
-def fresh_postgres(admin_url: str, database: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{database}"')
-    return urlparse(admin_url)._replace(path=f"/{database}").geturl()
-
-
-def drop_postgres(admin_url: str, database: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def store_events(services: Services, count: int) -> None:
@@ -147,7 +136,7 @@ def main() -> int:
         if args.sqlite:
             url = f"sqlite:///{tmp}/bench.sqlite3"
         else:
-            url = fresh_postgres(args.postgres_url, args.database)
+            url = fresh_database(args.postgres_url, args.database)
         key, _ = Signer.generate()
         settings = Settings(environment="test", database_url=url, signing_key=key, _env_file=None)
         services = open_services(settings)
@@ -182,7 +171,7 @@ def main() -> int:
         finally:
             services.close()
             if not args.sqlite and not args.keep:
-                drop_postgres(args.postgres_url, args.database)
+                drop_database(args.postgres_url, args.database)
 
     best_scan, best_verify = min(scans), min(verifications)
     med_scan, med_verify = statistics.median(scans), statistics.median(verifications)
