@@ -52,7 +52,7 @@ from application.projections import (
     readiness_board,
     situation_overview,
 )
-from application.projections.base import ReadModel, lock_position, positions
+from application.projections.base import ReadModel, Store, lock_position, positions
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
@@ -64,7 +64,6 @@ from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
 from domain.shared import Classification, DomainError, Rule, display, in_helsinki, redact
-from infrastructure.sql import Sql
 
 log = logging.getLogger("valmius.history")
 
@@ -156,7 +155,7 @@ class EventLog:
     where the store is a database (the aggregate's primary key and the position index serve them); the
     in-memory store of the tests is scanned instead."""
 
-    def __init__(self, app: Coordination, sql: Sql) -> None:
+    def __init__(self, app: Coordination, sql: Store) -> None:
         self.app = app
         self.recorder = app.recorder
         datastore = getattr(app.factory, "datastore", None)
@@ -371,7 +370,7 @@ class Snapshot:
 class OverviewSnapshots:
     """Snapshots of the overview's read-model tables, taken by the follower, kept next to the events."""
 
-    def __init__(self, event_log: EventLog, store: Sql, *, every: int) -> None:
+    def __init__(self, event_log: EventLog, store: Store, *, every: int) -> None:
         self.log = event_log
         self.store = store
         self.every = every
@@ -616,7 +615,7 @@ class AggregateAt:
 class History:
     """The auditors' reads of history. Every read is the auditor's alone (FORBIDDEN_ROLE otherwise)."""
 
-    def __init__(self, app: Coordination, sql: Sql, projections: Any = None, *, snapshot_every: int = 5000) -> None:
+    def __init__(self, app: Coordination, sql: Store, projections: Any = None, *, snapshot_every: int = 5000) -> None:
         self.app = app
         self.log = EventLog(app, sql)
         self.snapshots = OverviewSnapshots(self.log, sql, every=snapshot_every)
