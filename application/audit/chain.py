@@ -134,9 +134,12 @@ class AuditChain(ReadModel):
     def subscriptions(self) -> dict:
         return {}
 
-    def create(self, store: Store) -> None:
-        super().create(store)
-        store.create(f"CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} {self.checkpoint_columns}")
+    def topics(self) -> None:
+        return None  # every event is a link of the chain
+
+    def create(self, tx: Tx) -> None:
+        super().create(tx)
+        tx.execute(f"CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} {self.checkpoint_columns}")
 
     def sign_every(self, signer: Signer, every: int, clock: Callable[[], datetime]) -> None:
         """Sign a checkpoint whenever the chain passes a multiple of `every` positions."""

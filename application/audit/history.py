@@ -52,7 +52,7 @@ from application.projections import (
     readiness_board,
     situation_overview,
 )
-from application.projections.base import ReadModel, Store, lock_position, positions
+from application.projections.base import ReadModel, Store, lock_position, positions, topics_of
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
@@ -350,10 +350,6 @@ def apply_known(store: ScratchStore, models: Sequence[ReadModel], batch: Iterabl
                 model.apply(tx, event, notification.id)
             applied += 1
     return applied
-
-
-def topics_of(models: Iterable[ReadModel]) -> list[str]:
-    return sorted({get_topic(cls) for model in models for cls in model.handlers})
 
 
 # --- snapshots of the overview's read models --------------------------------------------------------------

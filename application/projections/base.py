@@ -9,6 +9,7 @@ embedded follower), every event is applied to every read model exactly once.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import re
@@ -19,10 +20,12 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar, Protocol
 
 from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
 
 log = logging.getLogger("valmius.projections")
 
 TRACKING_TABLE = "valmius_tracking"
+SHAPES_TABLE = "valmius_read_model_shapes"  # per read model: the shape its stored rows were written in
 
 
 class Tx(Protocol):
@@ -72,6 +75,8 @@ class ReadModel:
     name: ClassVar[str]
     tables: ClassVar[dict[str, str]]  # table name -> "(columns…)"
     keys: ClassVar[dict[str, tuple[str, ...]]] = {}  # table -> primary key columns, for insert and update
+    version: ClassVar[int] = 1  # raise it when the handlers change what they write into the same tables
+    rebuildable: ClassVar[bool] = True  # False for evidence (the audit chain): never emptied, never rebuilt
 
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = self.subscriptions()
@@ -168,8 +173,13 @@ class ReadModel:
                 for values in params:
                     tx.execute(statement, values)
 
-    def create(self, store: Store) -> None:
-        store.create(*(f"CREATE TABLE IF NOT EXISTS {table} {columns}" for table, columns in self.tables.items()))
+    def shape(self) -> str:
+        """What this model's stored rows look like: its tables and its version (see `prepare`)."""
+        return hashlib.sha256(json.dumps([self.version, self.tables], sort_keys=True).encode()).hexdigest()[:16]
+
+    def create(self, tx: Tx) -> None:
+        for table, columns in self.tables.items():
+            tx.execute(f"CREATE TABLE IF NOT EXISTS {table} {columns}")
 
     def clear(self, tx: Tx, dialect: str = "sqlite") -> None:
         """Empty the model's tables: TRUNCATE on PostgreSQL (transactional there, and it leaves no dead rows
@@ -185,6 +195,10 @@ class ReadModel:
     def apply_notification(self, tx: Tx, notification: Notification, event: Any) -> None:
         """A model that needs the stored form of an event (the audit hash chain) overrides this."""
         self.apply(tx, event, notification.id)
+
+    def topics(self) -> list[str] | None:
+        """The topics of the events the model applies; None when it needs every event (the audit chain)."""
+        return sorted(get_topic(cls) for cls in self.handlers)
 
 
 def lock_position(tx: Tx, name: str) -> int:
@@ -229,9 +243,12 @@ def lock_positions(tx: Tx, names: Sequence[str], dialect: str) -> dict[str, int]
     return {name: found.get(name, 0) for name in names}
 
 
-def apply_locked(tx: Tx, model: ReadModel, batch: Sequence[tuple[Notification, Any]], position: int) -> int:
+def apply_locked(
+    tx: Tx, model: ReadModel, batch: Sequence[tuple[Notification, Any]], position: int, last: int | None = None
+) -> int:
     """Apply the events of `batch` after `position`, the model's position with its tracking row already taken
-    in `tx`, and move the position to the batch's last. Returns the count."""
+    in `tx`, and move the position to `last` (default: the batch's last; a batch read by topic covers the
+    notifications up to `last`, of which it holds the ones of the model's topics). Returns the count."""
     applied = 0
     model.begin_batch()
     try:
@@ -245,7 +262,8 @@ def apply_locked(tx: Tx, model: ReadModel, batch: Sequence[tuple[Notification, A
     except BaseException:
         model.abandon_batch()
         raise
-    last = batch[-1][0].id
+    if last is None:
+        last = batch[-1][0].id
     if last > position:
         tx.execute(f"UPDATE {TRACKING_TABLE} SET position = %s WHERE view = %s", (last, model.name))
     return applied
@@ -345,11 +363,65 @@ def batch_transaction(store: Store) -> Iterator[Tx]:
             yield tx
 
 
-def ensure_tracking(store: Store, names: Iterable[str]) -> None:
-    store.create(f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (view TEXT PRIMARY KEY, position BIGINT NOT NULL)")
+def prepare(store: Store, models: Iterable[ReadModel]) -> list[str]:
+    """Make the tables of `models` and their tracking rows. Returns the models found written in another shape
+    (a newer Valmius changed their tables or what their handlers write, or rows from before shapes were kept):
+    their tables are dropped and made afresh at position 0, so that the follower rebuilds them from the log,
+    instead of failing on a missing column or mixing rows of two versions. One transaction with the tracking
+    rows taken first: processes starting together reset nothing twice. Evidence is never dropped: a changed
+    shape of a model that is not rebuildable stops the start, to be migrated by hand."""
+    models = list(models)
+    store.create(
+        f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (view TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {SHAPES_TABLE} (view TEXT PRIMARY KEY, shape TEXT NOT NULL, tables TEXT NOT NULL)",
+    )
     with store.transaction() as tx:
-        for name in names:
-            tx.execute(f"INSERT INTO {TRACKING_TABLE} (view, position) VALUES (%s, 0) ON CONFLICT DO NOTHING", (name,))
+        for model in models:
+            tx.execute(
+                f"INSERT INTO {TRACKING_TABLE} (view, position) VALUES (%s, 0) ON CONFLICT DO NOTHING", (model.name,)
+            )
+    reset: list[str] = []
+    with store.transaction() as tx:
+        known = lock_positions(tx, [model.name for model in models], store.dialect)
+        tx.execute(f"SELECT view, shape, tables FROM {SHAPES_TABLE}")
+        stored = {row["view"]: row for row in tx.fetchall()}
+        for model in models:
+            row, shape = stored.get(model.name), model.shape()
+            if row is not None and row["shape"] == shape:
+                model.create(tx)
+                continue
+            if row is not None and not model.rebuildable:
+                raise RuntimeError(
+                    f"the stored tables of {model.name} are of another shape than this version writes; they are "
+                    "evidence and are never rebuilt from the log: migrate them by hand"
+                )
+            if model.rebuildable:
+                before = load(row["tables"]) if row is not None else []
+                for table in dict.fromkeys([*before, *model.tables]):
+                    tx.execute(f"DROP TABLE IF EXISTS {table}")
+                tx.execute(f"UPDATE {TRACKING_TABLE} SET position = 0 WHERE view = %s", (model.name,))
+                if known[model.name] > 0:
+                    reset.append(model.name)
+            model.create(tx)
+            tx.execute(f"DELETE FROM {SHAPES_TABLE} WHERE view = %s", (model.name,))
+            tx.execute(
+                f"INSERT INTO {SHAPES_TABLE} (view, shape, tables) VALUES (%s, %s, %s)",
+                (model.name, shape, dump(sorted(model.tables))),
+            )
+    for name in reset:
+        log.warning("read model %s was stored in another shape: emptied, it is rebuilt from the log", name)
+    return reset
+
+
+def topics_of(models: Iterable[ReadModel]) -> list[str] | None:
+    """The topics the models apply between them; None when one of them needs every event."""
+    found: set[str] = set()
+    for model in models:
+        topics = model.topics()
+        if topics is None:
+            return None
+        found.update(topics)
+    return sorted(found)
 
 
 def positions(store: Store) -> dict[str, int]:
@@ -379,8 +451,11 @@ def by_instant(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: parse(row[column]))
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)  # json.dumps with options builds one per call
+
+
 def dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _ENCODER.encode(value)
 
 
 def load(text: str | None) -> Any:

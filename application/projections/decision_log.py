@@ -1,12 +1,15 @@
 """The decision log of each crisis: decisions with their rationale and options, supersessions, reviews
-appended, and the reviews that are due (derived at read time)."""
+appended, and the reviews that are due (derived at read time).
+
+A review is a row of its own (rm_decision_reviews), so that recording one never reads the decision it
+reviews: following and rebuilding the log only write."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from application.projections.base import _MISSING, ReadModel, Store, Tx, by_instant, classification_json, dump, iso, load, parse
+from application.projections.base import ReadModel, Store, Tx, by_instant, classification_json, dump, iso, load, parse
 from domain.crisis import Crisis
 from domain.shared import Classification, Policy, display, redact
 
@@ -17,11 +20,15 @@ class DecisionLog(ReadModel):
         "rm_decisions": (
             "(crisis_id TEXT, decision_id TEXT, decided_by TEXT, authority TEXT, decision TEXT, rationale TEXT,"
             " options TEXT, refs TEXT, classification TEXT, decided_at TEXT, recorded_at TEXT, actor TEXT,"
-            " review_at TEXT, supersedes TEXT, superseded_by TEXT, reviews TEXT, PRIMARY KEY (crisis_id, decision_id))"
+            " review_at TEXT, supersedes TEXT, superseded_by TEXT, reviewed INTEGER, PRIMARY KEY (crisis_id, decision_id))"
+        ),
+        "rm_decision_reviews": (
+            "(crisis_id TEXT, position BIGINT, decision_id TEXT, occurred_at TEXT, recorded_at TEXT, actor TEXT,"
+            " outcome TEXT, PRIMARY KEY (crisis_id, position))"
         ),
     }
 
-    keys = {"rm_decisions": ("crisis_id", "decision_id")}
+    keys = {"rm_decisions": ("crisis_id", "decision_id"), "rm_decision_reviews": ("crisis_id", "position")}
 
     def subscriptions(self) -> dict:
         return {Crisis.DecisionRecorded: self.recorded, Crisis.DecisionReviewed: self.reviewed}
@@ -32,34 +39,29 @@ class DecisionLog(ReadModel):
             "authority": e.authority, "decision": e.decision, "rationale": e.rationale, "options": dump(e.options),
             "refs": dump(e.references), "classification": classification_json(e), "decided_at": iso(e.occurred_at),
             "recorded_at": iso(e.recorded_at), "actor": e.actor, "review_at": iso(e.review_at),
-            "supersedes": e.supersedes, "reviews": "[]",
+            "supersedes": e.supersedes, "reviewed": 0,
         })
         if e.supersedes:
             self.update(tx, "rm_decisions", (e.crisis_id, e.supersedes), {"superseded_by": e.decision_id})
 
     def reviewed(self, tx: Tx, e: Crisis.DecisionReviewed, position: int) -> None:
-        key = (e.crisis_id, e.decision_id)
-        reviews = self.pending("rm_decisions", key, "reviews")
-        if reviews is _MISSING:
-            tx.execute(
-                "SELECT reviews FROM rm_decisions WHERE crisis_id = %s AND decision_id = %s", (e.crisis_id, e.decision_id)
-            )
-            reviews = tx.fetchall()[0]["reviews"]
-        reviews = load(reviews)
-        reviews.append({"occurred_at": iso(e.occurred_at), "recorded_at": iso(e.recorded_at), "actor": e.actor,
-                        "outcome": e.outcome})
-        self.update(tx, "rm_decisions", key, {"reviews": dump(reviews)})
+        self.insert(tx, "rm_decision_reviews", {
+            "crisis_id": e.crisis_id, "position": position, "decision_id": e.decision_id,
+            "occurred_at": iso(e.occurred_at), "recorded_at": iso(e.recorded_at), "actor": e.actor,
+            "outcome": e.outcome,
+        })
+        self.update(tx, "rm_decisions", (e.crisis_id, e.decision_id), {"reviewed": 1})
 
 
 def _review_due(row: dict[str, Any], at: datetime) -> bool:
     review_at = parse(row["review_at"])
-    return bool(review_at and review_at <= at and not load(row["reviews"]) and not row["superseded_by"])
+    return bool(review_at and review_at <= at and not row["reviewed"] and not row["superseded_by"])
 
 
 def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
     """Per crisis: how many decisions, and which are due for review at `at`."""
     out: dict[str, dict[str, Any]] = {}
-    for row in store.query("SELECT crisis_id, decision_id, review_at, reviews, superseded_by FROM rm_decisions"):
+    for row in store.query("SELECT crisis_id, decision_id, review_at, reviewed, superseded_by FROM rm_decisions"):
         entry = out.setdefault(row["crisis_id"], {"total": 0, "review_due": []})
         entry["total"] += 1
         if _review_due(row, at):
@@ -73,7 +75,10 @@ def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
 def decision_log(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
     names = policy.units.short_names
     rows = by_instant(store.query("SELECT * FROM rm_decisions WHERE crisis_id = %s", (crisis_id,)), "decided_at")
-    decisions = [_present(r, at, cleared, names) for r in rows]
+    reviews: dict[str, list[dict[str, Any]]] = {}
+    for review in store.query("SELECT * FROM rm_decision_reviews WHERE crisis_id = %s ORDER BY position", (crisis_id,)):
+        reviews.setdefault(review["decision_id"], []).append(review)
+    decisions = [_present(r, reviews.get(r["decision_id"], []), at, cleared, names) for r in rows]
     return {
         "crisis_id": crisis_id,
         "at": display(at, seconds=True),
@@ -82,7 +87,9 @@ def decision_log(store: Store, crisis_id: str, at: datetime, cleared: bool, poli
     }
 
 
-def _present(r: dict[str, Any], at: datetime, cleared: bool, names: dict[str, str]) -> dict[str, Any]:
+def _present(
+    r: dict[str, Any], reviews: list[dict[str, Any]], at: datetime, cleared: bool, names: dict[str, str]
+) -> dict[str, Any]:
     classification = Classification(**load(r["classification"]))
     return {
         "decision_id": r["decision_id"],
@@ -103,7 +110,7 @@ def _present(r: dict[str, Any], at: datetime, cleared: bool, names: dict[str, st
                 # a review is as secret as the decision it reviews
                 **redact(classification, cleared, names, outcome=rv["outcome"]),
             }
-            for rv in load(r["reviews"])
+            for rv in reviews
         ],
         **redact(
             classification, cleared, names, decision=r["decision"],

@@ -33,9 +33,10 @@ from application.projections.base import (
     Store,
     apply_locked,
     batch_transaction,
-    ensure_tracking,
     lock_positions,
     positions,
+    prepare,
+    topics_of,
 )
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
@@ -76,9 +77,7 @@ class Projections:
         self.rebuild_batch_size = rebuild_batch_size  # a rebuild writes fewer, larger transactions
         self.poll_seconds = poll_seconds
         self.models: dict[str, ReadModel] = {cls.name: cls() for cls in READ_MODELS}
-        for model in self.models.values():
-            model.create(store)
-        ensure_tracking(store, self.models)
+        prepare(store, self.models.values())
         self._wake = threading.Event()
         self._advanced = threading.Condition()
         self._stop = threading.Event()
@@ -100,44 +99,56 @@ class Projections:
         progress: Callable[[int], None] | None = None,
         batch_size: int | None = None,
     ) -> int:
-        """Apply everything stored so far; returns how many notifications were read. Each batch is read and
-        decoded once and applied to every model in one transaction (see `_apply`)."""
+        """Apply everything stored so far; returns how far the models moved (notifications). Each batch is read
+        and decoded once and applied to every model in one transaction (see `_apply`).
+
+        When none of the models needs every event (the audit chain does), only the events of their topics are
+        read: a rebuild of one read model reads a part of the log. A batch short of `batch_size` then covers the
+        log up to its end as it stood when the catch-up began (`head`), and the models' positions move there:
+        notification ids are given in commit order (the store serialises its writers), so every notification
+        up to `head` was visible to the read. (The read has no upper bound: with one, PostgreSQL may plan to
+        sort the whole rest of the log for every batch.)"""
         models = models or list(self.models.values())
         batch_size = batch_size or self.batch_size
-        read = 0
+        topics = topics_of(models)
+        head = (self.app.recorder.max_notification_id() or 0) if topics is not None else 0
         known = self._tracked if all(m.name in self._tracked for m in models) else positions(self.store)
         start = min(known.get(m.name, 0) for m in models) + 1
+        moved = 0
         while True:
-            notifications = self.app.recorder.select_notifications(start=start, limit=batch_size)
-            if not notifications:
-                return read
+            notifications = self.app.recorder.select_notifications(start=start, limit=batch_size, topics=topics or ())
+            full = len(notifications) == batch_size
+            last = notifications[-1].id if notifications else 0
+            if not full:
+                last = max(last, head)
+            if last < start:
+                return moved  # nothing new
             batch = [(n, self.app.mapper.to_domain_event(n)) for n in notifications]
-            reached = self._apply(models, batch, after=start - 1)
-            read += len(batch)
+            reached = self._apply(models, batch, after=start - 1, last=last)
+            moved += last - start + 1
             if progress:
-                progress(len(batch))
-            self._announce(batch[-1][0].id)
-            if len(notifications) < batch_size and reached >= batch[-1][0].id:
-                return read  # the end of the log as it stood; the next write wakes the follower again
+                progress(last - start + 1)
+            self._announce(last)
+            if reached >= last and not full:
+                return moved  # the end of the log as it stood; the next write wakes the follower again
             start = reached + 1
 
-    def _apply(self, models: list[ReadModel], batch: list[tuple[Any, Any]], after: int) -> int:
-        """Apply `batch` (every notification after `after`, up to its last) to every model in ONE transaction:
-        all the models' tracking rows are taken first, and each model applies only the events after its own
-        position. A model found behind `after` (emptied by a rebuild since the batch was read) is left for a
-        later round: applying the batch would skip the notifications in between for good. Returns the lowest
-        position of the models afterwards.
+    def _apply(self, models: list[ReadModel], batch: list[tuple[Any, Any]], after: int, last: int) -> int:
+        """Apply `batch` (every notification of the models' topics after `after`, up to `last`) to every model in
+        ONE transaction: all the models' tracking rows are taken first, and each model applies only the events
+        after its own position. A model found behind `after` (emptied by a rebuild since the batch was read) is
+        left for a later round: applying the batch would skip the notifications in between for good. Returns
+        the lowest position of the models afterwards.
 
         One transaction for all models, rather than one per model, is one commit and one pool checkout per
         batch instead of one per model; on PostgreSQL its statements are sent in bulk (base.batch_transaction)."""
-        last = batch[-1][0].id
         with batch_transaction(self.store) as tx:
             known = lock_positions(tx, [m.name for m in models], self.store.dialect)
             for model in models:
                 position = known[model.name]
                 if position < after:
                     continue
-                apply_locked(tx, model, batch, position)
+                apply_locked(tx, model, batch, position, last)
                 known[model.name] = max(position, last)
             if self.store.dialect == "postgres":
                 tx.execute(f"NOTIFY {TRACKING_CHANNEL}")  # delivered when this commits
@@ -252,14 +263,15 @@ class Projections:
 
     def rebuild(self, *names: str, progress: Callable[[int], None] | None = None) -> int:
         """Empty the named read models (every one that may be rebuilt, when none is named) and apply the whole
-        log to them again, in one pass: the log is read and decoded once for all of them."""
+        log to them again, in one pass: the events of their topics are read and decoded once for all of them.
+        Returns how many notifications of the log the rebuild covered."""
         unknown = [name for name in names if name not in self.models]
         if unknown:
             raise DomainError(Rule.NOT_FOUND, f"no read model {unknown[0]!r}; there are {', '.join(self.models)}")
         models = (
             [self.models[name] for name in dict.fromkeys(names)]
             if names
-            else [m for m in self.models.values() if getattr(m, "rebuildable", True)]
+            else [m for m in self.models.values() if m.rebuildable]
         )
         with self.store.transaction() as tx:
             lock_positions(tx, [m.name for m in models], self.store.dialect)

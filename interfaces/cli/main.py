@@ -115,7 +115,7 @@ def rebuild_read_models(settings: Settings, names: list[str]) -> int:
                 bar.close()
                 print(f"valmius: {error.message}", file=sys.stderr)
                 return 2
-        rebuilt = names or [n for n, m in projections.models.items() if getattr(m, "rebuildable", True)]
+        rebuilt = names or [n for n, m in projections.models.items() if m.rebuildable]
         for name in rebuilt:
             print(f"{name}: rebuilt from {count} events, at position {projections.position(name)}")
         return 0

@@ -11,6 +11,7 @@ from datetime import datetime
 import pytest
 
 from application.projections.base import apply_batch
+from application.projections.runner import Projections
 from domain.access import Actor, Role
 from domain.shared import Classification
 from tests.application.support import AUD, DO1, LR, PC, PM, approved_plan, contact, declare, move
@@ -549,8 +550,30 @@ def test_rebuilding_each_read_model_reads_the_same_as_the_live_one(services, app
     live_rows, live_reads = table_rows(services), every_read(views, ["C-S1", "C-S3"])
     assert live_reads["timeline/C-S1/LR-2"]["entries"]  # the comparison below is between full read models
 
-    counts = {name: views.rebuild(name) for name in VIEWS}
+    counts = {name: views.rebuild(name) for name in VIEWS}  # each reads only the events of its topics…
 
-    assert counts == dict.fromkeys(VIEWS, app.recorder.max_notification_id())
+    end = app.recorder.max_notification_id()
+    assert counts == dict.fromkeys(VIEWS, end)
+    assert {name: views.position(name) for name in VIEWS} == dict.fromkeys(VIEWS, end)  # …and reaches the end
     assert table_rows(services) == live_rows
     assert every_read(views, ["C-S1", "C-S3"]) == live_reads
+
+
+def test_a_read_model_stored_in_another_shape_is_emptied_and_rebuilt_at_start(services, app, views, clock):
+    """Given the storm evening followed into the read models, and the decision log's rows written by another
+    version of Valmius (another shape stored for it), when a process starts on the store, then the decision log
+    alone is emptied and set back to the start of the log, and following the log builds it as it was."""
+    storm_evening(app, clock)
+    views.catch_up()
+    rows, reads = table_rows(services), every_read(views, ["C-S1", "C-S3"])
+    with views.store.transaction() as tx:
+        tx.execute("UPDATE valmius_read_model_shapes SET shape = 'older' WHERE view = 'decision_log'")
+
+    restarted = Projections(app, views.store)
+
+    assert restarted.position("decision_log") == 0
+    assert restarted.position("situation_overview") == app.recorder.max_notification_id()
+    assert views.store.query("SELECT * FROM rm_decisions") == []
+    restarted.catch_up()
+    assert (table_rows(services), every_read(restarted, ["C-S1", "C-S3"])) == (rows, reads)
+    assert Projections(app, views.store).position() == app.recorder.max_notification_id()  # a second start: no reset
