@@ -167,10 +167,7 @@ class AuditChain(ReadModel):
             self._already_chained(tx, position, hashed)
             return
         digest = link(head.digest, position, hashed)
-        tx.execute(
-            f"INSERT INTO {CHAIN_TABLE} (position, event_hash, digest) VALUES (%s, %s, %s)",
-            (position, hashed.hex(), digest.hex()),
-        )
+        self.append(tx, CHAIN_TABLE, ("position", "event_hash", "digest"), (position, hashed.hex(), digest.hex()))
         if self.signer is not None and self.clock is not None and position // self.every > head.position // self.every:
             store_checkpoint(tx, self.signer.sign(position, digest.hex(), self.clock().isoformat()))
         head.position, head.digest = position, digest

@@ -53,24 +53,27 @@ _MISSING: Any = object()
 
 
 class _BatchRows:
-    """The rows a batch keeps in memory until it ends (see ReadModel.insert)."""
+    """The rows a batch keeps in memory until it ends (see ReadModel.insert and ReadModel.append)."""
 
-    __slots__ = ("inserted", "updated")
+    __slots__ = ("appended", "inserted", "updated", "after")
 
     def __init__(self) -> None:
+        self.appended: dict[tuple[str, tuple[str, ...]], list[tuple]] = {}  # (table, columns) -> rows
         self.inserted: dict[str, dict[tuple, dict[str, Any]]] = {}  # table -> key -> row
         self.updated: dict[str, dict[tuple, dict[str, Any]]] = {}  # table -> key -> column -> value
+        self.after: list[tuple[str, tuple]] = []  # statements to run once the rows are written
 
 
 class ReadModel:
     """One read model: a name, its tables (portable DDL), and a handler per event class it cares about.
 
-    Inside a batch (`begin_batch` … `end_batch`, see apply_locked) a model may keep rows in memory: a row
-    `insert`ed in the batch takes the batch's later `update`s in memory and is written once, and the updates
-    of a row stored before are merged into one UPDATE per row (updates set constants: later values win).
-    `end_batch` writes them, in the batch's transaction, before the tracking position moves. Outside a batch
-    `insert` and `update` write at once. The batch is the calling thread's own. Columns left out of a
-    buffered row are NULL, so the tables in `keys` must have no column DEFAULT."""
+    Inside a batch (`begin_batch` … `end_batch`, see apply_locked) a model keeps its rows in memory: rows
+    `append`ed (insert only, never changed in the batch) are written in one run per table; a row `insert`ed
+    in the batch takes the batch's later `update`s in memory and is written once, and the updates of a row
+    stored before are merged into one UPDATE per row (updates set constants: later values win); statements
+    given to `after_rows` run last. `end_batch` writes them, in the batch's transaction, before the tracking
+    position moves. Outside a batch each writes at once. The batch is the calling thread's own. Columns left
+    out of a buffered row are NULL, so the tables in `keys` must have no column DEFAULT."""
 
     name: ClassVar[str]
     tables: ClassVar[dict[str, str]]  # table name -> "(columns…)"
@@ -93,6 +96,25 @@ class ReadModel:
 
     def _batch(self) -> _BatchRows | None:
         return getattr(self._local, "batch", None)
+
+    def append(self, tx: Tx, table: str, columns: tuple[str, ...], values: tuple) -> None:
+        """INSERT a row no later event of the batch changes (it may be changed by `after_rows`)."""
+        batch = self._batch()
+        if batch is None:
+            tx.execute(_insert_statement(table, columns), values)
+            return
+        rows = batch.appended.get((table, columns))
+        if rows is None:
+            rows = batch.appended[(table, columns)] = []
+        rows.append(values)
+
+    def after_rows(self, tx: Tx, statement: str, params: tuple) -> None:
+        """Run `statement` once the batch's rows are written (at once outside a batch)."""
+        batch = self._batch()
+        if batch is None:
+            tx.execute(statement, params)
+        else:
+            batch.after.append((statement, params))
 
     def insert(self, tx: Tx, table: str, row: dict[str, Any]) -> None:
         """INSERT `row` (column -> value) into `table`; inside a batch, when the batch ends."""
@@ -152,11 +174,16 @@ class ReadModel:
 
     def end_batch(self, tx: Tx) -> None:
         """Write what the batch kept: its new rows (one INSERT statement a table: a run, sent as COPY on
-        PostgreSQL), then one UPDATE per row stored before, grouped by the columns they set."""
+        PostgreSQL), then one UPDATE per row stored before, grouped by the columns they set, then the
+        statements given to `after_rows`."""
         batch = self._batch()
         self._local.batch = None
         if batch is None:
             return
+        for (table, columns), values in batch.appended.items():
+            statement = _insert_statement(table, columns)
+            for row in values:
+                tx.execute(statement, row)
         for table, rows in batch.inserted.items():
             if not rows:
                 continue
@@ -172,6 +199,8 @@ class ReadModel:
                 statement = _update_statement(table, columns, self.keys[table])
                 for values in params:
                     tx.execute(statement, values)
+        for statement, params in batch.after:
+            tx.execute(statement, params)
 
     def shape(self) -> str:
         """What this model's stored rows look like: its tables and its version (see `prepare`)."""
@@ -210,21 +239,25 @@ def lock_position(tx: Tx, name: str) -> int:
 
 
 def apply_batch(
-    store: Store, model: ReadModel, batch: Sequence[tuple[Notification, Any]], after: int | None = None
+    store: Store,
+    model: ReadModel,
+    notifications: Sequence[Notification],
+    decode: Callable[[Notification], Any],
+    after: int | None = None,
 ) -> int:
-    """Apply the events of `batch` the model has not seen yet, and track them, atomically. Returns the count.
+    """Apply the notifications the model has not seen yet, and track them, atomically. Returns the count.
 
-    `after` is the position the batch was read after (it holds every notification from there to its last). A
-    model found behind it, emptied by a rebuild since the batch was read, is left alone: applying the batch
-    would skip the notifications in between for good, since its position would then move past them.
+    `after` is the position the notifications were read after (they are every one from there to the last). A
+    model found behind it, emptied by a rebuild since they were read, is left alone: applying them would skip
+    the notifications in between for good, since its position would then move past them.
     """
-    if not batch:
+    if not notifications:
         return 0
     with store.transaction() as tx:
         position = lock_position(tx, model.name)
         if after is not None and position < after:
             return 0
-        return apply_locked(tx, model, batch, position)
+        return apply_locked(tx, [(model, position)], notifications, decode, notifications[-1].id)
 
 
 def lock_positions(tx: Tx, names: Sequence[str], dialect: str) -> dict[str, int]:
@@ -244,28 +277,43 @@ def lock_positions(tx: Tx, names: Sequence[str], dialect: str) -> dict[str, int]
 
 
 def apply_locked(
-    tx: Tx, model: ReadModel, batch: Sequence[tuple[Notification, Any]], position: int, last: int | None = None
+    tx: Tx,
+    models: Sequence[tuple[ReadModel, int]],
+    notifications: Sequence[Notification],
+    decode: Callable[[Notification], Any],
+    last: int,
 ) -> int:
-    """Apply the events of `batch` after `position`, the model's position with its tracking row already taken
-    in `tx`, and move the position to `last` (default: the batch's last; a batch read by topic covers the
-    notifications up to `last`, of which it holds the ones of the model's topics). Returns the count."""
-    applied = 0
-    model.begin_batch()
+    """Apply each notification to every model whose position (tracking row already taken in `tx`) is before
+    it, and move the models' positions to `last` (notifications read by topic cover the log up to `last`, of
+    which they are the ones of the models' topics). Returns how many notifications were applied.
+
+    Event by event: each is decoded once, applied to every model that has not seen it, and let go. Decoding a
+    whole batch first and keeping it alive while it is applied made decoding a third slower."""
+    if not models:
+        return 0
+    for model, _ in models:
+        model.begin_batch()
     try:
-        apply = model.apply_notification
-        for notification, event in batch:
-            if notification.id <= position:
+        applied = 0
+        first = min(position for _, position in models)
+        for notification in notifications:
+            at = notification.id
+            if at <= first:
                 continue
-            apply(tx, notification, event)
+            event = decode(notification)
+            for model, position in models:
+                if at > position:
+                    model.apply_notification(tx, notification, event)
             applied += 1
-        model.end_batch(tx)
+        for model, _ in models:
+            model.end_batch(tx)
     except BaseException:
-        model.abandon_batch()
+        for model, _ in models:
+            model.abandon_batch()
         raise
-    if last is None:
-        last = batch[-1][0].id
-    if last > position:
-        tx.execute(f"UPDATE {TRACKING_TABLE} SET position = %s WHERE view = %s", (last, model.name))
+    for model, position in models:
+        if last > position:
+            tx.execute(f"UPDATE {TRACKING_TABLE} SET position = %s WHERE view = %s", (last, model.name))
     return applied
 
 
@@ -436,11 +484,6 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def utc(moment: datetime | None) -> str | None:
-    """A sortable UTC form, for ordering by instant."""
-    return moment.astimezone(timezone.utc).isoformat() if moment is not None else None
-
-
 def parse(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
@@ -451,11 +494,21 @@ def by_instant(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: parse(row[column]))
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)  # json.dumps with options builds one per call
+def _encoder() -> Callable[[Any], str]:
+    """JSON as json.dumps(value, ensure_ascii=False, default=str) writes it, at a third of the cost: the C
+    encoder json.dumps itself uses, made once (json.dumps with options makes one per call). A rebuild dumps
+    about one value per event."""
+    try:
+        from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - an interpreter without the C accelerator
+        c_make_encoder = None
+    if c_make_encoder is None:  # pragma: no cover
+        return json.JSONEncoder(ensure_ascii=False, default=str).encode
+    encode = c_make_encoder(None, str, encode_basestring, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(encode(value, 0))
 
 
-def dump(value: Any) -> str:
-    return _ENCODER.encode(value)
+dump = _encoder()
 
 
 def load(text: str | None) -> Any:

@@ -3,19 +3,25 @@ times and their offsets, the actor, late entries flagged, and struck entries sho
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from itertools import islice
 from typing import Any, ClassVar
 
-from application.projections.base import ReadModel, Store, Tx, classification_text, dump, iso, load, parse, utc
+from application.projections.base import ReadModel, Store, Tx, classification_text, dump, iso, load, parse
 from domain.crisis import Crisis
 from domain.shared import PUBLIC, Classification, Policy, display, redact
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+MICROSECOND = timedelta(microseconds=1)
+MINUTE = timedelta(minutes=1)
 
 
 class CrisisTimeline(ReadModel):
     name = "crisis_timeline"
     tables = {
         "rm_timeline": (
-            "(crisis_id TEXT, position BIGINT, kind TEXT, ref TEXT, occurred_at TEXT, occurred_utc TEXT,"
+            "(crisis_id TEXT, position BIGINT, kind TEXT, ref TEXT, occurred_at TEXT, occurred_us BIGINT,"
             " recorded_at TEXT, actor TEXT, late_minutes INTEGER, late_entry_reason TEXT, content TEXT,"
             " classification TEXT, struck INTEGER DEFAULT 0, struck_reason TEXT, struck_by TEXT, struck_at TEXT,"
             " PRIMARY KEY (crisis_id, position))"
@@ -25,7 +31,12 @@ class CrisisTimeline(ReadModel):
     PARENT: ClassVar[dict[str, str]] = {
         "action_completed": "action_assigned", "action_cancelled": "action_assigned", "decision_review": "decision"
     }
+    PARENTS: ClassVar[frozenset[str]] = frozenset(PARENT.values())
     REMEMBERED = 100_000  # parents' classifications kept in memory (a record's classification never changes)
+    COLUMNS = (
+        "crisis_id", "position", "kind", "ref", "occurred_at", "occurred_us", "recorded_at", "actor", "late_minutes",
+        "late_entry_reason", "content", "classification",
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,28 +78,29 @@ class CrisisTimeline(ReadModel):
         }
 
     def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:
-        occurred = getattr(e, "occurred_at", None) or e.recorded_at
+        """One row per event: the occurred time as given (with its offset) and as microseconds since the epoch
+        (an instant, to order by), the recorded time, and the content as JSON. A rebuild writes one such row per
+        crisis event: keep this lean."""
+        recorded = e.recorded_at
+        occurred = getattr(e, "occurred_at", None) or recorded
         classification = self.classification_of(tx, e, kind, ref)
-        if kind in ("action_assigned", "decision"):
-            if len(self._parents) >= self.REMEMBERED:
-                self._parents.clear()
+        if kind in self.PARENTS:
+            if len(self._parents) >= self.REMEMBERED:  # forget the oldest tenth, never this batch's own
+                for key in list(islice(self._parents, self.REMEMBERED // 10)):
+                    del self._parents[key]
             self._parents[(e.crisis_id, kind, ref)] = classification
-        late = int((e.recorded_at - occurred) / timedelta(minutes=1))
-        tx.execute(
-            "INSERT INTO rm_timeline (crisis_id, position, kind, ref, occurred_at, occurred_utc, recorded_at, actor,"
-            " late_minutes, late_entry_reason, content, classification)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                e.crisis_id, position, kind, ref, iso(occurred), utc(occurred), iso(e.recorded_at), e.actor,
-                max(late, 0), getattr(e, "late_entry_reason", None), dump(content), classification_text(classification),
-            ),
-        )
+        self.append(tx, "rm_timeline", self.COLUMNS, (
+            e.crisis_id, position, kind, ref, occurred.isoformat(), (occurred - EPOCH) // MICROSECOND,
+            recorded.isoformat(), e.actor, max((recorded - occurred) // MINUTE, 0),
+            getattr(e, "late_entry_reason", None), dump(content), classification_text(classification),
+        ))
 
     def classification_of(self, tx: Tx, e: Any, kind: str, ref: str | None) -> Classification:
         """An entry's own classification; what is added to a record later (an action's completion note, a
         decision's review) is as secret as that record. The record's classification is remembered from its
         own entry when this model applied it (it never changes), so that following and rebuilding do not wait
-        for a read per completion or review; otherwise it is read from the table."""
+        for a read per completion or review; otherwise (a record applied before this process started) it is read
+        from the table. A record of the batch being applied is always remembered: its row is not written yet."""
         own = getattr(e, "classification", None)
         if own is not None:
             return own
@@ -106,7 +118,8 @@ class CrisisTimeline(ReadModel):
         return Classification(**load(rows[0]["classification"])) if rows else PUBLIC
 
     def struck(self, tx: Tx, e: Crisis.LogEntryStruck, position: int) -> None:
-        tx.execute(
+        self.after_rows(  # once the batch's rows are written: the entry may be one of them
+            tx,
             "UPDATE rm_timeline SET struck = 1, struck_reason = %s, struck_by = %s, struck_at = %s"
             " WHERE crisis_id = %s AND kind = 'log_entry' AND ref = %s",
             (e.reason, e.actor, iso(e.recorded_at), e.crisis_id, str(e.number)),
@@ -116,7 +129,7 @@ class CrisisTimeline(ReadModel):
 def timeline(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
     names = policy.units.short_names
     rows = store.query(
-        "SELECT * FROM rm_timeline WHERE crisis_id = %s ORDER BY occurred_utc, position", (crisis_id,)
+        "SELECT * FROM rm_timeline WHERE crisis_id = %s ORDER BY occurred_us, position", (crisis_id,)
     )
     return {
         "crisis_id": crisis_id,

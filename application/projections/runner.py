@@ -123,8 +123,7 @@ class Projections:
                 last = max(last, head)
             if last < start:
                 return moved  # nothing new
-            batch = [(n, self.app.mapper.to_domain_event(n)) for n in notifications]
-            reached = self._apply(models, batch, after=start - 1, last=last)
+            reached = self._apply(models, notifications, after=start - 1, last=last)
             moved += last - start + 1
             if progress:
                 progress(last - start + 1)
@@ -133,8 +132,8 @@ class Projections:
                 return moved  # the end of the log as it stood; the next write wakes the follower again
             start = reached + 1
 
-    def _apply(self, models: list[ReadModel], batch: list[tuple[Any, Any]], after: int, last: int) -> int:
-        """Apply `batch` (every notification of the models' topics after `after`, up to `last`) to every model in
+    def _apply(self, models: list[ReadModel], notifications: list[Any], after: int, last: int) -> int:
+        """Apply `notifications` (every one of the models' topics after `after`, up to `last`) to every model in
         ONE transaction: all the models' tracking rows are taken first, and each model applies only the events
         after its own position. A model found behind `after` (emptied by a rebuild since the batch was read) is
         left for a later round: applying the batch would skip the notifications in between for good. Returns
@@ -144,11 +143,9 @@ class Projections:
         batch instead of one per model; on PostgreSQL its statements are sent in bulk (base.batch_transaction)."""
         with batch_transaction(self.store) as tx:
             known = lock_positions(tx, [m.name for m in models], self.store.dialect)
-            for model in models:
-                position = known[model.name]
-                if position < after:
-                    continue
-                apply_locked(tx, model, batch, position, last)
+            ready = [(model, known[model.name]) for model in models if known[model.name] >= after]
+            apply_locked(tx, ready, notifications, self.app.mapper.to_domain_event, last)
+            for model, position in ready:
                 known[model.name] = max(position, last)
             if self.store.dialect == "postgres":
                 tx.execute(f"NOTIFY {TRACKING_CHANNEL}")  # delivered when this commits

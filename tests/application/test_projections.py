@@ -525,12 +525,11 @@ def test_a_batch_applied_twice_is_applied_once(services, app, views, clock):
     tracked = views.position()
     app.record_decision_review(DO1, "C-S3", decision_id="D-3", outcome="Second tank ordered")
     notifications = app.recorder.select_notifications(start=tracked - 5, limit=100)
-    batch = [(n, app.mapper.to_domain_event(n)) for n in notifications]
     model = views.models["decision_log"]
 
-    first = apply_batch(views.store, model, batch)
+    first = apply_batch(views.store, model, notifications, app.mapper.to_domain_event)
     rows = table_rows(services)
-    second = apply_batch(views.store, model, batch)
+    second = apply_batch(views.store, model, notifications, app.mapper.to_domain_event)
 
     assert (first, second) == (1, 0)
     assert table_rows(services) == rows
