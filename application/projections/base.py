@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import islice
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Protocol
 
@@ -64,6 +65,23 @@ class _BatchRows:
         self.after: list[tuple[str, tuple]] = []  # statements to run once the rows are written
 
 
+class Memory(dict):
+    """What a model remembers between events (a record's classification, a liaison's crisis) so as not to
+    read it back from its tables, bounded: trimmed to `limit`, oldest first, when a batch begins and never
+    during one, so that what a batch put there stays while the batch's rows are not written yet. A model
+    reads its table for what it forgot."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def trim(self) -> None:
+        excess = len(self) - self.limit
+        if excess > 0:
+            for key in list(islice(self, excess)):
+                del self[key]
+
+
 class ReadModel:
     """One read model: a name, its tables (portable DDL), and a handler per event class it cares about.
 
@@ -84,10 +102,24 @@ class ReadModel:
     def __init__(self) -> None:
         self.handlers: dict[type, Handler] = self.subscriptions()
         self._local = threading.local()
+        self._memories: list[Memory] = []
 
     # --- the rows of a batch ---------------------------------------------------------------------------
 
+    def memory(self, limit: int) -> Memory:
+        """A bounded memory of this model (see Memory), for `remember`."""
+        memory = Memory(limit)
+        self._memories.append(memory)
+        return memory
+
+    def remember(self, memory: Memory, key: Any, value: Any) -> None:
+        memory[key] = value
+        if self._batch() is None:  # rows are written at once outside a batch: the table has it
+            memory.trim()
+
     def begin_batch(self) -> None:
+        for memory in self._memories:
+            memory.trim()
         self._local.batch = _BatchRows()
 
     def abandon_batch(self) -> None:
@@ -141,12 +173,6 @@ class ReadModel:
             updated.pop(key, None)
         tx.execute(statement, params)
 
-    def inserted(self, table: str, key: tuple) -> dict[str, Any] | None:
-        """The row of `key` inserted in this batch, if it was (updates write to it)."""
-        batch = self._batch()
-        rows = batch.inserted.get(table) if batch is not None else None
-        return rows.get(key) if rows else None
-
     def update(self, tx: Tx, table: str, key: tuple, values: dict[str, Any]) -> None:
         """UPDATE `table` SET `values` (constants) WHERE its primary key is `key`."""
         batch = self._batch()
@@ -159,18 +185,6 @@ class ReadModel:
             row.update(values)
         else:
             batch.updated.setdefault(table, {}).setdefault(key, {}).update(values)
-
-    def pending(self, table: str, key: tuple, column: str) -> Any:
-        """The value of `column` of the row of `key` as this batch left it so far, or _MISSING when the batch
-        has not set it (the stored value holds)."""
-        batch = self._batch()
-        if batch is None:
-            return _MISSING
-        rows = batch.inserted.get(table)
-        row = rows.get(key) if rows else None
-        if row is not None:
-            return row.get(column)
-        return batch.updated.get(table, {}).get(key, {}).get(column, _MISSING)
 
     def end_batch(self, tx: Tx) -> None:
         """Write what the batch kept: its new rows (one INSERT statement a table: a run, sent as COPY on

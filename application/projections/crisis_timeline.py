@@ -4,7 +4,6 @@ times and their offsets, the actor, late entries flagged, and struck entries sho
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from itertools import islice
 from typing import Any, ClassVar
 
 from application.projections.base import ReadModel, Store, Tx, classification_text, dump, iso, load, parse
@@ -40,7 +39,7 @@ class CrisisTimeline(ReadModel):
 
     def __init__(self) -> None:
         super().__init__()
-        self._parents: dict[tuple[str, str, str | None], Classification] = {}
+        self._parents = self.memory(self.REMEMBERED)  # (crisis, kind, ref) -> Classification
 
     def subscriptions(self) -> dict:
         C = Crisis
@@ -85,10 +84,7 @@ class CrisisTimeline(ReadModel):
         occurred = getattr(e, "occurred_at", None) or recorded
         classification = self.classification_of(tx, e, kind, ref)
         if kind in self.PARENTS:
-            if len(self._parents) >= self.REMEMBERED:  # forget the oldest tenth, never this batch's own
-                for key in list(islice(self._parents, self.REMEMBERED // 10)):
-                    del self._parents[key]
-            self._parents[(e.crisis_id, kind, ref)] = classification
+            self.remember(self._parents, (e.crisis_id, kind, ref), classification)
         self.append(tx, "rm_timeline", self.COLUMNS, (
             e.crisis_id, position, kind, ref, occurred.isoformat(), (occurred - EPOCH) // MICROSECOND,
             recorded.isoformat(), e.actor, max((recorded - occurred) // MINUTE, 0),
@@ -100,7 +96,8 @@ class CrisisTimeline(ReadModel):
         decision's review) is as secret as that record. The record's classification is remembered from its
         own entry when this model applied it (it never changes), so that following and rebuilding do not wait
         for a read per completion or review; otherwise (a record applied before this process started) it is read
-        from the table. A record of the batch being applied is always remembered: its row is not written yet."""
+        from the table. A record of the batch being applied is always remembered (Memory): its row is not
+        written yet."""
         own = getattr(e, "classification", None)
         if own is not None:
             return own

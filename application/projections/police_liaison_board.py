@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from application.projections.base import _MISSING, ReadModel, Store, Tx, by_instant, classification_json, iso, load, parse
+from application.projections.base import (
+    _MISSING,
+    ReadModel,
+    Store,
+    Tx,
+    by_instant,
+    classification_json,
+    iso,
+    load,
+    parse,
+)
 from domain.police_liaison import PoliceLiaison
 from domain.shared import Classification, Policy, display, redact
 
@@ -38,13 +48,11 @@ class PoliceLiaisonBoard(ReadModel):
 
     def __init__(self) -> None:
         super().__init__()
-        self._crisis_of: dict[str, str] = {}
+        self._crisis_of = self.memory(self.REMEMBERED)  # liaison -> crisis
 
     def opened(self, tx: Tx, e: PoliceLiaison.Opened, position: int) -> None:
         self.insert(tx, "rm_liaisons", {"liaison_id": e.liaison_id, "crisis_id": e.crisis_id, "topic": e.topic})
-        if len(self._crisis_of) >= self.REMEMBERED:
-            self._crisis_of.clear()
-        self._crisis_of[e.liaison_id] = e.crisis_id
+        self.remember(self._crisis_of, e.liaison_id, e.crisis_id)
 
     def raised(self, tx: Tx, e: PoliceLiaison.RequestRaised, position: int) -> None:
         """The request takes its crisis from its liaison: remembered from the liaison's opening when this

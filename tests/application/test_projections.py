@@ -576,3 +576,23 @@ def test_a_read_model_stored_in_another_shape_is_emptied_and_rebuilt_at_start(se
     restarted.catch_up()
     assert (table_rows(services), every_read(restarted, ["C-S1", "C-S3"])) == (rows, reads)
     assert Projections(app, views.store).position() == app.recorder.max_notification_id()  # a second start: no reset
+
+
+def test_a_batch_forgets_nothing_it_remembered_before_its_rows_are_written(services, app, views, clock):
+    """Given the storm evening and one more liaison opened before a request is raised on the first, when the
+    read models are rebuilt in one batch with room for one remembered record only in the timeline and the
+    police liaison board, then they equal those followed with ample memory: a completion keeps the secrecy of
+    the action it completes and a request is on the board under its liaison's crisis, although the batch's
+    rows they depend on are not written yet when they are applied."""
+    storm_evening(app, clock)
+    app.open_police_liaison(PC, liaison_id="L-C-S3", crisis_id="C-S3")
+    app.raise_police_request(PC, "L-C-S1", request_id="PR-3", direction="POLICE_TO_CITY", request_type="INFORMATION",
+                             subject="Shelter capacity in schools")
+    views.catch_up()
+    expected = (table_rows(services), every_read(views, ["C-S1", "C-S3"]))
+    views.models["crisis_timeline"]._parents.limit = 1
+    views.models["police_liaison_board"]._crisis_of.limit = 1
+
+    views.rebuild()  # the whole log in one batch
+
+    assert (table_rows(services), every_read(views, ["C-S1", "C-S3"])) == expected
