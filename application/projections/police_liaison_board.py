@@ -115,11 +115,20 @@ def present(row: dict[str, Any], at: datetime, cleared: bool, policy: Policy) ->
     }
 
 
-def board(store: Store, at: datetime, cleared: bool, policy: Policy, crisis_id: str | None = None) -> dict[str, Any]:
-    if crisis_id is None:
-        rows = store.query("SELECT * FROM rm_police_requests")
-    else:
-        rows = store.query("SELECT * FROM rm_police_requests WHERE crisis_id = %s", (crisis_id,))
+def board(
+    store: Store, at: datetime, cleared: bool, policy: Policy, crisis_id: str | None = None, open_only: bool = False
+) -> dict[str, Any]:
+    """The board as it stands at `at`; `open_only` leaves the closed requests out (the overview shows the open
+    ones: the closed pile up with every crisis)."""
+    where, params = [], []
+    if crisis_id is not None:
+        where.append("crisis_id = %s")
+        params.append(crisis_id)
+    if open_only:
+        where.append("status = 'OPEN'")
+    rows = store.query(
+        "SELECT * FROM rm_police_requests" + (f" WHERE {' AND '.join(where)}" if where else ""), tuple(params)
+    )
     requests = [present(r, at, cleared, policy) for r in by_instant(rows, "raised_at")]
     open_requests = [r for r in requests if r["status"] == "OPEN"]
     by: dict[str, dict[str, int]] = {}

@@ -142,7 +142,7 @@ def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[
             }
         )
     board = readiness_board.board(store, at, cleared, policy)
-    police = police_liaison_board.board(store, at, cleared, policy)
+    police = police_liaison_board.board(store, at, cleared, policy, open_only=True)
     return {
         "at": display(at, seconds=True),
         "active_crises": active,
