@@ -41,6 +41,9 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         POSTGRES_MAX_OVERFLOW=str(settings.postgres_pool_size),
         POSTGRES_CONNECT_TIMEOUT="5",
         POSTGRES_PRE_PING="y",
+        # Always the table lock: notification ids then follow commit order, which the followers rely on (a
+        # batch read up to id N holds every event up to N). The library's database functions skip the lock.
+        POSTGRES_ENABLE_DB_FUNCTIONS="n",
     )
     return env
 

@@ -118,11 +118,13 @@ class AuditChain(ReadModel):
 
     name = "audit_chain"
     rebuildable = False  # `clear` refuses; whoever rebuilds "every read model" leaves this one out
-    tables = {CHAIN_TABLE: "(position BIGINT PRIMARY KEY, event_hash TEXT NOT NULL, digest TEXT NOT NULL)"}
-    checkpoint_columns = (
-        "(position BIGINT PRIMARY KEY, digest TEXT NOT NULL, created_at TEXT NOT NULL, public_key TEXT NOT NULL,"
-        " signature TEXT NOT NULL, algorithm TEXT NOT NULL)"
-    )
+    tables = {
+        CHAIN_TABLE: "(position BIGINT PRIMARY KEY, event_hash TEXT NOT NULL, digest TEXT NOT NULL)",
+        CHECKPOINT_TABLE: (
+            "(position BIGINT PRIMARY KEY, digest TEXT NOT NULL, created_at TEXT NOT NULL, public_key TEXT NOT NULL,"
+            " signature TEXT NOT NULL, algorithm TEXT NOT NULL)"
+        ),
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,10 +138,6 @@ class AuditChain(ReadModel):
 
     def topics(self) -> None:
         return None  # every event is a link of the chain
-
-    def create(self, tx: Tx) -> None:
-        super().create(tx)
-        tx.execute(f"CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} {self.checkpoint_columns}")
 
     def sign_every(self, signer: Signer, every: int, clock: Callable[[], datetime]) -> None:
         """Sign a checkpoint whenever the chain passes a multiple of `every` positions."""

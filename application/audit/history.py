@@ -373,7 +373,7 @@ class OverviewSnapshots:
         self.models = [cls() for cls in OVERVIEW_MODELS]
         self.topics = topics_of(self.models)
         self.fingerprint = hashlib.sha256(
-            json.dumps([SNAPSHOT_FORMAT, [(m.name, m.tables) for m in self.models]], sort_keys=True).encode()
+            json.dumps([SNAPSHOT_FORMAT, [(m.name, m.shape()) for m in self.models]], sort_keys=True).encode()
         ).hexdigest()[:16]
         self._last: int | None = None
         self._taking = threading.Lock()

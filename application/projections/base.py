@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from eventsourcing.persistence import Notification
@@ -79,7 +79,7 @@ class Memory(dict):
         excess = len(self) - self.limit
         if excess > 0:
             for key in list(islice(self, excess)):
-                del self[key]
+                self.pop(key, None)  # another thread (history's shared models) may have trimmed it
 
 
 class ReadModel:
@@ -275,19 +275,27 @@ def apply_batch(
 
 
 def lock_positions(tx: Tx, names: Sequence[str], dialect: str) -> dict[str, int]:
-    """Take the tracking rows of `names` for the rest of the transaction and return their positions: one
-    statement, rows always taken in name order (two followers never wait for each other crosswise)."""
+    """Take the tracking rows of `names` for the rest of the transaction and return their positions."""
+    return {name: position for name, (position, _) in lock_tracking(tx, names, dialect).items()}
+
+
+def lock_tracking(tx: Tx, names: Sequence[str], dialect: str) -> dict[str, tuple[int, str | None]]:
+    """Take the tracking rows of `names` for the rest of the transaction and return their positions and the
+    shapes their rows are stored in: one statement, rows always taken in name order (two followers never wait
+    for each other crosswise)."""
     ordered = tuple(sorted(names))
     marks = ", ".join(["%s"] * len(ordered))
+    select = (
+        f"SELECT t.view, t.position, s.shape FROM {TRACKING_TABLE} t LEFT JOIN {SHAPES_TABLE} s ON s.view = t.view"
+        f" WHERE t.view IN ({marks})"
+    )
     if dialect == "postgres":
-        tx.execute(
-            f"SELECT view, position FROM {TRACKING_TABLE} WHERE view IN ({marks}) ORDER BY view FOR UPDATE", ordered
-        )
+        tx.execute(f"{select} ORDER BY t.view FOR UPDATE OF t", ordered)
     else:  # SQLite has no row locks: the UPDATE takes the database's write lock at once
         tx.execute(f"UPDATE {TRACKING_TABLE} SET position = position WHERE view IN ({marks})", ordered)
-        tx.execute(f"SELECT view, position FROM {TRACKING_TABLE} WHERE view IN ({marks})", ordered)
-    found = {row["view"]: int(row["position"]) for row in tx.fetchall()}
-    return {name: found.get(name, 0) for name in names}
+        tx.execute(select, ordered)
+    found = {row["view"]: (int(row["position"]), row["shape"]) for row in tx.fetchall()}
+    return {name: found.get(name, (0, None)) for name in names}
 
 
 def apply_locked(
@@ -427,11 +435,14 @@ def batch_transaction(store: Store) -> Iterator[Tx]:
 
 def prepare(store: Store, models: Iterable[ReadModel]) -> list[str]:
     """Make the tables of `models` and their tracking rows. Returns the models found written in another shape
-    (a newer Valmius changed their tables or what their handlers write, or rows from before shapes were kept):
-    their tables are dropped and made afresh at position 0, so that the follower rebuilds them from the log,
-    instead of failing on a missing column or mixing rows of two versions. One transaction with the tracking
-    rows taken first: processes starting together reset nothing twice. Evidence is never dropped: a changed
-    shape of a model that is not rebuildable stops the start, to be migrated by hand."""
+    (another version of Valmius changed their tables or what their handlers write, or rows from before shapes
+    were kept): their tables are dropped and made afresh at position 0, so that the follower rebuilds them
+    from the log, instead of failing on a missing column or mixing rows of two versions. A follower of the
+    other version still running leaves such a model alone from its next batch on (Projections._leave); stop
+    the processes of the old version when upgrading, since one started again would reset the model back. One
+    transaction with the tracking rows taken first: processes starting together reset nothing twice.
+    Evidence is never dropped: a changed shape of a model that is not rebuildable stops the start, to be
+    migrated by hand."""
     models = list(models)
     store.create(
         f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (view TEXT PRIMARY KEY, position BIGINT NOT NULL)",

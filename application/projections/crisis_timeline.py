@@ -95,9 +95,9 @@ class CrisisTimeline(ReadModel):
         """An entry's own classification; what is added to a record later (an action's completion note, a
         decision's review) is as secret as that record. The record's classification is remembered from its
         own entry when this model applied it (it never changes), so that following and rebuilding do not wait
-        for a read per completion or review; otherwise (a record applied before this process started) it is read
-        from the table. A record of the batch being applied is always remembered (Memory): its row is not
-        written yet."""
+        for a read per completion or review; otherwise (a record applied by another process, or forgotten since)
+        it is read from the table. A record of the batch being applied is always remembered (Memory): its row
+        is not written yet."""
         own = getattr(e, "classification", None)
         if own is not None:
             return own

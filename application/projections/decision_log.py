@@ -28,7 +28,8 @@ class DecisionLog(ReadModel):
         ),
     }
 
-    keys = {"rm_decisions": ("crisis_id", "decision_id"), "rm_decision_reviews": ("crisis_id", "position")}
+    keys = {"rm_decisions": ("crisis_id", "decision_id")}
+    REVIEW_COLUMNS = ("crisis_id", "position", "decision_id", "occurred_at", "recorded_at", "actor", "outcome")
 
     def subscriptions(self) -> dict:
         return {Crisis.DecisionRecorded: self.recorded, Crisis.DecisionReviewed: self.reviewed}
@@ -45,17 +46,15 @@ class DecisionLog(ReadModel):
             self.update(tx, "rm_decisions", (e.crisis_id, e.supersedes), {"superseded_by": e.decision_id})
 
     def reviewed(self, tx: Tx, e: Crisis.DecisionReviewed, position: int) -> None:
-        self.insert(tx, "rm_decision_reviews", {
-            "crisis_id": e.crisis_id, "position": position, "decision_id": e.decision_id,
-            "occurred_at": iso(e.occurred_at), "recorded_at": iso(e.recorded_at), "actor": e.actor,
-            "outcome": e.outcome,
-        })
+        self.append(tx, "rm_decision_reviews", self.REVIEW_COLUMNS, (
+            e.crisis_id, position, e.decision_id, iso(e.occurred_at), iso(e.recorded_at), e.actor, e.outcome,
+        ))
         self.update(tx, "rm_decisions", (e.crisis_id, e.decision_id), {"reviewed": 1})
 
 
-def _review_due(row: dict[str, Any], at: datetime) -> bool:
+def _review_due(row: dict[str, Any], at: datetime, reviewed: bool) -> bool:
     review_at = parse(row["review_at"])
-    return bool(review_at and review_at <= at and not row["reviewed"] and not row["superseded_by"])
+    return bool(review_at and review_at <= at and not reviewed and not row["superseded_by"])
 
 
 def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
@@ -64,7 +63,7 @@ def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
     for row in store.query("SELECT crisis_id, decision_id, review_at, reviewed, superseded_by FROM rm_decisions"):
         entry = out.setdefault(row["crisis_id"], {"total": 0, "review_due": []})
         entry["total"] += 1
-        if _review_due(row, at):
+        if _review_due(row, at, bool(row["reviewed"])):
             entry["review_due"].append(
                 {"crisis_id": row["crisis_id"], "decision_id": row["decision_id"],
                  "review_at": display(parse(row["review_at"]))}
@@ -99,7 +98,7 @@ def _present(
         "recorded_at": display(parse(r["recorded_at"]), seconds=True),
         "recorded_by": r["actor"],
         "review_at": display(parse(r["review_at"])),
-        "review_due": _review_due(r, at),
+        "review_due": _review_due(r, at, bool(reviews)),  # what was read after the row, not its flag
         "supersedes": r["supersedes"],
         "superseded_by": r["superseded_by"],
         "reviews": [

@@ -34,6 +34,7 @@ from application.projections.base import (
     apply_locked,
     batch_transaction,
     lock_positions,
+    lock_tracking,
     positions,
     prepare,
     topics_of,
@@ -78,6 +79,8 @@ class Projections:
         self.poll_seconds = poll_seconds
         self.models: dict[str, ReadModel] = {cls.name: cls() for cls in READ_MODELS}
         prepare(store, self.models.values())
+        self._shapes = {name: model.shape() for name, model in self.models.items()}
+        self._foreign: set[str] = set()  # models another version of Valmius has taken over (see _leave)
         self._wake = threading.Event()
         self._advanced = threading.Condition()
         self._stop = threading.Event()
@@ -108,7 +111,9 @@ class Projections:
         notification ids are given in commit order (the store serialises its writers), so every notification
         up to `head` was visible to the read. (The read has no upper bound: with one, PostgreSQL may plan to
         sort the whole rest of the log for every batch.)"""
-        models = models or list(self.models.values())
+        models = [m for m in models or self.models.values() if m.name not in self._foreign]
+        if not models:
+            return 0
         batch_size = batch_size or self.batch_size
         topics = topics_of(models)
         head = (self.app.recorder.max_notification_id() or 0) if topics is not None else 0
@@ -142,15 +147,32 @@ class Projections:
         One transaction for all models, rather than one per model, is one commit and one pool checkout per
         batch instead of one per model; on PostgreSQL its statements are sent in bulk (base.batch_transaction)."""
         with batch_transaction(self.store) as tx:
-            known = lock_positions(tx, [m.name for m in models], self.store.dialect)
-            ready = [(model, known[model.name]) for model in models if known[model.name] >= after]
+            tracked = lock_tracking(tx, [m.name for m in models], self.store.dialect)
+            known = {name: position for name, (position, _) in tracked.items()}
+            for model in models:
+                shape = tracked[model.name][1]
+                if shape is not None and shape != self._shapes[model.name]:
+                    self._leave(model, shape)
+                    del known[model.name]
+            ready = [(m, known[m.name]) for m in models if m.name in known and known[m.name] >= after]
             apply_locked(tx, ready, notifications, self.app.mapper.to_domain_event, last)
             for model, position in ready:
                 known[model.name] = max(position, last)
             if self.store.dialect == "postgres":
                 tx.execute(f"NOTIFY {TRACKING_CHANNEL}")  # delivered when this commits
         self._tracked.update(known)
-        return min(known.values())
+        return min(known.values(), default=last)
+
+    def _leave(self, model: ReadModel, shape: str) -> None:
+        """Stop following a read model whose rows are stored in another shape than this process writes: a
+        process of another version of Valmius reset it (see base.prepare) and rebuilds it. Applying this
+        process's events would mix rows of two versions, and so would reading it again from the start."""
+        self._foreign.add(model.name)
+        log.error(
+            "read model %s is stored in shape %s, this process writes %s: another version of Valmius runs on this "
+            "store; this process no longer follows it (stop it, or upgrade it)", model.name, shape,
+            self._shapes[model.name],
+        )
 
     def _announce(self, position: int) -> None:
         with self._advanced:

@@ -117,7 +117,7 @@ def rebuild_read_models(settings: Settings, names: list[str]) -> int:
                 return 2
         rebuilt = names or [n for n, m in projections.models.items() if m.rebuildable]
         for name in rebuilt:
-            print(f"{name}: rebuilt from {count} events, at position {projections.position(name)}")
+            print(f"{name}: rebuilt over {count} events of the log, at position {projections.position(name)}")
         return 0
     finally:
         services.close()

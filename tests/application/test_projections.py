@@ -596,3 +596,26 @@ def test_a_batch_forgets_nothing_it_remembered_before_its_rows_are_written(servi
     views.rebuild()  # the whole log in one batch
 
     assert (table_rows(services), every_read(views, ["C-S1", "C-S3"])) == expected
+
+
+def test_a_follower_leaves_alone_a_read_model_another_version_has_reset(services, app, views, clock, caplog):
+    """Given the storm evening followed, when a process of another version of Valmius resets the decision log
+    to its own shape and more is recorded, then this follower applies the new events to every other read
+    model and leaves the decision log alone (no rows of two versions), saying so in the log."""
+    storm_evening(app, clock)
+    views.catch_up()
+    with views.store.transaction() as tx:  # what base.prepare of the other version does
+        tx.execute("UPDATE valmius_read_model_shapes SET shape = 'other' WHERE view = 'decision_log'")
+        tx.execute("DELETE FROM rm_decisions")
+        tx.execute("UPDATE valmius_tracking SET position = 0 WHERE view = 'decision_log'")
+    app.record_decision(DO1, "C-S1", decision_id="D-4", decided_by="Mayor", decision="Buses as warm shelters",
+                        rationale="Schools full", options=["Buses", "Wait"])
+
+    views.catch_up()
+    views.catch_up()
+
+    end = app.recorder.max_notification_id()
+    assert views.position("decision_log") == 0
+    assert views.store.query("SELECT * FROM rm_decisions") == []
+    assert all(views.position(name) == end for name in VIEWS if name != "decision_log")
+    assert "another version of Valmius runs on this store" in caplog.text
