@@ -515,7 +515,9 @@ def parse(text: str | None) -> datetime | None:
 
 def by_instant(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
     """Rows ordered by the instant in `column`. The stored text keeps the offset it was given in, so ordering
-    by the text would order by clock reading, not by instant (10:20+00:00 would come before 12:00+03:00)."""
+    by the text would order by clock reading, not by instant (10:20+00:00 would come before 12:00+03:00).
+    Rows of equal instants keep the order they came in: read them in key order, so that every store and
+    every as-of replay answers alike."""
     return sorted(rows, key=lambda row: parse(row[column]))
 
 

@@ -73,7 +73,9 @@ def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
 
 def decision_log(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
     names = policy.units.short_names
-    rows = by_instant(store.query("SELECT * FROM rm_decisions WHERE crisis_id = %s", (crisis_id,)), "decided_at")
+    rows = by_instant(
+        store.query("SELECT * FROM rm_decisions WHERE crisis_id = %s ORDER BY decision_id", (crisis_id,)), "decided_at"
+    )
     reviews: dict[str, list[dict[str, Any]]] = {}
     for review in store.query("SELECT * FROM rm_decision_reviews WHERE crisis_id = %s ORDER BY position", (crisis_id,)):
         reviews.setdefault(review["decision_id"], []).append(review)

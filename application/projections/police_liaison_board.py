@@ -127,7 +127,9 @@ def board(
     if open_only:
         where.append("status = 'OPEN'")
     rows = store.query(
-        "SELECT * FROM rm_police_requests" + (f" WHERE {' AND '.join(where)}" if where else ""), tuple(params)
+        "SELECT * FROM rm_police_requests" + (f" WHERE {' AND '.join(where)}" if where else "")
+        + " ORDER BY liaison_id, request_id",  # equal instants in key order (by_instant keeps it)
+        tuple(params),
     )
     requests = [present(r, at, cleared, policy) for r in by_instant(rows, "raised_at")]
     open_requests = [r for r in requests if r["status"] == "OPEN"]

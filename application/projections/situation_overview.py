@@ -82,11 +82,13 @@ class SituationOverview(ReadModel):
 def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
     """The overview as it stands at `at` (the server clock, or a past moment for auditors)."""
     names = policy.units.short_names
-    crises = by_instant(store.query("SELECT * FROM rm_crises WHERE status <> %s", (CLOSED,)), "declared_at")
+    crises = by_instant(
+        store.query("SELECT * FROM rm_crises WHERE status <> %s ORDER BY crisis_id", (CLOSED,)), "declared_at"
+    )
     actions = by_instant(
         store.query(
             "SELECT a.* FROM rm_actions a JOIN rm_crises c ON c.crisis_id = a.crisis_id"
-            " WHERE a.status = 'OPEN' AND c.status <> %s",
+            " WHERE a.status = 'OPEN' AND c.status <> %s ORDER BY a.crisis_id, a.action_id",
             (CLOSED,),
         ),
         "due_at",
