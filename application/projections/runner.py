@@ -286,7 +286,8 @@ class Projections:
         Returns how many notifications of the log the rebuild covered."""
         unknown = [name for name in names if name not in self.models]
         if unknown:
-            raise DomainError(Rule.NOT_FOUND, f"no read model {unknown[0]!r}; there are {', '.join(self.models)}")
+            rebuildable = ", ".join(name for name, model in self.models.items() if model.rebuildable)
+            raise DomainError(Rule.NOT_FOUND, f"no read model {unknown[0]!r}; there are {rebuildable}")
         models = (
             [self.models[name] for name in dict.fromkeys(names)]
             if names
