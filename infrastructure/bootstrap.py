@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from application.audit.chain import TamperEvidence
@@ -13,7 +14,7 @@ from domain.shared import utc_now
 from infrastructure.disclosures import DisclosureLog
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.identity import TokenStore
-from infrastructure.persistence import ensure_postgres_database, eventsourcing_env
+from infrastructure.persistence import ensure_postgres_database, eventsourcing_env, postgres_startup_lock
 from infrastructure.refusals import RefusalLog
 from infrastructure.settings import Settings
 from infrastructure.sql import Sql
@@ -40,10 +41,13 @@ class Services:
 
 
 def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
+    starting: AbstractContextManager[None] = nullcontext()
     if settings.store == "postgres":
         ensure_postgres_database(settings.database_url)
+        starting = postgres_startup_lock(settings.database_url)  # the library creates its tables: take turns
     policy = settings.policy()
-    coordination = Coordination(eventsourcing_env(settings), policy=policy, clock=clock)
+    with starting:
+        coordination = Coordination(eventsourcing_env(settings), policy=policy, clock=clock)
     sql = Sql.of(coordination)
     refusals = RefusalLog(sql)
     coordination.refusals = refusals

@@ -7,6 +7,8 @@ and for PostgreSQL the database itself too, if the server lets us.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -61,3 +63,20 @@ def ensure_postgres_database(database_url: str) -> None:
                 log.info("created PostgreSQL database %s", dbname)
             except psycopg.errors.DuplicateDatabase:
                 pass
+
+
+STARTUP_LOCK = 0x56414C53  # "VALS": held while a process sets up the library's tables on PostgreSQL
+
+
+@contextmanager
+def postgres_startup_lock(database_url: str) -> Iterator[None]:
+    """Hold a session advisory lock on the database while the block runs: processes starting together on a
+    fresh database take turns creating the library's tables (its CREATE TABLE IF NOT EXISTS fails on the
+    catalog's unique key when another process creates the same table at the same moment)."""
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1), autocommit=True,
+                         connect_timeout=5) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (STARTUP_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (STARTUP_LOCK,))
