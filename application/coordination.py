@@ -246,6 +246,13 @@ class Coordination(Application):
 
         return self._run(command, actor, crisis_id, payload, attempt)[0].version
 
+    def _call(self, aggregate: Aggregate, method: str, actor: Actor, fields: dict[str, Any], now: datetime) -> None:
+        """Call the aggregate's command method with the given fields, the entry's time defaulting to now, and
+        the policy, the acting user and the clock added."""
+        getattr(aggregate, method)(
+            **{**fields, "occurred_at": fields.get("occurred_at") or now}, policy=self.policy, actor=actor.user, now=now
+        )
+
     def _change_crisis(
         self,
         command: str,
@@ -257,16 +264,11 @@ class Coordination(Application):
         roles: frozenset[Role] = RUNS_CRISES,
         what: str = "",
     ) -> int:
-        """The common shape of a crisis command: the aggregate's method of that name with the given fields,
-        the entry's time defaulting to now, and the policy, the acting user and the clock added."""
+        """The common shape of a crisis command: the aggregate's method of that name with the given fields
+        (see _call)."""
 
         def change(crisis: Crisis, now: datetime) -> None:
-            getattr(crisis, method or command)(
-                **{**fields, "occurred_at": fields.get("occurred_at") or now},
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
+            self._call(crisis, method or command, actor, fields, now)
 
         return self._crisis_command(command, actor, crisis_id, expected_version, fields, change, roles, what)
 
@@ -546,21 +548,17 @@ class Coordination(Application):
     def _change_preparedness(
         self,
         command: str,
-        method: str,
         actor: Actor,
         unit: str,
         expected_version: int | None,
         fields: dict[str, Any],
+        method: str | None = None,
     ) -> int:
-        """The common shape of a plan-keeping command: the aggregate's method with the given fields."""
+        """The common shape of a plan-keeping command: the aggregate's method of that name with the given
+        fields (see _call)."""
 
         def change(preparedness: DivisionPreparedness, now: datetime) -> list[Aggregate]:
-            getattr(preparedness, method)(
-                **{**fields, "occurred_at": fields.get("occurred_at") or now},
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
+            self._call(preparedness, method or command, actor, fields, now)
             return []
 
         return self._preparedness_command(
@@ -641,15 +639,17 @@ class Coordination(Application):
         self, actor: Actor, unit: str, *, expected_version: int | None = None, **fields: Any
     ) -> int:
         """Approve a drafted plan: plan_id, approved_by, occurred_at."""
-        return self._change_preparedness("approve_continuity_plan", "approve_plan", actor, unit, expected_version, fields)
+        return self._change_preparedness(
+            "approve_continuity_plan", actor, unit, expected_version, fields, method="approve_plan"
+        )
 
     def record_plan_review(self, actor: Actor, unit: str, *, expected_version: int | None = None, **fields: Any) -> int:
         """Record a review of a plan: plan_id, notes, next_review_due, occurred_at."""
-        return self._change_preparedness("record_plan_review", "record_plan_review", actor, unit, expected_version, fields)
+        return self._change_preparedness("record_plan_review", actor, unit, expected_version, fields)
 
     def record_exercise(self, actor: Actor, unit: str, *, expected_version: int | None = None, **fields: Any) -> int:
         """Record an exercise of a plan: plan_id, title, findings, occurred_at."""
-        return self._change_preparedness("record_exercise", "record_exercise", actor, unit, expected_version, fields)
+        return self._change_preparedness("record_exercise", actor, unit, expected_version, fields)
 
     def activate_continuity_plan(
         self,

@@ -67,7 +67,14 @@ from urllib.parse import urlparse
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.common import fresh_database, drop_database, free_port  # noqa: E402
+from bench.common import (  # noqa: E402
+    drop_database,
+    free_port,
+    fresh_database,
+    percentile,
+    valmius_command,
+    wait_healthy,
+)
 
 import psycopg  # noqa: E402
 
@@ -79,21 +86,13 @@ TRACKING_QUERY = "SELECT min(position) FROM valmius_tracking"
 # --- small things ------------------------------------------------------------------------------------
 
 
-def pct(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank on the sorted values); nan when empty."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
 def summary_ms(values_ns: list[int | float]) -> dict[str, float]:
     ms = [v / 1e6 for v in values_ns]
     return {
         "n": len(ms),
-        "median": pct(ms, 50),
-        "p90": pct(ms, 90),
-        "p99": pct(ms, 99),
+        "median": percentile(ms, 50),
+        "p90": percentile(ms, 90),
+        "p99": percentile(ms, 99),
         "max": max(ms) if ms else float("nan"),
         "mean": statistics.fmean(ms) if ms else float("nan"),
     }
@@ -126,11 +125,6 @@ class Progress:
             sys.stderr.write("\n")
             sys.stderr.flush()
         self.last_line = 0.0
-
-
-def valmius_command() -> list[str]:
-    executable = shutil.which("valmius", path=str(Path(sys.executable).parent))
-    return [executable] if executable else [sys.executable, "-m", "interfaces.cli.main"]
 
 
 class Process:
@@ -180,21 +174,6 @@ class Process:
                 self.process.wait()
         self.log.close()
         os.unlink(self.log.name)
-
-
-def wait_http_ready(server: Process, port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        server.check()
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"valmius serve did not answer /health in {timeout} s:\n{server.tail()}")
 
 
 class Helper:
@@ -768,7 +747,7 @@ def sse_phase(ctx: Context) -> dict[str, Any]:
         "first_client": summary_ms(first_client),
         "spread": summary_ms(spread),
         "frames_per_client": statistics.fmean(len(f) for f in received["clients"]),
-        "frame_bytes_median": pct(frame_sizes, 50),
+        "frame_bytes_median": percentile(frame_sizes, 50),
         "connect_seconds": received["connect_seconds"],
         "closed_early": received["closed_early"],
         "errors": received["errors"],
@@ -1247,14 +1226,18 @@ def rebuild_phase(ctx: Context) -> dict[str, Any]:
     for round_ in range(1, args.rounds + 1):
         count, seconds = raw_scan(app, batch)
         runs["raw"].append(seconds)
-        progress.note(f"round {round_}: raw scan+decode {count} notifications in {seconds:.2f} s ({count / seconds:,.0f}/s)")
+        progress.note(
+            f"round {round_}: raw scan+decode {count} notifications in {seconds:.2f} s ({count / seconds:,.0f}/s)"
+        )
         for way in ways:
             vacuum(ctx.database_url, projections)
             started = time.perf_counter()
             count = projections.rebuild(*(names if way == "one pass" else [way]))
             seconds = time.perf_counter() - started
             runs[way].append(seconds)
-            progress.note(f"round {round_}: rebuild {way}: {count} events in {seconds:.2f} s ({count / seconds:,.0f}/s)")
+            progress.note(
+                f"round {round_}: rebuild {way}: {count} events in {seconds:.2f} s ({count / seconds:,.0f}/s)"
+            )
             identical = identical and read_model_digest(ctx.database_url, projections) == reference
 
     def best(way: str) -> dict[str, Any]:
@@ -1412,7 +1395,7 @@ def main(argv: list[str] | None = None) -> int:
             server = Process(["serve", "--host", "127.0.0.1", "--port", str(ctx.port)], env, args.profile)
             worker = Process(["project"], env, args.profile)
             commands = {"server": shlex.join(server.command), "worker": shlex.join(worker.command)}
-            wait_http_ready(server, ctx.port)
+            wait_healthy(ctx.port, server.check, server.tail)
             ctx.tokens = issue_tokens(services, max(args.lag_clients, 1))
             if "lag" in args.phases:
                 results["lag"] = lag_phase(ctx)

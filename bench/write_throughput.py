@@ -33,7 +33,6 @@ import json
 import os
 import random
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
@@ -49,7 +48,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.common import fresh_database, drop_database, free_port  # noqa: E402
+from bench.common import (  # noqa: E402
+    drop_database,
+    free_port,
+    fresh_database,
+    percentile,
+    valmius_command,
+    wait_healthy,
+)
 
 
 from domain.access import Actor, Role  # noqa: E402
@@ -117,16 +123,10 @@ class PhaseResult:
 def summarise(
     layer: str, clients: int, latencies: list[float], seconds: float, failures: int, cpu: float, **extra: Any
 ) -> PhaseResult:
-    ordered = sorted(latencies)
-
-    def pct(p: float) -> float:
-        if not ordered:
-            return float("nan")
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
-
+    n = len(latencies)
     return PhaseResult(
-        layer, clients, len(ordered), seconds, len(ordered) / seconds if seconds else 0.0, pct(50), pct(99), failures,
-        cpu_ms_per_command=cpu / len(ordered) * 1000 if ordered else float("nan"), **extra,
+        layer, clients, n, seconds, n / seconds if seconds else 0.0, percentile(latencies, 50) * 1000,
+        percentile(latencies, 99) * 1000, failures, cpu_ms_per_command=cpu / n * 1000 if n else float("nan"), **extra,
     )
 
 
@@ -382,31 +382,22 @@ class Server:
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="valmius-bench-server-", suffix=".log", delete=False)
         env = {**os.environ, "VALMIUS_DATABASE_URL": database_url, "VALMIUS_ENVIRONMENT": "production", **extra_env}
-        executable = shutil.which("valmius", path=str(Path(sys.executable).parent))
         if checkout is not None:  # the same command, run from another checkout's code
             command = [sys.executable, "-m", "interfaces.cli.main"]
             env["PYTHONPATH"] = str(checkout)
         else:
-            command = [executable] if executable else [sys.executable, "-m", "interfaces.cli.main"]
+            command = valmius_command()
         self.command = [*command, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(
             self.command, cwd=checkout or REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
 
     def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"valmius serve exited with {self.process.returncode}:\n{self.tail()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/health")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"valmius serve did not answer /health in {timeout} s:\n{self.tail()}")
+        wait_healthy(self.port, self.check, self.tail, timeout)
+
+    def check(self) -> None:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"valmius serve exited with {self.process.returncode}:\n{self.tail()}")
 
     def tail(self) -> str:
         return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-30:])

@@ -41,27 +41,29 @@ class Services:
 
 
 def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
+    """Open the store and everything kept in it, creating what is missing. On PostgreSQL under the start-up
+    lock: processes starting together on a fresh database take turns creating the tables."""
     starting: AbstractContextManager[None] = nullcontext()
     if settings.store == "postgres":
         ensure_postgres_database(settings.database_url)
-        starting = postgres_startup_lock(settings.database_url)  # the library creates its tables: take turns
+        starting = postgres_startup_lock(settings.database_url)
     policy = settings.policy()
     with starting:
         coordination = Coordination(eventsourcing_env(settings), policy=policy, clock=clock)
-    sql = Sql.of(coordination)
-    refusals = RefusalLog(sql)
-    coordination.refusals = refusals
-    coordination.seed()
-    projections = Projections(coordination, sql)
-    return Services(
-        settings=settings,
-        coordination=coordination,
-        tokens=TokenStore(sql, policy.units),
-        idempotency=IdempotencyStore(sql),
-        refusals=refusals,
-        disclosures=DisclosureLog(sql),
-        sql=sql,
-        projections=projections,
-        history=History(coordination, sql, projections, snapshot_every=settings.history_snapshot_every),
-        tamper_evidence=TamperEvidence(coordination, sql, projections, settings.signing_key),
-    )
+        sql = Sql.of(coordination)
+        refusals = RefusalLog(sql)
+        coordination.refusals = refusals
+        coordination.seed()
+        projections = Projections(coordination, sql)
+        return Services(
+            settings=settings,
+            coordination=coordination,
+            tokens=TokenStore(sql, policy.units),
+            idempotency=IdempotencyStore(sql),
+            refusals=refusals,
+            disclosures=DisclosureLog(sql, coordination.now),
+            sql=sql,
+            projections=projections,
+            history=History(coordination, sql, projections, snapshot_every=settings.history_snapshot_every),
+            tamper_evidence=TamperEvidence(coordination, sql, projections, settings.signing_key),
+        )

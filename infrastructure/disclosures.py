@@ -8,10 +8,11 @@ delete a row.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from domain.access import Actor
 from infrastructure.sql import Sql
 
 COLUMNS = (
@@ -26,8 +27,9 @@ def utc_text(moment: datetime) -> str:
 
 
 class DisclosureLog:
-    def __init__(self, sql: Sql) -> None:
+    def __init__(self, sql: Sql, clock: Callable[[], datetime]) -> None:
         self.sql = sql
+        self.clock = clock  # the server clock of the coordination
         sql.create(
             f"CREATE TABLE IF NOT EXISTS valmius_disclosures (id {sql.autoincrement()}, read_id TEXT NOT NULL,"
             " at TEXT NOT NULL, at_utc TEXT NOT NULL, user_name TEXT, role TEXT, endpoint TEXT NOT NULL,"
@@ -37,13 +39,13 @@ class DisclosureLog:
             "CREATE INDEX IF NOT EXISTS valmius_disclosures_user ON valmius_disclosures (user_name, id)",
         )
 
-    def record(
-        self, *, at: datetime, user: str | None, role: str | None, endpoint: str, records: Iterable[dict[str, Any]]
-    ) -> str | None:
-        """Keep one read: `records` are {"kind", "id", "crisis_id", "classification": {level, …}}. Returns its id."""
+    def record(self, actor: Actor, endpoint: str, records: Iterable[dict[str, Any]]) -> str | None:
+        """Keep one read by `actor`, now: `records` are {"kind", "id", "crisis_id", "classification": {level, …}}.
+        Returns its id."""
         rows = list(records)
         if not rows:
             return None
+        at, user, role = self.clock(), actor.user, str(actor.role)
         read_id = uuid.uuid4().hex
         placeholders = ", ".join(["%s"] * len(COLUMNS))
         with self.sql.transaction() as cursor:

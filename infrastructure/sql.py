@@ -16,9 +16,6 @@ from eventsourcing.application import Application
 from eventsourcing.sqlite import SQLiteDatastore
 
 
-DDL_LOCK = 0x56414C4D  # "VALM": the advisory lock our table creation takes on PostgreSQL
-
-
 class Sql:
     def __init__(self, datastore: Any, dialect: str) -> None:
         self.datastore = datastore
@@ -61,12 +58,9 @@ class Sql:
             return [dict(row) for row in cursor.fetchall()]
 
     def create(self, *statements: str) -> None:
-        """Run DDL (CREATE … IF NOT EXISTS). On PostgreSQL under an advisory lock, so that processes starting
-        together on a fresh database take turns: IF NOT EXISTS does not guard against a concurrent create, one
-        of them fails on the catalog's unique key (seen with three processes: 16 of 24 starts failed)."""
+        """Run DDL (CREATE … IF NOT EXISTS). Processes starting together take turns through the start-up lock
+        (infrastructure.persistence.postgres_startup_lock)."""
         with self.transaction() as cursor:
-            if self.dialect == "postgres":
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
             for statement in statements:
                 cursor.execute(statement)
 

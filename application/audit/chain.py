@@ -47,8 +47,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eventsourcing.persistence import Notification, StoredEvent
 
-from application.projections.base import ReadModel, Store, Tx
-from domain.access import Actor, Role, require_role
+from application.projections.base import ReadModel, Store, Tx, log_pages
+from domain.access import Actor, require_auditor
 from domain.shared import DomainError, Rule
 
 if TYPE_CHECKING:
@@ -75,7 +75,6 @@ PREFIX_CACHE = 100_000
 _sha256 = hashlib.sha256
 _VERSION_AND_LENGTH = struct.Struct(">QQ")
 
-AUDITORS = frozenset({Role.AUDITOR})
 
 
 # --- the chain ----------------------------------------------------------------------------------------
@@ -276,23 +275,11 @@ def store_checkpoint(tx: Tx, checkpoint: Checkpoint) -> None:
 
 # --- verdicts -----------------------------------------------------------------------------------------
 
-KINDS = {
-    "changed": "changed",
-    "removed": "removed",
-    "inserted": "inserted",
-    "reordered": "reordered",
-    "chain_altered": "the chain table itself was edited",
-    "rewritten": "rewritten together with the chain (found by a signed checkpoint)",
-    "checkpoint_signature": "a checkpoint whose signature does not hold",
-    "checkpoint_key": "a checkpoint signed by another key than the pinned one",
-}
-
-
 @dataclass(frozen=True)
 class Finding:
     """Where the log stops matching its evidence, and how."""
 
-    kind: str
+    kind: str  # changed, removed, inserted, reordered, chain_altered, rewritten, checkpoint_signature, checkpoint_key
     position: int
     detail: str
     other_position: int | None = None  # reordered: where the chain recorded the event found at `position`
@@ -388,23 +375,20 @@ class TamperEvidence:
 
     # --- for auditors (HTTP) -------------------------------------------------------------------------
 
-    def _auditor(self, actor: Actor, what: str) -> None:
-        require_role(actor, AUDITORS, what, "verifying the audit trail is the auditors' task")
-
     def get_verdict(self, actor: Actor, public_key: str | None = None) -> Verdict:
-        self._auditor(actor, "verify the event log")
+        require_auditor(actor, "verify the event log")
         return self.verify(public_key=public_key)
 
     def verify_checkpoint(self, actor: Actor, document: Mapping[str, Any], public_key: str | None = None) -> Verdict:
-        self._auditor(actor, "verify the event log")
+        require_auditor(actor, "verify the event log")
         return self.verify(against=Checkpoint.from_document(document), public_key=public_key)
 
     def list_checkpoints(self, actor: Actor) -> list[Checkpoint]:
-        self._auditor(actor, "read the signed checkpoints")
+        require_auditor(actor, "read the signed checkpoints")
         return self.checkpoints()
 
     def get_checkpoint(self, actor: Actor, position: int) -> Checkpoint:
-        self._auditor(actor, "read the signed checkpoints")
+        require_auditor(actor, "read the signed checkpoints")
         found = self.checkpoints(position)
         if not found:
             raise DomainError(Rule.NOT_FOUND, f"there is no signed checkpoint at position {position}")
@@ -630,13 +614,7 @@ class _Scan:
         self.after_divergence: list[tuple[int, str]] = []  # (position, event hash) of the log from there on
 
     def _log(self, start: int) -> Iterator[list[Notification]]:
-        recorder = self.evidence.app.recorder
-        while start <= self.log_head:
-            batch = recorder.select_notifications(start=start, limit=self.evidence.batch_size, stop=self.log_head)
-            if not batch:
-                return
-            yield batch  # type: ignore[misc]
-            start = batch[-1].id + 1
+        return log_pages(self.evidence.app.recorder, after=start - 1, stop=self.log_head, size=self.evidence.batch_size)
 
     def _stored_digest(self, position: int) -> str | None:
         rows = self.evidence.store.query(f"SELECT digest FROM {CHAIN_TABLE} WHERE position = %s", (position,))

@@ -47,7 +47,14 @@ from eventsourcing.utils import get_topic
 
 from application.audit.history import apply_known, plain, scratch_store
 from application.audit.redaction import redact_record
-from application.audit.refusals import CrisisLinks, Rows, present_refusal, search_refusals
+from application.audit.refusals import (
+    LIAISON_OPENED,
+    PLAN_ACTIVATED,
+    CrisisLinks,
+    Rows,
+    present_refusal,
+    search_refusals,
+)
 from application.projections import crisis_timeline, decision_log, police_liaison_board
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
@@ -64,9 +71,7 @@ SCAN_BATCH = 2000
 Progress = Callable[[int, int], None]  # (notifications just scanned, log position the scan goes to)
 ReportRenderer = Callable[[dict[str, Any]], str]
 
-LIAISON_OPENED = get_topic(PoliceLiaison.Opened)
 PLAN_DEFINED = {get_topic(DivisionPreparedness.PlanDrafted), get_topic(DivisionPreparedness.PlanApproved)}
-PLAN_ACTIVATED = get_topic(DivisionPreparedness.PlanActivated)
 PLAN_DEACTIVATED = get_topic(DivisionPreparedness.PlanDeactivated)
 READINESS_CHANGED = get_topic(DivisionPreparedness.ReadinessChanged)
 
@@ -207,10 +212,12 @@ def export_crisis(
 
     jsonl("events.jsonl", [redactor.event(n, e) for n, e in scan.crisis])
     jsonl("police_requests.jsonl", [redactor.event(n, e) for n, e in scan.liaisons])
-    jsonl("plans.jsonl", [redactor.event(n, e) for n, e in scan.plans])
+    plans = [redactor.event(n, e) for n, e in scan.plans]
+    jsonl("plans.jsonl", plans)
     jsonl("readiness.jsonl", [redactor.event(n, e) for n, e in scan.readiness])
-    refusals = _refusals_concerning(rows, scan.links, refusals_up_to)
-    jsonl("refusals.jsonl", [present_refusal(row, actor.clearance) for row in refusals])
+    concerning = _refusals_concerning(rows, scan.links, refusals_up_to)
+    refusals = [present_refusal(row, actor.clearance) for row in concerning]
+    jsonl("refusals.jsonl", refusals)
 
     views = _rebuild_views(scan, now, actor.clearance, app.policy)
     jsonl("timeline.jsonl", views["timeline"]["entries"])
@@ -238,8 +245,8 @@ def export_crisis(
             "timeline": views["timeline"]["entries"],
             "decisions": views["decisions"]["decisions"],
             "police_requests": views["police"]["open"] + views["police"]["closed"],
-            "plans": [redactor.event(n, e) for n, e in scan.plans],
-            "refusals": [present_refusal(row, actor.clearance) for row in refusals],
+            "plans": plans,
+            "refusals": refusals,
             "files": data_files,
         }
     ).encode("utf-8")

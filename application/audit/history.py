@@ -32,7 +32,7 @@ import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -52,7 +52,7 @@ from application.projections import (
     readiness_board,
     situation_overview,
 )
-from application.projections.base import ReadModel, Store, lock_position, positions, topics_of
+from application.projections.base import ReadModel, Store, lock_position, log_pages, positions, topics_of
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
@@ -238,16 +238,7 @@ class EventLog:
         self, *, after: int = 0, stop: int | None = None, topics: Sequence[str] = ()
     ) -> Iterator[list[Notification]]:
         """Pages of notifications after `after` up to `stop`, of those topics."""
-        while True:
-            page = self.recorder.select_notifications(
-                start=after + 1, limit=READ_PAGE, stop=stop, topics=list(topics)
-            )
-            if not page:
-                return
-            yield list(page)
-            after = page[-1].id
-            if stop is not None and after >= stop:
-                return
+        return log_pages(self.recorder, after=after, stop=stop, topics=topics, size=READ_PAGE)
 
     def of_aggregate(self, originator: UUID) -> list[Notification]:
         """Every stored event of one aggregate, with its log position."""
@@ -583,7 +574,6 @@ class Basis:
     events_read: int = 0
     events_applied: int = 0
     full_replay: bool = False
-    ranges: list[tuple[int, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -738,7 +728,6 @@ class History:
                 basis.snapshot_position = snapshot.position
             after = snapshot.position if snapshot else 0
             ranges = [(after, stop)] if full_replay else self.snapshots.ranges_to_read(after, stop, at)
-            basis.ranges = ranges
             topics = self.snapshots.topics
             for gt, lte in ranges:
                 for page in self.log.scan(after=gt, stop=lte, topics=topics):

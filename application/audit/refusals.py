@@ -24,13 +24,13 @@ from typing import Any, Protocol
 from eventsourcing.utils import get_topic
 
 from application.audit.redaction import withhold_payload
+from application.projections.base import log_pages
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
 from domain.shared import DomainError, Rule, display
 
 MAX_PAGE = 1000
 _BATCH = 1000
-_LOG_BATCH = 5000
 
 
 class Rows(Protocol):
@@ -85,25 +85,18 @@ def links_from_log(app: Any, crisis_id: str) -> CrisisLinks:
     """Read the liaisons opened for the crisis and every plan activation from the event log (by topic)."""
     links = CrisisLinks(crisis_id)
     activations = []
-    for notification in _by_topic(app, [LIAISON_OPENED, PLAN_ACTIVATED]):
-        event = app.mapper.to_domain_event(notification)
-        if notification.topic == LIAISON_OPENED:
-            if event.crisis_id == crisis_id:
-                links.liaisons.add(event.liaison_id)
-        else:
-            activations.append((event.unit, event.plan_id, event.crisis_id, event.recorded_at))
+    for page in log_pages(app.recorder, topics=[LIAISON_OPENED, PLAN_ACTIVATED]):
+        for notification in page:
+            event = app.mapper.to_domain_event(notification)
+            if notification.topic == LIAISON_OPENED:
+                if event.crisis_id == crisis_id:
+                    links.liaisons.add(event.liaison_id)
+            else:
+                activations.append((event.unit, event.plan_id, event.crisis_id, event.recorded_at))
     links.add_activations(activations)
     return links
 
 
-def _by_topic(app: Any, topics: list[str]) -> Iterable[Any]:
-    start = 1
-    while True:
-        batch = app.recorder.select_notifications(start=start, limit=_LOG_BATCH, topics=topics)
-        yield from batch
-        if len(batch) < _LOG_BATCH:
-            return
-        start = batch[-1].id + 1
 
 
 def search_refusals(

@@ -23,6 +23,8 @@ from typing import Any, ClassVar, Protocol
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
+from domain.shared import Classification
+
 log = logging.getLogger("valmius.projections")
 
 TRACKING_TABLE = "valmius_tracking"
@@ -486,6 +488,19 @@ def prepare(store: Store, models: Iterable[ReadModel]) -> list[str]:
     return reset
 
 
+def log_pages(
+    recorder: Any, *, after: int = 0, stop: int | None = None, topics: Sequence[str] = (), size: int = 5000
+) -> Iterator[list[Notification]]:
+    """The stored notifications after `after` up to `stop` (inclusive; the end of the log when None), of
+    `topics` (all when empty), in pages of at most `size`: how every full scan of the log reads it."""
+    while stop is None or after < stop:
+        page = recorder.select_notifications(start=after + 1, limit=size, stop=stop, topics=list(topics))
+        if not page:
+            return
+        yield list(page)
+        after = page[-1].id
+
+
 def topics_of(models: Iterable[ReadModel]) -> list[str] | None:
     """The topics the models apply between them; None when one of them needs every event."""
     found: set[str] = set()
@@ -543,6 +558,19 @@ def load(text: str | None) -> Any:
 
 
 _CLASSIFICATIONS: dict[Any, str] = {}  # a classification -> its JSON (a few distinct ones: most are PUBLIC)
+
+
+_STORED: dict[str, Classification] = {}  # the other way round: stored JSON -> classification
+
+
+def stored_classification(text: str) -> Classification:
+    """The classification a row stores (its JSON), remembered: rows are read far more often than written."""
+    found = _STORED.get(text)
+    if found is None:
+        if len(_STORED) >= 4096:
+            _STORED.clear()
+        found = _STORED[text] = Classification(**load(text))
+    return found
 
 
 def classification_json(event: Any) -> str:

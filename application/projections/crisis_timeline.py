@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
-from application.projections.base import ReadModel, Store, Tx, classification_text, dump, iso, load, parse
+from application.projections.base import (
+    ReadModel,
+    Store,
+    Tx,
+    classification_text,
+    dump,
+    iso,
+    load,
+    parse,
+    stored_classification,
+)
 from domain.crisis import Crisis
 from domain.shared import PUBLIC, Classification, Policy, display, redact
 
@@ -112,7 +122,7 @@ class CrisisTimeline(ReadModel):
             (e.crisis_id, parent, ref),
         )
         rows = tx.fetchall()
-        return Classification(**load(rows[0]["classification"])) if rows else PUBLIC
+        return stored_classification(rows[0]["classification"]) if rows else PUBLIC
 
     def struck(self, tx: Tx, e: Crisis.LogEntryStruck, position: int) -> None:
         self.after_rows(  # once the batch's rows are written: the entry may be one of them
@@ -131,24 +141,26 @@ def timeline(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: 
     return {
         "crisis_id": crisis_id,
         "at": display(at, seconds=True),
-        "entries": [
-            {
-                "position": r["position"],
-                "kind": r["kind"],
-                "ref": r["ref"],
-                "occurred_at": display(parse(r["occurred_at"])),
-                "recorded_at": display(parse(r["recorded_at"]), seconds=True),
-                "actor": r["actor"],
-                # the rule that asked for a late-entry reason, to the second (late_minutes is rounded down)
-                "late": parse(r["recorded_at"]) - parse(r["occurred_at"]) > policy.time.late_entry_after,
-                "late_minutes": r["late_minutes"],
-                "struck": bool(r["struck"]),
-                "struck_by": r["struck_by"],
-                **redact(
-                    Classification(**load(r["classification"])), cleared, names, content=load(r["content"]),
-                    late_entry_reason=r["late_entry_reason"], struck_reason=r["struck_reason"],
-                ),
-            }
-            for r in rows
-        ],
+        "entries": [_entry(r, cleared, names, policy) for r in rows],
+    }
+
+
+def _entry(r: dict[str, Any], cleared: bool, names: dict[str, str], policy: Policy) -> dict[str, Any]:
+    occurred, recorded = parse(r["occurred_at"]), parse(r["recorded_at"])
+    return {
+        "position": r["position"],
+        "kind": r["kind"],
+        "ref": r["ref"],
+        "occurred_at": display(occurred),
+        "recorded_at": display(recorded, seconds=True),
+        "actor": r["actor"],
+        # the rule that asked for a late-entry reason, to the second (late_minutes is rounded down)
+        "late": recorded - occurred > policy.time.late_entry_after,
+        "late_minutes": r["late_minutes"],
+        "struck": bool(r["struck"]),
+        "struck_by": r["struck_by"],
+        **redact(
+            stored_classification(r["classification"]), cleared, names, content=load(r["content"]),
+            late_entry_reason=r["late_entry_reason"], struck_reason=r["struck_reason"],
+        ),
     }

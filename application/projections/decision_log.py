@@ -9,9 +9,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from application.projections.base import ReadModel, Store, Tx, by_instant, classification_json, dump, iso, load, parse
+from application.projections.base import (
+    ReadModel,
+    Store,
+    Tx,
+    by_instant,
+    classification_json,
+    dump,
+    iso,
+    load,
+    parse,
+    stored_classification,
+)
 from domain.crisis import Crisis
-from domain.shared import Classification, Policy, display, redact
+from domain.shared import Policy, display, redact
 
 
 class DecisionLog(ReadModel):
@@ -20,7 +31,8 @@ class DecisionLog(ReadModel):
         "rm_decisions": (
             "(crisis_id TEXT, decision_id TEXT, decided_by TEXT, authority TEXT, decision TEXT, rationale TEXT,"
             " options TEXT, refs TEXT, classification TEXT, decided_at TEXT, recorded_at TEXT, actor TEXT,"
-            " review_at TEXT, supersedes TEXT, superseded_by TEXT, reviewed INTEGER, PRIMARY KEY (crisis_id, decision_id))"
+            " review_at TEXT, supersedes TEXT, superseded_by TEXT, reviewed INTEGER,"
+            " PRIMARY KEY (crisis_id, decision_id))"
         ),
         "rm_decision_reviews": (
             "(crisis_id TEXT, position BIGINT, decision_id TEXT, occurred_at TEXT, recorded_at TEXT, actor TEXT,"
@@ -91,7 +103,7 @@ def decision_log(store: Store, crisis_id: str, at: datetime, cleared: bool, poli
 def _present(
     r: dict[str, Any], reviews: list[dict[str, Any]], at: datetime, cleared: bool, names: dict[str, str]
 ) -> dict[str, Any]:
-    classification = Classification(**load(r["classification"]))
+    classification = stored_classification(r["classification"])
     return {
         "decision_id": r["decision_id"],
         "decided_by": r["decided_by"],

@@ -14,11 +14,11 @@ from application.projections.base import (
     by_instant,
     classification_json,
     iso,
-    load,
     parse,
+    stored_classification,
 )
 from domain.police_liaison import PoliceLiaison
-from domain.shared import Classification, Policy, display, redact
+from domain.shared import Policy, display, redact
 
 
 class PoliceLiaisonBoard(ReadModel):
@@ -106,9 +106,9 @@ def present(row: dict[str, Any], at: datetime, cleared: bool, policy: Policy) ->
         "unanswered_beyond_threshold": is_open and at - raised > policy.police_answer_threshold,
         "closed_at": display(closed),
         "answered_by": row["answered_by"],
-        **redact(Classification(**load(row["classification"])), cleared, names, subject=row["subject"]),
+        **redact(stored_classification(row["classification"]), cleared, names, subject=row["subject"]),
         "response": (
-            redact(Classification(**load(row["response_classification"])), cleared, names, text=row["response"])
+            redact(stored_classification(row["response_classification"]), cleared, names, text=row["response"])
             if not is_open
             else None
         ),

@@ -6,9 +6,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from application.projections.base import ReadModel, Store, Tx, classification_json, dump, iso, load, parse
+from application.projections.base import (
+    ReadModel,
+    Store,
+    Tx,
+    classification_json,
+    dump,
+    iso,
+    parse,
+    stored_classification,
+)
 from domain.division_preparedness import DivisionPreparedness
-from domain.shared import Classification, Policy, display, redact
+from domain.shared import Policy, display, redact
 
 
 class ReadinessBoard(ReadModel):
@@ -77,7 +86,7 @@ def board(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[str
     plans = store.query("SELECT * FROM rm_plans ORDER BY unit, plan_id")
     active, reviews_due = [], []
     for p in plans:
-        content = redact(Classification(**load(p["classification"])), cleared, names, title=p["title"])
+        content = redact(stored_classification(p["classification"]), cleared, names, title=p["title"])
         if p["active_for"]:
             since = parse(p["activated_at"])
             minutes = int((at - since) / timedelta(minutes=1))

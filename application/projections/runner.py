@@ -44,7 +44,7 @@ from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard
 from application.projections.situation_overview import SituationOverview
-from domain.access import READS_CRISES, Actor, require_role
+from domain.access import READS_CRISES, Actor, require_role, role_hint
 from domain.shared import DomainError, Rule
 
 log = logging.getLogger("valmius.projections")
@@ -306,7 +306,7 @@ class Projections:
     # --- reads ---------------------------------------------------------------------------------------
 
     def _reader(self, actor: Actor) -> None:
-        require_role(actor, READS_CRISES, "read the situation picture", "admins manage users and tokens only")
+        require_role(actor, READS_CRISES, "read the situation picture", role_hint(actor))
 
     def get_situation_overview(self, actor: Actor, at: datetime | None = None) -> dict[str, Any]:
         self._reader(actor)

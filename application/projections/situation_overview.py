@@ -12,9 +12,18 @@ from datetime import datetime
 from typing import Any
 
 from application.projections import decision_log, police_liaison_board, readiness_board
-from application.projections.base import ReadModel, Store, Tx, by_instant, classification_json, iso, load, parse
+from application.projections.base import (
+    ReadModel,
+    Store,
+    Tx,
+    by_instant,
+    classification_json,
+    iso,
+    parse,
+    stored_classification,
+)
 from domain.crisis import Crisis
-from domain.shared import Classification, Policy, display, redact
+from domain.shared import Policy, display, redact
 
 CLOSED = "CLOSED"
 
@@ -106,7 +115,7 @@ def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[
                 "unit": a["unit"],
                 "due_at": display(due),
                 "overdue": overdue,
-                **redact(Classification(**load(a["classification"])), cleared, names, task=a["task"]),
+                **redact(stored_classification(a["classification"]), cleared, names, task=a["task"]),
             }
         )
         counts = per_unit.setdefault(a["unit"], {"open": 0, "overdue": 0})
@@ -126,7 +135,7 @@ def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[
                 "category": c["category"],
                 "lead": c["lead"],
                 "declared_at": display(parse(c["declared_at"])),
-                **redact(Classification(**load(c["classification"])), cleared, names, title=c["title"]),
+                **redact(stored_classification(c["classification"]), cleared, names, title=c["title"]),
                 "open_actions": len(mine),
                 "overdue_actions": sum(a["overdue"] for a in mine),
                 "latest_situation_report": (

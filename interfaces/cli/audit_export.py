@@ -66,10 +66,7 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
                     part.close()
                     os.unlink(part.name)
                     raise
-        services.disclosures.record(
-            at=services.coordination.now(), user=actor.user, role=str(actor.role), endpoint=command,
-            records=export.disclosed,
-        )
+        services.disclosures.record(actor, command, export.disclosed)
         target = args.out or directory / export.filename
         os.replace(part.name, target)
     except DomainError as error:

@@ -9,7 +9,10 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from application.audit.chain import TamperEvidence
+from application.audit.history import History
 from application.coordination import Coordination
+from application.projections.runner import Projections
 from domain.access import Actor, require_writer
 from domain.shared import DomainError, Rule
 from infrastructure.bootstrap import Services
@@ -29,6 +32,18 @@ async def get_services(request: Request) -> Services:
 
 async def get_coordination(request: Request) -> Coordination:
     return request.app.state.services.coordination
+
+
+async def get_projections(request: Request) -> Projections:
+    return request.app.state.services.projections
+
+
+async def get_history(request: Request) -> History:
+    return request.app.state.services.history
+
+
+async def get_tamper_evidence(request: Request) -> TamperEvidence:
+    return request.app.state.services.tamper_evidence
 
 
 async def get_reader(

@@ -192,11 +192,4 @@ class _Watch:
         endpoint = f"GET {self.scope['path']}"
         if self.scope.get("query_string"):
             endpoint += "?" + self.scope["query_string"].decode("latin-1")
-        await run_in_threadpool(
-            services.disclosures.record,
-            at=services.coordination.now(),
-            user=self.actor.user,
-            role=str(self.actor.role),
-            endpoint=endpoint,
-            records=records,
-        )
+        await run_in_threadpool(services.disclosures.record, self.actor, endpoint, records)

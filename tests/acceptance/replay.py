@@ -30,7 +30,7 @@ import json
 import re
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -782,12 +782,3 @@ def check_current_endpoints(replayer: Replayer, checkpoint: dict[str, Any]) -> N
             check(shown == due, f"{cid}: {decision_id} review is due {shown}, expected {due} ({note})")
 
     record.unchecked += [key for key in expect if key not in done]
-
-
-def describe(records: Iterable[StepRecord]) -> str:
-    """A one-line-per-step summary, for failure messages and debugging."""
-    lines = []
-    for record in records:
-        got = record.exchange.response if isinstance(record.exchange.response, dict) else {}
-        lines.append(f"{record.label}: {record.exchange.status} {got.get('code', '')} {got.get('detail', '')}")
-    return "\n".join(lines)

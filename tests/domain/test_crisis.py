@@ -7,8 +7,6 @@ Times follow scenario S1 (the autumn storm, declared 2025-10-25 21:40+03:00).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,6 +14,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.crisis import Crisis
 from domain.shared import Classification, DomainError, Policy, Rule
+from tests.domain.support import refused
 
 POLICY = Policy()
 DECLARED = datetime.fromisoformat("2025-10-25T21:40+03:00")
@@ -53,16 +52,6 @@ def declare(crisis_id: str = "C-S1", **overrides: object) -> Crisis:
 
 def saved(aggregate: Aggregate) -> list:
     return aggregate.collect_events()
-
-
-@contextmanager
-def refused(aggregate: Aggregate, rule: Rule) -> Iterator[pytest.ExceptionInfo[DomainError]]:
-    """The command inside is refused by `rule` and appends no event to the aggregate."""
-    before = (aggregate.version, len(aggregate.pending_events))
-    with pytest.raises(DomainError) as error:
-        yield error
-    assert error.value.rule is rule, error.value
-    assert (aggregate.version, len(aggregate.pending_events)) == before
 
 
 def assign(crisis: Crisis, action_id: str = "A-S1-01", unit: str = "STARA", n: float = 25, due: float = 140) -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from eventsourcing.domain import Aggregate
 
 from domain.division_preparedness import CriticalFunction, DivisionPreparedness
 from domain.shared import DomainError, Policy, Rule
+from tests.domain.support import refused
 
 POLICY = Policy()
 START = datetime.fromisoformat("2026-02-10T08:00+02:00")
@@ -63,16 +61,6 @@ def raise_to(preparedness: DivisionPreparedness, level: str, n: float = 10, in_f
         emergency_conditions_in_force=in_force,
         **when(n, **extra),
     )
-
-
-@contextmanager
-def refused(aggregate: Aggregate, rule: Rule) -> Iterator[pytest.ExceptionInfo[DomainError]]:
-    """The command inside is refused by `rule` and appends no event."""
-    before = (aggregate.version, len(aggregate.pending_events))
-    with pytest.raises(DomainError) as error:
-        yield error
-    assert error.value.rule is rule, error.value
-    assert (aggregate.version, len(aggregate.pending_events)) == before
 
 
 # --- registration and readiness -----------------------------------------------------------------------

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from eventsourcing.domain import Aggregate
 
 from domain.police_liaison import PoliceLiaison
 from domain.shared import DEFAULT_UNITS, Classification, DomainError, Policy, Rule
+from tests.domain.support import refused
 
 POLICY = Policy()
 DECLARED = datetime.fromisoformat("2025-11-17T07:00+02:00")
@@ -57,16 +55,6 @@ def raise_request(
 def close(liaison: PoliceLiaison, outcome: str, request_id: str = "PR-S4-02", n: float = 155, **extra: object) -> None:
     response = extra.pop("response", "5/6 swept")
     getattr(liaison, f"{outcome}_request")(request_id=request_id, response=response, **when(n, **extra))
-
-
-@contextmanager
-def refused(aggregate: Aggregate, rule: Rule) -> Iterator[pytest.ExceptionInfo[DomainError]]:
-    """The command inside is refused by `rule` and appends no event."""
-    before = (aggregate.version, len(aggregate.pending_events))
-    with pytest.raises(DomainError) as error:
-        yield error
-    assert error.value.rule is rule, error.value
-    assert (aggregate.version, len(aggregate.pending_events)) == before
 
 
 # --- the matter ---------------------------------------------------------------------------------------

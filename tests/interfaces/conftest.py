@@ -55,10 +55,6 @@ class People:
     def auditor(self) -> dict:
         return self.api.headers("AUD", "auditor", clearance=True)
 
-    @property
-    def admin(self) -> dict:
-        return self.api.headers("ADM", "admin")
-
     def contact(self, unit: str) -> dict:
         """The division contact of `unit` (DIV:<UNIT> in the scenarios)."""
         return self.api.headers(f"DIV-{unit}", "division_contact", unit=unit)

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from application.audit.chain import FORMAT, TamperEvidence
-from interfaces.http.dependencies import CurrentActor, Reader
+from interfaces.http.dependencies import CurrentActor, Reader, get_tamper_evidence
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-
-
-def get_tamper_evidence(request: Request) -> TamperEvidence:
-    return request.app.state.services.tamper_evidence
 
 
 Evidence = Annotated[TamperEvidence, Depends(get_tamper_evidence)]

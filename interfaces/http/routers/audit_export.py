@@ -110,10 +110,7 @@ def export_crisis_archive(
         export = export_crisis(
             services.coordination, services.sql, actor, crisis_id, buffer, via=endpoint, render_report=report.render
         )
-        services.disclosures.record(
-            at=services.coordination.now(), user=actor.user, role=str(actor.role), endpoint=endpoint,
-            records=export.disclosed,
-        )
+        services.disclosures.record(actor, endpoint, export.disclosed)
     except BaseException:
         buffer.close()
         raise

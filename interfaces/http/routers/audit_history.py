@@ -14,21 +14,17 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from application.audit.history import MAX_PAGE, AggregateAt, EventFilter, History
 from domain.shared import display, parse_instant
-from interfaces.http.dependencies import CurrentActor
+from interfaces.http.dependencies import CurrentActor, get_history
 from interfaces.http.schemas.crisis import CrisisResponse, present_crisis
 from interfaces.http.schemas.division_preparedness import DivisionPreparednessResponse, present_preparedness
 from interfaces.http.schemas.police_liaison import PoliceLiaisonResponse, present_liaison
 
 router = APIRouter(prefix="/audit", tags=["audit: history"])
-
-
-def get_history(request: Request) -> History:
-    return request.app.state.services.history
 
 
 Histories = Annotated[History, Depends(get_history)]

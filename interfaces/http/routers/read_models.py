@@ -14,14 +14,9 @@ from fastapi.responses import StreamingResponse
 
 from application.projections.runner import MAX_WAIT_SECONDS, Projections
 from domain.shared import DomainError, Rule
-from interfaces.http.dependencies import POSITION_HEADER, CurrentActor
+from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, get_projections
 
 router = APIRouter(tags=["situation picture"])
-
-
-def get_projections(request: Request) -> Projections:
-    return request.app.state.services.projections
-
 
 Views = Annotated[Projections, Depends(get_projections)]
 
