@@ -185,7 +185,7 @@ class DivisionPreparedness(Aggregate):
             plan.approved_at = self.occurred_at
 
         def summary(self) -> str:
-            return f"plan {self.plan_id} approved by {self.approved_by}"
+            return f"plan {self.plan_id} approved, recorded by {self.actor}"
 
     class PlanReviewed(Event):
         plan_id: str
@@ -336,14 +336,14 @@ class DivisionPreparedness(Aggregate):
             raise DomainError(Rule.ALREADY_EXISTS, f"{self.unit} already has a plan {plan_id}")
         if not critical_functions:
             raise DomainError(Rule.INVALID_INPUT, "a continuity plan covers at least one critical function")
-        for function in critical_functions:
+        for number, function in enumerate(critical_functions, 1):  # named by number: a name may be classified
             required_text(function.name, "the critical function's name")
             if function.mtpd_minutes <= 0 or function.rto_minutes <= 0:
-                raise DomainError(Rule.INVALID_INPUT, f"MTPD and RTO of {function.name!r} must be positive")
+                raise DomainError(Rule.INVALID_INPUT, f"MTPD and RTO of critical function #{number} must be positive")
             if function.rto_minutes > function.mtpd_minutes:
                 raise DomainError(
                     Rule.INVALID_RTO,
-                    f"the RTO of {function.name!r} ({function.rto_minutes} min) exceeds its MTPD "
+                    f"the RTO of critical function #{number} ({function.rto_minutes} min) exceeds its MTPD "
                     f"({function.mtpd_minutes} min); recovery must come within the tolerable period",
                 )
         self.trigger_event(

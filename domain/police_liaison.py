@@ -193,7 +193,7 @@ class PoliceLiaison(Aggregate):
             )
 
         def summary(self) -> str:
-            return f"information shared with {self.to_whom} by {self.actor} at {clock_time(self.occurred_at)}"
+            return f"information shared by {self.actor} at {clock_time(self.occurred_at)}"
 
 
     @classmethod

@@ -357,18 +357,3 @@ def required_text(value: str | None, what: str) -> str:
     if not (value or "").strip():
         raise DomainError(Rule.INVALID_INPUT, f"{what} must not be empty")
     return value.strip()
-
-
-def redact(
-    classification: Classification, cleared: bool, short_names: dict[str, str] | None = None, **content: object
-) -> dict[str, object]:
-    """What a reader sees of a record: its content if PUBLIC or the reader is cleared; otherwise the label
-    in place of each content field. The classification (category, legal basis) is always shown."""
-    out: dict[str, object] = {"classification": classification.as_dict(), "redacted": False}
-    if classification.is_public or cleared:
-        out.update(content)
-        return out
-    label = classification.label(short_names)
-    out["redacted"] = True
-    out.update({key: (label if value is not None else None) for key, value in content.items()})
-    return out

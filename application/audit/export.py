@@ -46,7 +46,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from application.audit.history import apply_known, plain, scratch_store
-from application.audit.redaction import redact_record
+from application.audit.redaction import Classifier, redact_event
 from application.audit.refusals import (
     LIAISON_OPENED,
     PLAN_ACTIVATED,
@@ -63,7 +63,8 @@ from domain.access import Actor, require_auditor
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
-from domain.shared import Classification, DomainError, Rule, display, in_helsinki, redact
+from domain.secrecy import redact
+from domain.shared import Classification, DomainError, Rule, display, in_helsinki
 
 FORMAT = "valmius-crisis-export/1"
 SCAN_BATCH = 2000
@@ -201,7 +202,7 @@ def export_crisis(
     position = app.recorder.max_notification_id() or 0
     refusals_up_to = int(rows.query("SELECT COALESCE(MAX(id), 0) AS last FROM valmius_refusals")[0]["last"])
     scan = scan_crisis(app, crisis_id, position, progress)
-    redactor = _Redactor(actor.clearance, app.policy.units.short_names, crisis_id)
+    redactor = _Redactor(Classifier(app.repository), actor.clearance, app.policy.units.short_names, crisis_id)
 
     files: dict[str, bytes] = {}
     counts: dict[str, int] = {}
@@ -283,7 +284,8 @@ def export_crisis(
 class _Redactor:
     """Stored events as the requester may see them; remembers the non-public records shown unredacted."""
 
-    def __init__(self, cleared: bool, short_names: dict[str, str], crisis_id: str) -> None:
+    def __init__(self, classifier: Classifier, cleared: bool, short_names: dict[str, str], crisis_id: str) -> None:
+        self.classifier = classifier
         self.cleared = cleared
         self.short_names = short_names
         self.crisis_id = crisis_id
@@ -292,9 +294,9 @@ class _Redactor:
     def event(self, notification: Any, event: Any) -> dict[str, Any]:
         data = {k: v for k, v in vars(event).items() if k not in ("originator_id", "originator_version", "actor",
                                                                     "recorded_at")}
-        classification = getattr(event, "classification", None)
-        shown, redacted = redact_record(data, classification, self.cleared, self.short_names)
-        if self.cleared and classification is not None and not classification.is_public:
+        classification = self.classifier(event)
+        shown, redacted = redact_event(data, event, classification, self.cleared, self.short_names)
+        if self.cleared and not classification.is_public:
             self._disclose(notification, event, classification)
         return {
             "position": notification.id,
@@ -349,20 +351,19 @@ def _rebuild_views(scan: Scan, at: datetime, cleared: bool, policy: Any) -> dict
 def _crisis_summary(app: Any, scan: Scan, cleared: bool) -> dict[str, Any]:
     """The crisis as it stood at the export's log position."""
     crisis: Crisis = app.repository.get(Crisis.id_for(scan.crisis_id), version=scan.crisis[-1][1].originator_version)
-    head = redact(crisis.classification, cleared, app.policy.units.short_names, title=crisis.title)
-    return {
-        "crisis_id": crisis.crisis_id,
-        "version": crisis.version,
-        "title": head["title"],
-        "classification": crisis.classification.as_dict(),
-        "category": crisis.category,
-        "severity": crisis.severity,
-        "condition": crisis.condition,
-        "status": crisis.status,
-        "declared_at": display(crisis.declared_at),
-        "declared_by": crisis.declared_by,
-        "lead": crisis.lead_authority or crisis.external_lead,
-    }
+    return redact(
+        "crisis", crisis.classification, cleared, app.policy.units.short_names,
+        crisis_id=crisis.crisis_id,
+        version=crisis.version,
+        title=crisis.title,
+        category=crisis.category,
+        severity=crisis.severity,
+        condition=crisis.condition,
+        status=crisis.status,
+        declared_at=display(crisis.declared_at),
+        declared_by=crisis.declared_by,
+        lead=crisis.lead_authority or crisis.external_lead,
+    )
 
 
 # --- encoding --------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from application.coordination import Coordination
-from application.audit.redaction import STRUCTURE
+from application.audit.redaction import Classifier, redact_event
 from application.projections import (
     crisis_timeline,
     decision_log,
@@ -63,7 +63,7 @@ from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
-from domain.shared import Classification, DomainError, Rule, display, in_helsinki, redact
+from domain.shared import Classification, DomainError, Rule, display, in_helsinki
 
 log = logging.getLogger("valmius.history")
 
@@ -129,14 +129,15 @@ def plain(value: Any, *, local: bool = True) -> Any:
     return value
 
 
-def event_data(event: Any, cleared: bool, short_names: dict[str, str]) -> dict[str, Any]:
-    data = {k: v for k, v in vars(event).items() if k not in BOOKKEEPING}
-    classification = data.pop("classification", None)
-    if not isinstance(classification, Classification):
-        return plain(data)
-    shown = {k: plain(v) for k, v in data.items() if k in STRUCTURE}
-    content = {k: plain(v) for k, v in data.items() if k not in STRUCTURE}
-    return {**shown, **redact(classification, cleared, short_names, **content)}
+def event_data(event: Any, classification: Classification, cleared: bool, short_names: dict[str, str]) -> dict[str, Any]:
+    """An event's stored fields as the reader sees them under the classification governing it (its record's,
+    or that of the record it belongs to), with whether its content was replaced by the label."""
+    data = {k: plain(v) for k, v in vars(event).items() if k not in BOOKKEEPING}
+    shown, redacted = redact_event(data, event, classification, cleared, short_names)
+    if "classification" in data or not classification.is_public:
+        shown.setdefault("classification", classification.as_dict())  # the governing one, if none of its own
+        shown["redacted"] = redacted
+    return shown
 
 
 def micros(moment: datetime) -> int:
@@ -623,6 +624,7 @@ class History:
         originators, topics = wanted.originators(), wanted.topics()
         names = self.app.policy.units.short_names
         items: list[dict[str, Any]] = []
+        classifier = Classifier(self.app.repository)
         reached = wanted.after
         budget = SCAN_BUDGET
         exhausted = False
@@ -634,7 +636,7 @@ class History:
                 reached = notification.id
                 event = self.log.decode(notification)
                 if wanted.matches(event):
-                    items.append(self._item(notification, event, actor.clearance, names))
+                    items.append(self._item(notification, event, classifier(event), actor.clearance, names))
                     if len(items) == wanted.limit:
                         break
             if len(page) < size:
@@ -650,7 +652,9 @@ class History:
         }
 
     @staticmethod
-    def _item(notification: Notification, event: Any, cleared: bool, names: dict[str, str]) -> dict[str, Any]:
+    def _item(
+        notification: Notification, event: Any, classification: Classification, cleared: bool, names: dict[str, str]
+    ) -> dict[str, Any]:
         return {
             "position": notification.id,
             "aggregate_kind": KIND_OF_TOPIC.get(notification.topic),
@@ -659,7 +663,7 @@ class History:
             "type": NAME_OF_TOPIC.get(notification.topic, notification.topic),
             "actor": getattr(event, "actor", None),
             "recorded_at": in_helsinki(event.recorded_at).isoformat(),
-            "data": event_data(event, cleared, names),
+            "data": event_data(event, classification, cleared, names),
         }
 
     # -- aggregates as they were ----------------------------------------------------------------------------

@@ -1,47 +1,70 @@
 """Redaction of stored records (domain events, refused attempts) for a reader without clearance.
 
-The read models redact by naming each record's content fields. Stored events and refused attempts are
-redacted the other way round, failing closed: only the fields that say what kind of record it is, whose, when
-and under which classification (the STRUCTURE below) are shown; every other field of a SECRET or RECEIVED
-record is replaced by its label, so a field added to an event later is withheld until it is named here.
-For the events of today this shows exactly what the read models show an uncleared reader.
+Stored events are redacted by the one declaration of domain.secrecy, like every answer built from them: the
+classification governing an event (its record's, or the record's it belongs to: the note closing a SECRET
+action, the topic of a liaison matter of a SECRET crisis) comes from the current state of its aggregate,
+and every field of the event that its kind of record does not declare structure is replaced by the label.
+
+A refused attempt keeps the command's arguments but not the classification it asked for, so its arguments
+are withheld from an uncleared reader unless they are structure of some kind of record (ids, levels, times).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from domain.shared import Classification
+from eventsourcing.application import AggregateNotFoundError
 
-STRUCTURE = frozenset(
-    {
-        # every event
-        "originator_id", "originator_version", "originator_topic", "timestamp", "actor", "recorded_at",
-        "occurred_at", "classification",
-        # which record
-        "crisis_id", "liaison_id", "unit", "number", "action_id", "decision_id", "request_id", "plan_id",
-        # what kind, when due, by whose authority (shown to uncleared readers by the read models too)
-        "category", "severity", "condition", "lead_authority", "external_lead", "due_at", "next_due_at",
-        "decided_by", "authority", "review_at", "supersedes", "direction", "request_type", "legal_basis",
-        "answered_by", "to_whom", "owner", "next_review_due",
-    }
-)
+from domain.crisis import Crisis
+from domain.police_liaison import PoliceLiaison
+from domain.secrecy import RECORDS, classification_of, record_of, shown
+from domain.shared import PUBLIC, Classification
 
 # A refused attempt keeps the command's arguments but not the classification it asked for.
-ATTEMPT_STRUCTURE = STRUCTURE | {"to_level", "from_level", "to_severity", "from_severity", "to_condition", "in_force",
-                                 "type", "errors"}
+ATTEMPT_STRUCTURE = frozenset().union(*(kind.structure for kind in RECORDS.values())) | {
+    "to_level", "from_level", "to_severity", "from_severity", "to_condition", "in_force", "errors"
+}
 WITHHELD = "[WITHHELD: no clearance; the classification of a refused attempt is not kept]"
 
 
-def redact_record(
-    data: dict[str, Any], classification: Classification | None, cleared: bool, short_names: dict[str, str]
+class Classifier:
+    """The classification governing each stored event, from its aggregate as it stands now (a record's
+    classification never changes). Make one per answer: it keeps the aggregates it loaded."""
+
+    def __init__(self, repository: Any) -> None:
+        self.repository = repository
+        self._aggregates: dict[UUID, Any] = {}
+
+    def aggregate(self, aggregate_id: UUID) -> Any:
+        if aggregate_id not in self._aggregates:
+            self._aggregates[aggregate_id] = self.repository.get(aggregate_id)
+        return self._aggregates[aggregate_id]
+
+    def crisis(self, crisis_id: str | None) -> Classification:
+        """The classification of a crisis, PUBLIC for none (a liaison matter on a standing topic)."""
+        if not crisis_id:
+            return PUBLIC
+        try:
+            return self.aggregate(Crisis.id_for(crisis_id)).classification
+        except AggregateNotFoundError:  # a crisis not (yet) stored: nothing to inherit
+            return PUBLIC
+
+    def __call__(self, event: Any) -> Classification:
+        aggregate = self.aggregate(event.originator_id)
+        parent = self.crisis(aggregate.crisis_id) if isinstance(event, PoliceLiaison.Event) else PUBLIC
+        return classification_of(event, aggregate, parent)
+
+
+def redact_event(
+    data: dict[str, Any], event: Any, classification: Classification, cleared: bool, short_names: dict[str, str]
 ) -> tuple[dict[str, Any], bool]:
-    """The fields of a stored record as a reader sees them, and whether anything was replaced by the label."""
-    if classification is None or classification.is_public or cleared:
+    """The fields of a stored event as a reader sees them, and whether anything was replaced by the label."""
+    if classification.is_public or cleared:
         return data, False
-    label = classification.label(short_names)
-    shown = {key: (value if key in STRUCTURE or value is None else label) for key, value in data.items()}
-    return shown, shown != data
+    kind = record_of(event) or ""
+    out = shown(kind, classification, cleared, short_names, data)
+    return out, out != data
 
 
 def withhold_payload(payload: dict[str, Any] | None, cleared: bool) -> dict[str, Any] | None:

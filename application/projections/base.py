@@ -563,8 +563,11 @@ _CLASSIFICATIONS: dict[Any, str] = {}  # a classification -> its JSON (a few dis
 _STORED: dict[str, Classification] = {}  # the other way round: stored JSON -> classification
 
 
-def stored_classification(text: str) -> Classification:
-    """The classification a row stores (its JSON), remembered: rows are read far more often than written."""
+def stored_classification(text: str | None) -> Classification:
+    """The classification a row stores (its JSON), remembered: rows are read far more often than written.
+    No row (an outer join) or none stored is PUBLIC."""
+    if not text:
+        return Classification()
     found = _STORED.get(text)
     if found is None:
         if len(_STORED) >= 4096:

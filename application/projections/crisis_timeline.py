@@ -18,7 +18,8 @@ from application.projections.base import (
     stored_classification,
 )
 from domain.crisis import Crisis
-from domain.shared import PUBLIC, Classification, Policy, display, redact
+from domain.secrecy import redact
+from domain.shared import PUBLIC, Classification, Policy, display
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -133,34 +134,51 @@ class CrisisTimeline(ReadModel):
         )
 
 
+# The kind of record each kind of timeline entry belongs to (domain.secrecy).
+RECORD_OF_ENTRY = {
+    "log_entry": "log_entry", "action_assigned": "action", "action_completed": "action", "action_cancelled": "action",
+    "situation_report": "situation_report", "decision": "decision", "decision_review": "decision",
+    "after_action_review": "after_action_review",
+}
+
+
 def timeline(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
     names = policy.units.short_names
     rows = store.query(
         "SELECT * FROM rm_timeline WHERE crisis_id = %s ORDER BY occurred_us, position", (crisis_id,)
     )
+    # what the crisis records of itself (a reason for a change of severity, the after-action review) is as
+    # secret as the crisis; its log entries, actions, reports and decisions carry their own classification
+    crisis = next((stored_classification(r["classification"]) for r in rows if r["kind"] == "declared"), PUBLIC)
     return {
         "crisis_id": crisis_id,
         "at": display(at, seconds=True),
-        "entries": [_entry(r, cleared, names, policy) for r in rows],
+        "entries": [_entry(r, crisis, cleared, names, policy) for r in rows],
     }
 
 
-def _entry(r: dict[str, Any], cleared: bool, names: dict[str, str], policy: Policy) -> dict[str, Any]:
+def _entry(
+    r: dict[str, Any], crisis: Classification, cleared: bool, names: dict[str, str], policy: Policy
+) -> dict[str, Any]:
     occurred, recorded = parse(r["occurred_at"]), parse(r["recorded_at"])
-    return {
-        "position": r["position"],
-        "kind": r["kind"],
-        "ref": r["ref"],
-        "occurred_at": display(occurred),
-        "recorded_at": display(recorded, seconds=True),
-        "actor": r["actor"],
+    record = RECORD_OF_ENTRY.get(r["kind"], "crisis")
+    return redact(
+        record,
+        crisis if record in ("crisis", "after_action_review") else stored_classification(r["classification"]),
+        cleared,
+        names,
+        position=r["position"],
+        kind=r["kind"],
+        ref=r["ref"],
+        occurred_at=display(occurred),
+        recorded_at=display(recorded, seconds=True),
+        actor=r["actor"],
         # the rule that asked for a late-entry reason, to the second (late_minutes is rounded down)
-        "late": recorded - occurred > policy.time.late_entry_after,
-        "late_minutes": r["late_minutes"],
-        "struck": bool(r["struck"]),
-        "struck_by": r["struck_by"],
-        **redact(
-            stored_classification(r["classification"]), cleared, names, content=load(r["content"]),
-            late_entry_reason=r["late_entry_reason"], struck_reason=r["struck_reason"],
-        ),
-    }
+        late=recorded - occurred > policy.time.late_entry_after,
+        late_minutes=r["late_minutes"],
+        struck=bool(r["struck"]),
+        struck_by=r["struck_by"],
+        content=load(r["content"]),
+        late_entry_reason=r["late_entry_reason"],
+        struck_reason=r["struck_reason"],
+    )

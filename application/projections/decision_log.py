@@ -22,7 +22,8 @@ from application.projections.base import (
     stored_classification,
 )
 from domain.crisis import Crisis
-from domain.shared import Policy, display, redact
+from domain.secrecy import redact
+from domain.shared import Policy, display
 
 
 class DecisionLog(ReadModel):
@@ -105,28 +106,31 @@ def _present(
 ) -> dict[str, Any]:
     classification = stored_classification(r["classification"])
     return {
-        "decision_id": r["decision_id"],
-        "decided_by": r["decided_by"],
-        "authority": r["authority"],
-        "decided_at": display(parse(r["decided_at"])),
-        "recorded_at": display(parse(r["recorded_at"]), seconds=True),
-        "recorded_by": r["actor"],
-        "review_at": display(parse(r["review_at"])),
-        "review_due": _review_due(r, at, bool(reviews)),  # what was read after the row, not its flag
-        "supersedes": r["supersedes"],
-        "superseded_by": r["superseded_by"],
-        "reviews": [
-            {
-                "occurred_at": display(parse(rv["occurred_at"])),
-                "recorded_at": display(parse(rv["recorded_at"]), seconds=True),
-                "actor": rv["actor"],
-                # a review is as secret as the decision it reviews
-                **redact(classification, cleared, names, outcome=rv["outcome"]),
-            }
+        **redact(
+            "decision", classification, cleared, names,
+            decision_id=r["decision_id"],
+            decided_by=r["decided_by"],
+            authority=r["authority"],
+            decided_at=display(parse(r["decided_at"])),
+            recorded_at=display(parse(r["recorded_at"]), seconds=True),
+            recorded_by=r["actor"],
+            review_at=display(parse(r["review_at"])),
+            review_due=_review_due(r, at, bool(reviews)),  # what was read after the row, not its flag
+            supersedes=r["supersedes"],
+            superseded_by=r["superseded_by"],
+            decision=r["decision"],
+            rationale=r["rationale"],
+            options=load(r["options"]),
+            references=load(r["refs"]),
+        ),
+        "reviews": [  # a review is as secret as the decision it reviews
+            redact(
+                "decision", classification, cleared, names,
+                occurred_at=display(parse(rv["occurred_at"])),
+                recorded_at=display(parse(rv["recorded_at"]), seconds=True),
+                actor=rv["actor"],
+                outcome=rv["outcome"],
+            )
             for rv in reviews
         ],
-        **redact(
-            classification, cleared, names, decision=r["decision"],
-            rationale=r["rationale"], options=load(r["options"]), references=load(r["refs"]),
-        ),
     }

@@ -18,7 +18,8 @@ from application.projections.base import (
     stored_classification,
 )
 from domain.police_liaison import PoliceLiaison
-from domain.shared import Policy, display, redact
+from domain.secrecy import redact, stricter
+from domain.shared import Policy, display
 
 
 class PoliceLiaisonBoard(ReadModel):
@@ -93,25 +94,27 @@ def present(row: dict[str, Any], at: datetime, cleared: bool, policy: Policy) ->
     closed = parse(row["closed_at"])
     is_open = row["status"] == "OPEN"
     age = int(((at if is_open else closed) - raised) / timedelta(minutes=1))
+    classification = stored_classification(row["classification"])
+    answer = stricter(classification, stored_classification(row["response_classification"]))
     return {
-        "liaison_id": row["liaison_id"],
-        "request_id": row["request_id"],
-        "crisis_id": row["crisis_id"],
-        "direction": row["direction"],
-        "request_type": row["request_type"],
-        "legal_basis": row["legal_basis"],
-        "status": row["status"],
-        "raised_at": display(raised),
-        "age_minutes" if is_open else "answer_minutes": age,
-        "unanswered_beyond_threshold": is_open and at - raised > policy.police_answer_threshold,
-        "closed_at": display(closed),
-        "answered_by": row["answered_by"],
-        **redact(stored_classification(row["classification"]), cleared, names, subject=row["subject"]),
-        "response": (
-            redact(stored_classification(row["response_classification"]), cleared, names, text=row["response"])
-            if not is_open
-            else None
+        **redact(
+            "police_request", classification, cleared, names,
+            liaison_id=row["liaison_id"],
+            request_id=row["request_id"],
+            crisis_id=row["crisis_id"],
+            direction=row["direction"],
+            request_type=row["request_type"],
+            legal_basis=row["legal_basis"],
+            status=row["status"],
+            raised_at=display(raised),
+            **{"age_minutes" if is_open else "answer_minutes": age},
+            unanswered_beyond_threshold=is_open and at - raised > policy.police_answer_threshold,
+            closed_at=display(closed),
+            subject=row["subject"],
         ),
+        # the answer, and who gave it, are as secret as the request at least
+        "answered_by": redact("police_request", answer, cleared, names, answered_by=row["answered_by"])["answered_by"],
+        "response": redact("police_request", answer, cleared, names, text=row["response"]) if not is_open else None,
     }
 
 
@@ -127,7 +130,8 @@ def board(
     if open_only:
         where.append("status = 'OPEN'")
     rows = store.query(
-        "SELECT * FROM rm_police_requests" + (f" WHERE {' AND '.join(where)}" if where else "")
+        "SELECT * FROM rm_police_requests"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
         + " ORDER BY liaison_id, request_id",  # equal instants in key order (by_instant keeps it)
         tuple(params),
     )

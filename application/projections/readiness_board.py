@@ -17,7 +17,8 @@ from application.projections.base import (
     stored_classification,
 )
 from domain.division_preparedness import DivisionPreparedness
-from domain.shared import Policy, display, redact
+from domain.secrecy import redact
+from domain.shared import Policy, display
 
 
 class ReadinessBoard(ReadModel):
@@ -86,7 +87,7 @@ def board(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[str
     plans = store.query("SELECT * FROM rm_plans ORDER BY unit, plan_id")
     active, reviews_due = [], []
     for p in plans:
-        content = redact(stored_classification(p["classification"]), cleared, names, title=p["title"])
+        content = redact("continuity_plan", stored_classification(p["classification"]), cleared, names, title=p["title"])
         if p["active_for"]:
             since = parse(p["activated_at"])
             minutes = int((at - since) / timedelta(minutes=1))

@@ -23,7 +23,8 @@ from application.projections.base import (
     stored_classification,
 )
 from domain.crisis import Crisis
-from domain.shared import Policy, display, redact
+from domain.secrecy import redact
+from domain.shared import Policy, display
 
 CLOSED = "CLOSED"
 
@@ -109,14 +110,10 @@ def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[
         due = parse(a["due_at"])
         overdue = at > due
         open_actions.append(
-            {
-                "crisis_id": a["crisis_id"],
-                "action_id": a["action_id"],
-                "unit": a["unit"],
-                "due_at": display(due),
-                "overdue": overdue,
-                **redact(stored_classification(a["classification"]), cleared, names, task=a["task"]),
-            }
+            redact(
+                "action", stored_classification(a["classification"]), cleared, names, crisis_id=a["crisis_id"], action_id=a["action_id"],
+                unit=a["unit"], due_at=display(due), overdue=overdue, task=a["task"],
+            )
         )
         counts = per_unit.setdefault(a["unit"], {"open": 0, "overdue": 0})
         counts["open"] += 1
@@ -128,14 +125,11 @@ def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[
         crisis_decisions = decisions.get(c["crisis_id"], {"total": 0, "review_due": []})
         active.append(
             {
-                "crisis_id": c["crisis_id"],
-                "severity": c["severity"],
-                "status": c["status"],
-                "condition": c["condition"],
-                "category": c["category"],
-                "lead": c["lead"],
-                "declared_at": display(parse(c["declared_at"])),
-                **redact(stored_classification(c["classification"]), cleared, names, title=c["title"]),
+                **redact(
+                    "crisis", stored_classification(c["classification"]), cleared, names, crisis_id=c["crisis_id"],
+                    severity=c["severity"], status=c["status"], condition=c["condition"], category=c["category"],
+                    lead=c["lead"], declared_at=display(parse(c["declared_at"])), title=c["title"],
+                ),
                 "open_actions": len(mine),
                 "overdue_actions": sum(a["overdue"] for a in mine),
                 "latest_situation_report": (

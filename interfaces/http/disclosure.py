@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.audit.export import RECORD_OF_EVENT
+from application.projections.crisis_timeline import RECORD_OF_ENTRY
 
 # A list under one of these keys holds records of this kind.
 KIND_OF_LIST = {
@@ -46,9 +47,6 @@ KIND_OF_LIST = {
     "reviews_due": "continuity_plan",
     "active_crises": "crisis",
 }
-# A timeline entry names its kind; these are the records they write.
-KIND_OF_ENTRY = {"declared": "crisis", "action_assigned": "action", "situation_report": "situation_report",
-                 "decision": "decision", "log_entry": "log_entry"}
 ID_OF_KIND = {
     "crisis": "crisis_id", "log_entry": "number", "situation_report": "number", "action": "action_id",
     "decision": "decision_id", "police_request": "request_id", "continuity_plan": "plan_id",
@@ -89,9 +87,11 @@ def _walk(node: Any, key: str | None, context: dict[str, Any]) -> Iterator[dict[
 
 
 def _record(node: dict[str, Any], key: str | None, context: dict[str, Any], classification: dict) -> dict[str, Any]:
-    if "kind" in node and "ref" in node:  # a timeline entry
-        kind = KIND_OF_ENTRY.get(node["kind"], node["kind"])
-        record_id = node["ref"] if kind != "crisis" else context.get("crisis_id")
+    if "kind" in node and "ref" in node:  # a timeline entry: what the crisis records of itself names the crisis
+        kind = RECORD_OF_ENTRY.get(node["kind"], "crisis")
+        kind, record_id = (kind, node["ref"]) if kind in ID_OF_KIND.keys() - {"crisis"} else ("crisis", context.get("crisis_id"))
+    elif key is None and "topic" in node and "liaison_id" in node:  # a police liaison matter
+        kind, record_id = "police_liaison", node["liaison_id"]
     elif key == "response":  # the answer to a police request, inside the request
         kind, record_id = "police_request_response", context.get("request_id")
     elif key == "data" and context.get("event_type") in RECORD_OF_EVENT:  # an event's data (audit history)

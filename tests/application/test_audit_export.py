@@ -198,7 +198,7 @@ def test_an_uncleared_export_shows_labels_and_no_secret_text_anywhere_and_a_clea
     events = {(e["type"], e["data"].get("request_id")): e for e in lines(uncleared, "police_requests.jsonl")}
     received = events[("PoliceLiaison.RequestAnswered", "PR-S4-02")]
     assert received["redacted"] and received["data"]["response"] == "[RECEIVED TL IV, originator HPD]"
-    assert received["data"]["answered_by"] == "HPD duty commander"  # who answered is not content
+    assert received["data"]["answered_by"] == "[RECEIVED TL IV, originator HPD]"  # who answered is content too
     declared = lines(uncleared, "events.jsonl")[0]
     assert declared["data"]["title"] == "[SECRET JulkL 24.1 § 7 k]" and declared["data"]["severity"] == 2
     assert "[SECRET JulkL 24.1 § 7 k]" in uncleared["report.html"].decode()

@@ -150,7 +150,7 @@ def test_classified_events_show_their_label_to_an_uncleared_auditor_and_their_co
     decision = uncleared["Crisis.DecisionRecorded"]
     assert decision["redacted"] is True
     assert decision["decision"] == decision["rationale"] == decision["options"] == "[SECRET JulkL 24.1 § 7 k]"
-    assert (decision["decision_id"], decision["decided_by"]) == ("D-1", "Executive Director")
+    assert (decision["decision_id"], decision["decided_by"]) == ("D-1", "[SECRET JulkL 24.1 § 7 k]")  # a person: content
     assert decision["classification"]["legal_basis"] == "JulkL 24.1 § 7 k"
     assert uncleared["PoliceLiaison.RequestAnswered"]["response"] == "[RECEIVED TL IV, originator HPD]"
 

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from application.audit.history import MAX_PAGE, AggregateAt, EventFilter, History
+from application.audit.redaction import Classifier
 from domain.shared import display, parse_instant
 from interfaces.http.dependencies import CurrentActor, get_history
 from interfaces.http.schemas.crisis import CrisisResponse, present_crisis
@@ -174,7 +175,8 @@ def get_police_liaison_as_it_was(
 ) -> PoliceLiaisonAsItWasResponse:
     """A police liaison matter and its requests at a version, or as they were at a moment."""
     found = history.get_police_liaison_at(actor, liaison_id, version=version, as_of=instant(as_of, "as_of"))
-    liaison = present_liaison(found.aggregate, actor, found.at, history.app.policy)
+    crisis = Classifier(history.app.repository).crisis(found.aggregate.crisis_id)
+    liaison = present_liaison(found.aggregate, crisis, actor, found.at, history.app.policy)
     return PoliceLiaisonAsItWasResponse(**_frame(found), liaison=liaison)
 
 

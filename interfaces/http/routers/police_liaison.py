@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from application.audit.redaction import Classifier
 from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, answered, etag
 from interfaces.http.schemas.common import CommandResponse
 from interfaces.http.schemas.police_liaison import (
@@ -36,7 +37,8 @@ def get_police_liaison(liaison_id: str, app: App, actor: CurrentActor, response:
     """The matter with its requests (age, outcome) and information shared; redacted per clearance."""
     liaison = app.get_police_liaison(actor, liaison_id)
     response.headers["ETag"] = etag(liaison.version)
-    return present_liaison(liaison, actor, app.now(), app.policy)
+    crisis = Classifier(app.repository).crisis(liaison.crisis_id)
+    return present_liaison(liaison, crisis, actor, app.now(), app.policy)
 
 
 @router.post("/{liaison_id}/people")

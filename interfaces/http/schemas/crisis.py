@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from domain.access import Actor
 from domain.crisis import Crisis
-from domain.shared import Policy, redact
+from domain.secrecy import redact
+from domain.shared import Policy
 from interfaces.http.schemas.common import (
     LONG,
     SHORT,
@@ -128,7 +129,11 @@ class CrisisResponse(BaseModel):
 
 
 def present_crisis(crisis: Crisis, actor: Actor, now: datetime, policy: Policy) -> CrisisResponse:
+    """The crisis for `actor`: each of its records redacted by its kind's declaration (domain.secrecy) under its
+    own classification, what the crisis records of itself (the after-action review) under the crisis's."""
     names = policy.units.short_names
+    cleared = actor.clearance
+    whole = crisis.classification
 
     def entry(record: Any) -> dict[str, Any]:
         return {
@@ -137,11 +142,9 @@ def present_crisis(crisis: Crisis, actor: Actor, now: datetime, policy: Policy) 
             "actor": record.actor,
         }
 
-    head = redact(crisis.classification, actor.clearance, names, title=crisis.title, areas=crisis.areas)
-    if head["redacted"]:
-        head["areas"] = None
     latest = crisis.latest_situation_report
-    return CrisisResponse(
+    head = redact(
+        "crisis", whole, cleared, names,
         crisis_id=crisis.crisis_id,
         version=crisis.version,
         status=crisis.status,
@@ -152,82 +155,74 @@ def present_crisis(crisis: Crisis, actor: Actor, now: datetime, policy: Policy) 
         declared_by=crisis.declared_by,
         lead_authority=crisis.lead_authority,
         external_lead=crisis.external_lead,
-        **head,
-        log=[
-            {
-                "number": e.number,
-                **entry(e),
-                "struck": e.struck,
-                "struck_by": e.struck_by,
-                **redact(
-                    e.classification, actor.clearance, names, text=e.text, source=e.source,
-                    late_entry_reason=e.late_entry_reason, struck_reason=e.struck_reason,
-                ),
-            }
-            for e in crisis.log
-        ],
-        actions=[
-            {
-                "action_id": a.action_id,
-                "unit": a.unit,
-                **entry(a),
-                "due_at": time_out(a.due_at),
-                "status": a.status,
-                "overdue": a.is_overdue(now),
-                "closed_at": time_out(a.closed_at),
-                "closed_by": a.closed_by,
-                **redact(a.classification, actor.clearance, names, task=a.task, note=a.note),
-            }
-            for a in crisis.actions.values()
-        ],
-        situation_reports=[
-            {
-                "number": r.number,
-                **entry(r),
-                "next_due_at": time_out(r.next_due_at),
-                **redact(r.classification, actor.clearance, names, summary=r.summary),
-            }
-            for r in crisis.situation_reports
-        ],
-        decisions=[
-            {
-                "decision_id": d.decision_id,
-                **entry(d),
-                "decided_by": d.decided_by,
-                "authority": d.authority,
-                "review_at": time_out(d.review_at),
-                "review_due": d.review_at is not None and d.review_at <= now and not d.reviews,
-                "supersedes": d.supersedes,
-                "superseded_by": d.superseded_by,
-                "reviews": [
-                    {**entry(r), **redact(d.classification, actor.clearance, names, outcome=r.outcome)}
-                    for r in d.reviews
-                ],
-                **redact(
-                    d.classification,
-                    actor.clearance,
-                    names,
-                    decision=d.decision,
-                    rationale=d.rationale,
-                    options=d.options,
-                    references=d.references,
-                ),
-            }
-            for d in crisis.decisions.values()
-        ],
-        after_action_review=(
-            {
-                **entry(crisis.after_action_review),
-                "findings": crisis.after_action_review.findings,
-                "recommendations": crisis.after_action_review.recommendations,
-            }
-            if crisis.after_action_review
-            else None
-        ),
+        title=crisis.title,
+        areas=crisis.areas,
         active_plans=sorted(crisis.active_plans),
         open_police_requests=sorted(crisis.open_police_requests),
         next_situation_report_due=time_out(latest.next_due_at) if latest else None,
         next_situation_report_overdue=bool(
             latest and latest.next_due_at and latest.next_due_at < now and crisis.status != "CLOSED"
+        ),
+    )
+    if head["redacted"]:
+        head["areas"] = None
+    review = crisis.after_action_review
+    return CrisisResponse(
+        **head,
+        log=[
+            redact(
+                "log_entry", e.classification, cleared, names,
+                number=e.number, **entry(e), struck=e.struck, struck_by=e.struck_by, text=e.text, source=e.source,
+                late_entry_reason=e.late_entry_reason, struck_reason=e.struck_reason,
+            )
+            for e in crisis.log
+        ],
+        actions=[
+            redact(
+                "action", a.classification, cleared, names,
+                action_id=a.action_id, unit=a.unit, **entry(a), due_at=time_out(a.due_at), status=a.status,
+                overdue=a.is_overdue(now), closed_at=time_out(a.closed_at), closed_by=a.closed_by, task=a.task,
+                note=a.note,
+            )
+            for a in crisis.actions.values()
+        ],
+        situation_reports=[
+            redact(
+                "situation_report", r.classification, cleared, names,
+                number=r.number, **entry(r), next_due_at=time_out(r.next_due_at), summary=r.summary,
+            )
+            for r in crisis.situation_reports
+        ],
+        decisions=[
+            {
+                **redact(
+                    "decision", d.classification, cleared, names,
+                    decision_id=d.decision_id,
+                    **entry(d),
+                    decided_by=d.decided_by,
+                    authority=d.authority,
+                    review_at=time_out(d.review_at),
+                    review_due=d.review_at is not None and d.review_at <= now and not d.reviews,
+                    supersedes=d.supersedes,
+                    superseded_by=d.superseded_by,
+                    decision=d.decision,
+                    rationale=d.rationale,
+                    options=d.options,
+                    references=d.references,
+                ),
+                "reviews": [  # a review is as secret as the decision it reviews
+                    redact("decision", d.classification, cleared, names, **entry(r), outcome=r.outcome)
+                    for r in d.reviews
+                ],
+            }
+            for d in crisis.decisions.values()
+        ],
+        after_action_review=(
+            redact(
+                "after_action_review", whole, cleared, names,
+                **entry(review), findings=review.findings, recommendations=review.recommendations,
+            )
+            if review
+            else None
         ),
     )

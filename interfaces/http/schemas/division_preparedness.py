@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from domain.access import Actor
 from domain.division_preparedness import CriticalFunction, DivisionPreparedness
-from domain.shared import Policy, redact
+from domain.secrecy import redact
+from domain.shared import Policy
 from interfaces.http.schemas.common import (
     LONG,
     SHORT,
@@ -109,27 +110,30 @@ def present_preparedness(prep: DivisionPreparedness, actor: Actor, now: datetime
         ],
         plans=[
             {
-                "plan_id": p.plan_id,
-                "status": p.status,
-                "owner": p.owner,
-                "approved_by": p.approved_by,
-                "approved_at": time_out(p.approved_at),
-                "mtpd_minutes": p.mtpd_minutes,
-                "last_review_at": time_out(p.last_review_at),
-                "next_review_due": time_out(p.next_review_due),
-                "review_due": p.next_review_due is not None and p.next_review_due <= now,
-                "active_for": p.active_for,
-                "activated_at": time_out(p.activated_at),
-                "active_minutes": int((now - p.activated_at) / timedelta(minutes=1)) if p.activated_at else None,
-                "exercises": [
-                    {"held_at": time_out(e.held_at), "title": e.title, "findings": e.findings, "actor": e.actor}
-                    for e in p.exercises
-                ],
-                **redact(p.classification, actor.clearance,
-                    names,
+                **redact(
+                    "continuity_plan", p.classification, actor.clearance, names,
+                    plan_id=p.plan_id,
+                    status=p.status,
+                    owner=p.owner,
+                    approved_by=p.approved_by,
+                    approved_at=time_out(p.approved_at),
+                    mtpd_minutes=p.mtpd_minutes,
+                    last_review_at=time_out(p.last_review_at),
+                    next_review_due=time_out(p.next_review_due),
+                    review_due=p.next_review_due is not None and p.next_review_due <= now,
+                    active_for=p.active_for,
+                    activated_at=time_out(p.activated_at),
+                    active_minutes=int((now - p.activated_at) / timedelta(minutes=1)) if p.activated_at else None,
                     title=p.title,
                     critical_functions=[vars(f) for f in p.critical_functions],
                 ),
+                "exercises": [  # as secret as their plan
+                    redact(
+                        "continuity_plan", p.classification, actor.clearance, names,
+                        held_at=time_out(e.held_at), actor=e.actor, title=e.title, findings=e.findings,
+                    )
+                    for e in p.exercises
+                ],
             }
             for p in prep.plans.values()
         ],

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from domain.access import Actor
 from domain.police_liaison import PoliceLiaison
-from domain.shared import Policy, redact
+from domain.secrecy import redact, stricter
+from domain.shared import Classification, Policy
 from interfaces.http.schemas.common import (
     LONG,
     SHORT,
@@ -64,50 +65,64 @@ class PoliceLiaisonResponse(BaseModel):
     version: int
     crisis_id: str | None
     topic: str | None
-    city_people: list[str]
-    police_people: list[str]
+    city_people: list[str] | None
+    police_people: list[str] | None
+    classification: dict  # the crisis's: a matter of a classified crisis is as secret as it
+    redacted: bool
     requests: list[dict[str, Any]]
     information_shared: list[dict[str, Any]]
 
 
-def present_liaison(liaison: PoliceLiaison, actor: Actor, now: datetime, policy: Policy) -> PoliceLiaisonResponse:
+def present_liaison(
+    liaison: PoliceLiaison, crisis: Classification, actor: Actor, now: datetime, policy: Policy
+) -> PoliceLiaisonResponse:
+    """The matter for `actor`: its topic and people as secret as its `crisis` (that crisis's classification);
+    each request and information shared by its own classification; an answer, and who gave it, as secret as
+    its request or its own classification, whichever is classified."""
     names = policy.units.short_names
+    cleared = actor.clearance
     threshold = policy.police_answer_threshold
+
+    def request(r: Any) -> dict[str, Any]:
+        classification = r.classification
+        answer = stricter(classification, r.response_classification)
+        return {
+            **redact(
+                "police_request", classification, cleared, names,
+                request_id=r.request_id,
+                direction=r.direction,
+                request_type=r.request_type,
+                legal_basis=r.legal_basis,
+                raised_at=time_out(r.raised_at),
+                recorded_at=time_out(r.recorded_at),
+                actor=r.actor,
+                status=r.status,
+                age_minutes=int(((r.closed_at or now) - r.raised_at) / timedelta(minutes=1)),
+                unanswered_beyond_threshold=r.status == "OPEN" and now - r.raised_at > threshold,
+                closed_at=time_out(r.closed_at),
+                closed_by=r.closed_by,
+                subject=r.subject,
+            ),
+            "answered_by": redact("police_request", answer, cleared, names, answered_by=r.answered_by)["answered_by"],
+            "response": redact("police_request", answer, cleared, names, text=r.response),
+        }
+
+    matter = redact(
+        "police_liaison", crisis, cleared, names,
+        liaison_id=liaison.liaison_id, version=liaison.version, crisis_id=liaison.crisis_id, topic=liaison.topic,
+        city_people=liaison.city_people, police_people=liaison.police_people,
+    )
+    if matter["redacted"]:
+        matter["city_people"] = matter["police_people"] = None
     return PoliceLiaisonResponse(
-        liaison_id=liaison.liaison_id,
-        version=liaison.version,
-        crisis_id=liaison.crisis_id,
-        topic=liaison.topic,
-        city_people=liaison.city_people,
-        police_people=liaison.police_people,
-        requests=[
-            {
-                "request_id": r.request_id,
-                "direction": r.direction,
-                "request_type": r.request_type,
-                "legal_basis": r.legal_basis,
-                "raised_at": time_out(r.raised_at),
-                "recorded_at": time_out(r.recorded_at),
-                "actor": r.actor,
-                "status": r.status,
-                "age_minutes": int(((r.closed_at or now) - r.raised_at) / timedelta(minutes=1)),
-                "unanswered_beyond_threshold": r.status == "OPEN" and now - r.raised_at > threshold,
-                "closed_at": time_out(r.closed_at),
-                "closed_by": r.closed_by,
-                "answered_by": r.answered_by,
-                **redact(r.classification, actor.clearance, names, subject=r.subject),
-                "response": redact(r.response_classification, actor.clearance, names, text=r.response),
-            }
-            for r in liaison.requests.values()
-        ],
+        **matter,
+        requests=[request(r) for r in liaison.requests.values()],
         information_shared=[
-            {
-                "shared_at": time_out(i.shared_at),
-                "recorded_at": time_out(i.recorded_at),
-                "actor": i.actor,
-                "to_whom": i.to_whom,
-                **redact(i.classification, actor.clearance, names, what=i.what),
-            }
+            redact(
+                "information_share", i.classification, cleared, names,
+                shared_at=time_out(i.shared_at), recorded_at=time_out(i.recorded_at), actor=i.actor,
+                to_whom=i.to_whom, what=i.what,
+            )
             for i in liaison.information_shared
         ],
     )
