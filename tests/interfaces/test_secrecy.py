@@ -1,0 +1,363 @@
+"""Secrecy on every path, generated from the OpenAPI document and the route table, not hand-listed.
+
+A unique marker is planted in every free-text string of every command body the OpenAPI document describes
+(resolving $refs, nested objects and arrays), in one world of records per classification: SECRET, RECEIVED
+and PUBLIC. Fields that are not free text get valid values (ids, times, the values of a closed set); every
+other string is a marker. Commands that take a classification get the world's; those that do not add to a
+record of the world (a note closing an action, a review, a strike reason, a change of severity, the topic of a
+liaison matter of the crisis, …) and are as secret as it. An answer to a police request is recorded PUBLIC
+on a classified request, to show that it takes its request's classification.
+
+Then every GET route of the route table is crawled, with the ids of the worlds in its path, as-of variants,
+every page of the event log, the export archive's files and the live overview stream's first frame, as each
+uncleared role: no marker of a classified world may appear, and none in conflict answers or the logs. The
+cleared reader sees every marker (the crawl reaches every field) and the uncleared ones every PUBLIC marker.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import logging
+import re
+import zipfile
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from domain.shared import utc_now
+from tests.conftest import settings_for
+from tests.live import LiveServer, running_service
+
+CLASSIFICATIONS = {
+    "S": {"level": "SECRET", "legal_basis": "JulkL 24.1 § 7 k"},
+    "R": {"level": "RECEIVED", "marking": "TL IV KÄYTTÖ RAJOITETTU", "originator": "Helsinki Police Department"},
+    "P": {"level": "PUBLIC"},
+}
+UNIT_OF_WORLD = {"S": "KASKO", "R": "KUVA", "P": "KYMP"}
+
+# Fields that are not free text: the world gives them valid values. Any other string field gets a marker.
+CLOSED_SETS = {
+    "category": "CYBER_INCIDENT", "condition": "NORMAL_DISRUPTION", "to_condition": "EMERGENCY_CONDITIONS",
+    "direction": "CITY_TO_POLICE", "request_type": "COORDINATION", "to_level": "ENHANCED", "from_level": "BASIC",
+}
+INTEGERS = {"severity": 2, "to_severity": 3, "mtpd_minutes": 360, "rto_minutes": 120}
+NOT_RECORDS = {("post", "/audit/verify-checkpoint")}  # checks a signed document; nothing is recorded
+
+READERS = {  # (user, role, unit) of every role that reads, without clearance
+    "duty_officer": ("U-DO", "duty_officer", None),
+    "preparedness_manager": ("U-PM", "preparedness_manager", None),
+    "division_contact": ("U-DIV", "division_contact", "KASKO"),
+    "police_coordinator": ("U-PC", "police_coordinator", None),
+    "leadership": ("U-LR", "leadership", None),
+    "auditor": ("U-AUD", "auditor", None),
+}
+MARKER = re.compile(r"MRK\d{4}[SRP]Q")
+
+
+class Commands:
+    """Bodies generated from the OpenAPI document: markers in free text, valid values elsewhere."""
+
+    def __init__(self, openapi: dict[str, Any]) -> None:
+        self.openapi = openapi
+        self.counter = itertools.count(1)
+        self.planted: dict[str, set[str]] = {world: set() for world in CLASSIFICATIONS}
+        self.ran: set[tuple[str, str]] = set()
+        self.where: dict[str, str] = {}  # marker -> the command and field it was planted in
+        self.refused: set[str] = set()  # markers of refused commands: kept as far as the refusal keeps them
+        self._command = ""
+
+    def routes(self) -> set[tuple[str, str]]:
+        """Every command route with a body in the OpenAPI document."""
+        return {
+            (method, path)
+            for path, operations in self.openapi["paths"].items()
+            for method, operation in operations.items()
+            if method in ("post", "put", "patch") and "requestBody" in operation
+        }
+
+    def ref(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if "$ref" in schema:
+            node: Any = self.openapi
+            for part in schema["$ref"].removeprefix("#/").split("/"):
+                node = node[part]
+            return self.ref(node)
+        if "anyOf" in schema:  # Optional[X]: X
+            return self.ref(next(s for s in schema["anyOf"] if s.get("type") != "null"))
+        return schema
+
+    def marker(self, world: str, name: str | None) -> str:
+        text = f"MRK{next(self.counter):04d}{world}Q"
+        self.planted[world].add(text)
+        self.where[text] = f"{self._command} {name or '[]'}"
+        return text
+
+    def named(self, markers: set[str]) -> list[str]:
+        return sorted(f"{m}: {self.where[m]}" for m in markers)
+
+    def body(self, method: str, path: str, world: str, given: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """A body for the command: `given` values (ids, the classification), else generated."""
+        self.ran.add((method, path))
+        self._command = f"{method.upper()} {path}"
+        return self.value(self.ref(self.openapi["paths"][path][method]["requestBody"]["content"]["application/json"]
+                                   ["schema"]), None, world, given, now)
+
+    def value(self, schema: dict[str, Any], name: str | None, world: str, given: dict[str, Any], now: datetime) -> Any:
+        schema = self.ref(schema)
+        if name in given:
+            return given[name]
+        kind = schema.get("type")
+        if kind == "object" or "properties" in schema:
+            out = {}
+            for field, sub in schema.get("properties", {}).items():
+                generated = self.value(sub, field, world, given, now)
+                if generated is not _OMIT:
+                    out[field] = generated
+            return out
+        if kind == "array":
+            return [self.value(schema["items"], name, world, given, now) for _ in range(2)]
+        if kind == "integer":
+            return INTEGERS.get(name or "", _OMIT)
+        if kind == "boolean":
+            return _OMIT
+        if kind == "string":
+            if "enum" in schema:
+                return schema["enum"][0]
+            if name in CLOSED_SETS:
+                return CLOSED_SETS[name]
+            if name and (name.endswith(("_id", "_ref", "_at", "_due")) or name in ("unit", "supersedes")):
+                return _OMIT  # ids and times the world gives where the command needs them
+            if schema.get("format") in ("date-time", "date") or "pattern" in schema:
+                return _OMIT
+            return self.marker(world, name)
+        return _OMIT
+
+
+_OMIT = object()
+
+
+class World:
+    """The records of one classification, built through the API by the people whose job it is."""
+
+    def __init__(self, server: LiveServer, commands: Commands, world: str) -> None:
+        self.server, self.commands, self.world = server, commands, world
+        self.level = CLASSIFICATIONS[world]
+        self.crisis, self.unit, self.liaison = f"C-{world}", UNIT_OF_WORLD[world], f"PL-{world}"
+        self.plan = f"CP-{world}"
+        self.position = 0
+        self.refusal_answers: list[str] = []
+
+    def headers(self, role: str, unit: str | None = None) -> dict[str, str]:
+        token = self.server.token(f"W-{role}", role, unit)
+        return {"Authorization": f"Bearer {token}"}
+
+    def run(self, method: str, path: str, role: str, world: str | None = None, **given: Any) -> httpx.Response:
+        """Run the command; its markers are of `world` (a public record in a classified world: "P")."""
+        now = utc_now()
+        given.setdefault("classification", self.level)
+        concrete = path.format(crisis_id=self.crisis, unit=self.unit, liaison_id=self.liaison, plan_id=self.plan,
+                               **{k: v for k, v in given.items() if k in ("number", "action_id", "decision_id",
+                                                                           "request_id")})
+        unit = self.unit if role == "division_contact" else None
+        body = self.commands.body(method, path, world or self.world, given, now)
+        answer = httpx.request(method.upper(), f"{self.server.base_url}{concrete}", json=body,
+                               headers=self.headers(role, unit), timeout=30)
+        assert answer.status_code < 300, (
+            f"{method.upper()} {concrete} {body}: {answer.status_code} {answer.text}"
+        )
+        self.position = max(self.position, int(answer.headers.get("Valmius-Position", 0)))
+        return answer
+
+    def build(self) -> None:
+        now = utc_now()
+        later = lambda **kw: (now + timedelta(**kw)).isoformat()  # noqa: E731
+        do, pm, pc = "duty_officer", "preparedness_manager", "police_coordinator"
+        run = self.run
+        run("post", "/crises", do, crisis_id=self.crisis)
+        run("post", "/crises/{crisis_id}/severity", do)
+        run("post", "/crises/{crisis_id}/condition", do)
+        run("post", "/crises/{crisis_id}/log-entries", do)
+        run("post", "/crises/{crisis_id}/log-entries/{number}/strike", do, number=1)
+        for action_id, close in (("A-1", "complete"), ("A-2", "cancel")):
+            run("post", "/crises/{crisis_id}/actions", do, action_id=action_id, unit=self.unit, due_at=later(hours=2))
+            run("post", f"/crises/{{crisis_id}}/actions/{{action_id}}/{close}", do, action_id=action_id)
+        run("post", "/crises/{crisis_id}/situation-reports", do, next_due_at=later(hours=1))
+        run("post", "/crises/{crisis_id}/decisions", do, decision_id="D-1", review_at=later(hours=1))
+        run("post", "/crises/{crisis_id}/decisions/{decision_id}/reviews", do, decision_id="D-1")
+        run("post", "/crises/{crisis_id}/decisions", do, decision_id="D-2", supersedes="D-1")
+        # a unit's readiness is public, whatever crisis it names
+        run("post", "/division-preparedness/{unit}/readiness", pm, "P", crisis_ref=self.crisis, decision_ref="D-2")
+        run("post", "/division-preparedness/{unit}/plans", pm, plan_id=self.plan, next_review_due=later(days=30))
+        run("post", "/division-preparedness/{unit}/plans/{plan_id}/approve", pm)
+        run("post", "/division-preparedness/{unit}/plans/{plan_id}/reviews", pm, next_review_due=later(days=60))
+        run("post", "/division-preparedness/{unit}/plans/{plan_id}/exercises", pm)
+        run("post", "/division-preparedness/{unit}/plans/{plan_id}/activate", pm, crisis_id=self.crisis)
+        run("post", "/division-preparedness/{unit}/plans/{plan_id}/deactivate", pm)
+        run("post", "/police-liaisons", pc, liaison_id=self.liaison, crisis_id=self.crisis)
+        run("post", "/police-liaisons/{liaison_id}/people", pc)
+        for request_id, close, answered in (("PR-1", "answer", {"level": "PUBLIC"}), ("PR-2", "decline", self.level),
+                                            ("PR-3", "withdraw", self.level)):
+            run("post", "/police-liaisons/{liaison_id}/requests", pc, request_id=request_id)
+            run("post", f"/police-liaisons/{{liaison_id}}/requests/{{request_id}}/{close}", pc,
+                request_id=request_id, classification=answered)
+        run("post", "/police-liaisons/{liaison_id}/information-shared", pc)
+        for step in ("contain", "reopen", "contain", "resolve", "close"):
+            run("post", f"/crises/{{crisis_id}}/{step}", do)
+        run("post", "/crises/{crisis_id}/after-action-review", pm)
+
+    def conflicts(self) -> None:
+        """Commands refused with a stale If-Match: their 409 names what changed since, to an uncleared writer."""
+        for path, role in (("/crises/{crisis_id}/log-entries", "duty_officer"),
+                           ("/police-liaisons/{liaison_id}/information-shared", "police_coordinator")):
+            concrete = path.format(crisis_id=self.crisis, liaison_id=self.liaison)
+            before = set(self.commands.where)
+            body = self.commands.body("post", path, self.world, {"classification": self.level}, utc_now())
+            self.commands.refused |= set(self.commands.where) - before
+            answer = httpx.post(f"{self.server.base_url}{concrete}", json=body,
+                                headers={**self.headers(role), "If-Match": '"1"'}, timeout=30)
+            assert answer.status_code == 409, answer.text
+            self.refusal_answers.append(answer.text)
+
+
+# --- the crawl ---------------------------------------------------------------------------------------------
+
+
+def get_routes(openapi: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every GET route of the running app's route table (its OpenAPI document), with its operation."""
+    return [(path, ops["get"]) for path, ops in openapi["paths"].items() if "get" in ops]
+
+
+def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], headers: dict[str, str]) -> dict[str, str]:
+    """Every answer a reader gets from every GET route, by the request that got it."""
+    seen: dict[str, str] = {}
+    base = server.base_url
+    position = max(w.position for w in worlds)
+    values = {
+        "crisis_id": [w.crisis for w in worlds],
+        "unit": [w.unit for w in worlds],
+        "liaison_id": [w.liaison for w in worlds],
+        "position": ["1"],
+    }
+    now = utc_now().isoformat()
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        for path, operation in get_routes(openapi):
+            names = re.findall(r"{(\w+)}", path)
+            query = {q["name"] for q in operation.get("parameters", []) if q["in"] == "query"}
+            for combination in itertools.product(*(values[n] for n in names)):
+                url = path.format(**dict(zip(names, combination, strict=True)))
+                if path.endswith("/stream"):
+                    seen[url] = first_frame(client, url)
+                    continue
+                variants: list[dict[str, Any]] = [{}]
+                if "min_position" in query:
+                    variants = [{"min_position": position, "wait": 20}]
+                if "as_of" in query:
+                    variants = [{"as_of": now}] + ([{"as_of": now, "full_replay": "true"}] if "full_replay" in query
+                                                   else [])
+                if "limit" in query:
+                    variants = [{"limit": 1000}]
+                for params in variants:
+                    answer = client.get(url, params=params)
+                    key = f"{url}?{params}"
+                    if url.endswith("/export") and answer.status_code == 200:
+                        seen[key] = archive_text(answer.content)
+                    else:
+                        seen[key] = answer.text
+                    if answer.status_code == 200 and "version" in query:  # every version of the record
+                        latest = answer.json().get("latest_version") or answer.json().get("version") or 0
+                        for version in range(1, int(latest) + 1):
+                            seen[f"{url}?version={version}"] = client.get(url, params={"version": version}).text
+                    if answer.status_code == 200 and "after" in query:  # every page
+                        body, after = answer.json(), None
+                        while body.get("next_after") not in (None, after) and not body.get("end_of_log", True):
+                            after = body["next_after"]
+                            page = client.get(url, params={**params, "after": after})
+                            seen[f"{key}&after={after}"] = page.text
+                            body = page.json()
+    return seen
+
+
+def first_frame(client: httpx.Client, url: str) -> str:
+    with client.stream("GET", url, timeout=10) as stream:
+        if stream.status_code != 200:
+            return stream.read().decode()
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                return line
+    return ""
+
+
+def archive_text(content: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return "\n".join(archive.read(name).decode("utf-8") for name in archive.namelist())
+
+
+def markers_in(answers: dict[str, str]) -> dict[str, set[str]]:
+    """Each marker found, with the requests whose answers carried it."""
+    found: dict[str, set[str]] = {}
+    for request, text in answers.items():
+        for marker in MARKER.findall(text):
+            found.setdefault(marker, set()).add(request)
+    return found
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, tmp_path) -> Iterator[LiveServer]:  # noqa: ANN001
+    pg = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    settings = settings_for(request.param, tmp_path, pg, embedded_projections=True)
+    with running_service(settings) as running:
+        yield running
+
+
+def test_no_classified_marker_reaches_an_uncleared_reader_on_any_path(server: LiveServer, caplog) -> None:  # noqa: ANN001
+    caplog.set_level(logging.INFO)
+    openapi = httpx.get(f"{server.base_url}/openapi.json").json()
+    commands = Commands(openapi)
+    auth = {"Authorization": f"Bearer {server.token('U-EC', 'preparedness_manager')}"}
+    ec = httpx.post(f"{server.base_url}/emergency-conditions", headers=auth, timeout=30,
+                    json=commands.body("post", "/emergency-conditions", "P", {"in_force": True}, utc_now()))
+    assert ec.status_code < 300, ec.text
+
+    # Given a world of records for each classification, markers in every free-text field of every command
+    worlds = [World(server, commands, world) for world in CLASSIFICATIONS]
+    for world in worlds:
+        world.build()
+        world.conflicts()
+    assert commands.ran == commands.routes() - NOT_RECORDS, "a command route the worlds do not run"
+    secret = commands.planted["S"] | commands.planted["R"]
+    public = commands.planted["P"]
+    assert len(secret) > 80 and public
+
+    # When every GET route is read by each role without clearance, and by cleared readers
+    uncleared: dict[str, str] = {}
+    for user, role, unit in READERS.values():
+        token = server.token(user, role, unit)
+        answers = crawl(server, openapi, worlds, {"Authorization": f"Bearer {token}"})
+        uncleared.update({f"{role} {request}": text for request, text in answers.items()})
+    cleared: dict[str, str] = {}
+    for user, role in (("C-AUD", "auditor"), ("C-LR", "leadership")):
+        token = server.token(user, role, None, clearance=True)
+        answers = crawl(server, openapi, worlds, {"Authorization": f"Bearer {token}"})
+        cleared.update({f"{role} {request}": text for request, text in answers.items()})
+
+    # Then no classified marker reaches an uncleared reader, in answers, conflicts or logs
+    leaks = {m: sorted(where)[:3] for m, where in markers_in(uncleared).items() if m in secret}
+    assert not leaks, (
+        f"{len(leaks)} of {len(secret)} classified markers reached uncleared readers: "
+        f"{[(commands.where[m], where) for m, where in leaks.items()]}"
+    )
+    conflicts = [m for w in worlds for text in w.refusal_answers for m in MARKER.findall(text) if m in secret]
+    assert not conflicts, conflicts
+    logged = {m for m in MARKER.findall(caplog.text) if m in secret}
+    assert not logged, logged
+    # while the cleared readers see every marker, and the uncleared ones every PUBLIC one: the crawl reaches them
+    assert secret - commands.refused <= set(markers_in(cleared)), commands.named(
+        secret - commands.refused - set(markers_in(cleared))
+    )
+    assert public - commands.refused <= set(markers_in(uncleared)), commands.named(
+        public - commands.refused - set(markers_in(uncleared))
+    )
