@@ -21,7 +21,7 @@ governs a stored event, from the current state of its aggregate (a record's clas
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,20 +164,26 @@ def redact(
     }
 
 
-def classification_of(event: Any, aggregate: Any, crisis: Classification = PUBLIC) -> Classification:
-    """The classification governing a stored event, given its aggregate as it stands now (at or after the
-    event) and, for a police liaison matter, the classification of its `crisis`."""
+def classification_of(
+    event: Any, aggregate: Callable[[], Any], crisis: Callable[[], Classification] = lambda: PUBLIC
+) -> Classification:
+    """The classification governing a stored event. `aggregate()` gives its aggregate as it stands now (at or
+    after the event) and, for a police liaison matter, `crisis()` the classification of its crisis; each is
+    asked for only when the event does not say it all itself."""
     own = getattr(event, "classification", None)
-    if isinstance(event, Crisis.Event):
-        return own or _crisis_record(event, aggregate) or aggregate.classification
-    if isinstance(event, DivisionPreparedness.Event):
-        plan = getattr(aggregate, "plans", {}).get(getattr(event, "plan_id", None))
-        return plan.classification if plan is not None else PUBLIC
     if isinstance(event, PoliceLiaison.RequestClosed):
-        request = aggregate.requests.get(event.request_id)
+        request = aggregate().requests.get(event.request_id)
         return stricter(request.classification if request else None, own)
+    if own is not None:
+        return own
+    if isinstance(event, Crisis.Event):
+        crisis_now = aggregate()
+        return _crisis_record(event, crisis_now) or crisis_now.classification
+    if isinstance(event, DivisionPreparedness.Event) and hasattr(event, "plan_id"):
+        plan = aggregate().plans.get(event.plan_id)
+        return plan.classification if plan is not None else PUBLIC
     if isinstance(event, PoliceLiaison.Event):
-        return own or crisis
+        return crisis()
     return PUBLIC
 
 

@@ -17,7 +17,6 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.crisis import Crisis
-from domain.police_liaison import PoliceLiaison
 from domain.secrecy import RECORDS, classification_of, record_of, shown
 from domain.shared import PUBLIC, Classification
 
@@ -51,9 +50,10 @@ class Classifier:
             return PUBLIC
 
     def __call__(self, event: Any) -> Classification:
-        aggregate = self.aggregate(event.originator_id)
-        parent = self.crisis(aggregate.crisis_id) if isinstance(event, PoliceLiaison.Event) else PUBLIC
-        return classification_of(event, aggregate, parent)
+        def aggregate() -> Any:
+            return self.aggregate(event.originator_id)
+
+        return classification_of(event, aggregate, lambda: self.crisis(aggregate().crisis_id))
 
 
 def redact_event(

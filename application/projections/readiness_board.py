@@ -87,25 +87,17 @@ def board(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[str
     plans = store.query("SELECT * FROM rm_plans ORDER BY unit, plan_id")
     active, reviews_due = [], []
     for p in plans:
-        content = redact("continuity_plan", stored_classification(p["classification"]), cleared, names, title=p["title"])
         if p["active_for"]:
             since = parse(p["activated_at"])
             minutes = int((at - since) / timedelta(minutes=1))
-            active.append(
-                {
-                    "unit": p["unit"],
-                    "plan_id": p["plan_id"],
-                    "crisis_id": p["active_for"],
-                    "activated_at": display(since),
-                    "active_minutes": minutes,
-                    "mtpd_minutes": p["mtpd_minutes"],
-                    "beyond_mtpd": minutes > p["mtpd_minutes"],
-                    **content,
-                }
-            )
+            active.append(_plan(
+                p, cleared, names,
+                crisis_id=p["active_for"], activated_at=display(since), active_minutes=minutes,
+                mtpd_minutes=p["mtpd_minutes"], beyond_mtpd=minutes > p["mtpd_minutes"],
+            ))
         due = parse(p["next_review_due"])
         if due is not None and due <= at:
-            reviews_due.append({"unit": p["unit"], "plan_id": p["plan_id"], "next_review_due": display(due), **content})
+            reviews_due.append(_plan(p, cleared, names, next_review_due=display(due)))
     return {
         "at": display(at, seconds=True),
         "units": [
@@ -124,3 +116,8 @@ def board(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[str
         "active_plans": active,
         "reviews_due": reviews_due,
     }
+
+
+def _plan(row: dict[str, Any], cleared: bool, names: dict[str, str], **fields: Any) -> dict[str, Any]:
+    return redact("continuity_plan", stored_classification(row["classification"]), cleared, names,
+                  unit=row["unit"], plan_id=row["plan_id"], title=row["title"], **fields)
