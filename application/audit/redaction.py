@@ -20,10 +20,12 @@ from domain.crisis import Crisis
 from domain.secrecy import RECORDS, classification_of, record_of, shown
 from domain.shared import PUBLIC, Classification
 
-# A refused attempt keeps the command's arguments but not the classification it asked for.
-ATTEMPT_STRUCTURE = frozenset().union(*(kind.structure for kind in RECORDS.values())) | {
-    "to_level", "from_level", "to_severity", "from_severity", "to_condition", "in_force", "errors"
-}
+# A refused attempt keeps the command's arguments but not the classification it asked for: an argument is
+# shown if it is structure of some kind of record and content of none (a review's `outcome` is content).
+ATTEMPT_STRUCTURE = (
+    frozenset().union(*(kind.structure for kind in RECORDS.values()))
+    - frozenset().union(*(kind.content for kind in RECORDS.values()))
+) | {"errors"}
 WITHHELD = "[WITHHELD: no clearance; the classification of a refused attempt is not kept]"
 
 

@@ -170,7 +170,18 @@ class World:
             f"{method.upper()} {concrete} {body}: {answer.status_code} {answer.text}"
         )
         self.position = max(self.position, int(answer.headers.get("Valmius-Position", 0)))
+        self.refuse(method, path, concrete, world or self.world, given)
         return answer
+
+    def refuse(self, method: str, path: str, concrete: str, world: str, given: dict[str, Any]) -> None:
+        """The same command with fresh markers by a reader (leadership): refused, its arguments kept."""
+        before = set(self.commands.where)
+        body = self.commands.body(method, path, world, given, utc_now())
+        self.commands.refused |= set(self.commands.where) - before
+        answer = httpx.request(method.upper(), f"{self.server.base_url}{concrete}", json=body,
+                               headers=self.headers("leadership"), timeout=30)
+        assert answer.status_code == 403, answer.text
+        self.refusal_answers.append(answer.text)
 
     def build(self) -> None:
         now = utc_now()
@@ -354,6 +365,7 @@ def test_no_classified_marker_reaches_an_uncleared_reader_on_any_path(server: Li
     assert not conflicts, conflicts
     logged = {m for m in MARKER.findall(caplog.text) if m in secret}
     assert not logged, logged
+    assert commands.refused & set(markers_in(cleared)), "the refused attempts' arguments kept for cleared auditors"
     # while the cleared readers see every marker, and the uncleared ones every PUBLIC one: the crawl reaches them
     assert secret - commands.refused <= set(markers_in(cleared)), commands.named(
         secret - commands.refused - set(markers_in(cleared))
