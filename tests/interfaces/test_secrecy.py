@@ -99,14 +99,14 @@ class Commands:
     def named(self, markers: set[str]) -> list[str]:
         return sorted(f"{m}: {self.where[m]}" for m in markers)
 
-    def body(self, method: str, path: str, world: str, given: dict[str, Any], now: datetime) -> dict[str, Any]:
+    def body(self, method: str, path: str, world: str, given: dict[str, Any]) -> dict[str, Any]:
         """A body for the command: `given` values (ids, the classification), else generated."""
         self.ran.add((method, path))
         self._command = f"{method.upper()} {path}"
         return self.value(self.ref(self.openapi["paths"][path][method]["requestBody"]["content"]["application/json"]
-                                   ["schema"]), None, world, given, now)
+                                   ["schema"]), None, world, given)
 
-    def value(self, schema: dict[str, Any], name: str | None, world: str, given: dict[str, Any], now: datetime) -> Any:
+    def value(self, schema: dict[str, Any], name: str | None, world: str, given: dict[str, Any]) -> Any:
         schema = self.ref(schema)
         if name in given:
             return given[name]
@@ -114,26 +114,26 @@ class Commands:
         if kind == "object" or "properties" in schema:
             out = {}
             for field, sub in schema.get("properties", {}).items():
-                generated = self.value(sub, field, world, given, now)
+                generated = self.value(sub, field, world, given)
                 if generated is not _OMIT:
                     out[field] = generated
             return out
         if kind == "array":
-            return [self.value(schema["items"], name, world, given, now) for _ in range(2)]
+            return [self.value(schema["items"], name, world, given) for _ in range(2)]
         if kind == "integer":
             return INTEGERS.get(name or "", _OMIT)
         if kind == "boolean":
             return _OMIT
         if kind == "string":
-            if "enum" in schema:
-                return schema["enum"][0]
             if name in CLOSED_SETS:
                 return CLOSED_SETS[name]
+            if "enum" in schema:
+                return schema["enum"][0]
             if name and (name.endswith(("_id", "_ref", "_at", "_due")) or name in ("unit", "supersedes")):
                 return _OMIT  # ids and times the world gives where the command needs them
-            if schema.get("format") in ("date-time", "date") or "pattern" in schema:
+            if schema.get("format") in ("date-time", "date"):
                 return _OMIT
-            return self.marker(world, name)
+            return self.marker(world, name)  # free text, whatever pattern it must match (markers are plain)
         return _OMIT
 
 
@@ -157,13 +157,12 @@ class World:
 
     def run(self, method: str, path: str, role: str, world: str | None = None, **given: Any) -> httpx.Response:
         """Run the command; its markers are of `world` (a public record in a classified world: "P")."""
-        now = utc_now()
         given.setdefault("classification", self.level)
         concrete = path.format(crisis_id=self.crisis, unit=self.unit, liaison_id=self.liaison, plan_id=self.plan,
                                **{k: v for k, v in given.items() if k in ("number", "action_id", "decision_id",
                                                                            "request_id")})
         unit = self.unit if role == "division_contact" else None
-        body = self.commands.body(method, path, world or self.world, given, now)
+        body = self.commands.body(method, path, world or self.world, given)
         answer = httpx.request(method.upper(), f"{self.server.base_url}{concrete}", json=body,
                                headers=self.headers(role, unit), timeout=30)
         assert answer.status_code < 300, (
@@ -173,14 +172,15 @@ class World:
         self.refuse(method, path, concrete, world or self.world, given)
         return answer
 
-    def refuse(self, method: str, path: str, concrete: str, world: str, given: dict[str, Any]) -> None:
-        """The same command with fresh markers by a reader (leadership): refused, its arguments kept."""
+    def refuse(self, method: str, path: str, concrete: str, world: str, given: dict[str, Any],
+               role: str = "leadership", status: int = 403, **headers: str) -> None:
+        """The same command with fresh markers, refused (by default: by a reader); its arguments are kept."""
         before = set(self.commands.where)
-        body = self.commands.body(method, path, world, given, utc_now())
+        body = self.commands.body(method, path, world, given)
         self.commands.refused |= set(self.commands.where) - before
         answer = httpx.request(method.upper(), f"{self.server.base_url}{concrete}", json=body,
-                               headers=self.headers("leadership"), timeout=30)
-        assert answer.status_code == 403, answer.text
+                               headers={**self.headers(role), **headers}, timeout=30)
+        assert answer.status_code == status, answer.text
         self.refusal_answers.append(answer.text)
 
     def build(self) -> None:
@@ -221,17 +221,14 @@ class World:
         run("post", "/crises/{crisis_id}/after-action-review", pm)
 
     def conflicts(self) -> None:
-        """Commands refused with a stale If-Match: their 409 names what changed since, to an uncleared writer."""
+        """A command on each record with a stale If-Match: the 409 says what changed since version 1 (every
+        event's summary), to a writer without clearance."""
         for path, role in (("/crises/{crisis_id}/log-entries", "duty_officer"),
+                           ("/division-preparedness/{unit}/plans/{plan_id}/exercises", "preparedness_manager"),
                            ("/police-liaisons/{liaison_id}/information-shared", "police_coordinator")):
-            concrete = path.format(crisis_id=self.crisis, liaison_id=self.liaison)
-            before = set(self.commands.where)
-            body = self.commands.body("post", path, self.world, {"classification": self.level}, utc_now())
-            self.commands.refused |= set(self.commands.where) - before
-            answer = httpx.post(f"{self.server.base_url}{concrete}", json=body,
-                                headers={**self.headers(role), "If-Match": '"1"'}, timeout=30)
-            assert answer.status_code == 409, answer.text
-            self.refusal_answers.append(answer.text)
+            concrete = path.format(crisis_id=self.crisis, unit=self.unit, plan_id=self.plan, liaison_id=self.liaison)
+            self.refuse("post", path, concrete, self.world, {"classification": self.level}, role, 409,
+                        **{"If-Match": '"1"'})
 
 
 # --- the crawl ---------------------------------------------------------------------------------------------
@@ -330,7 +327,7 @@ def test_no_classified_marker_reaches_an_uncleared_reader_on_any_path(server: Li
     commands = Commands(openapi)
     auth = {"Authorization": f"Bearer {server.token('U-EC', 'preparedness_manager')}"}
     ec = httpx.post(f"{server.base_url}/emergency-conditions", headers=auth, timeout=30,
-                    json=commands.body("post", "/emergency-conditions", "P", {"in_force": True}, utc_now()))
+                    json=commands.body("post", "/emergency-conditions", "P", {"in_force": True}))
     assert ec.status_code < 300, ec.text
 
     # Given a world of records for each classification, markers in every free-text field of every command
