@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import logging
 import re
 import zipfile
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from domain.shared import utc_now
+from infrastructure.settings import Settings
 from tests.conftest import settings_for
 from tests.live import LiveServer, running_service
 
@@ -235,8 +235,19 @@ class World:
 
 
 def get_routes(openapi: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Every GET route of the running app's route table (its OpenAPI document), with its operation."""
-    return [(path, ops["get"]) for path, ops in openapi["paths"].items() if "get" in ops]
+    """Every GET route of the app's route table, with its operation in the OpenAPI document (its query
+    parameters), if it is described there."""
+    from interfaces.http.app import create_app
+
+    def gets(routes: list[Any], prefix: str = "") -> Iterator[str]:
+        for route in routes:
+            if hasattr(route, "original_router"):  # an included router
+                yield from gets(route.original_router.routes, prefix + route.include_context.prefix)
+            elif "GET" in (getattr(route, "methods", None) or ()):
+                yield prefix + route.path
+
+    table = create_app(Settings(environment="test", database_url="memory://", _env_file=None)).routes
+    return [(path, openapi["paths"].get(path, {}).get("get", {})) for path in gets(table)]
 
 
 def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], headers: dict[str, str]) -> dict[str, str]:
