@@ -89,11 +89,9 @@ class IdempotencyStore:
     # --- before the request runs ---------------------------------------------------------------------------
 
     def claim(self, user: str, key: str, fingerprint: str) -> Claim:
-        """Hold the key to run the request, or learn what was decided, or why not now."""
+        """Hold the key to run the request, or learn what was decided, or why not now. A claim row is never
+        deleted (a decided key keeps its own), so a key that is new here is new: one statement decides it."""
         while True:
-            decided = self._decided(user, key, fingerprint)
-            if decided is not None:
-                return decided
             holder = self.holders.mine()
             now = self.clock()
             if self.sql.execute(
@@ -101,39 +99,34 @@ class IdempotencyStore:
                 " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                 (user, key, fingerprint, holder, now + self.lease_seconds),
             ) == 1:
-                # decided between our look and our claim (by a holder that has let go since)?
-                return self._decided(user, key, fingerprint) or Claim(holder=holder)
+                return Claim(holder=holder)
             rows = self.sql.query(
-                "SELECT fingerprint, holder, lease_until FROM valmius_idempotency_claims"
-                " WHERE user_name = %s AND idem_key = %s",
+                "SELECT c.fingerprint, c.holder, c.lease_until, d.fingerprint AS decided, d.aggregates, d.last_event,"
+                " d.status, d.body, d.headers FROM valmius_idempotency_claims c LEFT JOIN valmius_idempotency_decisions d"
+                " ON d.user_name = c.user_name AND d.idem_key = c.idem_key WHERE c.user_name = %s AND c.idem_key = %s",
                 (user, key),
             )
-            if not rows:
-                continue  # let go between our insert and our read
             held = rows[0]
             if held["fingerprint"] != fingerprint:
                 return Claim(refusal="reused")
+            if held["decided"] is not None:
+                return self._decided(held)
             if held["lease_until"] > now and self.holders.alive(held["holder"]):
                 return Claim(refusal="in_progress", retry_after=max(1, round(held["lease_until"] - now)))
-            log.info("taking over idempotency key %r from holder %s (dead or past its lease)", key, held["holder"])
+            log.info("taking over idempotency key %r from holder %s (gone or past its lease)", key, held["holder"])
             if self.sql.execute(
                 "UPDATE valmius_idempotency_claims SET holder = %s, lease_until = %s"
                 " WHERE user_name = %s AND idem_key = %s AND holder = %s AND lease_until = %s",
                 (holder, now + self.lease_seconds, user, key, held["holder"], held["lease_until"]),
             ) == 1:
-                return self._decided(user, key, fingerprint) or Claim(holder=holder)
+                decided = self.sql.query(
+                    "SELECT aggregates, last_event, status, body, headers FROM valmius_idempotency_decisions"
+                    " WHERE user_name = %s AND idem_key = %s",
+                    (user, key),
+                )  # by the holder we took over from, just before
+                return self._decided(decided[0]) if decided else Claim(holder=holder)
 
-    def _decided(self, user: str, key: str, fingerprint: str) -> Claim | None:
-        rows = self.sql.query(
-            "SELECT fingerprint, aggregates, last_event, status, body, headers FROM valmius_idempotency_decisions"
-            " WHERE user_name = %s AND idem_key = %s",
-            (user, key),
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        if row["fingerprint"] != fingerprint:
-            return Claim(refusal="reused")
+    def _decided(self, row: dict[str, Any]) -> Claim:
         if row["status"] is not None:
             return Claim(answer=StoredAnswer(row["status"], row["body"], json.loads(row["headers"])))
         return Claim(outcome=self._outcome(row))
@@ -189,21 +182,14 @@ class IdempotencyStore:
             (user, key, fingerprint, answer.status, answer.body, json.dumps(answer.headers), self.clock()),
         ) == 1
 
-    def remember(self, user: str, key: str, answer: StoredAnswer) -> None:
-        """Keep the answer of a stored command, so that a retry need not rebuild it."""
-        self.sql.execute(
-            "UPDATE valmius_idempotency_decisions SET status = %s, body = %s, headers = %s"
-            " WHERE user_name = %s AND idem_key = %s AND status IS NULL",
-            (answer.status, answer.body, json.dumps(answer.headers), user, key),
-        )
-
     def close(self) -> None:
         self.holders.close()
 
     def release(self, user: str, key: str, holder: str) -> None:
-        """Let go of the claim (undecided: a retry runs the request again)."""
+        """Let go of an undecided claim: the next request with the key takes it over and runs."""
         self.sql.execute(
-            "DELETE FROM valmius_idempotency_claims WHERE user_name = %s AND idem_key = %s AND holder = %s",
+            "UPDATE valmius_idempotency_claims SET lease_until = 0"
+            " WHERE user_name = %s AND idem_key = %s AND holder = %s",
             (user, key, holder),
         )
 
@@ -256,7 +242,7 @@ class PostgresHolders(Holders):
 
     def mine(self) -> str:
         with self._lock:
-            if self._connection is None or self._connection.closed or self._connection.broken:
+            if self._connection is None or self._connection.closed or self._connection.broken or self._name is None:
                 self._connect()
             assert self._name is not None
             return self._name
@@ -277,7 +263,7 @@ class PostgresHolders(Holders):
     def alive(self, holder: str) -> bool:
         if not holder.startswith("pg:"):
             return False
-        return bool(
+        held = bool(
             self.sql.query(
                 "SELECT 1 AS held FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2"
                 " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
@@ -285,9 +271,13 @@ class PostgresHolders(Holders):
                 (HOLDER_LOCK_CLASS, int(holder[3:])),
             )
         )
+        if not held and holder == self._name:
+            self.close()  # our lock went with its connection (the server restarted): the next claim takes a new one
+        return held
 
     def close(self) -> None:
         with self._lock:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+                self._name = None

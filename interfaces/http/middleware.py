@@ -120,7 +120,7 @@ class Idempotency:
             return
         store = scope["app"].state.services.idempotency
         user = hash_token(authorization[7:].strip())
-        body, receive = await read_body(receive)
+        body, _ = await read_body(receive)  # read once; each run of the app below is handed it anew
         fingerprint = hashlib.sha256(b"POST " + path.encode() + b"\n" + (body or b"")).hexdigest()
         while True:
             claim = await run_in_threadpool(store.claim, user, key, fingerprint)
@@ -135,17 +135,15 @@ class Idempotency:
                     await run_in_threadpool(store.release, user, key, claim.holder)
                 raise
             status = start["status"]
-            kept = StoredAnswer(status, content.decode(), self.replayed_headers(start))
-            if claim.outcome is not None or command.stored:  # the command's events are stored under this key
-                if status < 400:
-                    await run_in_threadpool(store.remember, user, key, kept)
-                if claim.outcome is not None:
-                    start = {**start, "headers": [*start.get("headers", []), (b"idempotent-replayed", b"true")]}
-            elif status < 500 and status not in self.NOT_KEPT:
-                if not await run_in_threadpool(store.answer, user, key, fingerprint, kept):
-                    continue  # another run with this key was decided first (it held the key after ours lapsed)
-            if claim.holder is not None:
-                await run_in_threadpool(store.release, user, key, claim.holder)
+            if claim.outcome is not None:  # stored before: answered as then, from the stored records
+                start = {**start, "headers": [*start.get("headers", []), (b"idempotent-replayed", b"true")]}
+            elif not command.stored:  # no events: the answer decides the key, or nothing does
+                if status < 500 and status not in self.NOT_KEPT:
+                    answer = StoredAnswer(status, content.decode(), self.replayed_headers(start))
+                    if not await run_in_threadpool(store.answer, user, key, fingerprint, answer):
+                        continue  # another run with this key was decided first (it took over our lapsed claim)
+                elif claim.holder is not None:
+                    await run_in_threadpool(store.release, user, key, claim.holder)
             await send(start)
             await send({"type": "http.response.body", "body": content, "more_body": False})
             return

@@ -100,7 +100,7 @@ def test_a_retry_after_a_fault_between_save_and_answer_gets_the_first_answer(api
     assert again.json() == {"id": "C-S1", "version": 2}
     assert (again.headers["ETag"], again.headers["Valmius-Position"]) == ('"2"', str(stored_at))
     assert again.headers["Idempotent-Replayed"] == "true"
-    # and the entry is stored once; a third try gets the same answer, kept this time
+    # and the entry is stored once; a third try gets the same answer again
     third = api.post("/crises/C-S1/log-entries", json=ENTRY, headers=keyed)
     assert (third.status_code, third.json(), third.headers["ETag"], third.headers["Valmius-Position"]) == (
         200, again.json(), again.headers["ETag"], again.headers["Valmius-Position"])
