@@ -200,6 +200,7 @@ class Coordination(Application):
         if keyed is not None and keyed.stored:
             keyed = None  # the key names the request's first command
         if keyed is not None and keyed.replay is not None:
+            keyed.stored = True
             return self._as_stored(keyed.replay)
         try:
             with self._queue_for(target):

@@ -50,15 +50,15 @@ class StoredAnswer:
 
 @dataclass(frozen=True)
 class Claim:
-    """What a request with a key may do: `run` it (it holds the key), answer with the stored `answer`,
-    rebuild the answer of a command whose events were stored (`outcome`), or be refused (`refusal`:
-    "reused" or "in_progress", with `retry_after` seconds)."""
+    """What a request with a key may do: run it (it holds the key as `holder`), answer with the stored
+    `answer`, rebuild the answer of a command whose events were stored (`outcome`), or be refused (`refusal`:
+    "reused", or "in_progress" with the seconds `lease_left` before the claim is taken over anyway)."""
 
     holder: str | None = None
     answer: StoredAnswer | None = None
     outcome: Outcome | None = None
     refusal: str | None = None
-    retry_after: int = 0
+    lease_left: int = 0
 
 
 class IdempotencyStore:
@@ -112,7 +112,7 @@ class IdempotencyStore:
             if held["decided"] is not None:
                 return self._decided(held)
             if held["lease_until"] > now and self.holders.alive(held["holder"]):
-                return Claim(refusal="in_progress", retry_after=max(1, round(held["lease_until"] - now)))
+                return Claim(refusal="in_progress", lease_left=max(1, round(held["lease_until"] - now)))
             log.info("taking over idempotency key %r from holder %s (gone or past its lease)", key, held["holder"])
             if self.sql.execute(
                 "UPDATE valmius_idempotency_claims SET holder = %s, lease_until = %s"

@@ -188,10 +188,11 @@ class Idempotency:
         if claim.refusal == "in_progress":
             response = problem(
                 Rule.IDEMPOTENCY_IN_PROGRESS,
-                f"a request with this Idempotency-Key is still being processed; retry in {claim.retry_after} s",
+                "a request with this Idempotency-Key is still being processed; retry shortly (if its process"
+                f" hangs, the key is taken over within {claim.lease_left} s)",
                 instance=path,
             )
-            response.headers["Retry-After"] = str(claim.retry_after)
+            response.headers["Retry-After"] = "1"
             return response
         assert claim.answer is not None
         headers = {**claim.answer.headers, "Idempotent-Replayed": "true"}
