@@ -8,7 +8,10 @@ straight through.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
+
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -57,6 +60,11 @@ def _replay(body: bytes, receive: Receive, then: Message | None = None) -> Recei
     return replay
 
 
+def request_fingerprint(path: str, if_match: str, body: bytes) -> str:
+    """What an Idempotency-Key names: a POST to this path, with this If-Match and this body."""
+    return hashlib.sha256(b"POST " + path.encode() + b"\n" + if_match.encode("latin-1") + b"\n" + body).hexdigest()
+
+
 class RequestLimits:
     """Refuse bodies larger than the configured limit with 413, naming the limit."""
 
@@ -97,9 +105,11 @@ class Idempotency:
     (rebuilt from the stored records when the process died before answering) or runs the command. A refusal is
     decided with its answer, and a retry of it gets the same refusal: the key names one attempt, and the client
     has to make a new decision (a new key) on fresh state. Answers that decide nothing are not kept: 401 (whose
-    key?), 429 (not run) and 5xx (not done, or done and rebuilt on the retry)."""
+    key?), 429 (not run) and 5xx (not done, or done and rebuilt on the retry). A key names one request: its
+    path, its If-Match and its body; the same key with another of them is refused (IDEMPOTENCY_KEY_REUSED)."""
 
     NOT_KEPT = frozenset({401, 408, 429})
+    WAIT_FOR_HOLDER = 2.0  # seconds a request waits for another with its key to finish before "in progress"
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -121,9 +131,13 @@ class Idempotency:
         store = scope["app"].state.services.idempotency
         user = hash_token(authorization[7:].strip())
         body, _ = await read_body(receive)  # read once; each run of the app below is handed it anew
-        fingerprint = hashlib.sha256(b"POST " + path.encode() + b"\n" + (body or b"")).hexdigest()
+        fingerprint = request_fingerprint(path, headers.get("if-match", ""), body or b"")
+        waited_until = time.monotonic() + self.WAIT_FOR_HOLDER
         while True:
             claim = await run_in_threadpool(store.claim, user, key, fingerprint)
+            if claim.refusal == "in_progress" and time.monotonic() < waited_until:
+                await asyncio.sleep(0.05)  # the holder is most likely answering right now
+                continue
             if claim.refusal is not None or claim.answer is not None:
                 await self.stored_answer(claim, path)(scope, receive, send)
                 return

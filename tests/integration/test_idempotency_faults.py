@@ -12,7 +12,6 @@ only at COMMIT; a holder process that claims a key and is killed.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import signal
@@ -35,6 +34,7 @@ from infrastructure.bootstrap import open_services
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.identity import hash_token
 from interfaces.http.app import create_app
+from interfaces.http.middleware import request_fingerprint
 from tests.conftest import ApiClient, FakeClock, settings_for
 from tests.interfaces.conftest import STORM, People, accepted, problem
 from tests.live import running_service
@@ -198,9 +198,8 @@ def test_a_key_held_by_a_process_that_died_is_taken_over(api, people):
 
 
 def fingerprint_of(path: str, body: dict) -> str:
-    """The request's fingerprint as the server takes it (method, path and body bytes as httpx sends them)."""
-    sent = httpx.Request("POST", f"http://x{path}", json=body).content
-    return hashlib.sha256(b"POST " + path.encode() + b"\n" + sent).hexdigest()
+    """The request's fingerprint as the server takes it (the body's bytes as httpx sends them, no If-Match)."""
+    return request_fingerprint(path, "", httpx.Request("POST", f"http://x{path}", json=body).content)
 
 
 def test_a_key_held_by_a_live_holder_is_in_progress_until_its_lease_ends(api, people):
@@ -303,6 +302,7 @@ import uvicorn
 from infrastructure.bootstrap import open_services
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
+from interfaces.http.middleware import request_fingerprint
 settings = Settings(environment="test", database_url=sys.argv[1], _env_file=None)
 services = open_services(settings)
 def die(position):

@@ -136,6 +136,20 @@ def test_a_refused_command_retried_with_its_key_gets_the_same_refusal(api, peopl
                       headers={**people.duty_officer, "Idempotency-Key": "entry-2"}))
 
 
+def test_an_idempotency_key_names_the_precondition_too(api, people):
+    # Given a severity change refused as stale (If-Match "1" after an entry made the crisis version 2)
+    declare(api, people.duty_officer)
+    accepted(api.post("/crises/C-S1/log-entries", json={"text": "Trees down"}, headers=people.duty_officer))
+    retry = {**people.duty_officer, "Idempotency-Key": "severity-1"}
+    problem(api.post("/crises/C-S1/severity", json={"to_severity": 3}, headers={**retry, "If-Match": '"1"'}),
+            409, "CONFLICT_VERSION")
+    # When the client sends it again with the fresh version but the same key
+    again = api.post("/crises/C-S1/severity", json={"to_severity": 3}, headers={**retry, "If-Match": '"2"'})
+    # Then that is another request under a used key: refused, and the severity is unchanged
+    problem(again, 422, "IDEMPOTENCY_KEY_REUSED")
+    assert crisis(api, people.duty_officer)["severity"] == 2
+
+
 def test_two_users_may_use_the_same_idempotency_key(api, people):
     # Given DO-1 recorded an entry with key "retry-1"
     declare(api, people.duty_officer)
