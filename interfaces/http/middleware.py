@@ -149,9 +149,9 @@ class Idempotency:
                     await run_in_threadpool(store.release, user, key, claim.holder)
                 raise
             status = start["status"]
-            if claim.outcome is not None:  # stored before: answered as then, from the stored records
+            if claim.outcome is not None and status < 400:  # stored before: answered as then, from the records
                 start = {**start, "headers": [*start.get("headers", []), (b"idempotent-replayed", b"true")]}
-            elif not command.stored:  # no events: the answer decides the key, or nothing does
+            elif claim.outcome is None and not command.stored:  # no events: the answer decides the key, or nothing
                 if status < 500 and status not in self.NOT_KEPT:
                     answer = StoredAnswer(status, content.decode(), self.replayed_headers(start))
                     if not await run_in_threadpool(store.answer, user, key, fingerprint, answer):

@@ -228,6 +228,7 @@ def test_a_key_held_by_a_live_holder_is_in_progress_until_its_lease_ends(api, pe
         problem(reused, 422, "IDEMPOTENCY_KEY_REUSED")
     finally:
         other.close()
+        lapsed.close()
 
 
 def test_two_runs_with_one_key_store_the_command_once(settings, clock):  # noqa: ANN001
