@@ -17,7 +17,8 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import fields, is_dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -68,6 +69,36 @@ class DataclassAsDict(Transcoding):
 
     def decode(self, data: dict) -> Any:
         return self.type(**data)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a stored command left: the records it changed at their new versions, and the log position of its
+    last event. Enough to answer it again exactly as it was answered."""
+
+    aggregates: tuple[tuple[UUID, int], ...]
+    position: int | None
+
+
+@dataclass
+class KeyedCommand:
+    """A command sent with an idempotency key (interfaces.http.middleware.Idempotency sets one per request).
+
+    Its key is decided in the transaction that stores its events: `save(..., idempotency=command)` hands it to
+    the recorder, which calls `ledger.record(command, stored_events, cursor)`; `ledger.outcome(user, key)`
+    tells afterwards what a run with the same key stored. With `replay` the command was stored before and is
+    answered as then, without running again."""
+
+    user: str
+    key: str
+    fingerprint: str
+    ledger: Any
+    replay: Outcome | None = None
+    aggregates: tuple[tuple[UUID, int], ...] = ()
+    stored: bool = False
+
+
+KEYED_COMMAND: ContextVar[KeyedCommand | None] = ContextVar("valmius_keyed_command", default=None)
 
 
 class RefusalsInMemory:
@@ -161,18 +192,37 @@ class Coordination(Application):
 
         Commands on the same record queue behind each other in this process, so they do not race; writers in
         other processes can still win the race, and then the command runs again on fresh state after a short
-        random pause."""
+        random pause.
+
+        A command with an idempotency key (KEYED_COMMAND) is saved with its key's decision, in one transaction.
+        If a run with the same key stored its events first, that run's records are the answer."""
+        keyed = KEYED_COMMAND.get()
+        if keyed is not None and keyed.stored:
+            keyed = None  # the key names the request's first command
+        if keyed is not None and keyed.replay is not None:
+            keyed.stored = True
+            return self._as_stored(keyed.replay)
         try:
             with self._queue_for(target):
                 for attempt_number in range(MAX_ATTEMPTS):
                     now = self.now()
                     changed = attempt(now)
                     try:
-                        self.save(*changed)
+                        if keyed is None:
+                            self.save(*changed)
+                        else:
+                            keyed.aggregates = tuple((aggregate.id, aggregate.version) for aggregate in changed)
+                            self.save(*changed, idempotency=keyed)
                     except IntegrityError:
+                        stored = keyed.ledger.outcome(keyed.user, keyed.key) if keyed is not None else None
+                        if stored is not None:
+                            log.info("%s on %s was stored by an earlier run with the same key", command, target)
+                            return self._as_stored(stored)
                         log.info("%s on %s raced another writer; running it again on fresh state", command, target)
                         time.sleep(random.uniform(0, 0.002 * 2**attempt_number))
                         continue
+                    if keyed is not None:
+                        keyed.stored = True
                     log.info("%s on %s by %s (%s)", command, target, actor.user, actor.role)
                     return changed
             raise DomainError(
@@ -181,6 +231,11 @@ class Coordination(Application):
         except DomainError as refused:
             self.record_refusal(command, actor, target, payload, refused)
             raise
+
+    def _as_stored(self, outcome: Outcome) -> list[Aggregate]:
+        """The records as a stored command left them, and its log position as this thread's last write."""
+        self._written.position = outcome.position
+        return [self.repository.get(aggregate_id, version=version) for aggregate_id, version in outcome.aggregates]
 
     def _queue_for(self, target: str) -> threading.Lock:
         with self._queues_lock:

@@ -37,6 +37,7 @@ class Services:
 
     def close(self) -> None:
         self.projections.stop()
+        self.idempotency.close()
         self.coordination.close()
 
 
@@ -59,7 +60,7 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
             settings=settings,
             coordination=coordination,
             tokens=TokenStore(sql, policy.units),
-            idempotency=IdempotencyStore(sql),
+            idempotency=IdempotencyStore(sql, coordination.recorder),
             refusals=refusals,
             disclosures=DisclosureLog(sql, coordination.now),
             sql=sql,

@@ -21,19 +21,23 @@ log = logging.getLogger("valmius.persistence")
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
+    """The library's environment; the recorders are ours (infrastructure.recorders: an idempotency key is
+    decided in the transaction that stores its command's events)."""
     # eventsourcing reads "0" as an unbounded cache; for us 0 means no cache (every load from the store).
     env = {"AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size) if settings.aggregate_cache_size > 0 else ""}
     if settings.store == "memory":
-        env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
+        env["PERSISTENCE_MODULE"] = "infrastructure.recorders:POPOKeyedFactory"
         return env
     if settings.store == "sqlite":
         path = Path(settings.database_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(path), SQLITE_LOCK_TIMEOUT="10")
+        env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(path), SQLITE_LOCK_TIMEOUT="10",
+                   APPLICATION_RECORDER_TOPIC="infrastructure.recorders:SQLiteKeyedRecorder")
         return env
     url = urlparse(settings.database_url)
     env.update(
         PERSISTENCE_MODULE="eventsourcing.postgres",
+        APPLICATION_RECORDER_TOPIC="infrastructure.recorders:PostgresKeyedRecorder",
         POSTGRES_DBNAME=url.path.lstrip("/") or "valmius",
         POSTGRES_HOST=url.hostname or "127.0.0.1",
         POSTGRES_PORT=str(url.port or 5432),

@@ -64,6 +64,10 @@ class Sql:
             for statement in statements:
                 cursor.execute(statement)
 
+    def cursor(self, cursor: Any) -> _Cursor:
+        """Our statements on a cursor of the event store's own transaction (one that stores events)."""
+        return _Cursor(cursor, self)
+
     def autoincrement(self) -> str:
         return "INTEGER PRIMARY KEY AUTOINCREMENT" if self.dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
 

@@ -8,8 +8,9 @@ straight through.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from typing import Any
+import time
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -17,7 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from application.coordination import KEYED_COMMAND, KeyedCommand
 from domain.shared import Rule
+from infrastructure.idempotency import Claim, StoredAnswer
 from infrastructure.identity import hash_token
 from interfaces.http.errors import problem
 
@@ -57,6 +60,11 @@ def _replay(body: bytes, receive: Receive, then: Message | None = None) -> Recei
     return replay
 
 
+def request_fingerprint(path: str, if_match: str, body: bytes) -> str:
+    """What an Idempotency-Key names: a POST to this path, with this If-Match and this body."""
+    return hashlib.sha256(b"POST " + path.encode() + b"\n" + if_match.encode("latin-1") + b"\n" + body).hexdigest()
+
+
 class RequestLimits:
     """Refuse bodies larger than the configured limit with 413, naming the limit."""
 
@@ -90,7 +98,18 @@ class RequestLimits:
 
 
 class Idempotency:
-    """A POST retried with the same Idempotency-Key returns the first answer and changes nothing."""
+    """A POST retried with the same Idempotency-Key gets the first answer and changes nothing.
+
+    How a key is decided, and why every retry resolves, is told in infrastructure.idempotency: a command's key is
+    decided in the transaction that stores its events, so a retry after any crash either gets the first answer
+    (rebuilt from the stored records when the process died before answering) or runs the command. A refusal is
+    decided with its answer, and a retry of it gets the same refusal: the key names one attempt, and the client
+    has to make a new decision (a new key) on fresh state. Answers that decide nothing are not kept: 401 (whose
+    key?), 429 (not run) and 5xx (not done, or done and rebuilt on the retry). A key names one request: its
+    path, its If-Match and its body; the same key with another of them is refused (IDEMPOTENCY_KEY_REUSED)."""
+
+    NOT_KEPT = frozenset({401, 408, 429})
+    WAIT_FOR_HOLDER = 2.0  # seconds a request waits for another with its key to finish before "in progress"
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -109,16 +128,42 @@ class Idempotency:
         if len(key) > 200:
             await problem(Rule.INVALID_INPUT, "Idempotency-Key is longer than 200 characters")(scope, receive, send)
             return
-        services = scope["app"].state.services
-        store = services.idempotency
+        store = scope["app"].state.services.idempotency
         user = hash_token(authorization[7:].strip())
-        body, receive = await read_body(receive)
-        fingerprint = hashlib.sha256(b"POST " + path.encode() + b"\n" + (body or b"")).hexdigest()
-        stored = await run_in_threadpool(store.reserve, user, key, fingerprint, services.coordination.clock())
-        if stored is not None:
-            await self.stored_answer(stored, fingerprint, path)(scope, receive, send)
+        body, _ = await read_body(receive)  # read once; each run of the app below is handed it anew
+        fingerprint = request_fingerprint(path, headers.get("if-match", ""), body or b"")
+        waited_until = time.monotonic() + self.WAIT_FOR_HOLDER
+        while True:
+            claim = await run_in_threadpool(store.claim, user, key, fingerprint)
+            if claim.refusal == "in_progress" and time.monotonic() < waited_until:
+                await asyncio.sleep(0.05)  # the holder is most likely answering right now
+                continue
+            if claim.refusal is not None or claim.answer is not None:
+                await self.stored_answer(claim, path)(scope, receive, send)
+                return
+            command = KeyedCommand(user, key, fingerprint, store, replay=claim.outcome)
+            try:
+                start, content = await self.run(scope, _replay(body or b"", receive), command)
+            except Exception:
+                if claim.holder is not None:
+                    await run_in_threadpool(store.release, user, key, claim.holder)
+                raise
+            status = start["status"]
+            if claim.outcome is not None and status < 400:  # stored before: answered as then, from the records
+                start = {**start, "headers": [*start.get("headers", []), (b"idempotent-replayed", b"true")]}
+            elif claim.outcome is None and not command.stored:  # no events: the answer decides the key, or nothing
+                if status < 500 and status not in self.NOT_KEPT:
+                    answer = StoredAnswer(status, content.decode(), self.replayed_headers(start))
+                    if not await run_in_threadpool(store.answer, user, key, fingerprint, answer):
+                        continue  # another run with this key was decided first (it took over our lapsed claim)
+                elif claim.holder is not None:
+                    await run_in_threadpool(store.release, user, key, claim.holder)
+            await send(start)
+            await send({"type": "http.response.body", "body": content, "more_body": False})
             return
 
+    async def run(self, scope: Scope, receive: Receive, command: KeyedCommand) -> tuple[Message, bytes]:
+        """The app's answer to the request, kept back: its start message and its body."""
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -129,41 +174,40 @@ class Idempotency:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
+        token = KEYED_COMMAND.set(command)
         try:
             await self.app(scope, receive, keep)
-        except Exception:
-            await run_in_threadpool(store.release, user, key)
-            raise
+        finally:
+            KEYED_COMMAND.reset(token)
         assert start is not None
-        status = start["status"]
-        content = b"".join(chunks)
-        if status >= 500 or status == 401:
-            await run_in_threadpool(store.release, user, key)
-        else:
-            replayed = {
-                name.decode("latin-1").lower(): value.decode("latin-1")
-                for name, value in start.get("headers", [])
-                if name.decode("latin-1").lower() in REPLAYED_HEADERS
-            }
-            await run_in_threadpool(store.complete, user, key, status, content.decode(), replayed)
-        await send(start)
-        await send({"type": "http.response.body", "body": content, "more_body": False})
+        return start, b"".join(chunks)
 
     @staticmethod
-    def stored_answer(stored: Any, fingerprint: str, path: str) -> Response:
-        """What a request whose key is already taken gets: the first answer, or why not."""
-        if stored.fingerprint != fingerprint:
+    def replayed_headers(start: Message) -> dict[str, str]:
+        return {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in start.get("headers", [])
+            if name.decode("latin-1").lower() in REPLAYED_HEADERS
+        }
+
+    @staticmethod
+    def stored_answer(claim: Claim, path: str) -> Response:
+        """What a request whose key is taken gets: the first answer, or why not."""
+        if claim.refusal == "reused":
             return problem(
                 Rule.IDEMPOTENCY_KEY_REUSED,
                 "this Idempotency-Key was used for a different request; use a new key for a new command",
                 instance=path,
             )
-        if stored.status is None:
-            return problem(
+        if claim.refusal == "in_progress":
+            response = problem(
                 Rule.IDEMPOTENCY_IN_PROGRESS,
-                "a request with this Idempotency-Key is still being processed; retry shortly",
+                "a request with this Idempotency-Key is still being processed; retry shortly (if its process"
+                f" hangs, the key is taken over within {claim.lease_left} s)",
                 instance=path,
             )
-        headers = dict(stored.headers or {})
-        headers["Idempotent-Replayed"] = "true"
-        return Response((stored.body or "").encode(), status_code=stored.status, headers=headers)
+            response.headers["Retry-After"] = "1"
+            return response
+        assert claim.answer is not None
+        headers = {**claim.answer.headers, "Idempotent-Replayed": "true"}
+        return Response(claim.answer.body.encode(), status_code=claim.answer.status, headers=headers)

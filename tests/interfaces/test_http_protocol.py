@@ -121,6 +121,35 @@ def test_an_idempotency_key_used_again_for_another_command_is_refused(api, peopl
     assert [e["text"] for e in crisis(api, people.duty_officer)["log"]] == ["Trees down in Vuosaari"]
 
 
+def test_a_refused_command_retried_with_its_key_gets_the_same_refusal(api, people):
+    # Given DO-1's log entry refused: the crisis is not declared yet
+    retry = {**people.duty_officer, "Idempotency-Key": "entry-1"}
+    refused = api.post("/crises/C-S1/log-entries", json={"text": "Trees down"}, headers=retry)
+    problem(refused, 404, "NOT_FOUND")
+    # When the crisis is declared and DO-1's client retries the very request with the same key
+    declare(api, people.duty_officer)
+    again = api.post("/crises/C-S1/log-entries", json={"text": "Trees down"}, headers=retry)
+    # Then it gets the refusal it had (the key names that attempt; a new decision takes a new key)
+    assert (again.status_code, again.json(), again.headers["Idempotent-Replayed"]) == (404, refused.json(), "true")
+    assert crisis(api, people.duty_officer)["log"] == []
+    accepted(api.post("/crises/C-S1/log-entries", json={"text": "Trees down"},
+                      headers={**people.duty_officer, "Idempotency-Key": "entry-2"}))
+
+
+def test_an_idempotency_key_names_the_precondition_too(api, people):
+    # Given a severity change refused as stale (If-Match "1" after an entry made the crisis version 2)
+    declare(api, people.duty_officer)
+    accepted(api.post("/crises/C-S1/log-entries", json={"text": "Trees down"}, headers=people.duty_officer))
+    retry = {**people.duty_officer, "Idempotency-Key": "severity-1"}
+    problem(api.post("/crises/C-S1/severity", json={"to_severity": 3}, headers={**retry, "If-Match": '"1"'}),
+            409, "CONFLICT_VERSION")
+    # When the client sends it again with the fresh version but the same key
+    again = api.post("/crises/C-S1/severity", json={"to_severity": 3}, headers={**retry, "If-Match": '"2"'})
+    # Then that is another request under a used key: refused, and the severity is unchanged
+    problem(again, 422, "IDEMPOTENCY_KEY_REUSED")
+    assert crisis(api, people.duty_officer)["severity"] == 2
+
+
 def test_two_users_may_use_the_same_idempotency_key(api, people):
     # Given DO-1 recorded an entry with key "retry-1"
     declare(api, people.duty_officer)
