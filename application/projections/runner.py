@@ -85,6 +85,13 @@ class Failure:
     attempts: int
 
 
+def describe(error: BaseException) -> str:
+    """An error in one line: its kind and the first line of its message (a database error's DETAIL, which may
+    quote a row's content, is left out)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:500]
+
+
 @dataclass(frozen=True)
 class Readiness:
     problems: list[str]  # sentences; none when ready
@@ -226,6 +233,7 @@ class Projections:
             self.store.query(f"SELECT count(*) AS n FROM {TRACKING_TABLE}")
         except Exception:
             raise error from None
+        log.warning("a batch failed for the read models together (%s); applying it to each alone", describe(error))
         reached: list[int] = []
         for model in models:
             failed = error
@@ -274,8 +282,7 @@ class Projections:
     def _record_failure(self, model: ReadModel, position: int, error: Exception) -> None:
         """Keep the failure in the store, where every process sees it (/health/ready of every API process, the
         dashboard, `valmius rebuild`), log it, and set when the model is tried again: after 1, 2, 4 … 60 s."""
-        lines = str(error).strip().splitlines()
-        text = f"{type(error).__name__}: {lines[0] if lines else ''}"[:500]
+        text = describe(error)
         now = self.app.now().isoformat()
         with self.store.transaction() as tx:
             tx.execute(f"SELECT position, failed_at, attempts FROM {FAILURES_TABLE} WHERE view = %s", (model.name,))
@@ -542,18 +549,19 @@ class Projections:
     def _event_time(self, position: int, following: bool = False) -> datetime | None:
         """When the event at `position` (or the first one after it) was recorded; remembered, a few at a time."""
         key = (position, following)
-        if key not in self._times:
-            found = self.app.recorder.select_notifications(
-                start=position + 1 if following else position, limit=1, stop=None if following else position
-            ) if following or position > 0 else []
-            moment = None
-            if found:
-                event = self.app.mapper.to_domain_event(found[0])
-                moment = getattr(event, "recorded_at", None) or event.timestamp
-            if len(self._times) >= 256:
-                self._times.clear()
-            self._times[key] = moment
-        return self._times[key]
+        if key in self._times:
+            return self._times[key]
+        found = self.app.recorder.select_notifications(
+            start=position + 1 if following else position, limit=1, stop=None if following else position
+        ) if following or position > 0 else []
+        moment = None
+        if found:
+            event = self.app.mapper.to_domain_event(found[0])
+            moment = getattr(event, "recorded_at", None) or event.timestamp
+        if len(self._times) >= 256:
+            self._times.clear()
+        self._times[key] = moment
+        return moment
 
     # --- reads ---------------------------------------------------------------------------------------
 
