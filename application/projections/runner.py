@@ -182,7 +182,7 @@ class Projections:
             start = reached + 1
 
     def _healthy(self) -> list[ReadModel]:
-        return [m for m in self.models.values() if m.name not in self._failed]
+        return [m for m in self.models.values() if m.name not in self._failed]  # (another thread may add one)
 
     def _apply(self, models: list[ReadModel], notifications: list[Any], after: int, last: int) -> int:
         """Apply `notifications` (every one of the models' topics after `after`, up to `last`) to every model in
@@ -308,7 +308,7 @@ class Projections:
     def _retry_failed(self) -> None:
         """Try again each failed model whose time has come, alone: its batch starts at the event it failed on."""
         now = time.monotonic()
-        for name in [name for name, (at, _) in self._retry.items() if at <= now and name in self._failed]:
+        for name in [name for name, (at, _) in list(self._retry.items()) if at <= now and name in self._failed]:
             self.catch_up([self.models[name]])
 
     def _load_failures(self) -> None:
@@ -319,7 +319,7 @@ class Projections:
                 self._retry[name] = (time.monotonic(), RETRY_FIRST_SECONDS / 2)
 
     def _next_wait(self) -> float:
-        retries = [at for name, (at, _) in self._retry.items() if name in self._failed]
+        retries = [at for name, (at, _) in list(self._retry.items()) if name in self._failed]
         return max(0.0, min([self.poll_seconds, *(at - time.monotonic() for at in retries)]))
 
     def _leave(self, model: ReadModel, shape: str) -> None:

@@ -761,3 +761,31 @@ def test_a_rebuild_reports_a_failing_read_model_and_rebuilds_the_others(services
     assert every_read(views, [])["readiness/LR-2"] == reads["readiness/LR-2"]
     assert views.position("decision_log") == bug - 1
     assert views.failures()["decision_log"].position == bug
+
+
+def test_a_picture_missing_events_turns_behind_then_stale_with_time_and_live_once_caught_up(app, views, clock):
+    """Given the overview caught up, when two more events are recorded and not yet applied, then the overview is
+    live for the first seconds (a follower takes milliseconds), behind once the oldest missing event is 5 s old
+    and stale once it is a minute old, always saying its position, the head, how many events it misses and as
+    of when it is; caught up, it is live again, with no event missing."""
+    declare(app, "C-1")
+    views.catch_up()
+    caught = app.recorder.max_notification_id()
+    clock.advance(minutes=1)
+    app.record_log_entry(DO1, "C-1", text="Trees down on Itäväylä")
+    app.record_log_entry(DO1, "C-1", text="Itäväylä closed")
+
+    states = []
+    for seconds in (1, 5, 55):
+        clock.advance(seconds=seconds)
+        states.append(views.freshness("situation_overview")["state"])
+    fresh = views.freshness("situation_overview")
+    views.catch_up()
+
+    assert states == ["live", "behind", "stale"]
+    assert fresh == {"position": caught, "head": caught + 2, "behind": 2, "as_of": "2025-10-25T21:40:00+03:00",
+                     "state": "stale", "failed": None}
+    assert views.freshness("situation_overview") == {
+        "position": caught + 2, "head": caught + 2, "behind": 0, "as_of": "2025-10-25T21:41:00+03:00",
+        "state": "live", "failed": None,
+    }

@@ -134,6 +134,7 @@ def test_a_read_model_stopped_by_an_event_it_fails_on_turns_the_picture_red_unti
     assert "picture as of" in state.inner_text() and "stopped at event" in state.inner_text()
     assert state.evaluate("e => getComputedStyle(e).color") == "rgb(255, 93, 93)"
     assert page.locator('[data-crisis="C-NEXT"]').count() == 0
+    page.screenshot(path=str(server.settings.database_url.removeprefix("sqlite:///")) + ".stale.png")
     ready = httpx.get(f"{server.base_url}/health/ready", headers={"Authorization": f"Bearer {reader}"})
     assert ready.status_code == 503 and "situation_overview" in ready.json()["detail"]
 
