@@ -292,7 +292,8 @@ class Projections:
             attempts = int(rows[0]["attempts"]) + 1 if again else 1
             tx.execute(f"DELETE FROM {FAILURES_TABLE} WHERE view = %s", (model.name,))
             tx.execute(
-                f"INSERT INTO {FAILURES_TABLE} (view, position, error, failed_at, attempts) VALUES (%s, %s, %s, %s, %s)",
+                f"INSERT INTO {FAILURES_TABLE} (view, position, error, failed_at, attempts)"
+                " VALUES (%s, %s, %s, %s, %s)",
                 (model.name, position, text, failed_at, attempts),
             )
         self._failed[model.name] = Failure(model.name, position, text, failed_at, attempts)
@@ -507,7 +508,9 @@ class Projections:
         behind = max(0, head - position)
         missing = self._event_time(position, following=True) if behind else None
         lag = (self.app.now() - missing).total_seconds() if missing is not None else 0.0
-        state = "stale" if failure or lag >= STALE_AFTER_SECONDS else "behind" if lag >= BEHIND_AFTER_SECONDS else "live"
+        state = "live" if lag < BEHIND_AFTER_SECONDS else "behind" if lag < STALE_AFTER_SECONDS else "stale"
+        if failure is not None:
+            state = "stale"
         return {
             "position": position,
             "head": head,

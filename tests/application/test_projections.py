@@ -689,7 +689,8 @@ def test_a_read_model_failing_on_an_event_stops_before_it_alone_and_a_fixed_foll
     )
     assert "C-AFTER" in [c["crisis_id"] for c in views.get_situation_overview(LR)["active_crises"]]
     assert views.get_decision_log(CLEARED, "C-AFTER")["decisions"] == []
-    assert (views.freshness("decision_log")["state"], views.freshness("decision_log")["behind"]) == ("stale", end - bug + 1)
+    stopped = views.freshness("decision_log")
+    assert (stopped["state"], stopped["behind"], stopped["failed"]["position"]) == ("stale", end - bug + 1, bug)
     assert views.freshness("situation_overview")["state"] == "live"
     [problem] = views.readiness(max_lag=1000).problems
     assert f"read model decision_log is stopped before the event at position {bug}" in problem

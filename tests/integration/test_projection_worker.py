@@ -387,6 +387,42 @@ def test_a_worker_stopped_by_a_failing_read_model_goes_on_with_the_others_and_a_
     assert read_model_rows(api.services) == live
 
 
+def test_ready_waits_for_read_models_within_the_configured_lag_and_tells_details_only_to_readers(
+    api_without_follower,
+):
+    """Given the API with no follower running and a lag of at most 2 events allowed, when 3 events are recorded,
+    then /health/ready is 503, naming each read model 3 events behind to a reader, and only "not ready" to an
+    anonymous caller, while /health/live says up to anyone; a bad token is refused, not taken for anonymous.
+    Once the log is followed, ready."""
+    api = api_without_follower
+    api.services.settings.ready_max_lag_events = 2
+    officer, reader = api.headers("DO-1", "duty_officer"), api.headers("LR-1", "leadership")
+    api.services.projections.catch_up()  # what the store was seeded with
+    assert api.get("/health/ready").status_code == 200
+    caught = api.services.coordination.recorder.max_notification_id()
+    body = {"crisis_id": "C-1", "title": "Storm", "category": "SEVERE_WEATHER", "severity": 2}
+    assert api.post("/crises", json=body, headers=officer).status_code == 201
+    for text in ("Trees down", "Road closed"):
+        assert api.post("/crises/C-1/log-entries", json={"text": text}, headers=officer).status_code == 200
+    head = api.services.coordination.recorder.max_notification_id()
+
+    told = api.get("/health/ready", headers=reader)
+    anonymous = api.get("/health/ready")
+    forged = api.get("/health/ready", headers={"Authorization": "Bearer vlm_not-a-token"})
+
+    assert told.status_code == 503 and told.headers["content-type"] == "application/problem+json"
+    assert len(told.json()["problems"]) == len(api.services.projections.models)
+    behind = f"read model situation_overview is {head - caught} events behind the head {head} (at most 2)"
+    assert head - caught == 3 and behind in told.json()["problems"]
+    assert anonymous.status_code == 503 and set(anonymous.json()) == {"type", "title", "status", "detail", "code",
+                                                                       "instance"}
+    assert anonymous.json()["detail"] == "not ready"
+    assert forged.status_code == 401
+    assert api.get("/health/live").json() == {"status": "up"}
+    api.services.projections.catch_up()
+    assert api.get("/health/ready", headers=reader).json()["status"] == "ready"
+
+
 def test_valmius_rebuild_reports_a_failing_read_model_and_rebuilds_the_others(
     api_without_follower, monkeypatch, capsys
 ):
