@@ -24,6 +24,7 @@ import pytest
 from application.coordination import Coordination
 from application.projections.decision_log import DecisionLog
 from domain.access import Actor, Role
+from domain.division_preparedness import CriticalFunction, DivisionPreparedness
 from domain.shared import utc_now
 from infrastructure.bootstrap import Services, open_services
 from interfaces.cli.main import main
@@ -385,6 +386,40 @@ def test_a_worker_stopped_by_a_failing_read_model_goes_on_with_the_others_and_a_
     live = read_model_rows(api.services)
     views.rebuild()
     assert read_model_rows(api.services) == live
+
+
+@pytest.mark.postgres
+def test_a_row_postgresql_refuses_stops_only_its_read_model_at_the_event_that_wrote_it(pg):
+    """Given the readiness board writing, for plan CP-BUG, an MTPD its INTEGER column cannot hold (as a plan of
+    3 000 000 000 minutes did), when CP-BUG is drafted among other writes, then PostgreSQL refuses the row when
+    the batch's statements are sent, and the board alone stops just before CP-BUG's event, with the database's
+    error kept; every other read model, the audit chain included, reaches the end of the log."""
+    app, views = pg.coordination, pg.projections
+    board = views.models["readiness_board"]
+    drafted = board.handlers[DivisionPreparedness.PlanDrafted]
+
+    def drafted_out_of_range(tx, event, position):  # noqa: ANN001, ANN202
+        drafted(tx, event, position)
+        if event.plan_id == "CP-BUG":
+            board.after_rows(tx, "UPDATE rm_plans SET mtpd_minutes = %s WHERE plan_id = %s", (3_000_000_000, "CP-BUG"))
+
+    board.handlers[DivisionPreparedness.PlanDrafted] = drafted_out_of_range
+    declare(app, "C-1")
+    app.draft_continuity_plan(PM, "SOTEPE", plan_id="CP-BUG", title="Water outage",
+                              critical_functions=[CriticalFunction("medication", 12 * 60, 4 * 60)])
+    bug = app.recorder.max_notification_id()
+    app.record_log_entry(DO, "C-1", text="Tankers on their way")
+    declare(app, "C-2")
+    end = app.recorder.max_notification_id()
+
+    views.catch_up()
+
+    assert views.position("readiness_board") == bug - 1
+    assert {name: views.position(name) for name in views.models if name != "readiness_board"} == {
+        name: end for name in views.models if name != "readiness_board"
+    }
+    failure = views.failures()["readiness_board"]
+    assert (failure.position, failure.error) == (bug, "DataError: integer out of range")
 
 
 def test_ready_waits_for_read_models_within_the_configured_lag_and_tells_details_only_to_readers(
