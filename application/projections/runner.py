@@ -18,7 +18,9 @@ the store next to the positions, where every process sees it (`failures`, /healt
 the model is tried again with backoff: a transient error heals by itself, a deterministic one stays reported
 until a fixed version resumes the model at that event and applies it exactly once. The other read models go
 on meanwhile. A store that does not answer at all is no read model's failure: the whole follower backs off.
-The position is in the store, so a restarted follower resumes exactly where the last committed batch left it.
+
+Failures are logged and retried with backoff; the position is in the store, so a restarted follower resumes
+exactly where the last committed batch left it.
 """
 
 from __future__ import annotations
@@ -67,8 +69,6 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     AuditChain,  # the tamper-evidence hash chain: evidence, never rebuilt
 )
 
-MAX_WAIT_SECONDS = 10.0
-TRACKING_CHANNEL = "valmius_tracking"  # NOTIFYed by every batch a follower commits (PostgreSQL)
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 60.0  # a failed read model is tried again after 1, 2, 4 … 60 s
 BEHIND_AFTER_SECONDS = 5.0  # a picture missing an event older than this is "behind" (amber on the dashboard)
 STALE_AFTER_SECONDS = 60.0  # … older than this, or a read model stopped by a failure: "stale" (red)
@@ -81,7 +81,7 @@ class Failure:
     model: str
     position: int
     error: str
-    failed_at: str  # when it first failed there (ISO-8601, UTC)
+    failed_at: str  # when it first failed there (ISO-8601, the server clock)
     attempts: int
 
 
@@ -97,6 +97,10 @@ class Readiness:
     problems: list[str]  # sentences; none when ready
     read_models: dict[str, dict[str, Any]]  # name -> position, behind, failed
     store_unreachable: bool = False
+
+
+MAX_WAIT_SECONDS = 10.0
+TRACKING_CHANNEL = "valmius_tracking"  # NOTIFYed by every batch a follower commits (PostgreSQL)
 
 
 class Projections:
@@ -319,10 +323,6 @@ class Projections:
                 self._failed[name] = failure
                 self._retry[name] = (time.monotonic(), RETRY_FIRST_SECONDS / 2)
 
-    def _next_wait(self) -> float:
-        retries = [at for name, (at, _) in list(self._retry.items()) if name in self._failed]
-        return max(0.0, min([self.poll_seconds, *(at - time.monotonic() for at in retries)]))
-
     def _leave(self, model: ReadModel, shape: str) -> None:
         """Stop following a read model whose rows are stored in another shape than this process writes: a
         process of another version of Valmius reset it (see base.prepare) and rebuilds it. Applying this
@@ -351,8 +351,8 @@ class Projections:
                 if not loaded:
                     self._load_failures()
                     loaded = True
-                self.catch_up()
                 self._retry_failed()
+                self.catch_up()
                 backoff = 0.5
             except Exception:
                 self._tracked.clear()
@@ -360,7 +360,7 @@ class Projections:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
-            self._wake.wait(self._next_wait())
+            self._wake.wait(self.poll_seconds)
             self._wake.clear()
         if subscription is not None:
             subscription.stop()
