@@ -363,7 +363,9 @@ def test_a_worker_stopped_by_a_failing_read_model_goes_on_with_the_others_and_a_
     assert ready.status_code == 503 and ready.json()["code"] == "READ_MODEL_BEHIND"
     assert f"read model decision_log is stopped before the event at position {bug}" in ready.json()["detail"]
     assert ready.json()["read_models"]["situation_overview"] == {"position": end, "behind": 0, "failed": False}
-    assert anonymous.status_code == 503 and anonymous.json()["detail"] == "not ready"
+    assert anonymous.status_code == 503 and (anonymous.json()["code"], anonymous.json()["detail"]) == (
+        "NOT_READY", "not ready"
+    )
     assert "problems" not in anonymous.json() and "read_models" not in anonymous.json()
     assert [d["decision_id"] for d in decisions.json()["decisions"]] == ["D-1"]
     assert (decisions.headers["Valmius-Freshness"], decisions.headers["Valmius-Position"]) == ("stale", str(bug - 1))
@@ -451,7 +453,7 @@ def test_ready_waits_for_read_models_within_the_configured_lag_and_tells_details
     assert head - caught == 3 and behind in told.json()["problems"]
     assert anonymous.status_code == 503 and set(anonymous.json()) == {"type", "title", "status", "detail", "code",
                                                                        "instance"}
-    assert anonymous.json()["detail"] == "not ready"
+    assert (anonymous.json()["code"], anonymous.json()["detail"]) == ("NOT_READY", "not ready")
     assert forged.status_code == 401
     assert api.get("/health/live").json() == {"status": "up"}
     api.services.projections.catch_up()

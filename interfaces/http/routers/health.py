@@ -80,7 +80,7 @@ def ready(request: Request, caller: Caller) -> Any:
         return ReadyResponse(status="ready", read_models=readiness.read_models if caller else None)
     rule = Rule.STORE_UNAVAILABLE if readiness.store_unreachable else Rule.READ_MODEL_BEHIND
     if caller is None:
-        return problem(rule, "not ready", status=503, instance=request.url.path)
+        return problem(Rule.NOT_READY, "not ready", status=503, instance=request.url.path)
     return problem(
         rule, "; ".join(readiness.problems), status=503, instance=request.url.path, problems=readiness.problems,
         read_models=readiness.read_models,
