@@ -69,6 +69,11 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     AuditChain,  # the tamper-evidence hash chain: evidence, never rebuilt
 )
 
+# A read of one model that is made of the tables of others too: the overview counts decisions, shows readiness
+# and police requests from their boards. It is as current as the least current of them.
+MADE_OF: dict[str, tuple[str, ...]] = {
+    SituationOverview.name: (SituationOverview.name, DecisionLog.name, ReadinessBoard.name, PoliceLiaisonBoard.name),
+}
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 60.0  # a failed read model is tried again after 1, 2, 4 … 60 s
 BEHIND_AFTER_SECONDS = 5.0  # a picture missing an event older than this is "behind" (amber on the dashboard)
 STALE_AFTER_SECONDS = 60.0  # … older than this, or a read model stopped by a failure: "stale" (red)
@@ -139,6 +144,11 @@ class Projections:
         """How far every read model (or the named one) has applied the log."""
         known = positions(self.store)
         return min(known.get(n, 0) for n in ([name] if name else self.models))
+
+    def read_position(self, name: str | None = None) -> int:
+        """How far a read of `name` reflects the log: the lowest position of the models it is made of."""
+        known = positions(self.store)
+        return min(known.get(n, 0) for n in (MADE_OF.get(name, (name,)) if name else self.models))
 
     def catch_up(
         self,
@@ -435,9 +445,10 @@ class Projections:
             self._thread.join(timeout=10)
 
     def wait_for(self, position: int, timeout: float, name: str | None = None) -> bool:
-        """Block until every read model (or the named one) has applied `position`, for at most `timeout` s."""
+        """Block until every read model (or those a read of `name` is made of) has applied `position`, for at
+        most `timeout` seconds."""
         deadline = time.monotonic() + min(timeout, MAX_WAIT_SECONDS)
-        while self.position(name) < position:
+        while self.read_position(name) < position:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
@@ -499,11 +510,15 @@ class Projections:
         return self.app.recorder.max_notification_id() or 0
 
     def freshness(self, name: str) -> dict[str, Any]:
-        """How current the read model `name` is: the log position it reflects, the head of the log, how many
-        events it is behind, `as_of` (when the last event it reflects was recorded) and `state`: `live`;
-        `behind` when an event it misses is older than BEHIND_AFTER_SECONDS; `stale` when one is older than
-        STALE_AFTER_SECONDS or the model is stopped by an event it fails on (`failed`: where, since when)."""
-        position, failure = self.status()[name]
+        """How current a read of `name` is: the log position it reflects (the lowest of the models it is made
+        of), the head of the log, how many events it is behind, `as_of` (when the last event it reflects was
+        recorded) and `state`: `live`; `behind` when an event it misses is older than BEHIND_AFTER_SECONDS;
+        `stale` when one is older than STALE_AFTER_SECONDS or a model of it is stopped by an event it fails on
+        (`failed`: which, where, since when)."""
+        status = self.status()
+        parts = [status[part] for part in MADE_OF.get(name, (name,))]
+        position = min(part_position for part_position, _ in parts)
+        failure = min((f for _, f in parts if f is not None), key=lambda f: f.position, default=None)
         head = self.head()
         behind = max(0, head - position)
         missing = self._event_time(position, following=True) if behind else None
@@ -520,6 +535,7 @@ class Projections:
             "failed": None
             if failure is None
             else {
+                "model": failure.model,
                 "position": failure.position,
                 "since": display(datetime.fromisoformat(failure.failed_at), seconds=True),
                 "attempts": failure.attempts,

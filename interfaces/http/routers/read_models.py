@@ -41,7 +41,7 @@ def caught_up(model: str) -> Any:
         if min_position is not None and not views.wait_for(min_position, wait, model):
             raise DomainError(
                 Rule.READ_MODEL_BEHIND,
-                f"the read model is at position {views.position(model)}, not yet {min_position}; retry shortly",
+                f"the read model is at position {views.read_position(model)}, not yet {min_position}; retry shortly",
             )
         fresh = views.freshness(model)
         response.headers[POSITION_HEADER] = str(fresh["position"])
