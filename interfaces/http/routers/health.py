@@ -78,9 +78,9 @@ def ready(request: Request, caller: Caller) -> Any:
     readiness = projections.readiness(services.settings.ready_max_lag_events)
     if not readiness.problems:
         return ReadyResponse(status="ready", read_models=readiness.read_models if caller else None)
-    rule = Rule.STORE_UNAVAILABLE if readiness.store_unreachable else Rule.READ_MODEL_BEHIND
     if caller is None:
         return problem(Rule.NOT_READY, "not ready", status=503, instance=request.url.path)
+    rule = Rule.STORE_UNAVAILABLE if readiness.store_unreachable else Rule.READ_MODEL_BEHIND
     return problem(
         rule, "; ".join(readiness.problems), status=503, instance=request.url.path, problems=readiness.problems,
         read_models=readiness.read_models,
