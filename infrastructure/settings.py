@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         description="hex of a 32-byte Ed25519 private key that signs audit checkpoints "
         "(`valmius audit keygen` makes one); required to sign, not to verify",
     )
+    ready_max_lag_events: int = Field(
+        1000,
+        ge=0,
+        description="/health/ready answers 503 while a read model is more than this many events behind the log's head",
+    )
     history_snapshot_every: int = Field(
         5000, description="keep a snapshot of the overview's read models every this many events (as-of reads)"
     )

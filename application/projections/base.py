@@ -29,6 +29,7 @@ log = logging.getLogger("valmius.projections")
 
 TRACKING_TABLE = "valmius_tracking"
 SHAPES_TABLE = "valmius_read_model_shapes"  # per read model: the shape its stored rows were written in
+FAILURES_TABLE = "valmius_read_model_failures"  # per read model stopped by an event it fails on: where, and why
 
 
 class Tx(Protocol):
@@ -449,6 +450,8 @@ def prepare(store: Store, models: Iterable[ReadModel]) -> list[str]:
     store.create(
         f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (view TEXT PRIMARY KEY, position BIGINT NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS {SHAPES_TABLE} (view TEXT PRIMARY KEY, shape TEXT NOT NULL, tables TEXT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {FAILURES_TABLE} (view TEXT PRIMARY KEY, position BIGINT NOT NULL,"
+        " error TEXT NOT NULL, failed_at TEXT NOT NULL, attempts BIGINT NOT NULL)",
     )
     with store.transaction() as tx:
         for model in models:

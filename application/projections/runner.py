@@ -11,6 +11,14 @@ each once, and applies each batch to every read model, with their tracking posit
   process. Each batch the follower commits NOTIFYs the tracking channel in turn, which other processes (the
   live overview of every API process) can `watch`.
 
+A read model that fails on an event (a bug in its handler, a row its tables refuse) stops alone: the batch is
+applied again to each model in a transaction of its own, and the failing model's batch is halved until the
+event it fails on is found. Its position stays before that event, the failure (position, error) is kept in
+the store next to the positions, where every process sees it (`failures`, /health/ready, the dashboard), and
+the model is tried again with backoff: a transient error heals by itself, a deterministic one stays reported
+until a fixed version resumes the model at that event and applies it exactly once. The other read models go
+on meanwhile. A store that does not answer at all is no read model's failure: the whole follower backs off.
+
 Failures are logged and retried with backoff; the position is in the store, so a restarted follower resumes
 exactly where the last committed batch left it.
 """
@@ -20,7 +28,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +38,8 @@ from application.coordination import Coordination
 from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
 from application.projections import situation_overview
 from application.projections.base import (
+    FAILURES_TABLE,
+    TRACKING_TABLE,
     ReadModel,
     Store,
     apply_locked,
@@ -45,7 +56,7 @@ from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard
 from application.projections.situation_overview import SituationOverview
 from domain.access import READS_CRISES, Actor, require_role, role_hint
-from domain.shared import DomainError, Rule
+from domain.shared import DomainError, Rule, display
 
 log = logging.getLogger("valmius.projections")
 
@@ -57,6 +68,41 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     DecisionLog,
     AuditChain,  # the tamper-evidence hash chain: evidence, never rebuilt
 )
+
+# A read of one model that is made of the tables of others too: the overview counts decisions, shows readiness
+# and police requests from their boards. It is as current as the least current of them.
+MADE_OF: dict[str, tuple[str, ...]] = {
+    SituationOverview.name: (SituationOverview.name, DecisionLog.name, ReadinessBoard.name, PoliceLiaisonBoard.name),
+}
+RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 60.0  # a failed read model is tried again after 1, 2, 4 … 60 s
+BEHIND_AFTER_SECONDS = 5.0  # a picture missing an event older than this is "behind" (amber on the dashboard)
+STALE_AFTER_SECONDS = 60.0  # … older than this, or a read model stopped by a failure: "stale" (red)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A read model stopped before the event at `position`, which it fails on."""
+
+    model: str
+    position: int
+    error: str
+    failed_at: str  # when it first failed there (ISO-8601, the server clock)
+    attempts: int
+
+
+def describe(error: BaseException) -> str:
+    """An error in one line: its kind and the first line of its message (a database error's DETAIL, which may
+    quote a row's content, is left out)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:500]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    problems: list[str]  # sentences; none when ready
+    read_models: dict[str, dict[str, Any]]  # name -> position, behind, failed
+    store_unreachable: bool = False
+
 
 MAX_WAIT_SECONDS = 10.0
 TRACKING_CHANNEL = "valmius_tracking"  # NOTIFYed by every batch a follower commits (PostgreSQL)
@@ -87,6 +133,9 @@ class Projections:
         self._thread: threading.Thread | None = None
         self.listeners: list[Callable[[int], None]] = []
         self._tracked: dict[str, int] = {}  # the models' positions after this process's last batch (a hint)
+        self._failed: dict[str, Failure] = {}  # models this process found failing: followed apart, tried again
+        self._retry: dict[str, tuple[float, float]] = {}  # a failed model -> (monotonic time of its next try, backoff)
+        self._times: dict[tuple[int, bool], datetime | None] = {}  # see _event_time
         app.listeners.append(lambda position: self._wake.set())
 
     # --- following -----------------------------------------------------------------------------------
@@ -95,6 +144,11 @@ class Projections:
         """How far every read model (or the named one) has applied the log."""
         known = positions(self.store)
         return min(known.get(n, 0) for n in ([name] if name else self.models))
+
+    def read_position(self, name: str | None = None) -> int:
+        """How far a read of `name` reflects the log: the lowest position of the models it is made of."""
+        known = positions(self.store)
+        return min(known.get(n, 0) for n in (MADE_OF.get(name, (name,)) if name else self.models))
 
     def catch_up(
         self,
@@ -111,7 +165,7 @@ class Projections:
         notification ids are given in commit order (the store serialises its writers), so every notification
         up to `head` was visible to the read. (The read has no upper bound: with one, PostgreSQL may plan to
         sort the whole rest of the log for every batch.)"""
-        models = [m for m in models or self.models.values() if m.name not in self._foreign]
+        models = [m for m in models or self._healthy() if m.name not in self._foreign]
         if not models:
             return 0
         batch_size = batch_size or self.batch_size
@@ -128,14 +182,21 @@ class Projections:
                 last = max(last, head)
             if last < start:
                 return moved  # nothing new
-            reached = self._apply(models, notifications, after=start - 1, last=last)
+            try:
+                reached = self._apply(models, notifications, after=start - 1, last=last)
+            except Exception as error:
+                reached = self._isolate(models, notifications, start - 1, last, error)
+                models = [m for m in models if m.name not in self._failed]
             moved += last - start + 1
             if progress:
                 progress(last - start + 1)
             self._announce(last)
-            if reached >= last and not full:
+            if not models or (reached >= last and not full):
                 return moved  # the end of the log as it stood; the next write wakes the follower again
             start = reached + 1
+
+    def _healthy(self) -> list[ReadModel]:
+        return [m for m in self.models.values() if m.name not in self._failed]  # (another thread may add one)
 
     def _apply(self, models: list[ReadModel], notifications: list[Any], after: int, last: int) -> int:
         """Apply `notifications` (every one of the models' topics after `after`, up to `last`) to every model in
@@ -158,10 +219,119 @@ class Projections:
             apply_locked(tx, ready, notifications, self.app.mapper.to_domain_event, last)
             for model, position in ready:
                 known[model.name] = max(position, last)
+            if ready:  # a failure a model has moved past is over (kept by any process: see _record_failure)
+                marks = ", ".join(["%s"] * len(ready))
+                tx.execute(
+                    f"DELETE FROM {FAILURES_TABLE} WHERE position <= %s AND view IN ({marks})",
+                    (last, *(m.name for m, _ in ready)),
+                )
             if self.store.dialect == "postgres":
                 tx.execute(f"NOTIFY {TRACKING_CHANNEL}")  # delivered when this commits
         self._tracked.update(known)
+        for model, _ in ready:
+            failure = self._failed.get(model.name)
+            if failure is not None and last >= failure.position:
+                del self._failed[model.name]
+                self._retry.pop(model.name, None)
+                log.warning("read model %s applied the event at position %d it failed on; it follows the log again",
+                            model.name, failure.position)
         return min(known.values(), default=last)
+
+    def _isolate(self, models: list[ReadModel], notifications: Sequence[Any], after: int, last: int,
+                 error: Exception) -> int:
+        """The batch failed for all the models together: apply it to each in a transaction of its own, and stop
+        each one that fails at the event it fails on (see `_find_failure`), so that the others go on. A store
+        that does not answer is no read model's failure: `error` is raised again, and the follower backs off.
+        Returns the lowest position of the models that did not fail."""
+        try:
+            self.store.query(f"SELECT count(*) AS n FROM {TRACKING_TABLE}")
+        except Exception:
+            raise error from None
+        log.warning("a batch failed for the read models together (%s); applying it to each alone", describe(error))
+        reached: list[int] = []
+        for model in models:
+            failed = error
+            if len(models) > 1:
+                try:
+                    reached.append(self._apply([model], notifications, after, last))
+                    continue
+                except Exception as alone:
+                    failed = alone  # this is (one of) the failing model(s): find the event
+            position = self._find_failure(model, notifications, after, last, failed)
+            if model.name not in self._failed:
+                reached.append(position)
+        return min(reached, default=last)
+
+    def _find_failure(
+        self, model: ReadModel, notifications: Sequence[Any], after: int, last: int, failed: Exception
+    ) -> int:
+        """The batch failed for `model` alone (with `failed`): apply it again, halving what is applied at once
+        until the one event it fails on is found (a dozen transactions for a batch of 500): the events before it
+        are applied, its position stays before it, and the failure is recorded. Returns the model's position."""
+        pending = [n for n in notifications if n.id > after]
+        known = self._failed.get(model.name)
+        position, whole_failed = after, True
+        while pending:
+            chunk = pending
+            if known is not None:  # tried again: the event it failed on first
+                chunk = [n for n in pending if n.id <= known.position] or pending
+            elif whole_failed and len(pending) == 1:
+                self._record_failure(model, pending[0].id, failed)
+                return position
+            elif whole_failed:
+                chunk = pending[: len(pending) // 2]
+            known, whole_failed = None, False
+            while True:
+                try:
+                    position = self._apply([model], chunk, position, last if chunk is pending else chunk[-1].id)
+                    break
+                except Exception as error:
+                    if len(chunk) == 1:
+                        self._record_failure(model, chunk[0].id, error)
+                        return position
+                    chunk = chunk[: len(chunk) // 2]
+            pending = pending[len(chunk):]
+        return position
+
+    def _record_failure(self, model: ReadModel, position: int, error: Exception) -> None:
+        """Keep the failure in the store, where every process sees it (/health/ready of every API process, the
+        dashboard, `valmius rebuild`), log it, and set when the model is tried again: after 1, 2, 4 … 60 s."""
+        text = describe(error)
+        now = self.app.now().isoformat()
+        with self.store.transaction() as tx:
+            tx.execute(f"SELECT position, failed_at, attempts FROM {FAILURES_TABLE} WHERE view = %s", (model.name,))
+            rows = tx.fetchall()
+            again = bool(rows) and int(rows[0]["position"]) == position
+            failed_at = rows[0]["failed_at"] if again else now
+            attempts = int(rows[0]["attempts"]) + 1 if again else 1
+            tx.execute(f"DELETE FROM {FAILURES_TABLE} WHERE view = %s", (model.name,))
+            tx.execute(
+                f"INSERT INTO {FAILURES_TABLE} (view, position, error, failed_at, attempts)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (model.name, position, text, failed_at, attempts),
+            )
+        self._failed[model.name] = Failure(model.name, position, text, failed_at, attempts)
+        backoff = min(self._retry.get(model.name, (0.0, RETRY_FIRST_SECONDS / 2))[1] * 2, RETRY_MAX_SECONDS)
+        self._retry[model.name] = (time.monotonic() + backoff, backoff)
+        message = "read model %s fails on the event at position %d (attempt %d); it stops there, the others go on; " \
+                  "trying it again in %.0f s"
+        if attempts == 1:
+            log.error(message, model.name, position, attempts, backoff, exc_info=error)
+        else:
+            log.warning(message + ": %s", model.name, position, attempts, backoff, text)
+
+    def _retry_failed(self) -> None:
+        """Try again each failed model whose time has come, alone: its batch starts at the event it failed on."""
+        now = time.monotonic()
+        for name in [name for name, (at, _) in list(self._retry.items()) if at <= now and name in self._failed]:
+            self.catch_up([self.models[name]])
+
+    def _load_failures(self) -> None:
+        """The failures the store keeps (this follower's predecessor's): tried again at once."""
+        for name, (_, failure) in self.status().items():
+            if failure is not None and name not in self._foreign and name not in self._failed:
+                self._failed[name] = failure
+                self._retry[name] = (time.monotonic(), RETRY_FIRST_SECONDS / 2)
 
     def _leave(self, model: ReadModel, shape: str) -> None:
         """Stop following a read model whose rows are stored in another shape than this process writes: a
@@ -185,8 +355,13 @@ class Projections:
         backoff = 0.5
         self._tracked.clear()  # read the positions afresh: another follower may have run meanwhile
         subscription = self._subscribe(stop)
+        loaded = False
         while not stop.is_set():
             try:
+                if not loaded:
+                    self._load_failures()
+                    loaded = True
+                self._retry_failed()
                 self.catch_up()
                 backoff = 0.5
             except Exception:
@@ -269,10 +444,11 @@ class Projections:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def wait_for(self, position: int, timeout: float) -> bool:
-        """Block until every read model has applied `position`, for at most `timeout` seconds."""
+    def wait_for(self, position: int, timeout: float, name: str | None = None) -> bool:
+        """Block until every read model (or those a read of `name` is made of) has applied `position`, for at
+        most `timeout` seconds."""
         deadline = time.monotonic() + min(timeout, MAX_WAIT_SECONDS)
-        while self.position() < position:
+        while self.read_position(name) < position:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
@@ -283,7 +459,8 @@ class Projections:
     def rebuild(self, *names: str, progress: Callable[[int], None] | None = None) -> int:
         """Empty the named read models (every one that may be rebuilt, when none is named) and apply the whole
         log to them again, in one pass: the events of their topics are read and decoded once for all of them.
-        Returns how many notifications of the log the rebuild covered."""
+        A model that fails on an event stops there and the others are rebuilt (see `failures`). Returns how
+        many notifications of the log the rebuild covered."""
         unknown = [name for name in names if name not in self.models]
         if unknown:
             rebuildable = ", ".join(name for name, model in self.models.items() if model.rebuildable)
@@ -297,11 +474,113 @@ class Projections:
             lock_positions(tx, [m.name for m in models], self.store.dialect)
             for model in models:
                 model.clear(tx, self.store.dialect)
-                tx.execute("UPDATE valmius_tracking SET position = 0 WHERE view = %s", (model.name,))
+                tx.execute(f"UPDATE {TRACKING_TABLE} SET position = 0 WHERE view = %s", (model.name,))
+                tx.execute(f"DELETE FROM {FAILURES_TABLE} WHERE view = %s", (model.name,))
         for model in models:
             self._tracked.pop(model.name, None)
+            self._failed.pop(model.name, None)
+            self._retry.pop(model.name, None)
         log.info("rebuilding read models %s from the start of the log", ", ".join(m.name for m in models))
         return self.catch_up(models, progress, max(self.batch_size, self.rebuild_batch_size))
+
+    # --- how current the picture is -----------------------------------------------------------------
+
+    def status(self) -> dict[str, tuple[int, Failure | None]]:
+        """Every read model's position, and the failure that stopped it (kept in the store by whichever process
+        follows the log), in one query."""
+        rows = self.store.query(
+            f"SELECT t.view, t.position, f.position AS failed_position, f.error, f.failed_at, f.attempts"
+            f" FROM {TRACKING_TABLE} t LEFT JOIN {FAILURES_TABLE} f ON f.view = t.view"
+        )
+        found = {
+            row["view"]: (
+                int(row["position"]),
+                Failure(row["view"], int(row["failed_position"]), row["error"], row["failed_at"], int(row["attempts"]))
+                if row["failed_position"] is not None
+                else None,
+            )
+            for row in rows
+        }
+        return {name: found.get(name, (0, None)) for name in self.models}
+
+    def failures(self) -> dict[str, Failure]:
+        return {name: failure for name, (_, failure) in self.status().items() if failure is not None}
+
+    def head(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def freshness(self, name: str) -> dict[str, Any]:
+        """How current a read of `name` is: the log position it reflects (the lowest of the models it is made
+        of), the head of the log, how many events it is behind, `as_of` (when the last event it reflects was
+        recorded) and `state`: `live`; `behind` when an event it misses is older than BEHIND_AFTER_SECONDS;
+        `stale` when one is older than STALE_AFTER_SECONDS or a model of it is stopped by an event it fails on
+        (`failed`: which, where, since when)."""
+        status = self.status()
+        parts = [status[part] for part in MADE_OF.get(name, (name,))]
+        position = min(part_position for part_position, _ in parts)
+        failure = min((f for _, f in parts if f is not None), key=lambda f: f.position, default=None)
+        head = self.head()
+        behind = max(0, head - position)
+        missing = self._event_time(position, following=True) if behind else None
+        lag = (self.app.now() - missing).total_seconds() if missing is not None else 0.0
+        state = "live" if lag < BEHIND_AFTER_SECONDS else "behind" if lag < STALE_AFTER_SECONDS else "stale"
+        if failure is not None:
+            state = "stale"
+        return {
+            "position": position,
+            "head": head,
+            "behind": behind,
+            "as_of": display(self._event_time(position), seconds=True),
+            "state": state,
+            "failed": None
+            if failure is None
+            else {
+                "model": failure.model,
+                "position": failure.position,
+                "since": display(datetime.fromisoformat(failure.failed_at), seconds=True),
+                "attempts": failure.attempts,
+            },
+        }
+
+    def readiness(self, max_lag: int) -> Readiness:
+        """Whether the picture may be served: the store answers, no read model is stopped by a failure, and
+        every one is within `max_lag` events of the log's head."""
+        try:
+            status, head = self.status(), self.head()
+        except Exception as error:
+            log.warning("readiness: the store does not answer (%s)", error)
+            return Readiness(["the store does not answer"], {}, store_unreachable=True)
+        problems: list[str] = []
+        models: dict[str, dict[str, Any]] = {}
+        for name, (position, failure) in status.items():
+            behind = max(0, head - position)
+            models[name] = {"position": position, "behind": behind, "failed": failure is not None}
+            if failure is not None:
+                kind = failure.error.split(":", 1)[0]
+                problems.append(
+                    f"read model {name} is stopped before the event at position {failure.position}, which it fails "
+                    f"on ({kind}; since {failure.failed_at}, {failure.attempts} attempt(s)); {behind} events behind"
+                )
+            elif behind > max_lag:
+                problems.append(f"read model {name} is {behind} events behind the head {head} (at most {max_lag})")
+        return Readiness(problems, models)
+
+    def _event_time(self, position: int, following: bool = False) -> datetime | None:
+        """When the event at `position` (or the first one after it) was recorded; remembered, a few at a time."""
+        key = (position, following)
+        if key in self._times:
+            return self._times[key]
+        found = self.app.recorder.select_notifications(
+            start=position + 1 if following else position, limit=1, stop=None if following else position
+        ) if following or position > 0 else []
+        moment = None
+        if found:
+            event = self.app.mapper.to_domain_event(found[0])
+            moment = getattr(event, "recorded_at", None) or event.timestamp
+        if len(self._times) >= 256:
+            self._times.clear()
+        self._times[key] = moment
+        return moment
 
     # --- reads ---------------------------------------------------------------------------------------
 
@@ -311,6 +590,10 @@ class Projections:
     def get_situation_overview(self, actor: Actor, at: datetime | None = None) -> dict[str, Any]:
         self._reader(actor)
         return situation_overview.overview(self.store, at or self.app.now(), actor.clearance, self.app.policy)
+
+    def get_situation_picture(self, actor: Actor) -> dict[str, Any]:
+        """The overview with its `freshness` (see `freshness`): what the live stream sends."""
+        return {**self.get_situation_overview(actor), "freshness": self.freshness(SituationOverview.name)}
 
     def get_crisis_timeline(self, actor: Actor, crisis_id: str) -> dict[str, Any]:
         self._reader(actor)

@@ -100,7 +100,8 @@ def run_projection_worker(settings: Settings) -> int:
 
 
 def rebuild_read_models(settings: Settings, names: list[str]) -> int:
-    """Rebuild the named read models (all that may be rebuilt, by default) in one pass over the log."""
+    """Rebuild the named read models (all that may be rebuilt, by default) in one pass over the log. A model that
+    fails on an event is reported (position, error) and stops there; the others are rebuilt; the exit is 1."""
     from tqdm import tqdm
 
     services = open_services(settings)
@@ -116,9 +117,17 @@ def rebuild_read_models(settings: Settings, names: list[str]) -> int:
                 print(f"valmius: {error.message}", file=sys.stderr)
                 return 2
         rebuilt = names or [n for n, m in projections.models.items() if m.rebuildable]
+        failures = projections.failures()
         for name in rebuilt:
-            print(f"{name}: rebuilt over {count} events of the log, at position {projections.position(name)}")
-        return 0
+            failure = failures.get(name)
+            if failure is None:
+                print(f"{name}: rebuilt over {count} events of the log, at position {projections.position(name)}")
+            else:
+                print(
+                    f"{name}: FAILED on the event at position {failure.position} ({failure.error}); rebuilt up to "
+                    f"position {projections.position(name)}, the follower tries it again from there"
+                )
+        return 1 if any(name in failures for name in rebuilt) else 0
     finally:
         services.close()
 

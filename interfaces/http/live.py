@@ -19,12 +19,14 @@ from collections.abc import AsyncIterator
 from starlette.concurrency import run_in_threadpool
 
 from application.projections.runner import Projections
+from application.projections.situation_overview import SituationOverview
 from domain.access import Actor, Role
 
 log = logging.getLogger("valmius.live")
 
 _READER = {True: Actor("live", Role.LEADERSHIP, clearance=True), False: Actor("live", Role.LEADERSHIP)}
 WATCHED_POLL_SECONDS = 1.0  # the fallback poll while the worker's notifications wake the broadcaster
+OVERVIEW = SituationOverview.name  # its position, not every model's: another model failing stops no frame
 
 
 class OverviewBroadcaster:
@@ -87,7 +89,7 @@ class OverviewBroadcaster:
                 pass
             self._changed.clear()
             try:
-                position = await self._in_thread(self.projections.position)
+                position = await self._in_thread(self.projections.position, OVERVIEW)
                 if position != self.position or time.monotonic() - refreshed >= self.refresh_seconds:
                     refreshed = time.monotonic()
                     await self._publish(position)
@@ -102,7 +104,7 @@ class OverviewBroadcaster:
             return
         for cleared in (False, True):
             if any(c == cleared for _, c in self.clients) or cleared not in self.latest:
-                overview = await self._in_thread(self.projections.get_situation_overview, _READER[cleared])
+                overview = await self._in_thread(self.projections.get_situation_picture, _READER[cleared])
                 self.latest[cleared] = self._frame(position, overview)
                 self.latest_position[cleared] = position
         for queue, cleared in list(self.clients):
@@ -117,11 +119,11 @@ class OverviewBroadcaster:
     async def stream(self, actor: Actor) -> AsyncIterator[bytes]:
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=2)
         client = (queue, actor.clearance)
-        position = await run_in_threadpool(self.projections.position)
+        position = await run_in_threadpool(self.projections.position, OVERVIEW)
         if self.clients and self.latest_position.get(actor.clearance) == position and actor.clearance in self.latest:
             first = self.latest[actor.clearance]  # the picture just published (a reconnecting wall of dashboards)
         else:
-            first = self._frame(position, await run_in_threadpool(self.projections.get_situation_overview, actor))
+            first = self._frame(position, await run_in_threadpool(self.projections.get_situation_picture, actor))
         if not self.clients:  # the broadcaster slept: this first picture is the newest one published
             self.position = position
         self.clients.add(client)

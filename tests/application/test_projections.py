@@ -6,6 +6,8 @@ read models do."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import datetime
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from application.projections.base import apply_batch
 from application.projections.runner import Projections
 from domain.access import Actor, Role
+from domain.crisis import Crisis
 from domain.shared import Classification
 from tests.application.support import AUD, DO1, LR, PC, PM, approved_plan, contact, declare, move
 
@@ -619,3 +622,174 @@ def test_a_follower_leaves_alone_a_read_model_another_version_has_reset(services
     assert views.store.query("SELECT * FROM rm_decisions") == []
     assert all(views.position(name) == end for name in VIEWS if name != "decision_log")
     assert "another version of Valmius runs on this store" in caplog.text
+
+
+# --- a read model that fails on an event --------------------------------------------------------------
+
+
+def poison(model, fails) -> None:  # noqa: ANN001
+    """A bug in `model`'s handler of decisions: it raises on every decision `fails` picks (injected into this
+    instance only: a Projections made afresh has the fixed handler)."""
+    handler = model.handlers[Crisis.DecisionRecorded]
+
+    def buggy(tx, event, position):  # noqa: ANN001, ANN202
+        if fails(event):
+            raise ValueError(f"no room for decision {event.decision_id}")
+        handler(tx, event, position)
+
+    model.handlers[Crisis.DecisionRecorded] = buggy
+
+
+def decide(app, crisis_id: str, decision_id: str) -> int:  # noqa: ANN001
+    app.record_decision(DO1, crisis_id, decision_id=decision_id, decided_by="Mayor", decision=f"decision {decision_id}",
+                        rationale="storm", options=["act", "wait"])
+    return app.recorder.max_notification_id()
+
+
+def follow_until(views, condition) -> None:  # noqa: ANN001
+    """Run the follower in a thread of its own until `condition` holds (10 s at most)."""
+    stop = threading.Event()
+    follower = threading.Thread(target=views.follow, args=(stop,))
+    follower.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not condition():
+            assert time.monotonic() < deadline, "the follower did not get there"
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        follower.join(timeout=10)
+
+
+def test_a_read_model_failing_on_an_event_stops_before_it_alone_and_a_fixed_follower_applies_it_once(
+    services, app, views, clock
+):
+    """Given the storm evening followed, and a bug in the decision log's handler of decision D-BUG, when D-BUG
+    and more are recorded and the log is followed, then the decision log stops just before D-BUG, the failure
+    (position, model, error) is kept in the store, and every other read model is current (the overview, which
+    counts decisions, says it is stale); followed again, the
+    bug keeps failing and stays reported; a follower started with the fixed handler resumes at D-BUG, applies
+    it exactly once, and the failure is gone: the decision log equals one rebuilt from the log."""
+    storm_evening(app, clock)
+    views.catch_up()
+    poison(views.models["decision_log"], lambda event: event.decision_id == "D-BUG")
+    bug = decide(app, "C-S1", "D-BUG")
+    declare(app, "C-AFTER", title="Flooding in Vuosaari harbour")
+    decide(app, "C-AFTER", "D-AFTER")
+    end = app.recorder.max_notification_id()
+
+    views.catch_up()
+
+    assert {name: views.position(name) for name in views.models if name != "decision_log"} == dict.fromkeys(
+        [name for name in views.models if name != "decision_log"], end
+    )
+    assert views.position("decision_log") == bug - 1
+    [failure] = views.failures().values()
+    assert (failure.model, failure.position, failure.error, failure.attempts) == (
+        "decision_log", bug, "ValueError: no room for decision D-BUG", 1
+    )
+    assert "C-AFTER" in [c["crisis_id"] for c in views.get_situation_overview(LR)["active_crises"]]
+    assert views.get_decision_log(CLEARED, "C-AFTER")["decisions"] == []
+    stopped = views.freshness("decision_log")
+    assert (stopped["state"], stopped["behind"], stopped["failed"]["position"]) == ("stale", end - bug + 1, bug)
+    assert views.freshness("crisis_timeline")["state"] == "live"
+    overview = views.freshness("situation_overview")  # it counts the decisions: as current as the decision log
+    assert (overview["state"], overview["position"], overview["failed"]["model"]) == ("stale", bug - 1, "decision_log")
+    [problem] = views.readiness(max_lag=1000).problems
+    assert f"read model decision_log is stopped before the event at position {bug}" in problem
+
+    views.catch_up([views.models["decision_log"]])  # tried again: the bug is still there
+
+    assert views.position("decision_log") == bug - 1
+    assert views.failures()["decision_log"].attempts == 2
+
+    restarted = Projections(app, views.store)  # the fixed version
+    follow_until(restarted, lambda: restarted.position("decision_log") == end)
+
+    assert restarted.failures() == {} and restarted.readiness(max_lag=0).problems == []
+    decided = [d["decision_id"] for d in restarted.get_decision_log(CLEARED, "C-S1")["decisions"]]
+    assert decided == ["D-1", "D-2", "D-BUG"]
+    assert [d["decision_id"] for d in restarted.get_decision_log(CLEARED, "C-AFTER")["decisions"]] == ["D-AFTER"]
+    live = table_rows(services)
+    restarted.rebuild("decision_log")
+    assert table_rows(services) == live
+
+
+def test_a_transient_failure_is_tried_again_with_backoff_and_heals_by_itself(services, app, views, clock):
+    """Given the decision log failing twice on D-2 as a dropped connection would (once with every model, once
+    alone), when the log is followed, then the failure is reported, and the follower tries the decision log
+    again after a back-off, alone, and it catches up with no failure left."""
+    declare(app, "C-1")
+    decide(app, "C-1", "D-1")
+    views.catch_up()
+    attempts: list[float] = []
+
+    def dropped(event) -> bool:  # noqa: ANN001
+        if event.decision_id != "D-2":
+            return False
+        attempts.append(time.monotonic())
+        return len(attempts) <= 2
+
+    poison(views.models["decision_log"], dropped)
+    decide(app, "C-1", "D-2")
+    views.catch_up()
+    assert views.failures()["decision_log"].attempts == 1
+
+    end = app.recorder.max_notification_id()
+    follow_until(views, lambda: views.position("decision_log") == end)
+
+    assert views.failures() == {}
+    assert [d["decision_id"] for d in views.get_decision_log(CLEARED, "C-1")["decisions"]] == ["D-1", "D-2"]
+    assert len(attempts) == 3 and attempts[2] - attempts[1] >= 0.9  # tried again after the first back-off (1 s)
+
+
+def test_a_rebuild_reports_a_failing_read_model_and_rebuilds_the_others(services, app, views, clock):
+    """Given the storm evening followed, when every read model is rebuilt with a bug in the decision log's
+    handler of D-2, then the other read models are rebuilt to the end of the log and read as before, and the
+    decision log stands just before D-2 with the failure reported."""
+    storm_evening(app, clock)
+    views.catch_up()
+    rows, reads = table_rows(services), every_read(views, [])
+    bug = next(n.id for n in app.recorder.select_notifications(start=1, limit=1000) if "DecisionRecorded" in n.topic
+               and b"D-2" in n.state)
+    poison(views.models["decision_log"], lambda event: event.decision_id == "D-2")
+
+    views.rebuild()
+
+    end = app.recorder.max_notification_id()
+    others = [name for name in VIEWS if name != "decision_log"]
+    assert {name: views.position(name) for name in others} == dict.fromkeys(others, end)
+    assert {t: r for t, r in table_rows(services).items() if not t.startswith("rm_decision")} == {
+        t: r for t, r in rows.items() if not t.startswith("rm_decision")
+    }
+    assert every_read(views, [])["readiness/LR-2"] == reads["readiness/LR-2"]
+    assert views.position("decision_log") == bug - 1
+    assert views.failures()["decision_log"].position == bug
+
+
+def test_a_picture_missing_events_turns_behind_then_stale_with_time_and_live_once_caught_up(app, views, clock):
+    """Given the overview caught up, when two more events are recorded and not yet applied, then the overview is
+    live for the first seconds (a follower takes milliseconds), behind once the oldest missing event is 5 s old
+    and stale once it is a minute old, always saying its position, the head, how many events it misses and as
+    of when it is; caught up, it is live again, with no event missing."""
+    declare(app, "C-1")
+    views.catch_up()
+    caught = app.recorder.max_notification_id()
+    clock.advance(minutes=1)
+    app.record_log_entry(DO1, "C-1", text="Trees down on Itäväylä")
+    app.record_log_entry(DO1, "C-1", text="Itäväylä closed")
+
+    states = []
+    for seconds in (1, 5, 55):
+        clock.advance(seconds=seconds)
+        states.append(views.freshness("situation_overview")["state"])
+    fresh = views.freshness("situation_overview")
+    views.catch_up()
+
+    assert states == ["live", "behind", "stale"]
+    assert fresh == {"position": caught, "head": caught + 2, "behind": 2, "as_of": "2025-10-25T21:40:00+03:00",
+                     "state": "stale", "failed": None}
+    assert views.freshness("situation_overview") == {
+        "position": caught + 2, "head": caught + 2, "behind": 0, "as_of": "2025-10-25T21:41:00+03:00",
+        "state": "live", "failed": None,
+    }

@@ -1,7 +1,8 @@
 """The leadership dashboard in a real headless Chromium (Debian's package), driven by Playwright.
 
 Given a leadership reader with the dashboard open, when a duty officer declares a crisis through the API,
-then the page shows it within a second, without a reload.
+then the page shows it within a second, without a reload; when a read model stops on an event it fails on, the
+page says how far behind the picture is, in red, until it recovers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from domain.crisis import Crisis
 from domain.shared import utc_now
 from tests.conftest import settings_for
 from tests.live import LiveServer, running_service
@@ -102,3 +104,42 @@ def test_overdue_actions_stand_out(browser, server):
     overdue = page.locator("#overdue td.overdue")
     assert overdue.count() == 1
     assert overdue.first.evaluate("e => getComputedStyle(e).color") == "rgb(255, 93, 93)"
+
+
+def test_a_read_model_stopped_by_an_event_it_fails_on_turns_the_picture_red_until_it_recovers(browser, server):
+    """Given leadership's dashboard live, when the overview's read model fails on a crisis declaration (a bug in
+    its handler, put into the server's own follower) and one more crisis is declared, then the dashboard says in
+    red that the picture is as of an earlier moment and behind by 2 events, the read model stopped at the
+    failing event; when the handler is fixed, the follower's next try applies both and the dashboard is live
+    again, showing both crises."""
+    reader = server.token("LR-1", "leadership")
+    officer = server.token("DO-1", "duty_officer")
+    declare(server, officer, "C-BEFORE", "Storm: trees down in Kontula")
+    page = open_dashboard(browser, server, reader)
+    page.wait_for_selector('[data-crisis="C-BEFORE"]')
+    model = server.services.projections.models["situation_overview"]
+    handler = model.handlers[Crisis.Declared]
+
+    def buggy(tx, event, position):  # noqa: ANN001, ANN202
+        if event.crisis_id == "C-POISON":
+            raise ValueError("a bug in the overview's handler of declarations")
+        handler(tx, event, position)
+
+    model.handlers[Crisis.Declared] = buggy
+    declare(server, officer, "C-POISON", "Water main burst in Kallio")
+    declare(server, officer, "C-NEXT", "Power outage in Vuosaari")
+
+    state = page.wait_for_selector("#state.stale", timeout=20_000)
+    assert "behind by 2 events" in state.inner_text()
+    assert "picture as of" in state.inner_text() and "stopped at event" in state.inner_text()
+    assert state.evaluate("e => getComputedStyle(e).color") == "rgb(255, 93, 93)"
+    assert page.locator('[data-crisis="C-NEXT"]').count() == 0
+    page.screenshot(path=str(server.settings.database_url.removeprefix("sqlite:///")) + ".stale.png")
+    ready = httpx.get(f"{server.base_url}/health/ready", headers={"Authorization": f"Bearer {reader}"})
+    assert ready.status_code == 503 and "situation_overview" in ready.json()["detail"]
+
+    model.handlers[Crisis.Declared] = handler  # the fix
+    page.wait_for_selector("#state.live", timeout=30_000)
+    assert page.locator('[data-crisis="C-POISON"]').count() == 1
+    assert page.locator('[data-crisis="C-NEXT"]').count() == 1
+    assert httpx.get(f"{server.base_url}/health/ready").status_code == 200

@@ -22,9 +22,13 @@ import psycopg
 import pytest
 
 from application.coordination import Coordination
+from application.projections.decision_log import DecisionLog
 from domain.access import Actor, Role
+from domain.division_preparedness import CriticalFunction, DivisionPreparedness
+from domain.shared import utc_now
 from infrastructure.bootstrap import Services, open_services
-from tests.conftest import settings_for
+from interfaces.cli.main import main
+from tests.conftest import ApiClient, FakeClock, make_api, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEWS = ("situation_overview", "crisis_timeline", "readiness_board", "police_liaison_board", "decision_log")
@@ -71,15 +75,16 @@ def pg(postgres_url: str, tmp_path) -> Iterator[Services]:  # noqa: ANN001
 
 
 class Worker:
-    """`valmius project` as a process of its own, its log in a file."""
+    """`valmius project` as a process of its own, its log in a file; `code` runs instead of the plain command (a
+    worker with a bug put into it)."""
 
-    def __init__(self, database_url: str, log: Path) -> None:
+    def __init__(self, database_url: str, log: Path, code: str | None = None) -> None:
         self.log = log
         env = {**os.environ, "VALMIUS_DATABASE_URL": database_url, "VALMIUS_ENVIRONMENT": "test"}
+        command = ["-c", code] if code else ["-m", "interfaces.cli.main", "project"]
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "interfaces.cli.main", "project"], cwd=ROOT, env=env, stdout=out,
-                stderr=subprocess.STDOUT,
+                [sys.executable, *command], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
             )
 
     def text(self) -> str:
@@ -89,7 +94,7 @@ class Worker:
         """The position the worker says it follows from, once it says so."""
         wait_until(lambda: "projection worker following" in self.text() or self.process.poll() is not None,
                    timeout, "the worker to start")
-        found = re.search(r"projection worker following the postgres store from position (\d+)", self.text())
+        found = re.search(r"projection worker following the \w+ store from position (\d+)", self.text())
         assert found, self.text()
         return int(found.group(1))
 
@@ -103,11 +108,11 @@ class Worker:
 
 
 @pytest.fixture
-def workers(postgres_url: str, tmp_path) -> Iterator[Callable[[str], Worker]]:  # noqa: ANN001
+def workers(postgres_url: str, tmp_path) -> Iterator[Callable[..., Worker]]:  # noqa: ANN001
     started: list[Worker] = []
 
-    def start(name: str) -> Worker:
-        started.append(Worker(postgres_url, tmp_path / f"{name}.log"))
+    def start(name: str, database_url: str = postgres_url, code: str | None = None) -> Worker:
+        started.append(Worker(database_url, tmp_path / f"{name}.log", code))
         return started[-1]
 
     yield start
@@ -206,18 +211,16 @@ def test_a_worker_killed_mid_flow_resumes_and_its_read_models_equal_a_rebuild(pg
 
 
 @pytest.mark.postgres
-def test_a_failing_batch_is_logged_backed_off_and_caught_up(pg, monkeypatch, caplog):
+def test_a_batch_failing_once_is_logged_and_applied_model_by_model(pg, monkeypatch, caplog):
     """Given the follower running, when the decision log's batch fails once (the database drops the connection),
-    then the failure is logged, the next attempt waits out the back-off, and the follower catches up with every
-    write, including those made while it was failing: the read models equal a rebuild."""
+    then the failure is logged, the batch is applied again to each read model alone, and the follower catches up
+    with every write, including those made meanwhile, with no failure left: the read models equal a rebuild."""
     app, views = pg.coordination, pg.projections
     decision_log = views.models["decision_log"]
     apply = decision_log.apply_notification
-    attempts: list[float] = []
     failed = threading.Event()
 
     def drop_once(tx, notification, event):  # noqa: ANN001, ANN202
-        attempts.append(time.monotonic())
         if not failed.is_set():
             failed.set()
             raise psycopg.OperationalError("server closed the connection unexpectedly")
@@ -241,9 +244,9 @@ def test_a_failing_batch_is_logged_backed_off_and_caught_up(pg, monkeypatch, cap
         stop.set()
         follower.join(timeout=10)
 
-    failures = [r for r in caplog.records if r.getMessage() == "projection batch failed; retrying in 0.5 s"]
-    assert len(failures) == 1 and "server closed the connection unexpectedly" in str(failures[0].exc_info[1])
-    assert attempts[1] - attempts[0] >= 0.45  # backed off before trying again
+    failures = [r for r in caplog.records if r.getMessage().startswith("a batch failed for the read models together")]
+    assert len(failures) == 1 and "server closed the connection unexpectedly" in failures[0].getMessage()
+    assert views.failures() == {}
     log = views.get_decision_log(LR, "C-1")["decisions"]
     assert [(d["decision_id"], d["superseded_by"]) for d in log] == [("D-1", "D-2"), ("D-2", None)]
     live = read_model_rows(pg)
@@ -290,6 +293,204 @@ def test_a_rebuild_racing_the_worker_loses_nothing(pg, postgres_url):
     assert [e["content"].get("text") for e in entries] == [
         None, *(f"early report {i}" for i in range(5)), *(f"late report {i}" for i in range(5))
     ]
+
+
+# --- a read model that fails on an event -------------------------------------------------------------
+
+BUGGY_WORKER = """
+import sys
+from application.projections.decision_log import DecisionLog
+from interfaces.cli.main import main
+
+recorded = DecisionLog.recorded
+
+def recorded_with_a_bug(self, tx, event, position):
+    if event.decision_id == "D-BUG":
+        raise ValueError("no room for decision D-BUG")
+    recorded(self, tx, event, position)
+
+DecisionLog.recorded = recorded_with_a_bug
+sys.exit(main(["project"]))
+"""
+
+
+def decision(decision_id: str) -> dict:
+    return {"decision_id": decision_id, "decided_by": "Mayor", "decision": f"decision {decision_id}",
+            "rationale": "storm", "options": ["act", "wait"]}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def api_without_follower(request, tmp_path) -> Iterator[ApiClient]:  # noqa: ANN001
+    """The HTTP API on SQLite or PostgreSQL, the read models followed by `valmius project` only."""
+    pg = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    settings = settings_for(request.param, tmp_path, pg, embedded_projections=False)
+    yield from make_api(settings, FakeClock(utc_now()))
+
+
+def test_a_worker_stopped_by_a_failing_read_model_goes_on_with_the_others_and_a_fixed_one_resumes_exactly_once(
+    api_without_follower, workers
+):
+    """Given the API and a `valmius project` worker whose decision log has a bug on decision D-BUG, when D-BUG
+    and more are recorded, then the worker keeps the other read models current, says in its log where the
+    decision log stopped, and /health/ready of the API process answers 503 naming the decision log and the
+    failing position to a reader (an anonymous caller learns only "not ready"); the decision log's answer says
+    it is stale. When the worker is stopped and the fixed version started, it resumes at D-BUG and applies it
+    exactly once: ready again, and the read models equal a rebuild."""
+    api = api_without_follower
+    url = api.services.settings.database_url
+    views, app = api.services.projections, api.services.coordination
+    officer, reader = api.headers("DO-1", "duty_officer"), api.headers("LR-1", "leadership")
+    buggy = workers("buggy", url, BUGGY_WORKER)
+    assert buggy.started_from() == 0
+    body = {"crisis_id": "C-1", "title": "Storm", "category": "SEVERE_WEATHER", "severity": 2}
+    assert api.post("/crises", json=body, headers=officer).status_code == 201
+    for decision_id in ("D-1", "D-BUG", "D-AFTER"):
+        assert api.post("/crises/C-1/decisions", json=decision(decision_id), headers=officer).status_code == 200
+    bug = app.recorder.max_notification_id() - 1
+    assert api.post("/crises", json={**body, "crisis_id": "C-2"}, headers=officer).status_code == 201
+    end = app.recorder.max_notification_id()
+
+    others = [name for name in views.models if name != "decision_log"]
+    wait_until(lambda: all(views.position(name) == end for name in others), 20, "the other read models")
+    wait_until(lambda: "decision_log" in views.failures(), 20, "the failure to be recorded")
+    ready = api.get("/health/ready", headers=reader)
+    anonymous = api.get("/health/ready")
+    decisions = api.get("/crises/C-1/decision-log", headers=reader)
+    timeline = api.get("/crises/C-2/timeline", headers=reader)
+
+    assert views.position("decision_log") == bug - 1
+    assert f"read model decision_log fails on the event at position {bug}" in buggy.text()
+    assert ready.status_code == 503 and ready.json()["code"] == "READ_MODEL_BEHIND"
+    assert f"read model decision_log is stopped before the event at position {bug}" in ready.json()["detail"]
+    assert ready.json()["read_models"]["situation_overview"] == {"position": end, "behind": 0, "failed": False}
+    assert anonymous.status_code == 503 and (anonymous.json()["code"], anonymous.json()["detail"]) == (
+        "NOT_READY", "not ready"
+    )
+    assert "problems" not in anonymous.json() and "read_models" not in anonymous.json()
+    assert [d["decision_id"] for d in decisions.json()["decisions"]] == ["D-1"]
+    assert (decisions.headers["Valmius-Freshness"], decisions.headers["Valmius-Position"]) == ("stale", str(bug - 1))
+    assert decisions.headers["Valmius-Head"] == str(end)
+    assert timeline.status_code == 200 and timeline.headers["Valmius-Freshness"] == "live"
+    assert api.get("/health/live").json() == {"status": "up"}
+
+    assert buggy.stop() == 0
+    fixed = workers("fixed", url)
+    assert fixed.started_from() == bug - 1
+    wait_until(lambda: views.position("decision_log") == end, 20, "the fixed worker to catch up")
+    ready = api.get("/health/ready", headers=reader)
+    assert fixed.stop() == 0
+
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert api.get("/health/ready").json() == {"status": "ready", "read_models": None}
+    log = api.get("/crises/C-1/decision-log", headers=reader).json()["decisions"]
+    assert sorted(d["decision_id"] for d in log) == ["D-1", "D-AFTER", "D-BUG"]  # equal instants: in key order
+    assert views.failures() == {}
+    live = read_model_rows(api.services)
+    views.rebuild()
+    assert read_model_rows(api.services) == live
+
+
+@pytest.mark.postgres
+def test_a_row_postgresql_refuses_stops_only_its_read_model_at_the_event_that_wrote_it(pg):
+    """Given the readiness board writing, for plan CP-BUG, an MTPD its INTEGER column cannot hold (as a plan of
+    3 000 000 000 minutes did), when CP-BUG is drafted among other writes, then PostgreSQL refuses the row when
+    the batch's statements are sent, and the board alone stops just before CP-BUG's event, with the database's
+    error kept; every other read model, the audit chain included, reaches the end of the log."""
+    app, views = pg.coordination, pg.projections
+    board = views.models["readiness_board"]
+    drafted = board.handlers[DivisionPreparedness.PlanDrafted]
+
+    def drafted_out_of_range(tx, event, position):  # noqa: ANN001, ANN202
+        drafted(tx, event, position)
+        if event.plan_id == "CP-BUG":
+            board.after_rows(tx, "UPDATE rm_plans SET mtpd_minutes = %s WHERE plan_id = %s", (3_000_000_000, "CP-BUG"))
+
+    board.handlers[DivisionPreparedness.PlanDrafted] = drafted_out_of_range
+    declare(app, "C-1")
+    app.draft_continuity_plan(PM, "SOTEPE", plan_id="CP-BUG", title="Water outage",
+                              critical_functions=[CriticalFunction("medication", 12 * 60, 4 * 60)])
+    bug = app.recorder.max_notification_id()
+    app.record_log_entry(DO, "C-1", text="Tankers on their way")
+    declare(app, "C-2")
+    end = app.recorder.max_notification_id()
+
+    views.catch_up()
+
+    assert views.position("readiness_board") == bug - 1
+    assert {name: views.position(name) for name in views.models if name != "readiness_board"} == {
+        name: end for name in views.models if name != "readiness_board"
+    }
+    failure = views.failures()["readiness_board"]
+    assert (failure.position, failure.error) == (bug, "DataError: integer out of range")
+
+
+def test_ready_waits_for_read_models_within_the_configured_lag_and_tells_details_only_to_readers(
+    api_without_follower,
+):
+    """Given the API with no follower running and a lag of at most 2 events allowed, when 3 events are recorded,
+    then /health/ready is 503, naming each read model 3 events behind to a reader, and only "not ready" to an
+    anonymous caller, while /health/live says up to anyone; a bad token is refused, not taken for anonymous.
+    Once the log is followed, ready."""
+    api = api_without_follower
+    api.services.settings.ready_max_lag_events = 2
+    officer, reader = api.headers("DO-1", "duty_officer"), api.headers("LR-1", "leadership")
+    api.services.projections.catch_up()  # what the store was seeded with
+    assert api.get("/health/ready").status_code == 200
+    caught = api.services.coordination.recorder.max_notification_id()
+    body = {"crisis_id": "C-1", "title": "Storm", "category": "SEVERE_WEATHER", "severity": 2}
+    assert api.post("/crises", json=body, headers=officer).status_code == 201
+    for text in ("Trees down", "Road closed"):
+        assert api.post("/crises/C-1/log-entries", json={"text": text}, headers=officer).status_code == 200
+    head = api.services.coordination.recorder.max_notification_id()
+
+    told = api.get("/health/ready", headers=reader)
+    anonymous = api.get("/health/ready")
+    forged = api.get("/health/ready", headers={"Authorization": "Bearer vlm_not-a-token"})
+
+    assert told.status_code == 503 and told.headers["content-type"] == "application/problem+json"
+    assert len(told.json()["problems"]) == len(api.services.projections.models)
+    behind = f"read model situation_overview is {head - caught} events behind the head {head} (at most 2)"
+    assert head - caught == 3 and behind in told.json()["problems"]
+    assert anonymous.status_code == 503 and set(anonymous.json()) == {"type", "title", "status", "detail", "code",
+                                                                       "instance"}
+    assert (anonymous.json()["code"], anonymous.json()["detail"]) == ("NOT_READY", "not ready")
+    assert forged.status_code == 401
+    assert api.get("/health/live").json() == {"status": "up"}
+    api.services.projections.catch_up()
+    assert api.get("/health/ready", headers=reader).json()["status"] == "ready"
+
+
+def test_valmius_rebuild_reports_a_failing_read_model_and_rebuilds_the_others(
+    api_without_follower, monkeypatch, capsys
+):
+    """Given a store with decisions D-1 and D-BUG, when `valmius rebuild` runs with a bug in the decision log's
+    handler of D-BUG, then it rebuilds every other read model to the end of the log, reports the decision log's
+    failure (position, error) and exits 1."""
+    api = api_without_follower
+    officer = api.headers("DO-1", "duty_officer")
+    body = {"crisis_id": "C-1", "title": "Storm", "category": "SEVERE_WEATHER", "severity": 2}
+    assert api.post("/crises", json=body, headers=officer).status_code == 201
+    for decision_id in ("D-1", "D-BUG"):
+        assert api.post("/crises/C-1/decisions", json=decision(decision_id), headers=officer).status_code == 200
+    end = api.services.coordination.recorder.max_notification_id()
+    recorded = DecisionLog.recorded
+
+    def recorded_with_a_bug(self, tx, event, position):  # noqa: ANN001, ANN202
+        if event.decision_id == "D-BUG":
+            raise ValueError("no room for decision D-BUG")
+        recorded(self, tx, event, position)
+
+    monkeypatch.setattr(DecisionLog, "recorded", recorded_with_a_bug)
+    monkeypatch.setenv("VALMIUS_DATABASE_URL", api.services.settings.database_url)
+
+    code = main(["rebuild"])
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"situation_overview: rebuilt over {end} events of the log, at position {end}" in out
+    assert (f"decision_log: FAILED on the event at position {end} (ValueError: no room for decision D-BUG); "
+            f"rebuilt up to position {end - 1}") in out
+    assert api.services.projections.failures()["decision_log"].position == end
 
 
 # --- the embedded SQLite follower ---------------------------------------------------------------------

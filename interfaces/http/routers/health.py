@@ -1,11 +1,25 @@
-"""Liveness and readiness of the service and its store."""
+"""Liveness and readiness of the service, its store and its read models.
+
+- `/health/live`: the process answers. Nothing more, to anyone (a load balancer or systemd restarts on it).
+- `/health/ready`: the store answers, no read model is stopped by an event it fails on, and every read model is
+  within VALMIUS_READY_MAX_LAG_EVENTS of the log's head. Not ready is 503 with a problem detail; what is wrong
+  is named to an authenticated caller only (an anonymous one learns ready or not ready).
+- `/health`: as before, the store's kind and the position of the last stored event (tools and tests read it).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
-from interfaces.http.dependencies import App
+from application.projections.runner import Projections
+from domain.access import Actor
+from domain.shared import Rule
+from interfaces.http.dependencies import App, bearer, get_reader
+from interfaces.http.errors import PROBLEM_JSON, problem
 
 router = APIRouter(tags=["health"])
 
@@ -16,9 +30,59 @@ class HealthResponse(BaseModel):
     last_event: int
 
 
+class LiveResponse(BaseModel):
+    status: str
+
+
+class ReadyResponse(BaseModel):
+    status: str
+    read_models: dict[str, dict[str, Any]] | None = None  # authenticated callers only
+
+
+async def get_caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Actor | None:
+    """The authenticated caller, or None for an anonymous one. A token that is sent is checked like on any
+    read (a bad one is refused with 401): readiness tells no one whether a token is valid."""
+    if credentials is None and not request.headers.get("authorization"):
+        return None
+    return await get_reader(request, credentials)
+
+
+Caller = Annotated[Actor | None, Depends(get_caller)]
+NOT_READY = {503: {"description": "Not ready: a problem detail (naming what is wrong to authenticated callers)",
+                   "content": {PROBLEM_JSON: {}}}}
+
+
 @router.get("/health")
 def health(app: App) -> HealthResponse:
     """`ok` when the store answers; the position of the last stored event."""
     return HealthResponse(
         status="ok", store=type(app.recorder).__name__, last_event=app.recorder.max_notification_id() or 0
     )
+
+
+@router.get("/health/live")
+async def live() -> LiveResponse:
+    """`up` while the process answers; nothing else, to anyone."""
+    return LiveResponse(status="up")
+
+
+@router.get("/health/ready", responses=NOT_READY)
+def ready(request: Request, caller: Caller) -> Any:
+    """`ready` when the store answers, no read model is stopped by an event it fails on, and every read model is
+    within VALMIUS_READY_MAX_LAG_EVENTS of the log's head; otherwise 503, a problem detail whose `problems` name
+    each (to authenticated callers only)."""
+    services = request.app.state.services
+    projections: Projections = services.projections
+    readiness = projections.readiness(services.settings.ready_max_lag_events)
+    if not readiness.problems:
+        return ReadyResponse(status="ready", read_models=readiness.read_models if caller else None)
+    if caller is None:
+        return problem(Rule.NOT_READY, "not ready", status=503, instance=request.url.path)
+    rule = Rule.STORE_UNAVAILABLE if readiness.store_unreachable else Rule.READ_MODEL_BEHIND
+    return problem(
+        rule, "; ".join(readiness.problems), status=503, instance=request.url.path, problems=readiness.problems,
+        read_models=readiness.read_models,
+    )
+

@@ -1,8 +1,11 @@
 """Reads of the live situation picture: one GET per read model.
 
-Every answer carries the read models' log position in `Valmius-Position`. A client that has just written
-(its command answer carries the write's position) may ask for `min_position=N`: the read waits, for at most
-`wait` seconds (10 at most), until the read models have applied N, and is refused with 503 if they have not.
+Every answer says how current it is, in headers: `Valmius-Position`, the log position its read model reflects;
+`Valmius-Head`, the log's head; `Valmius-As-Of`, when the last event it reflects was recorded; and
+`Valmius-Freshness`: `live`, `behind` (it misses an event older than a few seconds) or `stale` (it misses one
+older than a minute, or its read model is stopped by an event it fails on). A client that has just written (its
+command answer carries the write's position) may ask for `min_position=N`: the read waits, for at most `wait`
+seconds (10 at most), until the read model has applied N, and is refused with 503 if it has not.
 """
 
 from __future__ import annotations
@@ -12,7 +15,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from application.projections.crisis_timeline import CrisisTimeline
+from application.projections.decision_log import DecisionLog
+from application.projections.police_liaison_board import PoliceLiaisonBoard
+from application.projections.readiness_board import ReadinessBoard
 from application.projections.runner import MAX_WAIT_SECONDS, Projections
+from application.projections.situation_overview import SituationOverview
 from domain.shared import DomainError, Rule
 from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, get_projections
 
@@ -21,24 +29,31 @@ router = APIRouter(tags=["situation picture"])
 Views = Annotated[Projections, Depends(get_projections)]
 
 
-def caught_up(
-    response: Response,
-    views: Views,
-    min_position: Annotated[int | None, Query(ge=0, description="Wait until the read models include this log position (your write's Valmius-Position).")] = None,
-    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="How long to wait for min_position, in seconds.")] = 5.0,
-) -> None:
-    if min_position is not None and not views.wait_for(min_position, wait):
-        raise DomainError(
-            Rule.READ_MODEL_BEHIND,
-            f"the read models are at position {views.position()}, not yet {min_position}; retry shortly",
-        )
-    response.headers[POSITION_HEADER] = str(views.position())
+def caught_up(model: str) -> Any:
+    """The dependency of a read of `model`: waits for `min_position`, and sets the freshness headers."""
+
+    def dependency(
+        response: Response,
+        views: Views,
+        min_position: Annotated[int | None, Query(ge=0, description="Wait until the read model includes this log position (your write's Valmius-Position).")] = None,
+        wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="How long to wait for min_position, in seconds.")] = 5.0,
+    ) -> None:
+        if min_position is not None and not views.wait_for(min_position, wait, model):
+            raise DomainError(
+                Rule.READ_MODEL_BEHIND,
+                f"the read model is at position {views.read_position(model)}, not yet {min_position}; retry shortly",
+            )
+        fresh = views.freshness(model)
+        response.headers[POSITION_HEADER] = str(fresh["position"])
+        response.headers["Valmius-Head"] = str(fresh["head"])
+        response.headers["Valmius-Freshness"] = fresh["state"]
+        if fresh["as_of"] is not None:
+            response.headers["Valmius-As-Of"] = fresh["as_of"]
+
+    return Depends(dependency)
 
 
-CaughtUp = Depends(caught_up)
-
-
-@router.get("/situation-overview", dependencies=[CaughtUp])
+@router.get("/situation-overview", dependencies=[caught_up(SituationOverview.name)])
 def get_situation_overview(views: Views, actor: CurrentActor) -> dict[str, Any]:
     """What leadership must see: active crises, open and overdue actions, readiness, police requests, active
     plans against MTPD, latest situation reports and decisions due for review. Overdue is derived from the
@@ -57,25 +72,25 @@ async def stream_situation_overview(request: Request, actor: CurrentActor) -> St
     )
 
 
-@router.get("/crises/{crisis_id}/timeline", dependencies=[CaughtUp])
+@router.get("/crises/{crisis_id}/timeline", dependencies=[caught_up(CrisisTimeline.name)])
 def get_crisis_timeline(crisis_id: str, views: Views, actor: CurrentActor) -> dict[str, Any]:
     """Every entry of the crisis ordered by instant, both times with offsets, actor, late and struck entries."""
     return views.get_crisis_timeline(actor, crisis_id)
 
 
-@router.get("/crises/{crisis_id}/decision-log", dependencies=[CaughtUp])
+@router.get("/crises/{crisis_id}/decision-log", dependencies=[caught_up(DecisionLog.name)])
 def get_decision_log(crisis_id: str, views: Views, actor: CurrentActor) -> dict[str, Any]:
     """The crisis's decisions with rationale and options, supersessions, reviews, and reviews due."""
     return views.get_decision_log(actor, crisis_id)
 
 
-@router.get("/readiness-board", dependencies=[CaughtUp])
+@router.get("/readiness-board", dependencies=[caught_up(ReadinessBoard.name)])
 def get_readiness_board(views: Views, actor: CurrentActor) -> dict[str, Any]:
     """Each unit's readiness, active plans with time active against MTPD, and plan reviews due."""
     return views.get_readiness_board(actor)
 
 
-@router.get("/police-liaison-board", dependencies=[CaughtUp])
+@router.get("/police-liaison-board", dependencies=[caught_up(PoliceLiaisonBoard.name)])
 def get_police_liaison_board(views: Views, actor: CurrentActor) -> dict[str, Any]:
     """Open police requests with their age by direction and type, those beyond the threshold, answer times."""
     return views.get_police_liaison_board(actor)
