@@ -16,6 +16,7 @@ from interfaces.http import errors
 from interfaces.http.disclosure import DisclosureRecorder
 from interfaces.http.live import OverviewBroadcaster
 from interfaces.http.middleware import Idempotency, RequestLimits
+from interfaces.http.throttle import FailedAuthentications
 from interfaces.http.routers import (
     audit_chain,
     audit_export,
@@ -55,7 +56,12 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
         running.tokens.follow_revocations()  # tokens kept in memory, revocations heard at once (PostgreSQL)
         if settings.runs_embedded_projections:
             running.projections.start()
-        app.state.broadcaster = OverviewBroadcaster(running.projections)
+        app.state.failed_authentications = FailedAuthentications(
+            running.refusals, running.coordination.now, settings.failed_authentications_per_minute
+        )
+        app.state.broadcaster = OverviewBroadcaster(
+            running.projections, running.tokens, token_check_seconds=settings.stream_token_check_seconds
+        )
         app.state.broadcaster.start()
         log.info(
             "Valmius serving on the %s store; read models %s", settings.store,
@@ -65,6 +71,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
             yield
         finally:
             await app.state.broadcaster.stop()
+            app.state.failed_authentications.flush()
             running.tokens.stop_following_revocations()
             running.projections.stop()
             if own:
