@@ -16,6 +16,7 @@ from interfaces.http import errors
 from interfaces.http.disclosure import DisclosureRecorder
 from interfaces.http.live import OverviewBroadcaster
 from interfaces.http.middleware import Idempotency, RequestLimits
+from interfaces.http.security import SecurityHeaders
 from interfaces.http.throttle import FailedAuthentications
 from interfaces.http.routers import (
     audit_chain,
@@ -83,11 +84,15 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
         summary="Crisis and continuity coordination for a city's Safety and Preparedness Unit",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by the dashboard router, with this response's CSP nonce
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     errors.install(app)
     app.add_middleware(DisclosureRecorder)
     app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)
     for module in (
         health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models, dashboard,
         audit_history, audit_chain, audit_export,
