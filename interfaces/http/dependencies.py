@@ -13,7 +13,7 @@ from application.audit.chain import TamperEvidence
 from application.audit.history import History
 from application.coordination import Coordination
 from application.projections.runner import Projections
-from domain.access import Actor, require_writer
+from domain.access import Actor, require_auditor, require_writer
 from domain.shared import DomainError, Rule
 from infrastructure.bootstrap import Services
 from infrastructure.identity import hash_token
@@ -84,6 +84,12 @@ async def get_actor(request: Request, actor: Annotated[Actor, Depends(get_reader
     return actor
 
 
+async def get_auditor(actor: Annotated[Actor, Depends(get_reader)]) -> Actor:
+    """An auditor, for the reads sent as POST that only auditors make: others are refused before the body."""
+    require_auditor(actor, "read the audit trail")
+    return actor
+
+
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 
@@ -103,7 +109,7 @@ async def get_expected_version(
 
 App = Annotated[Coordination, Depends(get_coordination)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
-Reader = Annotated[Actor, Depends(get_reader)]
+AuditorReader = Annotated[Actor, Depends(get_auditor)]
 ExpectedVersion = Annotated[int | None, Depends(get_expected_version)]
 
 

@@ -34,6 +34,8 @@ class Subscription:
                                    timeout=httpx.Timeout(5, read=30))
         self.response = self.client.send(self.client.build_request("GET", "/situation-overview/stream"), stream=True)
         assert self.response.status_code == 200, self.response.read()
+        assert self.response.headers["x-content-type-options"] == "nosniff"
+        assert self.response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
