@@ -1,6 +1,8 @@
 """Users and their bearer tokens. Tokens are random, shown once, and stored only as SHA-256 hashes.
 
-A token has 256 bits of entropy, so a fast hash is enough: there is nothing to brute-force.
+A token has 256 bits of entropy, so a fast hash is enough: there is nothing to brute-force. A presented
+token is never compared with a stored secret: it is hashed and looked up by its digest (an index or dict
+lookup, which tells a timing attacker nothing about any token), so there is no comparison to make constant-time.
 
 The service process may keep tokens it has looked up in memory, so that a request costs no database round
 trip for its token. Revocation is honoured at once all the same: a revocation announces itself on a
