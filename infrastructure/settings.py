@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     history_snapshot_every: int = Field(
         5000, description="keep a snapshot of the overview's read models every this many events (as-of reads)"
     )
+    failed_authentications_per_minute: int = Field(
+        20, ge=1, description="bad tokens one client address may present in a minute; beyond, 429 with Retry-After "
+        "(counted in each service process)",
+    )
+    stream_token_check_seconds: float = Field(
+        2.0, gt=0, le=5, description="how often an open overview stream's token is checked again (revocation)"
+    )
     units_file: Path | None = Field(None, description="JSON with units, partners, retired and short_names")
 
     @model_validator(mode="after")

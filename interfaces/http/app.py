@@ -16,6 +16,8 @@ from interfaces.http import errors
 from interfaces.http.disclosure import DisclosureRecorder
 from interfaces.http.live import OverviewBroadcaster
 from interfaces.http.middleware import Idempotency, RequestLimits
+from interfaces.http.security import SecurityHeaders
+from interfaces.http.throttle import FailedAuthentications
 from interfaces.http.routers import (
     audit_chain,
     audit_export,
@@ -55,7 +57,12 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
         running.tokens.follow_revocations()  # tokens kept in memory, revocations heard at once (PostgreSQL)
         if settings.runs_embedded_projections:
             running.projections.start()
-        app.state.broadcaster = OverviewBroadcaster(running.projections)
+        app.state.failed_authentications = FailedAuthentications(
+            running.refusals, running.coordination.now, settings.failed_authentications_per_minute
+        )
+        app.state.broadcaster = OverviewBroadcaster(
+            running.projections, running.tokens, token_check_seconds=settings.stream_token_check_seconds
+        )
         app.state.broadcaster.start()
         log.info(
             "Valmius serving on the %s store; read models %s", settings.store,
@@ -65,6 +72,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
             yield
         finally:
             await app.state.broadcaster.stop()
+            app.state.failed_authentications.flush()
             running.tokens.stop_following_revocations()
             running.projections.stop()
             if own:
@@ -76,11 +84,15 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
         summary="Crisis and continuity coordination for a city's Safety and Preparedness Unit",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by the dashboard router, with this response's CSP nonce
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     errors.install(app)
     app.add_middleware(DisclosureRecorder)
     app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)
     for module in (
         health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models, dashboard,
         audit_history, audit_chain, audit_export,

@@ -13,9 +13,10 @@ from application.audit.chain import TamperEvidence
 from application.audit.history import History
 from application.coordination import Coordination
 from application.projections.runner import Projections
-from domain.access import Actor, require_writer
+from domain.access import Actor, require_auditor, require_writer
 from domain.shared import DomainError, Rule
 from infrastructure.bootstrap import Services
+from infrastructure.identity import hash_token
 from interfaces.http.schemas.common import CommandResponse
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -50,16 +51,29 @@ async def get_reader(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
-    """The authenticated user, whatever the request (a read sent as POST, such as verifying a checkpoint)."""
-    if credentials is None:
+    """The authenticated user, whatever the request (a read sent as POST, such as verifying a checkpoint).
+    A bad token is counted against the client's address and kept for auditors (interfaces.http.throttle)."""
+    presented = credentials.credentials if credentials is not None else request.headers.get("authorization")
+    if not presented:
         raise DomainError(Rule.UNAUTHENTICATED, "send your token as 'Authorization: Bearer <token>'")
     tokens = request.app.state.services.tokens
-    actor = tokens.cached(credentials.credentials)  # no I/O: kept tokens, forgotten on any revocation
+    actor = tokens.cached(presented) if credentials is not None else None  # no I/O: kept tokens
+    if actor is None and credentials is not None:
+        actor = await run_in_threadpool(tokens.authenticate, presented)
+    digest = hash_token(presented)
     if actor is None:
-        actor = await run_in_threadpool(tokens.authenticate, credentials.credentials)
-    if actor is None:
+        address = request.client.host if request.client else "unknown"
+        throttle = request.app.state.failed_authentications
+        retry_after = await run_in_threadpool(throttle.failed, address, digest, request.url.path)
+        if retry_after is not None:
+            raise DomainError(
+                Rule.TOO_MANY_FAILED_AUTHENTICATIONS,
+                f"too many failed authentications from {address}; retry after {retry_after} s with a valid token",
+                retry_after=retry_after,
+            )
         raise DomainError(Rule.UNAUTHENTICATED, "this token is unknown or was revoked; ask an admin for a new one")
     request.state.actor = actor
+    request.state.token_hash = digest  # an open stream checks its token again by this
     return actor
 
 
@@ -67,6 +81,12 @@ async def get_actor(request: Request, actor: Annotated[Actor, Depends(get_reader
     """The authenticated user; on a write, read-only roles are refused before the body is looked at."""
     if request.method in WRITES:
         require_writer(actor, "record anything")
+    return actor
+
+
+async def get_auditor(actor: Annotated[Actor, Depends(get_reader)]) -> Actor:
+    """An auditor, for the reads sent as POST that only auditors make: others are refused before the body."""
+    require_auditor(actor, "read the audit trail")
     return actor
 
 
@@ -89,7 +109,7 @@ async def get_expected_version(
 
 App = Annotated[Coordination, Depends(get_coordination)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
-Reader = Annotated[Actor, Depends(get_reader)]
+AuditorReader = Annotated[Actor, Depends(get_auditor)]
 ExpectedVersion = Annotated[int | None, Depends(get_expected_version)]
 
 

@@ -25,6 +25,7 @@ STATUS = {
     Rule.NOT_FOUND: 404,
     Rule.FORBIDDEN_ROLE: 403,
     Rule.UNAUTHENTICATED: 401,
+    Rule.TOO_MANY_FAILED_AUTHENTICATIONS: 429,
     Rule.REQUEST_TOO_LARGE: 413,
     Rule.READ_MODEL_BEHIND: 503,
     Rule.CONFLICT_VERSION: 409,
@@ -64,7 +65,9 @@ def problem(rule: Rule, detail: str, status: int | None = None, instance: str | 
         **({"instance": instance} if instance else {}),
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -83,7 +86,8 @@ def _record_edge_refusal(request: Request, error: DomainError, payload: dict[str
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     def domain_error(request: Request, error: DomainError) -> JSONResponse:
-        if error.rule not in (Rule.UNAUTHENTICATED, Rule.NOT_FOUND):
+        if error.rule not in (Rule.UNAUTHENTICATED, Rule.TOO_MANY_FAILED_AUTHENTICATIONS, Rule.NOT_FOUND):
+            # (failed authentications are kept, aggregated, by interfaces.http.throttle)
             _record_edge_refusal(request, error)
         return problem(error.rule, error.message, instance=request.url.path, **error.details)
 

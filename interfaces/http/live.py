@@ -1,10 +1,20 @@
 """Live overview: one broadcaster per process pushes the situation overview to every SSE client.
 
-It recomputes the overview once per change of the read models' position (and every `refresh_seconds`, since
-overdue items change with time alone), once for cleared and once for uncleared readers, and fans it out.
+The stream is a read like any other: the route authenticates the token, the broadcaster authorises the role
+before the answer starts (403 to an admin, as on `GET /situation-overview`), and every frame a subscriber
+gets was computed for its own view of the picture (role, clearance, unit): a frame is never shared across
+views, so never across clearances. The broadcaster recomputes the overview once per change of the read
+models' position (and every `refresh_seconds`, since overdue items change with time alone), once per view
+that has subscribers, and fans it out; a frame is encoded once per view, not once per client.
+
+The token a stream was opened with is checked again every `token_check_seconds` (2 s): a token revoked
+(or otherwise no longer valid) by then has its stream ended, and the client's reconnection is refused with
+401. The check costs nothing while the process keeps tokens in memory (PostgreSQL: revocations clear them
+at once) and one query for all streams' tokens otherwise.
+
 In the embedded default it is woken by the in-process follower; with a separate worker (PostgreSQL) it is woken
 by the NOTIFY of every batch the worker commits (Projections.watch), and polls the position only as a fallback:
-one small query per process however many clients are connected. A frame is encoded once, not once per client.
+one small query per process however many clients are connected.
 """
 
 from __future__ import annotations
@@ -15,28 +25,61 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 
 from application.projections.runner import Projections
 from application.projections.situation_overview import SituationOverview
-from domain.access import Actor, Role
+from domain.access import READS_CRISES, Actor, Role, require_role, role_hint
+from infrastructure.identity import TokenStore
 
 log = logging.getLogger("valmius.live")
 
-_READER = {True: Actor("live", Role.LEADERSHIP, clearance=True), False: Actor("live", Role.LEADERSHIP)}
-WATCHED_POLL_SECONDS = 1.0  # the fallback poll while the worker's notifications wake the broadcaster
 OVERVIEW = SituationOverview.name  # its position, not every model's: another model failing stops no frame
+WATCHED_POLL_SECONDS = 1.0  # the fallback poll while the worker's notifications wake the broadcaster
+View = tuple[Role, bool, str | None]  # what a reader may see of the picture: role, clearance, unit
+
+
+def view_of(actor: Actor) -> View:
+    return (actor.role, actor.clearance, actor.unit)
+
+
+def _reader_of(view: View) -> Actor:
+    role, clearance, unit = view
+    return Actor("live", role, unit=unit, clearance=clearance)
+
+
+@dataclass(eq=False)
+class Subscriber:
+    view: View
+    token_hash: str
+    queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(maxsize=2))
+
+    def send(self, frame: bytes | None) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()  # a slow client skips to the newest picture
+        self.queue.put_nowait(frame)
+
+    def close(self) -> None:
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
 
 class OverviewBroadcaster:
-    def __init__(self, projections: Projections, poll_seconds: float = 0.05, refresh_seconds: float = 10.0) -> None:
+    def __init__(
+        self, projections: Projections, tokens: TokenStore, poll_seconds: float = 0.05, refresh_seconds: float = 10.0,
+        token_check_seconds: float = 2.0,
+    ) -> None:
         self.projections = projections
+        self.tokens = tokens
         self.poll_seconds = poll_seconds
         self.refresh_seconds = refresh_seconds
-        self.clients: set[tuple[asyncio.Queue[bytes], bool]] = set()
-        self.latest: dict[bool, bytes] = {}
-        self.latest_position: dict[bool, int] = {}  # the position each of `latest` was computed at
+        self.token_check_seconds = token_check_seconds
+        self.clients: set[Subscriber] = set()
+        self.latest: dict[View, bytes] = {}
+        self.latest_position: dict[View, int] = {}  # the position each of `latest` was computed at
         self.position = -1
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -74,7 +117,7 @@ class OverviewBroadcaster:
             self._loop.call_soon_threadsafe(self._changed.set)
 
     async def _run(self) -> None:
-        refreshed = time.monotonic()
+        refreshed = checked = time.monotonic()
         while True:
             if not self.clients:
                 # Nobody is listening: do not ask the store 20 times a second where the read models are (it
@@ -89,6 +132,9 @@ class OverviewBroadcaster:
                 pass
             self._changed.clear()
             try:
+                if time.monotonic() - checked >= self.token_check_seconds:
+                    checked = time.monotonic()
+                    await self._close_invalid_tokens()
                 position = await self._in_thread(self.projections.position, OVERVIEW)
                 if position != self.position or time.monotonic() - refreshed >= self.refresh_seconds:
                     refreshed = time.monotonic()
@@ -97,36 +143,47 @@ class OverviewBroadcaster:
                 log.exception("could not publish the overview; trying again")
                 await asyncio.sleep(1)
 
+    async def _close_invalid_tokens(self) -> None:
+        subscribers = list(self.clients)
+        valid = await self._in_thread(self.tokens.still_valid, {s.token_hash for s in subscribers})
+        for subscriber in subscribers:
+            if subscriber.token_hash not in valid:
+                self.clients.discard(subscriber)
+                subscriber.close()
+
     async def _publish(self, position: int) -> None:
         self.position = position
-        if not self.clients and self.latest:
-            self.latest.clear()  # nobody listening: compute on the next connection
-            return
-        for cleared in (False, True):
-            if any(c == cleared for _, c in self.clients) or cleared not in self.latest:
-                overview = await self._in_thread(self.projections.get_situation_picture, _READER[cleared])
-                self.latest[cleared] = self._frame(position, overview)
-                self.latest_position[cleared] = position
-        for queue, cleared in list(self.clients):
-            if queue.full():
-                queue.get_nowait()  # a slow client skips to the newest picture
-            queue.put_nowait(self.latest[cleared])
+        subscribers = list(self.clients)
+        for view in {s.view for s in subscribers}:
+            overview = await self._in_thread(self.projections.get_situation_picture, _reader_of(view))
+            self.latest[view] = self._frame(position, overview)
+            self.latest_position[view] = position
+        for view in set(self.latest) - {s.view for s in self.clients}:
+            del self.latest[view]  # nobody of this view listens any more: compute it again when one connects
+        for subscriber in subscribers:
+            if subscriber in self.clients and subscriber.view in self.latest:
+                subscriber.send(self.latest[subscriber.view])
 
     @staticmethod
     def _frame(position: int, overview: dict) -> bytes:
         return f"event: overview\nid: {position}\ndata: {json.dumps(overview, ensure_ascii=False)}\n\n".encode()
 
-    async def stream(self, actor: Actor) -> AsyncIterator[bytes]:
-        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=2)
-        client = (queue, actor.clearance)
+    async def subscribe(self, actor: Actor, token_hash: str) -> AsyncIterator[bytes]:
+        """The frames of one subscriber. Authorises before anything is streamed: a refused role gets its 403
+        problem as the answer, not a 200 stream that ends."""
+        require_role(actor, READS_CRISES, "read the situation picture", role_hint(actor))
+        view = view_of(actor)
         position = await run_in_threadpool(self.projections.position, OVERVIEW)
-        if self.clients and self.latest_position.get(actor.clearance) == position and actor.clearance in self.latest:
-            first = self.latest[actor.clearance]  # the picture just published (a reconnecting wall of dashboards)
+        if self.clients and self.latest_position.get(view) == position and view in self.latest:
+            first = self.latest[view]  # the picture just published for this view (a reconnecting wall of dashboards)
         else:
             first = self._frame(position, await run_in_threadpool(self.projections.get_situation_picture, actor))
+        return self._frames(Subscriber(view, token_hash), first, position)
+
+    async def _frames(self, subscriber: Subscriber, first: bytes, position: int) -> AsyncIterator[bytes]:
         if not self.clients:  # the broadcaster slept: this first picture is the newest one published
             self.position = position
-        self.clients.add(client)
+        self.clients.add(subscriber)
         self._changed.set()  # wake the broadcaster if it slept for want of listeners
         try:
             yield b"retry: 2000\n\n"
@@ -134,9 +191,11 @@ class OverviewBroadcaster:
             while True:
                 try:
                     async with asyncio.timeout(15):  # no task per frame, unlike wait_for
-                        frame = await queue.get()
+                        frame = await subscriber.queue.get()
                 except TimeoutError:
                     frame = b": keep-alive\n\n"
+                if frame is None:  # the token is no longer valid: end the stream
+                    return
                 yield frame
         finally:
-            self.clients.discard(client)
+            self.clients.discard(subscriber)

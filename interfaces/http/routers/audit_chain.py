@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from application.audit.chain import FORMAT, TamperEvidence
-from interfaces.http.dependencies import CurrentActor, Reader, get_tamper_evidence
+from interfaces.http.dependencies import AuditorReader, CurrentActor, get_tamper_evidence
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -122,7 +122,7 @@ def export_checkpoint(position: int, evidence: Evidence, actor: CurrentActor) ->
 
 @router.post("/verify-checkpoint", response_model=VerdictResponse)
 def verify_against_checkpoint(
-    document: Annotated[CheckpointDocument, Body()], evidence: Evidence, actor: Reader, public_key: PublicKey = None
+    document: Annotated[CheckpointDocument, Body()], evidence: Evidence, actor: AuditorReader, public_key: PublicKey = None
 ) -> dict[str, Any]:
     """Verify the log against a checkpoint document you kept: its signature must hold (with the key in it, or
     the one you pin with `public_key`) and the log recomputed up to its position must reproduce its digest;

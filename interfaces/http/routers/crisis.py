@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NoReturn
+
 from fastapi import APIRouter, Response, status
 
+from application.coordination import Coordination
+from domain.access import RUNS_CRISES, Actor, Role, require_role, role_hint
+from domain.crisis import Crisis
 from domain.shared import DomainError, Rule
 from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, answered, etag
 from interfaces.http.schemas.common import CommandResponse
@@ -177,29 +183,54 @@ def record_decision_review(
     return answered(response, app, crisis_id, version)
 
 
+# Records that are never changed once recorded. PUT, PATCH and DELETE on them are answered in the order
+# of any command: the role first (403 to a role that may not write there), then the record (404 when there
+# is none), and only then 409 IMMUTABLE_RECORD, saying what to do instead.
 # One route per method, so that each has its own OpenAPI operation id.
 IMMUTABLE = {"status_code": 409, "responses": {409: {"description": "IMMUTABLE_RECORD"}}}
+
+
+def refuse_change(
+    app: Coordination, actor: Actor, crisis_id: str, roles: frozenset[Role], records: str, found: Callable[[Crisis], bool],
+    record: str, instead: str,
+) -> NoReturn:
+    require_role(actor, roles, f"write {records}", role_hint(actor))
+    crisis = app.get_crisis(actor, crisis_id)
+    if not found(crisis):
+        raise DomainError(Rule.NOT_FOUND, f"{crisis_id} has no {record}")
+    raise DomainError(Rule.IMMUTABLE_RECORD, f"{record} cannot be changed or deleted; {instead}")
 
 
 @router.put("/{crisis_id}/decisions/{decision_id}", **IMMUTABLE)
 @router.patch("/{crisis_id}/decisions/{decision_id}", **IMMUTABLE)
 @router.delete("/{crisis_id}/decisions/{decision_id}", **IMMUTABLE)
-def change_decision(crisis_id: str, decision_id: str, actor: CurrentActor) -> None:
+def change_decision(crisis_id: str, decision_id: str, app: App, actor: CurrentActor) -> None:
     """Decisions are append-only: supersede with a new decision, or append a review."""
-    raise DomainError(
-        Rule.IMMUTABLE_RECORD,
-        f"decision {decision_id} cannot be changed or deleted; supersede it with a new decision or append a review",
+    refuse_change(
+        app, actor, crisis_id, RUNS_CRISES, "decisions", lambda c: decision_id in c.decisions,
+        f"decision {decision_id}", "supersede it with a new decision or append a review",
     )
 
 
 @router.put("/{crisis_id}/log-entries/{number}", **IMMUTABLE)
 @router.patch("/{crisis_id}/log-entries/{number}", **IMMUTABLE)
 @router.delete("/{crisis_id}/log-entries/{number}", **IMMUTABLE)
-def change_log_entry(crisis_id: str, number: int, actor: CurrentActor) -> None:
+def change_log_entry(crisis_id: str, number: int, app: App, actor: CurrentActor) -> None:
     """Log entries are never changed or deleted: strike a wrong one through with a reason."""
-    raise DomainError(
-        Rule.IMMUTABLE_RECORD,
-        f"log entry #{number} cannot be changed or deleted; strike it through with a reason instead",
+    refuse_change(
+        app, actor, crisis_id, RUNS_CRISES | {Role.DIVISION_CONTACT}, "crisis log entries",
+        lambda c: 1 <= number <= len(c.log), f"log entry #{number}", "strike it through with a reason instead",
+    )
+
+
+@router.put("/{crisis_id}/situation-reports/{number}", **IMMUTABLE)
+@router.patch("/{crisis_id}/situation-reports/{number}", **IMMUTABLE)
+@router.delete("/{crisis_id}/situation-reports/{number}", **IMMUTABLE)
+def change_situation_report(crisis_id: str, number: int, app: App, actor: CurrentActor) -> None:
+    """Situation reports are never changed or deleted: issue the next one."""
+    refuse_change(
+        app, actor, crisis_id, RUNS_CRISES, "situation reports", lambda c: 1 <= number <= len(c.situation_reports),
+        f"situation report #{number}", "issue the next report instead",
     )
 
 

@@ -1,19 +1,39 @@
-"""The leadership dashboard: one page, live over Server-Sent Events. The page itself holds no data; it asks
-for the reader's token and streams the overview with it."""
+"""The pages: the leadership dashboard and the API documentation. Each is sent through `security.page`,
+which gives its script and style elements this response's CSP nonce.
+
+The dashboard is one page, live over Server-Sent Events. The page itself holds no data; it asks for the
+reader's token and streams the overview with it.
+
+The documentation is FastAPI's Swagger UI page, its inline start-up script run by nonce; Swagger UI itself
+(script and stylesheet) is loaded from its CDN, the one other origin the policy of that page allows. ReDoc
+is not served: it would add a second CDN and web fonts for the same document.
+"""
 
 from __future__ import annotations
 
 from importlib import resources
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+
+from interfaces.http.security import page
 
 router = APIRouter(tags=["dashboard"])
 
 PAGE = resources.files("interfaces.web").joinpath("dashboard.html").read_text(encoding="utf-8")
+SWAGGER_UI_CDN = "https://cdn.jsdelivr.net"
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=True)
-def dashboard() -> HTMLResponse:
+def dashboard(request: Request) -> HTMLResponse:
     """The situation overview for leadership, for a wall screen or a laptop; updates live."""
-    return HTMLResponse(PAGE, headers={"Cache-Control": "no-cache", "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"})
+    return page(request, PAGE, **{"Cache-Control": "no-cache"})
+
+
+@router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+def documentation(request: Request) -> HTMLResponse:
+    swagger = get_swagger_ui_html(
+        openapi_url=request.app.openapi_url, title=f"{request.app.title} - API documentation", swagger_favicon_url="data:,"
+    )
+    return page(request, swagger.body.decode(), sources=(SWAGGER_UI_CDN,))

@@ -63,12 +63,12 @@ def get_situation_overview(views: Views, actor: CurrentActor) -> dict[str, Any]:
 
 @router.get("/situation-overview/stream", response_class=StreamingResponse)
 async def stream_situation_overview(request: Request, actor: CurrentActor) -> StreamingResponse:
-    """Server-Sent Events: an `overview` event now and at every change of the picture (and every 10 s, as items turn overdue with time alone)."""
-    broadcaster = request.app.state.broadcaster
+    """Server-Sent Events: an `overview` event now and at every change of the picture (and every 10 s, as items
+    turn overdue with time alone), each redacted for the subscriber's own role and clearance. Refused like the
+    plain read (403 to admins); the stream ends within seconds when its token is revoked."""
+    frames = await request.app.state.broadcaster.subscribe(actor, request.state.token_hash)
     return StreamingResponse(
-        broadcaster.stream(actor),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        frames, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
 
 

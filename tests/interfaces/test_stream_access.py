@@ -1,0 +1,183 @@
+"""The live overview stream is a read like any other: authenticated, authorised per role, every frame
+redacted for its own subscriber, and ended soon after its token is revoked."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import settings_for
+from tests.interfaces.conftest import problem
+from tests.live import LiveServer, running_service
+
+SECRET = {"level": "SECRET", "legal_basis": "JulkL 24.1 § 7 k"}
+THREATS = {"crisis_id": "C-X", "title": "Emailed bomb threats against schools", "category": "THREAT_VIOLENCE",
+           "severity": 2, "classification": SECRET}
+ENDED = object()
+
+
+class Subscription:
+    """An open stream read in a thread of its own: its overview frames arrive in `frames`, ENDED when it ends."""
+
+    def __init__(self, server: LiveServer, token: str) -> None:
+        self.frames: queue.Queue = queue.Queue()
+        self.client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"},
+                                   timeout=httpx.Timeout(5, read=30))
+        self.response = self.client.send(self.client.build_request("GET", "/situation-overview/stream"), stream=True)
+        assert self.response.status_code == 200, self.response.read()
+        assert self.response.headers["x-content-type-options"] == "nosniff"
+        assert self.response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            for line in self.response.iter_lines():
+                if line.startswith("data:"):
+                    self.frames.put(json.loads(line[5:]))
+        except httpx.HTTPError:
+            pass
+        self.frames.put(ENDED)
+
+    def next(self, seconds: float = 10) -> dict:
+        frame = self.frames.get(timeout=seconds)
+        assert frame is not ENDED, "the stream ended"
+        return frame
+
+    def until(self, condition, seconds: float = 10) -> dict:  # noqa: ANN001
+        deadline = time.monotonic() + seconds
+        while True:
+            frame = self.next(max(0.1, deadline - time.monotonic()))
+            if condition(frame):
+                return frame
+
+    def ended_within(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if self.frames.get(timeout=max(0.01, deadline - time.monotonic())) is ENDED:
+                    return True
+            except queue.Empty:
+                break
+        return False
+
+    def close(self) -> None:
+        self.response.close()
+        self.client.close()
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[LiveServer]:  # noqa: ANN001
+    with running_service(settings_for("sqlite", tmp_path)) as running:
+        yield running
+
+
+@pytest.fixture
+def live_server(postgres_url: str, tmp_path) -> Iterator[LiveServer]:  # noqa: ANN001
+    """The service on PostgreSQL, the read models followed by `valmius project` elsewhere (none here)."""
+    with running_service(settings_for("postgres", tmp_path, postgres_url)) as running:
+        yield running
+
+
+def declare_secret_crisis(server: LiveServer) -> None:
+    duty = server.token("DO-1", "duty_officer")
+    answer = httpx.post(f"{server.base_url}/crises", json=THREATS, headers={"Authorization": f"Bearer {duty}"})
+    assert answer.status_code == 201, answer.text
+
+
+def test_an_admin_is_refused_the_stream_even_while_a_reader_streams(server: LiveServer) -> None:
+    # Given a leadership reader's stream open on this worker
+    reader = Subscription(server, server.token("LR-1", "leadership"))
+    try:
+        reader.next()
+        # When an admin opens the stream
+        admin = server.token("ADM", "admin")
+        answer = httpx.get(f"{server.base_url}/situation-overview/stream", headers={"Authorization": f"Bearer {admin}"})
+        # Then it is refused exactly like the plain read, before any frame
+        problem(answer, 403, "FORBIDDEN_ROLE")
+        problem(httpx.get(f"{server.base_url}/situation-overview", headers={"Authorization": f"Bearer {admin}"}),
+                403, "FORBIDDEN_ROLE")
+        # and without a token nobody streams
+        problem(httpx.get(f"{server.base_url}/situation-overview/stream"), 401, "UNAUTHENTICATED")
+    finally:
+        reader.close()
+
+
+def test_a_cleared_and_an_uncleared_subscriber_on_one_worker_get_frames_of_their_own(server: LiveServer) -> None:
+    # Given an uncleared and a cleared leadership reader streaming on the same worker
+    uncleared = Subscription(server, server.token("LR-1", "leadership"))
+    cleared = Subscription(server, server.token("LR-2", "leadership", clearance=True))
+    try:
+        uncleared.next(), cleared.next()
+        # When a SECRET crisis is declared
+        declare_secret_crisis(server)
+        # Then each gets the new picture: the title in clear for the cleared reader only
+        shown = cleared.until(lambda o: o["active_crises"])["active_crises"][0]
+        labelled = uncleared.until(lambda o: o["active_crises"])["active_crises"][0]
+        assert shown["crisis_id"] == labelled["crisis_id"] == "C-X"
+        assert shown["redacted"] is False and shown["title"] == THREATS["title"]
+        assert labelled["redacted"] is True and THREATS["title"] not in json.dumps(labelled)
+        # and a second uncleared reader joining now is shown the same redacted picture, never the cleared one
+        late = Subscription(server, server.token("LR-3", "leadership"))
+        try:
+            assert THREATS["title"] not in json.dumps(late.next())
+        finally:
+            late.close()
+    finally:
+        uncleared.close()
+        cleared.close()
+
+
+def test_a_stream_ends_within_5_seconds_of_its_token_being_revoked(server: LiveServer) -> None:
+    # Given two readers streaming
+    kept = Subscription(server, server.token("LR-1", "leadership"))
+    revoked_token = server.token("LR-2", "leadership", clearance=True)
+    revoked = Subscription(server, revoked_token)
+    try:
+        kept.next(), revoked.next()
+        # When LR-2's token is revoked (on SQLite with the CLI, in another process)
+        revoke_with_the_cli(server, "LR-2")
+        # Then LR-2's stream ends within 5 s, and a reconnection is refused; LR-1 goes on streaming
+        assert revoked.ended_within(5)
+        problem(httpx.get(f"{server.base_url}/situation-overview/stream",
+                          headers={"Authorization": f"Bearer {revoked_token}"}), 401, "UNAUTHENTICATED")
+        declare_secret_crisis(server)
+        assert kept.until(lambda o: o["active_crises"])["active_crises"][0]["crisis_id"] == "C-X"
+    finally:
+        kept.close()
+        revoked.close()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_stream_ends_within_5_seconds_of_a_revocation_by_the_cli(live_server: LiveServer) -> None:
+    # Given a reader streaming from a service on PostgreSQL that keeps tokens in memory
+    token = live_server.token("LR-2", "leadership", clearance=True)
+    stream = Subscription(live_server, token)
+    try:
+        stream.next()
+        # When an admin revokes LR-2's tokens with the CLI, in a process of its own
+        revoke_with_the_cli(live_server, "LR-2")
+        # Then the stream ends within 5 s, and the token is refused from then on
+        assert stream.ended_within(5)
+        problem(httpx.get(f"{live_server.base_url}/situation-overview/stream",
+                          headers={"Authorization": f"Bearer {token}"}), 401, "UNAUTHENTICATED")
+    finally:
+        stream.close()
+
+
+def revoke_with_the_cli(server: LiveServer, user: str) -> None:
+    env = {**os.environ, "VALMIUS_DATABASE_URL": server.settings.database_url}
+    revoked = subprocess.run(
+        [sys.executable, "-m", "interfaces.cli.main", "token", "revoke", "--user", user],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert revoked.returncode == 0, revoked.stderr
