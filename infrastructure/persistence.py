@@ -2,6 +2,11 @@
 
 SQLite (a file) is the embedded default; PostgreSQL is production. The schema is created on first start,
 and for PostgreSQL the database itself too, if the server lets us.
+
+A PostgreSQL outage is something to wait out, not to die of: `store_unavailable` tells an outage (the server
+down, restarting, unreachable, a connection lost mid-statement) from every other error, and the connection
+pool is told to give up a lost connection soon (`harden_pool`), so that the next request connects afresh
+instead of waiting out the pool's own backoff (up to minutes) after the server is back.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import psycopg
+from eventsourcing import persistence as es
 from psycopg import sql
 
 from infrastructure.settings import Settings
@@ -48,6 +54,31 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         POSTGRES_ENABLE_DB_FUNCTIONS="n",
     )
     return env
+
+
+POOL_RECONNECT_SECONDS = 2.0
+OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError, es.OperationalError, es.InterfaceError, ConnectionError)
+
+
+def store_unavailable(error: BaseException) -> bool:
+    """True if the error, or one it was raised from, is the store being out of reach: worth waiting out."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OUTAGES):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def harden_pool(datastore: object) -> None:
+    """A lost connection is given up after a couple of seconds of failed reconnects rather than the pool's
+    default five minutes of doubling delays; the next request that needs one then connects at once. (The
+    library does not expose psycopg_pool's `reconnect_timeout`; the pool reads the attribute at each attempt.)"""
+    pool = getattr(datastore, "pool", None)
+    if pool is not None:
+        pool.reconnect_timeout = POOL_RECONNECT_SECONDS
 
 
 def ensure_postgres_database(database_url: str) -> None:
