@@ -268,7 +268,7 @@ class Load:
 
     base: str
     token: str
-    clients: int = 3
+    clients: int = 4
     per_client: int = 300
     resolve_within: float = 60.0
     phase: str = "before"
@@ -300,7 +300,7 @@ class Load:
                 command = Command(f"load-{number}-{i}-{uuid.uuid4().hex[:6]}", self.phase)
                 self.commands.append(command)
                 command.status = self.send(http, f"/crises/{crisis}/log-entries", {"text": command.marker}, command)
-                time.sleep(0.05)
+                time.sleep(0.01)
 
     def send(self, http: httpx.Client, path: str, body: dict, command: Command | None = None) -> int | None:
         key = uuid.uuid4().hex
