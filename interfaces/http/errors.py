@@ -90,7 +90,8 @@ def store_unavailable_problem(path: str) -> JSONResponse:
 
 class StoreGate:
     """Answers 503 STORE_UNAVAILABLE while this process has not yet opened its store (it keeps trying in the
-    background, see app.lifespan); pages that need no store (liveness, the API docs) are served all along."""
+    background, see app.lifespan), and when the store is lost under a middleware (Idempotency-Key, disclosure
+    records) rather than a route; pages that need no store (liveness, the API docs) are served all along."""
 
     OPEN_PATHS = frozenset({"/health/live", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/dashboard"})
 
@@ -98,14 +99,26 @@ class StoreGate:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and getattr(scope["app"].state, "services", None) is None
-            and scope["path"] not in self.OPEN_PATHS
-        ):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if getattr(scope["app"].state, "services", None) is None and scope["path"] not in self.OPEN_PATHS:
             await store_unavailable_problem(scope["path"])(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        started = False
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as error:
+            if started or not store_unavailable(error):
+                raise
+            log.warning("store out of reach on %s %s: %s", scope["method"], scope["path"], error)
+            await store_unavailable_problem(scope["path"])(scope, receive, send)
 
 
 def _record_edge_refusal(request: Request, error: DomainError, payload: dict[str, Any] | None = None) -> None:
@@ -146,8 +159,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, error: Exception) -> JSONResponse:
-        if store_unavailable(error):  # raised outside the routes (a middleware) or wrapped in another error
-            return outage(request, error)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem(
             Rule.INTERNAL_ERROR,

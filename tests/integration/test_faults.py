@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from infrastructure.bootstrap import open_services
 from infrastructure.persistence import store_unavailable
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
-from tests.integration.test_projection_worker import VIEWS, read_model_rows
+from tests.integration.test_projection_worker import VIEWS, Worker, read_model_rows, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DO = Actor("DO-1", Role.DUTY_OFFICER)
@@ -48,16 +48,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str, every: float = 0.05) -> float:
-    """Seconds it took for `condition` to hold; fails after `timeout`."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"waited {timeout} s for {what}")
-        time.sleep(every)
-    return time.monotonic() - start
 
 
 class Cluster:
@@ -195,9 +185,10 @@ def test_serve_started_while_the_store_is_down_answers_503_then_serves_within_5_
             assert "next attempt in" in caplog.text
 
             cluster.start()
-            took = wait_until(lambda: client.get("/readiness-board", headers=headers).status_code == 200,
-                              BACK_WITHIN_SECONDS, "the service to serve once PostgreSQL is up", every=0.1)
-            print(f"serving {took:.2f} s after PostgreSQL started")
+            back = time.monotonic()
+            wait_until(lambda: client.get("/readiness-board", headers=headers).status_code == 200,
+                       BACK_WITHIN_SECONDS, "the service to serve once PostgreSQL is up")
+            print(f"serving {time.monotonic() - back:.2f} s after PostgreSQL started")
 
             cluster.crash()
             lost = client.get("/readiness-board", headers=headers)
@@ -206,9 +197,10 @@ def test_serve_started_while_the_store_is_down_answers_503_then_serves_within_5_
                 "crisis_id": "C-1", "title": "Storm", "category": "SEVERE_WEATHER", "severity": 2})
             assert (written.status_code, written.json()["code"]) == (503, "STORE_UNAVAILABLE"), written.text
             cluster.start()
-            took = wait_until(lambda: client.get("/readiness-board", headers=headers).status_code == 200,
-                              BACK_WITHIN_SECONDS, "the service to serve again after a crash of PostgreSQL", every=0.1)
-            print(f"serving again {took:.2f} s after PostgreSQL restarted")
+            back = time.monotonic()
+            wait_until(lambda: client.get("/readiness-board", headers=headers).status_code == 200,
+                       BACK_WITHIN_SECONDS, "the service to serve again after a crash of PostgreSQL")
+            print(f"serving again {time.monotonic() - back:.2f} s after PostgreSQL restarted")
     finally:
         if not (cluster.data / "postmaster.pid").exists():
             cluster.start()
@@ -228,20 +220,19 @@ def test_project_started_while_the_store_is_down_catches_up_once_it_is_up(cluste
     finally:
         services.close()
     cluster.crash()
-    log = cluster.dir / f"project-{uuid.uuid4().hex[:6]}.log"
-    with log.open("wb") as out:
-        worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli.main", "project"], cwd=ROOT,
-                                  env=env_for(url), stdout=out, stderr=subprocess.STDOUT)
+    project = Worker(url, cluster.dir / f"project-{uuid.uuid4().hex[:6]}.log")
+    worker = project.process
     try:
-        wait_until(lambda: log.read_text().count("next attempt in") >= 3 or worker.poll() is not None, 60,
+        wait_until(lambda: project.text().count("next attempt in") >= 3 or worker.poll() is not None, 60,
                    "the worker to retry")
-        assert worker.poll() is None, log.read_text()
+        assert worker.poll() is None, project.text()
         cluster.start()
-        took = wait_until(lambda: caught_up_to(url, head), 30, "the worker to catch up", every=0.1)
-        print(f"caught up {took:.2f} s after PostgreSQL started")
+        back = time.monotonic()
+        wait_until(lambda: caught_up_to(url, head), 30, "the worker to catch up")
+        print(f"caught up {time.monotonic() - back:.2f} s after PostgreSQL started")
         assert worker.poll() is None
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=20) == 0, log.read_text()
+        assert worker.wait(timeout=20) == 0, project.text()
     finally:
         if worker.poll() is None:
             worker.kill()
@@ -369,17 +360,6 @@ class Api:
                 self.process.wait()
 
 
-class ProjectionWorker:
-    def __init__(self, database_url: str, log: Path) -> None:
-        with log.open("ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "interfaces.cli.main", "project"], cwd=ROOT,
-                                            env=env_for(database_url), stdout=out, stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-
 @dataclass
 class Fault:
     name: str
@@ -396,15 +376,14 @@ def test_no_process_needs_a_human_through_killed_workers_and_a_crashed_store(clu
     url = cluster.url(f"faults_{uuid.uuid4().hex[:8]}")
     token = issue_token(url)
     api = Api(url, cluster.dir / "serve.log")
-    worker_log = cluster.dir / "project.log"
-    worker = ProjectionWorker(url, worker_log)
+    worker = Worker(url, cluster.dir / "project.log")
     load = Load(api.base, token)
     faults: list[Fault] = []
     outage_answers: list[tuple[int, str | None, str | None]] = []
 
     def logs() -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-6000:]}"
-                         for p in (api.log, worker_log, cluster.dir / "server.log") if p.exists())
+                         for p in (api.log, *cluster.dir.glob("project*.log"), cluster.dir / "server.log"))
 
     try:
         wait_until(lambda: api.answers() and len(api.workers()) == 2, 60, "the API to serve")
@@ -425,7 +404,7 @@ def test_no_process_needs_a_human_through_killed_workers_and_a_crashed_store(clu
         load.phase = fault = "projection worker SIGKILL + restart"
         worker.kill()
         started = time.monotonic()
-        worker = ProjectionWorker(url, worker_log)
+        worker = Worker(url, cluster.dir / "project-restarted.log")
         head = store_head(url)[0]
         wait_until(lambda: caught_up_to(url, head), 60, "the restarted projection worker to catch up")
         faults.append(Fault(fault, time.monotonic() - started))
