@@ -72,13 +72,22 @@ def store_unavailable(error: BaseException) -> bool:
     return False
 
 
+# Every connection (the pool's, and the token revocations' listener, which copies them): a server that does not
+# answer at all (a host down, a network cut) is given up after seconds, not the operating system's minutes.
+CONNECTION_OPTIONS = {
+    "connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+}
+
+
 def harden_pool(datastore: object) -> None:
     """A lost connection is given up after a couple of seconds of failed reconnects rather than the pool's
-    default five minutes of doubling delays; the next request that needs one then connects at once. (The
-    library does not expose psycopg_pool's `reconnect_timeout`; the pool reads the attribute at each attempt.)"""
+    default five minutes of doubling delays; the next request that needs one then connects at once. New
+    connections time out and idle ones are probed (CONNECTION_OPTIONS). (The library exposes neither; the
+    pool reads both at each attempt.)"""
     pool = getattr(datastore, "pool", None)
     if pool is not None:
         pool.reconnect_timeout = POOL_RECONNECT_SECONDS
+        pool.kwargs.update(CONNECTION_OPTIONS)
 
 
 def ensure_postgres_database(database_url: str) -> None:
