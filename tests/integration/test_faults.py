@@ -261,7 +261,7 @@ class Load:
     base: str
     token: str
     clients: int = 4
-    per_client: int = 300
+    per_client: int = 2000
     resolve_within: float = 60.0
     phase: str = "before"
     commands: list[Command] = field(default_factory=list)
@@ -406,6 +406,7 @@ def test_no_process_needs_a_human_through_killed_workers_and_a_crashed_store(clu
         worker.kill()
         started = time.monotonic()
         worker = Worker(url, cluster.dir / "project-restarted.log")
+        worker.started_from(timeout=60)
         head = store_head(url)[0]
         wait_until(lambda: caught_up_to(url, head), 60, "the restarted projection worker to catch up")
         faults.append(Fault(fault, time.monotonic() - started))
