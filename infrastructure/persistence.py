@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 import psycopg
 from eventsourcing import persistence as es
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from infrastructure.settings import Settings
 
@@ -87,7 +88,9 @@ def harden_pool(datastore: object) -> None:
     pool = getattr(datastore, "pool", None)
     if pool is not None:
         pool.reconnect_timeout = POOL_RECONNECT_SECONDS
-        pool.kwargs.update(CONNECTION_OPTIONS)
+        # In the connection string rather than the keyword arguments: code that copies the pool's keywords to
+        # make a connection of its own may pass a connect_timeout of its own.
+        pool.conninfo = make_conninfo(pool.conninfo, **CONNECTION_OPTIONS)
 
 
 def ensure_postgres_database(database_url: str) -> None:
