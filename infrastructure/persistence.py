@@ -58,16 +58,25 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
 
 
 POOL_RECONNECT_SECONDS = 2.0
-OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError, es.OperationalError, es.InterfaceError, ConnectionError)
+# What a lost store surfaces as: psycopg's errors, or the library's wrapping them (raised from them).
+STORE_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, es.OperationalError, es.InterfaceError)
+# SQLSTATE classes of a server that is going away or cannot serve now: connection exception, transaction
+# rollback (serialization failure, deadlock: run again), insufficient resources, operator intervention
+# (shut down, crashed, starting up). An error with no SQLSTATE never reached a server (refused, timed out, cut).
+TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
 
 
 def store_unavailable(error: BaseException) -> bool:
-    """True if the error, or one it was raised from, is the store being out of reach: worth waiting out."""
+    """True if the error, or one it was raised from, is the store being out of reach: worth waiting out (and
+    safe to retry: it stored nothing). A wrong statement, a missing table or anything SQLite says is not."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
-        if isinstance(current, OUTAGES):
+        if isinstance(current, (psycopg.InterfaceError, ConnectionError)):
             return True
+        if isinstance(current, psycopg.OperationalError):
+            sqlstate = getattr(current, "sqlstate", None)
+            return sqlstate is None or sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from application.projections.runner import RETRY_CAP_SECONDS
 from domain.shared import DomainError, Rule
-from infrastructure.persistence import OUTAGES, store_unavailable
+from infrastructure.persistence import STORE_ERRORS, store_unavailable
 
 log = logging.getLogger("valmius.http")
 
@@ -151,11 +151,13 @@ def install(app: FastAPI) -> None:
         return problem(Rule.INVALID_INPUT, sentence, instance=request.url.path, errors=errors)
 
     def outage(request: Request, error: Exception) -> JSONResponse:
+        if not store_unavailable(error):
+            raise error  # answered as unexpected, below
         log.warning("store out of reach on %s %s: %s", request.method, request.url.path, error)
         return store_unavailable_problem(request.url.path)
 
-    for outage_error in OUTAGES:
-        app.add_exception_handler(outage_error, outage)
+    for store_error in STORE_ERRORS:
+        app.add_exception_handler(store_error, outage)
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, error: Exception) -> JSONResponse:

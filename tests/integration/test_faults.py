@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -156,8 +157,19 @@ def test_an_outage_is_told_from_other_errors_through_the_chain_of_causes():
             raise RuntimeError("while opening the read models") from wrapped
         except RuntimeError as error:
             assert store_unavailable(error)
+    assert store_unavailable(psycopg.errors.AdminShutdown("terminating connection due to administrator command"))
+    assert store_unavailable(psycopg.errors.CannotConnectNow("the database system is starting up"))
+    assert store_unavailable(psycopg.errors.SerializationFailure("could not serialize access"))
     assert not store_unavailable(ValueError("VALMIUS_UNITS_FILE is not JSON"))
     assert not store_unavailable(psycopg.errors.UndefinedTable("no such table"))
+    assert not store_unavailable(psycopg.errors.ProgramLimitExceeded("index row size exceeds maximum"))
+    try:
+        try:
+            raise sqlite3.OperationalError("no such table: valmius_gone")
+        except sqlite3.OperationalError as missing:
+            raise OperationalError(str(missing)) from missing
+    except OperationalError as wrapped:
+        assert not store_unavailable(wrapped)  # a bug, not an outage: answered 500, not 503
 
 
 # --- serve and project started while the store is down ----------------------------------------------------
