@@ -73,9 +73,9 @@ def problem(rule: Rule, detail: str, status: int | None = None, instance: str | 
         **({"instance": instance} if instance else {}),
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if rule is Rule.STORE_UNAVAILABLE:
-        headers = {"Retry-After": str(int(RETRY_CAP_SECONDS))}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -85,6 +85,7 @@ def store_unavailable_problem(path: str) -> JSONResponse:
         "the event store cannot be reached just now; nothing was recorded by this request. Send it again (with "
         "the same Idempotency-Key) after Retry-After seconds.",
         instance=path,
+        retry_after=int(RETRY_CAP_SECONDS),
     )
 
 
