@@ -219,6 +219,33 @@ def test_serve_started_while_the_store_is_down_answers_503_then_serves_within_5_
 
 
 @pytest.mark.postgres
+def test_two_workers_started_while_the_store_is_down_both_run_and_serve_once_it_is_up(cluster):
+    """Given PostgreSQL down, when `valmius serve --workers 2` starts, then neither worker fails its start-up
+    (uvicorn's supervisor would stop them all): both run and answer 503 until PostgreSQL is up, then serve."""
+    url = cluster.url(f"workers_{uuid.uuid4().hex[:8]}")
+    token = issue_token(url)
+    cluster.crash()
+    api = Api(url, cluster.dir / f"serve-{uuid.uuid4().hex[:6]}.log")
+    try:
+        wait_until(lambda: len(api.workers()) == 2 and api.log.read_text().count("next attempt in") >= 4, 60,
+                   "both workers to start and retry")
+        answer = httpx.get(f"{api.base}/readiness-board", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert (answer.status_code, answer.json()["code"]) == (503, "STORE_UNAVAILABLE"), answer.text
+        assert api.process.poll() is None and len(api.workers()) == 2
+        cluster.start()
+        back = time.monotonic()
+        wait_until(lambda: all(httpx.get(f"{api.base}/readiness-board", timeout=10,
+                                         headers={"Authorization": f"Bearer {token}"}).status_code == 200
+                               for _ in range(10)),
+                   BACK_WITHIN_SECONDS, "both workers to serve")
+        print(f"both workers serving {time.monotonic() - back:.2f} s after PostgreSQL started")
+    finally:
+        api.stop()
+        if not (cluster.data / "postmaster.pid").exists():
+            cluster.start()
+
+
+@pytest.mark.postgres
 def test_project_started_while_the_store_is_down_catches_up_once_it_is_up(cluster):
     """Given events no read model has applied, when `valmius project` starts while PostgreSQL is down, then it
     keeps running, retrying and saying so, and catches up once PostgreSQL is up."""
