@@ -144,32 +144,28 @@ def test_retry_delays_double_up_to_the_cap_with_jitter():
     assert RETRY_CAP_SECONDS < BACK_WITHIN_SECONDS
 
 
-def test_an_outage_is_told_from_other_errors_through_the_chain_of_causes():
+def raised_from(cause: Exception) -> Exception:
+    """The library's error as it wraps the driver's: raised from it."""
     from eventsourcing.persistence import OperationalError
 
     try:
-        try:
-            raise psycopg.OperationalError("server closed the connection unexpectedly")
-        except psycopg.OperationalError as lost:
-            raise OperationalError(str(lost)) from lost
+        raise OperationalError(str(cause)) from cause
     except OperationalError as wrapped:
-        try:
-            raise RuntimeError("while opening the read models") from wrapped
-        except RuntimeError as error:
-            assert store_unavailable(error)
+        return wrapped
+
+
+def test_an_outage_is_told_from_other_errors_through_the_chain_of_causes():
+    opening = RuntimeError("while opening the read models")
+    opening.__cause__ = raised_from(psycopg.OperationalError("server closed the connection unexpectedly"))
+    assert store_unavailable(opening)
     assert store_unavailable(psycopg.errors.AdminShutdown("terminating connection due to administrator command"))
     assert store_unavailable(psycopg.errors.CannotConnectNow("the database system is starting up"))
     assert store_unavailable(psycopg.errors.SerializationFailure("could not serialize access"))
     assert not store_unavailable(ValueError("VALMIUS_UNITS_FILE is not JSON"))
     assert not store_unavailable(psycopg.errors.UndefinedTable("no such table"))
     assert not store_unavailable(psycopg.errors.ProgramLimitExceeded("index row size exceeds maximum"))
-    try:
-        try:
-            raise sqlite3.OperationalError("no such table: valmius_gone")
-        except sqlite3.OperationalError as missing:
-            raise OperationalError(str(missing)) from missing
-    except OperationalError as wrapped:
-        assert not store_unavailable(wrapped)  # a bug, not an outage: answered 500, not 503
+    # a bug, not an outage: answered 500, not 503
+    assert not store_unavailable(raised_from(sqlite3.OperationalError("no such table: valmius_gone")))
 
 
 # --- serve and project started while the store is down ----------------------------------------------------
