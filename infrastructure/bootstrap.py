@@ -1,20 +1,32 @@
-"""The composition root: builds the application and its stores from validated settings."""
+"""The composition root: builds the application and its stores from validated settings.
+
+`open_services` opens everything once, or fails leaving nothing open (no pool, no thread, no lock);
+`open_services_retrying` waits out a store that is out of reach, for processes that must start whenever the
+database does (`valmius serve`, `valmius project`).
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from application.audit.chain import TamperEvidence
 from application.audit.history import History
 from application.coordination import Clock, Coordination
-from application.projections.runner import Projections
+from application.projections.runner import Projections, retry_delay
 from domain.shared import utc_now
 from infrastructure.disclosures import DisclosureLog
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.identity import TokenStore
-from infrastructure.persistence import ensure_postgres_database, eventsourcing_env, postgres_startup_lock
+from infrastructure.persistence import (
+    ensure_postgres_database,
+    eventsourcing_env,
+    harden_pool,
+    postgres_startup_lock,
+    store_unavailable,
+)
 from infrastructure.refusals import RefusalLog
 from infrastructure.settings import Settings
 from infrastructure.sql import Sql
@@ -43,28 +55,67 @@ class Services:
 
 def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
     """Open the store and everything kept in it, creating what is missing. On PostgreSQL under the start-up
-    lock: processes starting together on a fresh database take turns creating the tables."""
+    lock: processes starting together on a fresh database take turns creating the tables. A failure part way
+    closes what was opened, so that it may simply be called again."""
     starting: AbstractContextManager[None] = nullcontext()
+    env = eventsourcing_env(settings)
     if settings.store == "postgres":
         ensure_postgres_database(settings.database_url)
         starting = postgres_startup_lock(settings.database_url)
+        env["CREATE_TABLE"] = "no"  # created below, once the application (and its pool) can be closed again
     policy = settings.policy()
     with starting:
-        coordination = Coordination(eventsourcing_env(settings), policy=policy, clock=clock)
-        sql = Sql.of(coordination)
-        refusals = RefusalLog(sql)
-        coordination.refusals = refusals
-        coordination.seed()
-        projections = Projections(coordination, sql)
-        return Services(
-            settings=settings,
-            coordination=coordination,
-            tokens=TokenStore(sql, policy.units),
-            idempotency=IdempotencyStore(sql, coordination.recorder),
-            refusals=refusals,
-            disclosures=DisclosureLog(sql, coordination.now),
-            sql=sql,
-            projections=projections,
-            history=History(coordination, sql, projections, snapshot_every=settings.history_snapshot_every),
-            tamper_evidence=TamperEvidence(coordination, sql, projections, settings.signing_key),
-        )
+        coordination = Coordination(env, policy=policy, clock=clock)
+        try:
+            if settings.store == "postgres":
+                harden_pool(coordination.factory.datastore)
+                for store in (coordination.events, coordination.snapshots):
+                    if store is not None:
+                        store.recorder.create_table()
+            sql = Sql.of(coordination)
+            refusals = RefusalLog(sql)
+            coordination.refusals = refusals
+            coordination.seed()
+            projections = Projections(coordination, sql)
+            return Services(
+                settings=settings,
+                coordination=coordination,
+                tokens=TokenStore(sql, policy.units),
+                idempotency=IdempotencyStore(sql, coordination.recorder),
+                refusals=refusals,
+                disclosures=DisclosureLog(sql, coordination.now),
+                sql=sql,
+                projections=projections,
+                history=History(coordination, sql, projections, snapshot_every=settings.history_snapshot_every),
+                tamper_evidence=TamperEvidence(coordination, sql, projections, settings.signing_key),
+            )
+        except BaseException:
+            coordination.close()
+            raise
+
+
+def open_services_retrying(settings: Settings, stop: threading.Event, clock: Clock = utc_now) -> Services | None:
+    """Open the services, waiting out a store that is out of reach (down, restarting, unreachable) with capped
+    and jittered backoff, logging every attempt; None if `stop` is set first. Any other error is raised: it
+    would fail the same way at every attempt."""
+    failures = 0
+    while True:
+        try:
+            services = open_services(settings, clock)
+        except Exception as error:
+            if not store_unavailable(error):
+                raise
+            delay = retry_delay(failures)
+            failures += 1
+            log.warning("the store is out of reach (%s); next attempt in %.1f s", _first_line(error), delay)
+            if stop.wait(delay):
+                return None
+            continue
+        if stop.is_set():
+            services.close()
+            return None
+        return services
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 
+from application.projections.runner import retry_delay
 from domain.access import Actor, Role
 from domain.shared import DEFAULT_UNITS, DomainError, Rule, UnitRegistry
 from infrastructure.sql import Sql
@@ -237,19 +238,27 @@ class RevocationListener:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        failures = 0
         while not self._stop.is_set():
+            delay = self.poll_seconds
             try:
                 with self.connect() as conn:
                     conn.execute(f"LISTEN {REVOKED_CHANNEL}")
                     self.on_change()  # whatever was revoked before we listened: start clean
                     self.listening = True
+                    failures = 0
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=self.poll_seconds):
                             self.on_change()
             except Exception as error:  # noqa: BLE001 - keep trying; meanwhile every request reads the table
                 if not self._stop.is_set():
-                    log.warning("not hearing token revocations (%s); reading every token from the store", error)
+                    delay = retry_delay(failures)
+                    failures += 1
+                    log.warning(
+                        "not hearing token revocations (%s); reading every token from the store; next attempt in "
+                        "%.1f s", error, delay,
+                    )
             finally:
                 self.listening = False
                 self.on_change()
-            self._stop.wait(self.poll_seconds)
+            self._stop.wait(delay)

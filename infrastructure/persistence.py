@@ -2,6 +2,11 @@
 
 SQLite (a file) is the embedded default; PostgreSQL is production. The schema is created on first start,
 and for PostgreSQL the database itself too, if the server lets us.
+
+A PostgreSQL outage is something to wait out, not to die of: `store_unavailable` tells an outage (the server
+down, restarting, unreachable, a connection lost mid-statement) from every other error, and the connection
+pool is told to give up a lost connection soon (`harden_pool`), so that the next request connects afresh
+instead of waiting out the pool's own backoff (up to minutes) after the server is back.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import psycopg
+from eventsourcing import persistence as es
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from infrastructure.settings import Settings
 
@@ -52,6 +59,51 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         POSTGRES_ENABLE_DB_FUNCTIONS="n",
     )
     return env
+
+
+POOL_RECONNECT_SECONDS = 2.0
+# What a lost store surfaces as: psycopg's errors, or the library's wrapping them (raised from them).
+STORE_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, es.OperationalError, es.InterfaceError)
+# SQLSTATE classes of a server that is going away or cannot serve now: connection exception, transaction
+# rollback (serialization failure, deadlock: run again), insufficient resources, operator intervention
+# (shut down, crashed, starting up). An error with no SQLSTATE never reached a server (refused, timed out, cut).
+TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+
+
+def store_unavailable(error: BaseException) -> bool:
+    """True if the error, or one it was raised from, is the store being out of reach: worth waiting out (and
+    safe to retry: it stored nothing). A wrong statement, a missing table or anything SQLite says is not."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (psycopg.InterfaceError, ConnectionError)):
+            return True
+        if isinstance(current, psycopg.OperationalError):
+            sqlstate = getattr(current, "sqlstate", None)
+            return sqlstate is None or sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+# Every connection (the pool's, and the token revocations' listener, which copies them): a server that does not
+# answer at all (a host down, a network cut) is given up after seconds, not the operating system's minutes.
+CONNECTION_OPTIONS = {
+    "connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+}
+
+
+def harden_pool(datastore: object) -> None:
+    """A lost connection is given up after a couple of seconds of failed reconnects rather than the pool's
+    default five minutes of doubling delays; the next request that needs one then connects at once. New
+    connections time out and idle ones are probed (CONNECTION_OPTIONS). (The library exposes neither; the
+    pool reads both at each attempt.)"""
+    pool = getattr(datastore, "pool", None)
+    if pool is not None:
+        pool.reconnect_timeout = POOL_RECONNECT_SECONDS
+        # In the connection string rather than the keyword arguments: code that copies the pool's keywords to
+        # make a connection of its own may pass a connect_timeout of its own.
+        pool.conninfo = make_conninfo(pool.conninfo, **CONNECTION_OPTIONS)
 
 
 def ensure_postgres_database(database_url: str) -> None:

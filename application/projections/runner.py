@@ -19,13 +19,15 @@ the model is tried again with backoff: a transient error heals by itself, a dete
 until a fixed version resumes the model at that event and applies it exactly once. The other read models go
 on meanwhile. A store that does not answer at all is no read model's failure: the whole follower backs off.
 
-Failures are logged and retried with backoff; the position is in the store, so a restarted follower resumes
-exactly where the last committed batch left it.
+
+Failures (a store out of reach among them) are logged and retried with capped, jittered backoff; the position
+is in the store, so a restarted follower resumes exactly where the last committed batch left it.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -106,6 +108,13 @@ class Readiness:
 
 MAX_WAIT_SECONDS = 10.0
 TRACKING_CHANNEL = "valmius_tracking"  # NOTIFYed by every batch a follower commits (PostgreSQL)
+RETRY_CAP_SECONDS = 3.0  # whatever waits out a lost store is working again within seconds of its return
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds to wait after `failures` failures in a row: doubling from half a second, capped, with jitter (so
+    processes that lost the store together do not knock on it together)."""
+    return round(min(0.5 * 2**failures, RETRY_CAP_SECONDS) * random.uniform(0.5, 1.0), 2)
 
 
 class Projections:
@@ -352,7 +361,7 @@ class Projections:
 
     def follow(self, stop: threading.Event) -> None:
         """Follow the log until `stop` is set, surviving failures with backoff."""
-        backoff = 0.5
+        failures = 0
         self._tracked.clear()  # read the positions afresh: another follower may have run meanwhile
         subscription = self._subscribe(stop)
         loaded = False
@@ -363,12 +372,13 @@ class Projections:
                     loaded = True
                 self._retry_failed()
                 self.catch_up()
-                backoff = 0.5
-            except Exception:
+                failures = 0
+            except Exception as error:
                 self._tracked.clear()
-                log.exception("projection batch failed; retrying in %.1f s", backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                delay = retry_delay(failures)
+                log.warning("projection batch failed (%s); next attempt in %.1f s", error, delay, exc_info=not failures)
+                failures += 1
+                stop.wait(delay)
                 continue
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
@@ -413,21 +423,25 @@ class Projections:
             raise ValueError(f"not a channel name: {channel!r}")
 
         def listen() -> None:
+            failures = 0
             while not stop.is_set():
                 try:
                     with datastore.get_connection() as conn:
                         conn.execute(f"LISTEN {channel}")
                         try:
+                            failures = 0
                             callback()
                             while not stop.is_set():
                                 for _ in conn.notifies(timeout=0.5, stop_after=1):
                                     callback()
                         finally:
                             conn.execute(f"UNLISTEN {channel}")  # the connection goes back to the pool
-                except Exception:
+                except Exception as error:
                     if not stop.is_set():
-                        log.exception("listening on %s failed; trying again in 1 s", channel)
-                        stop.wait(1.0)
+                        delay = retry_delay(failures)
+                        log.warning("listening on %s failed (%s); next attempt in %.1f s", channel, error, delay)
+                        failures += 1
+                        stop.wait(delay)
 
         threading.Thread(target=listen, name=f"valmius-listen-{channel}", daemon=True).start()
         return True

@@ -16,7 +16,7 @@ import sys
 
 from domain.access import Role
 from domain.shared import DomainError, utc_now
-from infrastructure.bootstrap import open_services
+from infrastructure.bootstrap import open_services, open_services_retrying
 from infrastructure.settings import Settings
 from interfaces.cli import audit_chain, audit_export, audit_history
 
@@ -86,7 +86,9 @@ def run_projection_worker(settings: Settings) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    services = open_services(settings)
+    services = open_services_retrying(settings, stop)  # waits out a store that is not up yet
+    if services is None:
+        return 0
     try:
         projections = services.projections
         logging.getLogger("valmius").info(
@@ -141,9 +143,13 @@ def serve_http(settings: Settings, args: argparse.Namespace) -> int:
         print("valmius: several workers need PostgreSQL (VALMIUS_DATABASE_URL=postgresql://…)", file=sys.stderr)
         return 2
     print(f"Valmius on http://{host}:{port}  (API docs: http://{host}:{port}/docs; store: {settings.store})")
+    # lifespan="on": a start-up that fails stops the process, rather than serving without its store. A store
+    # out of reach does not fail it (see interfaces.http.app), so uvicorn's supervisor, which stops every
+    # worker when one fails its start-up, only ever sees workers that die, and starts those again.
     uvicorn.run(
         "interfaces.http.app:create_app", factory=True, host=host, port=port, workers=args.workers,
         log_level="info", timeout_graceful_shutdown=5,  # live dashboards hold SSE streams open
+        lifespan="on",
     )
     return 0
 

@@ -1,16 +1,26 @@
-"""The FastAPI application: built from validated settings and a clock, one Coordination per process."""
+"""The FastAPI application: built from validated settings and a clock, one Coordination per process.
+
+A process starts serving whether or not the store can be reached. If it cannot (PostgreSQL down or not yet
+up), the start-up does not fail, which would take every worker of `valmius serve --workers N` down with it
+(uvicorn's supervisor stops them all when one fails its start-up): the store is opened in the background,
+waiting it out with backoff, and requests are answered 503 STORE_UNAVAILABLE until it is open.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from application.coordination import Clock
 from domain.shared import utc_now
-from infrastructure.bootstrap import Services, open_services
+from infrastructure.bootstrap import Services, open_services, open_services_retrying
+from infrastructure.persistence import store_unavailable
 from infrastructure.settings import Settings
 from interfaces.http import errors
 from interfaces.http.disclosure import DisclosureRecorder
@@ -52,31 +62,62 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = services is None
-        app.state.services = running = services or open_services(settings, clock)
-        announce_first_start(running)
-        running.tokens.follow_revocations()  # tokens kept in memory, revocations heard at once (PostgreSQL)
-        if settings.runs_embedded_projections:
-            running.projections.start()
-        app.state.failed_authentications = FailedAuthentications(
-            running.refusals, running.coordination.now, settings.failed_authentications_per_minute
-        )
-        app.state.broadcaster = OverviewBroadcaster(
-            running.projections, running.tokens, token_check_seconds=settings.stream_token_check_seconds
-        )
-        app.state.broadcaster.start()
-        log.info(
-            "Valmius serving on the %s store; read models %s", settings.store,
-            "followed in this process" if settings.runs_embedded_projections else "followed by `valmius project`",
-        )
+        app.state.services = None
+        loop = asyncio.get_running_loop()
+        stop_opening = threading.Event()
+        opening: threading.Thread | None = None
+
+        async def serve_on(running: Services) -> None:
+            running.tokens.follow_revocations()  # tokens kept in memory, revocations heard at once (PostgreSQL)
+            if settings.runs_embedded_projections:
+                running.projections.start()
+            app.state.failed_authentications = FailedAuthentications(
+                running.refusals, running.coordination.now, settings.failed_authentications_per_minute
+            )
+            app.state.broadcaster = OverviewBroadcaster(
+                running.projections, running.tokens, token_check_seconds=settings.stream_token_check_seconds
+            )
+            app.state.broadcaster.start()
+            app.state.services = running
+            log.info(
+                "Valmius serving on the %s store; read models %s", settings.store,
+                "followed in this process" if settings.runs_embedded_projections else "followed by `valmius project`",
+            )
+
+        def open_in_background() -> None:
+            running = open_services_retrying(settings, stop_opening, clock)
+            if running is not None:
+                announce_first_start(running)
+                asyncio.run_coroutine_threadsafe(serve_on(running), loop).result()
+
+        running = services
+        if running is None:
+            try:
+                running = await run_in_threadpool(open_services, settings, clock)
+            except Exception as error:
+                if not store_unavailable(error):
+                    raise
+                log.warning("the store is out of reach (%s); answering 503 until it is open", error)
+        if running is not None:
+            await run_in_threadpool(announce_first_start, running)
+            await serve_on(running)
+        else:
+            opening = threading.Thread(target=open_in_background, name="valmius-open-store", daemon=True)
+            opening.start()
         try:
             yield
         finally:
-            await app.state.broadcaster.stop()
-            app.state.failed_authentications.flush()
-            running.tokens.stop_following_revocations()
-            running.projections.stop()
-            if own:
-                running.close()
+            stop_opening.set()
+            if opening is not None:
+                await run_in_threadpool(opening.join)
+            running = app.state.services
+            if running is not None:
+                await app.state.broadcaster.stop()
+                app.state.failed_authentications.flush()
+                running.tokens.stop_following_revocations()
+                running.projections.stop()
+                if own:
+                    running.close()
 
     app = FastAPI(
         title="Valmius",
@@ -92,6 +133,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     app.add_middleware(DisclosureRecorder)
     app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
+    app.add_middleware(errors.StoreGate)
     app.add_middleware(SecurityHeaders)
     for module in (
         health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models, dashboard,
@@ -102,8 +144,14 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
 
 
 def announce_first_start(services: Services) -> None:
-    """Tell the operator, once, how to get the first admin token."""
-    if not services.tokens.first_start_notice_due():
+    """Tell the operator, once, how to get the first admin token (a courtesy: skipped if the store is lost)."""
+    try:
+        due = services.tokens.first_start_notice_due()
+    except Exception as error:
+        if not store_unavailable(error):
+            raise
+        return
+    if not due:
         return
     log.warning(
         "No users yet. Issue the first admin token with:\n"

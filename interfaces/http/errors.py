@@ -2,6 +2,10 @@
 
 Refusals that happen at the edge (bad input, an ambiguous time, a classification that cannot be parsed)
 are kept for auditors here, exactly like those the application refuses.
+
+While the store is out of reach (not yet reached since the process started, or lost since), a request is
+answered 503 STORE_UNAVAILABLE with Retry-After: nothing was recorded by it, and the same request may be sent
+again (with its Idempotency-Key) once the store is back.
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from application.projections.runner import RETRY_CAP_SECONDS
 from domain.shared import DomainError, Rule
+from infrastructure.persistence import STORE_ERRORS, store_unavailable
 
 log = logging.getLogger("valmius.http")
 
@@ -28,6 +35,7 @@ STATUS = {
     Rule.TOO_MANY_FAILED_AUTHENTICATIONS: 429,
     Rule.REQUEST_TOO_LARGE: 413,
     Rule.READ_MODEL_BEHIND: 503,
+    Rule.STORE_UNAVAILABLE: 503,
     Rule.CONFLICT_VERSION: 409,
     Rule.ALREADY_EXISTS: 409,
     Rule.IDEMPOTENCY_IN_PROGRESS: 409,
@@ -51,6 +59,7 @@ TITLES = {
     Rule.UNAUTHENTICATED: "A valid bearer token is required",
     Rule.NOT_FOUND: "No such record",
     Rule.INVALID_INPUT: "The request is not valid",
+    Rule.STORE_UNAVAILABLE: "The store is out of reach for now",
 }
 
 
@@ -69,6 +78,49 @@ def problem(rule: Rule, detail: str, status: int | None = None, instance: str | 
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def store_unavailable_problem(path: str) -> JSONResponse:
+    return problem(
+        Rule.STORE_UNAVAILABLE,
+        "the event store cannot be reached just now; nothing was recorded by this request. Send it again (with "
+        "the same Idempotency-Key) after Retry-After seconds.",
+        instance=path,
+        retry_after=int(RETRY_CAP_SECONDS),
+    )
+
+
+class StoreGate:
+    """Answers 503 STORE_UNAVAILABLE while this process has not yet opened its store (it keeps trying in the
+    background, see app.lifespan), and when the store is lost under a middleware (Idempotency-Key, disclosure
+    records) rather than a route; pages that need no store (liveness, the API docs) are served all along."""
+
+    OPEN_PATHS = frozenset({"/health/live", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/dashboard"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if getattr(scope["app"].state, "services", None) is None and scope["path"] not in self.OPEN_PATHS:
+            await store_unavailable_problem(scope["path"])(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as error:
+            if started or not store_unavailable(error):
+                raise
+            log.warning("store out of reach on %s %s: %s", scope["method"], scope["path"], error)
+            await store_unavailable_problem(scope["path"])(scope, receive, send)
 
 
 def _record_edge_refusal(request: Request, error: DomainError, payload: dict[str, Any] | None = None) -> None:
@@ -100,6 +152,15 @@ def install(app: FastAPI) -> None:
         refused = DomainError(Rule.INVALID_INPUT, sentence)
         _record_edge_refusal(request, refused, {"errors": errors})
         return problem(Rule.INVALID_INPUT, sentence, instance=request.url.path, errors=errors)
+
+    def outage(request: Request, error: Exception) -> JSONResponse:
+        if not store_unavailable(error):
+            raise error  # answered as unexpected, below
+        log.warning("store out of reach on %s %s: %s", request.method, request.url.path, error)
+        return store_unavailable_problem(request.url.path)
+
+    for store_error in STORE_ERRORS:
+        app.add_exception_handler(store_error, outage)
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, error: Exception) -> JSONResponse:
