@@ -4,7 +4,8 @@
 - `/health/ready`: the store answers, no read model is stopped by an event it fails on, and every read model is
   within VALMIUS_READY_MAX_LAG_EVENTS of the log's head. Not ready is 503 with a problem detail; what is wrong
   is named to an authenticated caller only (an anonymous one learns ready or not ready).
-- `/health`: as before, the store's kind and the position of the last stored event (tools and tests read it).
+- `/health`: `ok` while the store answers (503 otherwise); to an authenticated caller also the store's kind and
+  the position of the last stored event (tools and tests read it), to an anonymous one nothing more.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ router = APIRouter(tags=["health"])
 
 class HealthResponse(BaseModel):
     status: str
-    store: str
-    last_event: int
+    store: str | None = None  # authenticated callers only
+    last_event: int | None = None  # authenticated callers only
 
 
 class LiveResponse(BaseModel):
@@ -54,12 +55,14 @@ NOT_READY = {503: {"description": "Not ready: a problem detail (naming what is w
                    "content": {PROBLEM_JSON: {}}}}
 
 
-@router.get("/health")
-def health(app: App) -> HealthResponse:
-    """`ok` when the store answers; the position of the last stored event."""
-    return HealthResponse(
-        status="ok", store=type(app.recorder).__name__, last_event=app.recorder.max_notification_id() or 0
-    )
+@router.get("/health", response_model_exclude_none=True)
+def health(app: App, caller: Caller) -> HealthResponse:
+    """`ok` when the store answers; to an authenticated caller also the store's kind and the position of the
+    last stored event."""
+    last_event = app.recorder.max_notification_id() or 0
+    if caller is None:
+        return HealthResponse(status="ok")
+    return HealthResponse(status="ok", store=type(app.recorder).__name__, last_event=last_event)
 
 
 @router.get("/health/live")
