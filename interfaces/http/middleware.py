@@ -128,8 +128,13 @@ class Idempotency:
         if len(key) > 200:
             await problem(Rule.INVALID_INPUT, "Idempotency-Key is longer than 200 characters")(scope, receive, send)
             return
-        store = scope["app"].state.services.idempotency
-        user = hash_token(authorization[7:].strip())
+        services = scope["app"].state.services
+        token = authorization[7:].strip()
+        if services.tokens.cached(token) is None and await run_in_threadpool(services.tokens.authenticate, token) is None:
+            await self.app(scope, receive, send)  # refused by the route (401, or 429 when throttled): no key claimed
+            return
+        store = services.idempotency
+        user = hash_token(token)
         body, _ = await read_body(receive)  # read once; each run of the app below is handed it anew
         fingerprint = request_fingerprint(path, headers.get("if-match", ""), body or b"")
         waited_until = time.monotonic() + self.WAIT_FOR_HOLDER

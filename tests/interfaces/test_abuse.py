@@ -92,3 +92,16 @@ def test_a_window_ends_after_a_minute_with_its_count_kept_and_memory_stays_bound
     for n in range(2, 12):
         throttle.failed(f"10.0.0.{n}", "cd" * 32, "/crises")
     assert len(throttle._windows) == 3
+
+
+def test_bad_tokens_with_idempotency_keys_claim_no_key(store_api: ApiClient) -> None:
+    api = store_api
+    # When bad tokens send commands with Idempotency-Keys
+    answers = [
+        api.post("/crises", json={"crisis_id": f"C-{n}"}, headers={"Authorization": f"Bearer vlm_bad-{n}", "Idempotency-Key": f"k-{n}"})
+        for n in range(30)
+    ]
+    # Then they are refused (401, then 429), not stored as answers, and no key was claimed for them
+    assert [a.status_code for a in answers] == [401] * BUDGET + [429] * (30 - BUDGET)
+    claimed = api.services.sql.query("SELECT COUNT(*) AS n FROM valmius_idempotency_claims", ())
+    assert claimed[0]["n"] == 0
