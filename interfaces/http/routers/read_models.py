@@ -14,7 +14,8 @@ from fastapi.responses import StreamingResponse
 
 from application.projections.runner import MAX_WAIT_SECONDS, Projections
 from domain.shared import DomainError, Rule
-from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, get_projections
+from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_projections
+from interfaces.http.schemas.common import BIGINT
 
 router = APIRouter(tags=["situation picture"])
 
@@ -24,7 +25,7 @@ Views = Annotated[Projections, Depends(get_projections)]
 def caught_up(
     response: Response,
     views: Views,
-    min_position: Annotated[int | None, Query(ge=0, description="Wait until the read models include this log position (your write's Valmius-Position).")] = None,
+    min_position: Annotated[int | None, Query(ge=0, le=BIGINT, description="Wait until the read models include this log position (your write's Valmius-Position).")] = None,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="How long to wait for min_position, in seconds.")] = 5.0,
 ) -> None:
     if min_position is not None and not views.wait_for(min_position, wait):
@@ -58,13 +59,13 @@ async def stream_situation_overview(request: Request, actor: CurrentActor) -> St
 
 
 @router.get("/crises/{crisis_id}/timeline", dependencies=[CaughtUp])
-def get_crisis_timeline(crisis_id: str, views: Views, actor: CurrentActor) -> dict[str, Any]:
+def get_crisis_timeline(crisis_id: PathId, views: Views, actor: CurrentActor) -> dict[str, Any]:
     """Every entry of the crisis ordered by instant, both times with offsets, actor, late and struck entries."""
     return views.get_crisis_timeline(actor, crisis_id)
 
 
 @router.get("/crises/{crisis_id}/decision-log", dependencies=[CaughtUp])
-def get_decision_log(crisis_id: str, views: Views, actor: CurrentActor) -> dict[str, Any]:
+def get_decision_log(crisis_id: PathId, views: Views, actor: CurrentActor) -> dict[str, Any]:
     """The crisis's decisions with rationale and options, supersessions, reviews, and reviews due."""
     return views.get_decision_log(actor, crisis_id)
 
