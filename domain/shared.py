@@ -100,7 +100,9 @@ def parse_instant(text: str, field_name: str = "time") -> datetime:
         value = datetime.fromisoformat(text)
     except (TypeError, ValueError):
         raise DomainError(
-            Rule.INVALID_INPUT, f"{field_name} {text!r} is not an ISO-8601 time such as 2025-10-26T03:30+03:00"
+            Rule.INVALID_INPUT,
+            f"{field_name} {text!r} is not an ISO-8601 time such as 2025-10-26T03:30+03:00",
+            field=field_name,
         ) from None
     if value.tzinfo is None or value.utcoffset() is None:
         first = value.replace(tzinfo=HELSINKI, fold=0)

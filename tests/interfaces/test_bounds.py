@@ -92,7 +92,8 @@ def leaves(schema: dict, components: dict, where: str = "") -> list[tuple[str, d
     kind = schema.get("type")
     if kind == "object":
         assert schema.get("additionalProperties") is False, f"{where or 'body'} accepts unknown keys"
-        return [leaf for name, sub in schema["properties"].items() for leaf in leaves(sub, components, f"{where}.{name}")]
+        fields = schema["properties"].items()
+        return [leaf for name, sub in fields for leaf in leaves(sub, components, f"{where}.{name}")]
     if kind == "array":
         assert "maxItems" in schema, f"{where} is a list without a bound"
         return leaves(schema["items"], components, f"{where}[]")

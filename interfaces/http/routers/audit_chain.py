@@ -34,7 +34,8 @@ class CheckpointDocument(BaseModel):
 
     format: Line = Field(FORMAT, description="always " + FORMAT, examples=[FORMAT])
     position: int = Field(
-        ge=1, le=BIGINT, description="the log position the digest covers, everything up to and including it", examples=[1000]
+        ge=1, le=BIGINT, examples=[1000],
+        description="the log position the digest covers, everything up to and including it",
     )
     digest: str = Field(
         max_length=64, pattern=HEX, description="hex of the hash chain's digest at `position`",
@@ -49,7 +50,8 @@ class CheckpointDocument(BaseModel):
         examples=["a461125ea615c996605483ef87a34d74aff4e18e162c1ce32cf4d685363096d0"],
     )
     signature: str = Field(
-        max_length=128, pattern=HEX, description="hex of the Ed25519 signature over format, position, digest and created_at",
+        max_length=128, pattern=HEX,
+        description="hex of the Ed25519 signature over format, position, digest and created_at",
         examples=[
             "d3c9a99128341017e0b4f441cdfc0f1f2cdc4a57cd6f2eae9ef2b4a9727d418444fea3e390cabfdf14d07ec6eb186782914ba7d88dd2c2dd019c7095ddb5060f"  # noqa: E501
         ],

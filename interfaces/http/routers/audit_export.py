@@ -63,7 +63,8 @@ def list_refusals(
     links = links_from_log(services.coordination, crisis) if crisis else None
     rows, next_after = search_refusals(
         services.sql, links=links, target=target, user=user, rule=rule,
-        since=query_time(services.coordination, since, "since"), until=query_time(services.coordination, until, "until"),
+        since=query_time(services.coordination, since, "since"),
+        until=query_time(services.coordination, until, "until"),
         after=after, limit=limit,
     )
     return {"refusals": [present_refusal(row, actor.clearance) for row in rows], "next_after": next_after}
@@ -87,7 +88,8 @@ def list_disclosures(
     require_auditor(actor, "read who saw what")
     rows = services.disclosures.list(
         user=user, crisis_id=crisis, kind=kind, record_id=record,
-        since=query_time(services.coordination, since, "since"), until=query_time(services.coordination, until, "until"),
+        since=query_time(services.coordination, since, "since"),
+        until=query_time(services.coordination, until, "until"),
         after=after, limit=limit + 1,
     )
     page = rows[:limit]

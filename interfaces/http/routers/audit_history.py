@@ -167,7 +167,8 @@ def get_division_preparedness_as_it_was(
     unit: PathId, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
 ) -> DivisionPreparednessAsItWasResponse:
     """A unit's readiness history and continuity plans at a version, or as they were at a moment."""
-    found = history.get_division_preparedness_at(actor, unit, version=version, as_of=query_time(history.app, as_of, "as_of"))
+    at = query_time(history.app, as_of, "as_of")
+    found = history.get_division_preparedness_at(actor, unit, version=version, as_of=at)
     preparedness = present_preparedness(found.aggregate, actor, found.at, history.app.policy)
     return DivisionPreparednessAsItWasResponse(**_frame(found), preparedness=preparedness)
 
@@ -177,7 +178,8 @@ def get_police_liaison_as_it_was(
     liaison_id: PathId, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
 ) -> PoliceLiaisonAsItWasResponse:
     """A police liaison matter and its requests at a version, or as they were at a moment."""
-    found = history.get_police_liaison_at(actor, liaison_id, version=version, as_of=query_time(history.app, as_of, "as_of"))
+    at = query_time(history.app, as_of, "as_of")
+    found = history.get_police_liaison_at(actor, liaison_id, version=version, as_of=at)
     liaison = present_liaison(found.aggregate, actor, found.at, history.app.policy)
     return PoliceLiaisonAsItWasResponse(**_frame(found), liaison=liaison)
 
@@ -209,13 +211,17 @@ def get_police_liaison_board_as_known(
 
 
 @router.get("/crises/{crisis_id}/timeline")
-def get_crisis_timeline_as_known(crisis_id: PathId, history: Histories, actor: CurrentActor, as_of: AsOf) -> dict[str, Any]:
+def get_crisis_timeline_as_known(
+    crisis_id: PathId, history: Histories, actor: CurrentActor, as_of: AsOf
+) -> dict[str, Any]:
     """The crisis timeline as known at `as_of`: the entries recorded by then, ordered by instant, struck
     entries as struck by then."""
     return history.get_crisis_timeline_at(actor, crisis_id, query_time(history.app, as_of, "as_of"))
 
 
 @router.get("/crises/{crisis_id}/decision-log")
-def get_decision_log_as_known(crisis_id: PathId, history: Histories, actor: CurrentActor, as_of: AsOf) -> dict[str, Any]:
+def get_decision_log_as_known(
+    crisis_id: PathId, history: Histories, actor: CurrentActor, as_of: AsOf
+) -> dict[str, Any]:
     """The decision log as known at `as_of`, with the reviews due at that moment."""
     return history.get_decision_log_at(actor, crisis_id, query_time(history.app, as_of, "as_of"))

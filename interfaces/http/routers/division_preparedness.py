@@ -30,7 +30,9 @@ def list_division_preparedness(app: App, actor: CurrentActor) -> list[DivisionPr
 
 
 @router.get("/{unit}")
-def get_division_preparedness(unit: PathId, app: App, actor: CurrentActor, response: Response) -> DivisionPreparednessResponse:
+def get_division_preparedness(
+    unit: PathId, app: App, actor: CurrentActor, response: Response
+) -> DivisionPreparednessResponse:
     """One unit's readiness history and continuity plans, with its version in the ETag."""
     prep = app.get_division_preparedness(actor, unit)
     response.headers["ETag"] = etag(prep.version)

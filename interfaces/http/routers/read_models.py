@@ -25,7 +25,13 @@ Views = Annotated[Projections, Depends(get_projections)]
 def caught_up(
     response: Response,
     views: Views,
-    min_position: Annotated[int | None, Query(ge=0, le=BIGINT, description="Wait until the read models include this log position (your write's Valmius-Position).")] = None,
+    min_position: Annotated[
+        int | None,
+        Query(
+            ge=0, le=BIGINT,
+            description="Wait until the read models include this log position (your write's Valmius-Position).",
+        ),
+    ] = None,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="How long to wait for min_position, in seconds.")] = 5.0,
 ) -> None:
     if min_position is not None and not views.wait_for(min_position, wait):
