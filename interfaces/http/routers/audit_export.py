@@ -77,7 +77,7 @@ def list_disclosures(
     crisis: Annotated[Id | None, Query()] = None,
     user: Annotated[Line | None, Query()] = None,
     kind: Annotated[Code | None, Query(examples=["decision"])] = None,
-    record: Annotated[Id | None, Query(description="A record id, e.g. D-S4-01.")] = None,
+    record: Annotated[Line | None, Query(description="A record id, e.g. D-S4-01.")] = None,
     since: Since = None,
     until: Until = None,
     after: After = 0,

@@ -118,7 +118,7 @@ def list_events(
         ),
     ] = None,
     event_type: Annotated[
-        list[Code] | None,
+        list[Line] | None,
         Query(
             max_length=MAX_FILTER_VALUES, description="Event types, e.g. SeverityChanged or Crisis.SeverityChanged."
         ),
