@@ -127,7 +127,12 @@ def format_offset(moment: datetime) -> str:
 
 
 def in_helsinki(moment: datetime) -> datetime:
-    return moment.astimezone(HELSINKI)
+    """The moment on the Helsinki clock; one past the calendar's end there (a year-9999 time stored before the
+    windows held) stays in the offset it was given in, so that a record holding it can still be shown."""
+    try:
+        return moment.astimezone(HELSINKI)
+    except OverflowError:
+        return moment
 
 
 def display(moment: datetime | None, *, seconds: bool = False) -> str | None:

@@ -89,6 +89,12 @@ def test_times_are_displayed_on_the_helsinki_clock_with_the_offset_that_applied(
     assert clock_time(at("2025-10-25T20:20Z")) == "23:20"
 
 
+def test_a_time_past_the_end_of_the_calendar_in_helsinki_is_shown_as_it_was_given():
+    # Stored before the windows held: the record holding it can still be read
+    assert display(at("9999-12-31T23:59:59-12:00"), seconds=True) == "9999-12-31T23:59:59-12:00"
+    assert clock_time(at("0001-01-01T00:00+05:00")) == "00:00"
+
+
 def test_order_is_by_instant_not_by_the_local_clock_reading():
     """Given a log entry at 03:40+03:00 and a sitrep at 03:20+02:00, then the sitrep came later."""
     log_entry, sitrep = parse_instant("2025-10-26T03:40+03:00"), parse_instant("2025-10-26T03:20+02:00")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from fastapi.routing import APIRoute
@@ -69,6 +71,36 @@ def test_every_path_parameter_refuses_odd_values_with_a_problem_never_500(any_ap
                 assert f"path.{name}" in [e["field"] for e in body["errors"]], (method, url, body)
     assert tried > 40
     assert last_event(api) == before
+
+
+ODD_QUERY = [
+    "%00", "a%00b", "%1B", "x" * 5000, "9" * 30, "-1", "0001-01-01T00:00%2B05:00", "9999-12-31T23:59:59-12:00",
+]
+
+
+def test_every_query_parameter_refuses_odd_values_with_a_problem_never_500(api, people):
+    declare(api, people.duty_officer)
+    spec = api.get("/openapi.json").json()
+    tried = 0
+    for path, operations in spec["paths"].items():
+        if path.endswith("/stream"):
+            continue  # Server-Sent Events: an open stream; it takes no query parameters
+        url = path
+        for name, value in VALID.items():
+            url = url.replace(f"{{{name}}}", value)
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] != "query":
+                    continue
+                for odd in ODD_QUERY:
+                    response = api.request(
+                        method, f"{url}?{parameter['name']}={odd}", headers=headers_for(path, people), json={}
+                    )
+                    tried += 1
+                    assert response.status_code < 500, (method, url, parameter["name"], odd, response.text)
+                    if response.status_code >= 400:
+                        assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    assert tried > 100
 
 
 def request_schemas(api) -> dict[str, dict]:  # noqa: ANN001
@@ -140,6 +172,26 @@ def test_an_action_due_in_year_9999_is_refused_and_the_crisis_still_reads(api, p
     body = problem(response, 422, "OUT_OF_RANGE")
     assert body["field"] == "due_at" and "10 years" in body["detail"]
     accepted(api.get("/crises/C-S1", headers=people.duty_officer))
+
+
+def test_a_due_time_in_year_9999_stored_before_the_windows_held_still_reads(any_api):
+    # Given an action due at the end of the calendar, stored while no window held
+    api, people = any_api, People(any_api)
+    declare(api, people.duty_officer)
+    app = api.services.coordination
+    bounded = app.policy
+    app.policy = replace(bounded, time=replace(bounded.time, due_window=timedelta.max))
+    due = "9999-12-31T23:59:59-12:00"
+    body = {"action_id": "A-1", "unit": "STARA", "task": "t", "due_at": due}
+    position = accepted(api.post("/crises/C-S1/actions", json=body, headers=people.duty_officer))
+    app.policy = bounded
+    # Then the crisis, its timeline and the overview still read, the due time shown as it was given
+    crisis = accepted(api.get("/crises/C-S1", headers=people.duty_officer))
+    assert crisis["actions"][0]["due_at"] == due
+    wait = f"?min_position={last_event(api)}"
+    accepted(api.get(f"/crises/C-S1/timeline{wait}", headers=people.duty_officer))
+    accepted(api.get(f"/situation-overview{wait}", headers=people.leadership))
+    assert position["version"] == 2
 
 
 @pytest.mark.parametrize(
