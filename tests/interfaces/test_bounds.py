@@ -2,7 +2,8 @@
 
 Generated over the route table and the OpenAPI document, so a new route or field is covered without being
 listed here: every path parameter refuses an encoded `/`, NUL and an over-long value with a 4xx problem;
-every string of every request body is bounded and refuses control characters; every integer is bounded.
+every query parameter answers odd values with a 4xx problem; every string of every request body is bounded
+and refuses control characters; every integer is bounded.
 The examples of issue 8 follow, each refused with a 422 problem naming the field and the rule.
 """
 
