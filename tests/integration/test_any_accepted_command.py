@@ -95,8 +95,9 @@ def strings(schema: dict) -> tuple[Valid, Edge]:
 
 
 def integers(schema: dict) -> tuple[Valid, Edge]:
-    low = schema["minimum"] if "minimum" in schema else schema.get("exclusiveMinimum", -(2**31) - 1) + 1
-    high = schema["maximum"] if "maximum" in schema else schema.get("exclusiveMaximum", 2**31) - 1
+    # An integer without a declared bound may be anything JSON carries: the read models must hold it then
+    low = schema["minimum"] if "minimum" in schema else schema.get("exclusiveMinimum", -(10**30) - 1) + 1
+    high = schema["maximum"] if "maximum" in schema else schema.get("exclusiveMaximum", 10**30 + 1) - 1
     examples = [e for e in schema.get("examples", []) if isinstance(e, int)]
     edges = [low - 1, high + 1, -1, 2**31, 2**63, -(2**63) - 1, 10**30]
     valid = st.one_of(st.sampled_from([low, high]), st.integers(low, high))
@@ -132,7 +133,7 @@ def values(schema: dict, components: dict, now: datetime, name: str = "") -> tup
         most = schema.get("maxItems", 10)
         item, odd_item = values(schema["items"], components, now, name)
         examples = [e for e in schema.get("examples", []) if isinstance(e, list)]
-        lists = st.lists(item, max_size=min(most, 4))
+        lists = st.lists(item, min_size=1, max_size=min(most, 4))  # an empty list is refused by most rules
         over = st.lists(item, min_size=most + 1, max_size=most + 1)
         with_odd = st.builds(lambda items, odd: [*items, odd], st.lists(item, max_size=2), odd_item)
         return (st.one_of(st.sampled_from(examples), lists) if examples else lists), st.one_of(over, with_odd)
