@@ -680,6 +680,7 @@ class Coordination(Application):
                 critical_functions=critical_functions,
                 next_review_due=next_review_due,
                 classification=classification,
+                policy=self.policy,
                 actor=actor.user,
                 now=now,
             )

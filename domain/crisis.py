@@ -21,6 +21,7 @@ from domain.shared import (
     DomainError,
     Policy,
     Rule,
+    check_due_time,
     check_entry_time,
     clock_time,
     display,
@@ -611,6 +612,7 @@ class Crisis(Aggregate):
             raise DomainError(Rule.ALREADY_EXISTS, f"{self.crisis_id} already has an action {action_id}")
         if due_at is None:
             raise DomainError(Rule.INVALID_DUE_TIME, f"action {action_id} needs a due time after its assignment")
+        check_due_time(due_at, now, policy.time, "due_at")
         if due_at <= occurred_at:
             raise DomainError(
                 Rule.INVALID_DUE_TIME,
@@ -666,6 +668,7 @@ class Crisis(Aggregate):
             raise DomainError(
                 Rule.DUPLICATE_SEQUENCE, f"sitrep #{number} would skip a number; next is #{expected}"
             )
+        check_due_time(next_due_at, now, policy.time, "next_due_at")
         if next_due_at is not None and next_due_at <= occurred_at:
             raise DomainError(
                 Rule.INVALID_DUE_TIME, f"the next report's due time {display(next_due_at)} must be after this one"
@@ -727,6 +730,7 @@ class Crisis(Aggregate):
                     Rule.IMMUTABLE_RECORD,
                     f"{supersedes} was already superseded by {old.superseded_by}; supersede {old.superseded_by} instead",
                 )
+        check_due_time(review_at, now, policy.time, "review_at")
         if review_at is not None and review_at <= occurred_at:
             raise DomainError(Rule.INVALID_DUE_TIME, f"review time {display(review_at)} must be after the decision")
         self.trigger_event(

@@ -19,11 +19,14 @@ from domain.shared import (
     DomainError,
     Policy,
     Rule,
+    check_due_time,
     check_entry_time,
     clock_time,
     display,
     required_text,
 )
+
+MAX_MTPD_MINUTES = 366 * 24 * 60  # a maximum tolerable period of disruption of a year is plenty (OUT_OF_RANGE)
 
 
 @dataclass
@@ -327,6 +330,7 @@ class DivisionPreparedness(Aggregate):
         critical_functions: list[CriticalFunction],
         next_review_due: datetime | None = None,
         classification: Classification = PUBLIC,
+        policy: Policy = Policy(),
         actor: str,
         now: datetime,
     ) -> None:
@@ -340,12 +344,20 @@ class DivisionPreparedness(Aggregate):
             required_text(function.name, "the critical function's name")
             if function.mtpd_minutes <= 0 or function.rto_minutes <= 0:
                 raise DomainError(Rule.INVALID_INPUT, f"MTPD and RTO of critical function #{number} must be positive")
+            if function.mtpd_minutes > MAX_MTPD_MINUTES:
+                raise DomainError(
+                    Rule.OUT_OF_RANGE,
+                    f"the MTPD of critical function #{number} ({function.mtpd_minutes} min) is longer than a year "
+                    f"({MAX_MTPD_MINUTES} min); a plan for a longer disruption is not a continuity plan",
+                    field="mtpd_minutes",
+                )
             if function.rto_minutes > function.mtpd_minutes:
                 raise DomainError(
                     Rule.INVALID_RTO,
                     f"the RTO of critical function #{number} ({function.rto_minutes} min) exceeds its MTPD "
                     f"({function.mtpd_minutes} min); recovery must come within the tolerable period",
                 )
+        check_due_time(next_review_due, now, policy.time, "next_review_due")
         self.trigger_event(
             self.PlanDrafted,
             plan_id=plan_id,
@@ -394,6 +406,7 @@ class DivisionPreparedness(Aggregate):
     ) -> None:
         self.plan(plan_id)
         check_entry_time(occurred_at, now, policy.time, late_entry_reason="plan review")
+        check_due_time(next_review_due, now, policy.time, "next_review_due")
         if next_review_due is not None and next_review_due <= occurred_at:
             raise DomainError(Rule.INVALID_DUE_TIME, "the next review must be due after this review")
         self.trigger_event(

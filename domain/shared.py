@@ -60,6 +60,7 @@ class Rule(StrEnum):
     READ_MODEL_BEHIND = "READ_MODEL_BEHIND"
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
 
 
 class DomainError(Exception):
@@ -78,12 +79,22 @@ class DomainError(Exception):
 # --- time -----------------------------------------------------------------------------------------
 
 
+YEAR = timedelta(days=366)
+
+
 @dataclass(frozen=True)
 class TimeRules:
-    """*configurable*: how far ahead of the server clock a given time may be, and when an entry is late."""
+    """*configurable*: how far ahead of the server clock a given time may be, and when an entry is late.
+
+    The windows say how far from the server clock a given time may lie at all (OUT_OF_RANGE beyond them):
+    an occurred time a decade back is a mistake, a due time centuries ahead too, and either could not be
+    shown or computed with (year 9999 in Helsinki time is past the last representable moment)."""
 
     max_clock_skew: timedelta = timedelta(seconds=120)
     late_entry_after: timedelta = timedelta(minutes=15)
+    entry_window: timedelta = 10 * YEAR  # occurred times: at most ten years before the server clock
+    due_window: timedelta = 10 * YEAR  # due and review times: at most ten years before or after it
+    query_window: timedelta = 100 * YEAR  # times asked about (as_of, since, until): a century either way
 
 
 def parse_instant(text: str, field_name: str = "time") -> datetime:
@@ -92,7 +103,9 @@ def parse_instant(text: str, field_name: str = "time") -> datetime:
         value = datetime.fromisoformat(text)
     except (TypeError, ValueError):
         raise DomainError(
-            Rule.INVALID_INPUT, f"{field_name} {text!r} is not an ISO-8601 time such as 2025-10-26T03:30+03:00"
+            Rule.INVALID_INPUT,
+            f"{field_name} {text!r} is not an ISO-8601 time such as 2025-10-26T03:30+03:00",
+            field=field_name,
         ) from None
     if value.tzinfo is None or value.utcoffset() is None:
         first = value.replace(tzinfo=HELSINKI, fold=0)
@@ -117,7 +130,12 @@ def format_offset(moment: datetime) -> str:
 
 
 def in_helsinki(moment: datetime) -> datetime:
-    return moment.astimezone(HELSINKI)
+    """The moment on the Helsinki clock; one past the calendar's end there (a year-9999 time stored before the
+    windows held) stays in the offset it was given in, so that a record holding it can still be shown."""
+    try:
+        return moment.astimezone(HELSINKI)
+    except OverflowError:
+        return moment
 
 
 def display(moment: datetime | None, *, seconds: bool = False) -> str | None:
@@ -147,6 +165,24 @@ def format_duration(span: timedelta) -> str:
     return f"{seconds} s"
 
 
+def check_window(moment: datetime, now: datetime, window: timedelta, field_name: str) -> datetime:
+    """A given time lies within `window` of the server clock, either way (OUT_OF_RANGE)."""
+    if abs(moment - now) > window:
+        raise DomainError(
+            Rule.OUT_OF_RANGE,
+            f"{field_name} {moment.isoformat()} is more than {window.days // 366} years from the server clock "
+            f"({display(now)})",
+            field=field_name,
+        )
+    return moment
+
+
+def check_due_time(due: datetime | None, now: datetime, rules: TimeRules, field_name: str) -> None:
+    """A due or review time: within the due window of the server clock."""
+    if due is not None:
+        check_window(due, now, rules.due_window, field_name)
+
+
 def check_entry_time(
     occurred_at: datetime,
     now: datetime,
@@ -155,8 +191,11 @@ def check_entry_time(
     late_entry_reason: str | None,
     not_before: datetime | None = None,
     not_before_label: str = "",
+    field_name: str = "occurred_at",
 ) -> None:
-    """The rules every given time obeys: not in the future, not before the crisis, late ones explained."""
+    """The rules every given time obeys: within the entry window, not in the future, not before the crisis,
+    late ones explained."""
+    check_window(occurred_at, now, rules.entry_window, field_name)
     if occurred_at - now > rules.max_clock_skew:
         raise DomainError(
             Rule.FUTURE_TIMESTAMP,

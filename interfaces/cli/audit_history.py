@@ -16,12 +16,13 @@ import getpass
 import json
 import sys
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from application.audit.history import AGGREGATE_KINDS, MAX_PAGE, EventFilter
 from domain.access import Actor, Role
-from domain.shared import DomainError, parse_instant
-from infrastructure.bootstrap import open_services
+from domain.shared import DomainError, check_window, parse_instant
+from infrastructure.bootstrap import Services, open_services
 from infrastructure.settings import Settings
 
 
@@ -62,6 +63,14 @@ def _reader_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cleared", action="store_true", help="show SECRET and RECEIVED content")
 
 
+def _moment(services: Services, text: str | None, name: str) -> datetime | None:
+    """A time asked about: with an explicit offset, within the query window of the clock (as over HTTP)."""
+    if not text:
+        return None
+    app = services.coordination
+    return check_window(parse_instant(text, name), app.now(), app.policy.time.query_window, name)
+
+
 def _auditor(args: argparse.Namespace) -> Actor:
     return Actor(args.user or getpass.getuser(), Role.AUDITOR, clearance=args.cleared)
 
@@ -69,7 +78,7 @@ def _auditor(args: argparse.Namespace) -> Actor:
 def show_overview(settings: Settings, args: argparse.Namespace) -> int:
     services = open_services(settings)
     try:
-        at = parse_instant(args.as_of, "--as-of")
+        at = _moment(services, args.as_of, "--as-of")
         picture = services.history.get_situation_overview_at(_auditor(args), at, full_replay=args.full_replay)
     except DomainError as error:
         print(f"valmius: {error.message}", file=sys.stderr)
@@ -143,8 +152,8 @@ def show_events(settings: Settings, args: argparse.Namespace) -> int:
             aggregate_kinds=tuple(args.kind),
             event_types=tuple(args.type),
             actor=args.actor,
-            recorded_from=parse_instant(args.recorded_from, "--from") if args.recorded_from else None,
-            recorded_to=parse_instant(args.recorded_to, "--to") if args.recorded_to else None,
+            recorded_from=_moment(services, args.recorded_from, "--from"),
+            recorded_to=_moment(services, args.recorded_to, "--to"),
         )
         shown = 0
         while True:

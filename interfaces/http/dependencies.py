@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -14,10 +15,10 @@ from application.audit.history import History
 from application.coordination import Coordination
 from application.projections.runner import Projections
 from domain.access import Actor, require_auditor, require_writer
-from domain.shared import DomainError, Rule
+from domain.shared import DomainError, Rule, check_window, parse_instant
 from infrastructure.bootstrap import Services
 from infrastructure.identity import hash_token
-from interfaces.http.schemas.common import CommandResponse
+from interfaces.http.schemas.common import BIGINT, ID_LENGTH, ID_PATTERN, INT32, CommandResponse
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -90,21 +91,49 @@ async def get_auditor(actor: Annotated[Actor, Depends(get_reader)]) -> Actor:
     return actor
 
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 
 async def get_expected_version(
     if_match: Annotated[
         str | None,
-        Header(description='The version you read (its ETag, e.g. "12"); a stale one is refused with 409'),
+        Header(
+            max_length=40,
+            description='The version you read (its ETag, e.g. "12"); a stale one is refused with 409',
+        ),
     ] = None,
 ) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     found = _ETAG.match(if_match)
     if not found:
-        raise DomainError(Rule.INVALID_INPUT, f'If-Match {if_match!r} is not a version such as "12"')
+        raise DomainError(
+            Rule.INVALID_INPUT, f'If-Match {if_match!r} is not a version such as "12"', field="header.if-match"
+        )
     return int(found.group(1))
+
+
+# Path parameters: ids of the fixed pattern (no `/`, no control characters, bounded), numbers within columns.
+PathId = Annotated[
+    str,
+    Path(
+        min_length=1, max_length=ID_LENGTH, pattern=ID_PATTERN,
+        description="An id: letters, digits, '-', '_' and '.', starting with a letter or digit, at most 64.",
+    ),
+]
+PathNumber = Annotated[int, Path(ge=1, le=INT32)]
+PathPosition = Annotated[int, Path(ge=1, le=BIGINT)]
+
+_SPACE_FOR_PLUS = re.compile(r"^(\S+T\S+) (\d\d(?::?\d\d)?)$")
+
+
+def query_time(app: Coordination, text: str | None, name: str) -> datetime | None:
+    """A time asked about: ISO-8601 with an explicit offset (AMBIGUOUS_TIME without one; a `+` that arrives as a
+    space before the offset is read as `+`), within the query window of the server clock (OUT_OF_RANGE)."""
+    if not text:
+        return None
+    moment = parse_instant(_SPACE_FOR_PLUS.sub(r"\1+\2", text.strip()), name)
+    return check_window(moment, app.now(), app.policy.time.query_window, name)
 
 
 App = Annotated[Coordination, Depends(get_coordination)]

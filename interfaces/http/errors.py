@@ -11,6 +11,7 @@ again (with its Idempotency-Key) once the store is back.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -123,16 +124,41 @@ class StoreGate:
             await store_unavailable_problem(scope["path"])(scope, receive, send)
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+QUOTED = 80  # at most this many characters of what a client sent are quoted back
+
+
+def printable(text: str, limit: int = QUOTED) -> str:
+    """What a client sent, safe to quote in a problem and to keep: control characters and lone surrogates
+    escaped (a database refuses NUL, UTF-8 refuses surrogates), cut to `limit` characters."""
+    text = text if len(text) <= limit else text[:limit] + "…"
+    return _UNPRINTABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
 def _record_edge_refusal(request: Request, error: DomainError, payload: dict[str, Any] | None = None) -> None:
     services = getattr(request.app.state, "services", None)
     if services is None or getattr(error, "recorded", False):
         return
     actor = getattr(request.state, "actor", None)
     route = request.scope.get("route")
-    command = getattr(route, "name", None) or f"{request.method} {request.url.path}"
+    command = getattr(route, "name", None) or f"{request.method} {printable(request.url.path)}"
     params = request.path_params
     target = params.get("crisis_id") or params.get("unit") or params.get("liaison_id") or request.url.path
-    services.coordination.record_refusal(command, actor, target, payload or {}, error)
+    services.coordination.record_refusal(command, actor, printable(str(target), 200), payload or {}, error)
+
+
+def validation_errors(error: RequestValidationError) -> list[dict[str, str]]:
+    """Each refused value: the field (`critical_functions.0.mtpd_minutes`, `path.crisis_id`, `query.as_of`,
+    `header.if-match`; JSON keys as sent, escaped), the rule (pydantic's error type, e.g. `string_too_long`,
+    `less_than_equal`, `string_pattern_mismatch`, `control_character`, `extra_forbidden`) and the problem."""
+    return [
+        {
+            "field": ".".join(printable(str(p)) for p in e["loc"] if p != "body"),
+            "rule": e["type"],
+            "problem": printable(e["msg"], 300),
+        }
+        for e in error.errors()
+    ]
 
 
 def install(app: FastAPI) -> None:
@@ -145,10 +171,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]} for e in error.errors()
-        ]
-        sentence = "; ".join(f"{e['field'] or 'body'}: {e['problem']}" for e in errors)
+        errors = validation_errors(error)
+        sentence = "; ".join(f"{e['field'] or 'body'}: {e['problem']} ({e['rule']})" for e in errors)
         refused = DomainError(Rule.INVALID_INPUT, sentence)
         _record_edge_refusal(request, refused, {"errors": errors})
         return problem(Rule.INVALID_INPUT, sentence, instance=request.url.path, errors=errors)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from domain.division_preparedness import CriticalFunction, DivisionPreparedness
+from domain.division_preparedness import MAX_MTPD_MINUTES, CriticalFunction, DivisionPreparedness
 from domain.shared import DomainError, Policy, Rule
 from tests.domain.support import refused
 
@@ -184,6 +184,29 @@ def test_a_plan_covers_named_functions_with_positive_times(functions):
         preparedness.draft_plan(
             plan_id="CP-X", title="x", owner=None, critical_functions=functions, actor="DIV-SOTEPE", now=START
         )
+
+
+def test_a_tolerable_period_of_disruption_longer_than_a_year_is_out_of_range():
+    # An MTPD of a year is plenty; billions of minutes would be a typo that no read model can hold
+    preparedness = register()
+    draft(preparedness, "CP-YEAR", CriticalFunction("archives", MAX_MTPD_MINUTES, 60))
+    with refused(preparedness, Rule.OUT_OF_RANGE) as error:
+        draft(preparedness, "CP-X", CriticalFunction("home care", mtpd_minutes=3_000_000_000, rto_minutes=60))
+    assert error.value.details == {"field": "mtpd_minutes"}
+
+
+@pytest.mark.parametrize("years", [-11, 11, 7000])
+def test_a_plan_review_due_more_than_ten_years_from_the_clock_is_out_of_range(years):
+    preparedness = register()
+    far = START + timedelta(days=366 * years)
+    with refused(preparedness, Rule.OUT_OF_RANGE):
+        preparedness.draft_plan(
+            plan_id="CP-X", title="x", owner=None, critical_functions=[HOME_CARE], next_review_due=far,
+            policy=POLICY, actor="DIV-SOTEPE", now=START,
+        )
+    preparedness = approved()
+    with refused(preparedness, Rule.OUT_OF_RANGE):
+        preparedness.record_plan_review(plan_id="CP-SOTEPE-02", next_review_due=far, **when())
 
 
 def test_a_plan_id_is_used_once_per_unit():

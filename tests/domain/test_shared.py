@@ -14,7 +14,9 @@ from domain.shared import (
     Policy,
     Rule,
     TimeRules,
+    check_due_time,
     check_entry_time,
+    check_window,
     clock_time,
     display,
     format_duration,
@@ -85,6 +87,12 @@ def test_times_are_displayed_on_the_helsinki_clock_with_the_offset_that_applied(
     assert display(at("2025-10-26T01:20:05Z"), seconds=True) == "2025-10-26T03:20:05+02:00"
     assert display(None) is None
     assert clock_time(at("2025-10-25T20:20Z")) == "23:20"
+
+
+def test_a_time_past_the_end_of_the_calendar_in_helsinki_is_shown_as_it_was_given():
+    # Stored before the windows held: the record holding it can still be read
+    assert display(at("9999-12-31T23:59:59-12:00"), seconds=True) == "9999-12-31T23:59:59-12:00"
+    assert clock_time(at("0001-01-01T00:00+05:00")) == "00:00"
 
 
 def test_order_is_by_instant_not_by_the_local_clock_reading():
@@ -163,6 +171,35 @@ def test_nothing_can_have_happened_before_the_crisis_was_declared():
         not_before_label="C-S4 was declared",
     )
     assert refused.message == "occurredAt 06:40 is before C-S4 was declared at 07:00"
+
+
+@pytest.mark.parametrize(
+    "given", ["0001-01-01T00:00+05:00", "9999-12-31T23:59:59-12:00", "2010-01-01T00:00+02:00", "1900-01-01T00:00Z"]
+)
+def test_a_given_time_more_than_ten_years_from_the_server_clock_is_out_of_range(given):
+    # Even with a late-entry reason: a decade back is a typo, and year 9999 cannot even be shown in Helsinki
+    error = refused_with(Rule.OUT_OF_RANGE, check_entry_time, at(given), NOW, RULES, late_entry_reason="typed late")
+    assert error.details == {"field": "occurred_at"} and "10 years" in error.message
+
+
+def test_a_given_time_nine_years_back_with_its_reason_is_accepted():
+    check_entry_time(NOW - timedelta(days=9 * 366), NOW, RULES, late_entry_reason="backfilled from paper records")
+
+
+@pytest.mark.parametrize(("span", "inside"), [(timedelta(days=3660), True), (timedelta(days=3661), False)])
+def test_due_times_lie_within_ten_years_of_the_server_clock_either_way(span, inside):
+    for due in (NOW + span, NOW - span):
+        if inside:
+            check_due_time(due, NOW, RULES, "due_at")
+        else:
+            assert refused_with(Rule.OUT_OF_RANGE, check_due_time, due, NOW, RULES, "due_at").details == {
+                "field": "due_at"
+            }
+
+
+def test_a_time_asked_about_may_lie_a_century_either_way():
+    check_window(at("1950-01-01T00:00+02:00"), NOW, RULES.query_window, "as_of")
+    refused_with(Rule.OUT_OF_RANGE, check_window, at("0001-01-01T00:00+05:00"), NOW, RULES.query_window, "as_of")
 
 
 def test_the_skew_and_the_late_entry_threshold_are_configurable():

@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -142,7 +143,7 @@ def test_concurrent_http_writers_every_acknowledged_write_is_stored_once_and_sta
                         action_id = my_actions.pop(0)
                         post(my_warm, f"/actions/{action_id}/complete", {"note": m}, m, "free", None)
                     else:
-                        due = "2099-01-01T00:00:00+00:00"
+                        due = (datetime.now(UTC) + timedelta(days=30)).isoformat()  # within the due window
                         body = {"action_id": m, "unit": UNITS[k % 4], "task": f"task {m}", "due_at": due}
                         if post(my_warm, "/actions", body, m, "free", None).acknowledged:
                             my_actions.append(m)

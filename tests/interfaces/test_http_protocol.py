@@ -185,7 +185,9 @@ def test_a_field_over_its_maximum_length_is_refused_naming_the_field(api, people
     response = api.post("/crises", json={**STORM, "title": "S" * 201}, headers=people.duty_officer)
     # Then the title is named as too long, and the attempt is kept
     body = problem(response, 422, "INVALID_INPUT")
-    assert body["errors"] == [{"field": "title", "problem": "String should have at most 200 characters"}]
+    assert body["errors"] == [
+        {"field": "title", "rule": "string_too_long", "problem": "String should have at most 200 characters"}
+    ]
     assert body["detail"].startswith("title: ")
     assert last_event(api) == before
     assert api.services.refusals.list()[-1]["rule"] == "INVALID_INPUT"

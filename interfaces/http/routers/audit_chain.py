@@ -12,15 +12,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from application.audit.chain import FORMAT, TamperEvidence
-from interfaces.http.dependencies import AuditorReader, CurrentActor, get_tamper_evidence
+from interfaces.http.dependencies import AuditorReader, CurrentActor, PathPosition, get_tamper_evidence
+from interfaces.http.schemas.common import BIGINT, Code, Line, Text, Time
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 Evidence = Annotated[TamperEvidence, Depends(get_tamper_evidence)]
+HEX = r"^[0-9a-fA-F]*$"
 
 
 
@@ -28,31 +30,35 @@ Evidence = Annotated[TamperEvidence, Depends(get_tamper_evidence)]
 class CheckpointDocument(BaseModel):
     """A signed checkpoint as exported: what the auditor keeps outside the database."""
 
-    format: str = Field(FORMAT, max_length=64, description="always " + FORMAT, examples=[FORMAT])
+    model_config = ConfigDict(extra="forbid")
+
+    format: Line = Field(FORMAT, description="always " + FORMAT, examples=[FORMAT])
     position: int = Field(
-        ge=1, description="the log position the digest covers, everything up to and including it", examples=[1000]
+        ge=1, le=BIGINT, examples=[1000],
+        description="the log position the digest covers, everything up to and including it",
     )
     digest: str = Field(
-        max_length=64, description="hex of the hash chain's digest at `position`",
+        max_length=64, pattern=HEX, description="hex of the hash chain's digest at `position`",
         examples=["ddef96703bdd9c998bd8225fad6e4e7d368ec6bac2188ea0bcd345e81a9dd13f"],
     )
-    created_at: str = Field(
-        max_length=40, description="when the checkpoint was signed (ISO-8601 with offset)",
+    created_at: Time = Field(
+        description="when the checkpoint was signed (ISO-8601 with offset)",
         examples=["2025-10-25T21:40:00+03:00"],
     )
     public_key: str = Field(
-        max_length=64, description="hex of the Ed25519 public key that verifies the signature",
+        max_length=64, pattern=HEX, description="hex of the Ed25519 public key that verifies the signature",
         examples=["a461125ea615c996605483ef87a34d74aff4e18e162c1ce32cf4d685363096d0"],
     )
     signature: str = Field(
-        max_length=128, description="hex of the Ed25519 signature over format, position, digest and created_at",
+        max_length=128, pattern=HEX,
+        description="hex of the Ed25519 signature over format, position, digest and created_at",
         examples=[
             "d3c9a99128341017e0b4f441cdfc0f1f2cdc4a57cd6f2eae9ef2b4a9727d418444fea3e390cabfdf14d07ec6eb186782914ba7d88dd2c2dd019c7095ddb5060f"  # noqa: E501
         ],
     )
-    algorithm: str = Field("Ed25519", max_length=16, description="the signature algorithm", examples=["Ed25519"])
-    chain: str | None = Field(
-        None, max_length=1000, description="how the chain's digests are computed, for an independent check"
+    algorithm: Code = Field("Ed25519", description="the signature algorithm", examples=["Ed25519"])
+    chain: Text | None = Field(
+        None, description="how the chain's digests are computed, for an independent check"
     )
 
 
@@ -93,7 +99,10 @@ class VerdictResponse(BaseModel):
 
 
 PublicKey = Annotated[
-    str | None, Query(description="hex of the public key every checkpoint must be signed with (pin it)")
+    str | None,
+    Query(
+        max_length=64, pattern=HEX, description="hex of the public key every checkpoint must be signed with (pin it)"
+    ),
 ]
 
 
@@ -113,7 +122,7 @@ def list_checkpoints(evidence: Evidence, actor: CurrentActor) -> list[dict[str, 
 
 
 @router.get("/checkpoints/{position}", response_model=CheckpointDocument)
-def export_checkpoint(position: int, evidence: Evidence, actor: CurrentActor) -> dict[str, Any]:
+def export_checkpoint(position: PathPosition, evidence: Evidence, actor: CurrentActor) -> dict[str, Any]:
     """The signed checkpoint at a log position, as the document to keep outside the database: later,
     `POST /audit/verify-checkpoint` or `valmius audit verify --against FILE` checks the log against it, which
     detects even a rewrite of events and chain together. Auditors only."""

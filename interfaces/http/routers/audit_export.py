@@ -21,17 +21,20 @@ from fastapi.responses import StreamingResponse
 from application.audit.export import export_crisis
 from application.audit.refusals import MAX_PAGE, links_from_log, present_refusal, search_refusals
 from domain.access import require_auditor
-from domain.shared import display, parse_instant
+from domain.shared import display
 from infrastructure.bootstrap import Services
-from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, get_services
+from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_services, query_time
+from interfaces.http.schemas.common import BIGINT, Code, Id, Line, Time
 from interfaces.web import report
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-Since = Annotated[str | None, Query(max_length=40, description="From this time on (ISO-8601 with an offset).")]
-Until = Annotated[str | None, Query(max_length=40, description="Up to this time (ISO-8601 with an offset).")]
-After = Annotated[int, Query(ge=0, description="The `next_after` of the previous page; 0 for the first page.")]
+Since = Annotated[Time | None, Query(description="From this time on (ISO-8601 with an offset).")]
+Until = Annotated[Time | None, Query(description="Up to this time (ISO-8601 with an offset).")]
+After = Annotated[
+    int, Query(ge=0, le=BIGINT, description="The `next_after` of the previous page; 0 for the first page.")
+]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="How many rows at most.")]
 
 SPOOL_BYTES = 32 * 1024 * 1024
@@ -42,12 +45,12 @@ CHUNK_BYTES = 64 * 1024
 def list_refusals(
     services: ServicesDep,
     actor: CurrentActor,
-    crisis: Annotated[str | None, Query(max_length=64, description=(
+    crisis: Annotated[Id | None, Query(description=(
         "Attempts concerning this crisis: aimed at it, at a police liaison matter opened for it (police requests "
         "are refused under the liaison's id), at one of its plans, or naming it."))] = None,
-    target: Annotated[str | None, Query(max_length=200, description="Exactly this target (crisis, liaison, unit)")] = None,
-    user: Annotated[str | None, Query(max_length=200)] = None,
-    rule: Annotated[str | None, Query(max_length=64, examples=["FORBIDDEN_ROLE"])] = None,
+    target: Annotated[Line | None, Query(description="Exactly this target (crisis, liaison, unit)")] = None,
+    user: Annotated[Line | None, Query()] = None,
+    rule: Annotated[Code | None, Query(examples=["FORBIDDEN_ROLE"])] = None,
     since: Since = None,
     until: Until = None,
     after: After = 0,
@@ -59,8 +62,10 @@ def list_refusals(
     require_auditor(actor, "read refused attempts")
     links = links_from_log(services.coordination, crisis) if crisis else None
     rows, next_after = search_refusals(
-        services.sql, links=links, target=target, user=user, rule=rule, since=_instant(since, "since"),
-        until=_instant(until, "until"), after=after, limit=limit,
+        services.sql, links=links, target=target, user=user, rule=rule,
+        since=query_time(services.coordination, since, "since"),
+        until=query_time(services.coordination, until, "until"),
+        after=after, limit=limit,
     )
     return {"refusals": [present_refusal(row, actor.clearance) for row in rows], "next_after": next_after}
 
@@ -69,10 +74,10 @@ def list_refusals(
 def list_disclosures(
     services: ServicesDep,
     actor: CurrentActor,
-    crisis: Annotated[str | None, Query(max_length=64)] = None,
-    user: Annotated[str | None, Query(max_length=200)] = None,
-    kind: Annotated[str | None, Query(max_length=64, examples=["decision"])] = None,
-    record: Annotated[str | None, Query(max_length=200, description="A record id, e.g. D-S4-01.")] = None,
+    crisis: Annotated[Id | None, Query()] = None,
+    user: Annotated[Line | None, Query()] = None,
+    kind: Annotated[Code | None, Query(examples=["decision"])] = None,
+    record: Annotated[Line | None, Query(description="A record id, e.g. D-S4-01.")] = None,
     since: Since = None,
     until: Until = None,
     after: After = 0,
@@ -82,8 +87,10 @@ def list_disclosures(
     sharing a `read_id`; with the reader, their role, the time and the endpoint."""
     require_auditor(actor, "read who saw what")
     rows = services.disclosures.list(
-        user=user, crisis_id=crisis, kind=kind, record_id=record, since=_instant(since, "since"),
-        until=_instant(until, "until"), after=after, limit=limit + 1,
+        user=user, crisis_id=crisis, kind=kind, record_id=record,
+        since=query_time(services.coordination, since, "since"),
+        until=query_time(services.coordination, until, "until"),
+        after=after, limit=limit + 1,
     )
     page = rows[:limit]
     return {
@@ -98,7 +105,7 @@ def list_disclosures(
     responses={200: {"content": {"application/zip": {}}, "description": "The archive (ZIP)."}},
 )
 def export_crisis_archive(
-    crisis_id: str, request: Request, services: ServicesDep, actor: CurrentActor
+    crisis_id: PathId, request: Request, services: ServicesDep, actor: CurrentActor
 ) -> StreamingResponse:
     """The complete record of one crisis for an inquiry, as a ZIP archive: its events, police requests, linked
     continuity plans, refused attempts, timeline and decision log as JSON Lines, a printable HTML report, and a
@@ -134,10 +141,6 @@ def _chunks(buffer: IO[bytes]) -> Iterator[bytes]:
             yield chunk
     finally:
         buffer.close()
-
-
-def _instant(text: str | None, name: str) -> datetime | None:
-    return parse_instant(text, name) if text else None
 
 
 def _disclosure(row: dict[str, Any]) -> dict[str, Any]:

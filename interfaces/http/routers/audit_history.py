@@ -10,8 +10,6 @@ a `+` that arrives as a space before the offset is read as `+`.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -19,8 +17,9 @@ from pydantic import BaseModel
 
 from application.audit.history import MAX_PAGE, AggregateAt, EventFilter, History
 from application.audit.redaction import Classifier
-from domain.shared import display, parse_instant
-from interfaces.http.dependencies import CurrentActor, get_history
+from domain.shared import display
+from interfaces.http.dependencies import CurrentActor, PathId, get_history, query_time
+from interfaces.http.schemas.common import BIGINT, Code, Id, Line, Time
 from interfaces.http.schemas.crisis import CrisisResponse, present_crisis
 from interfaces.http.schemas.division_preparedness import DivisionPreparednessResponse, present_preparedness
 from interfaces.http.schemas.police_liaison import PoliceLiaisonResponse, present_liaison
@@ -31,34 +30,25 @@ router = APIRouter(prefix="/audit", tags=["audit: history"])
 Histories = Annotated[History, Depends(get_history)]
 
 TIME = "2025-10-26T12:00+02:00"
-_SPACE_FOR_PLUS = re.compile(r"^(\S+T\S+) (\d\d(?::?\d\d)?)$")
-
-
-def instant(text: str | None, name: str) -> datetime | None:
-    """A query-string time: ISO-8601 with an explicit offset (AMBIGUOUS_TIME without one)."""
-    if text is None:
-        return None
-    return parse_instant(_SPACE_FOR_PLUS.sub(r"\1+\2", text.strip()), name)
+MAX_FILTER_VALUES = 50
 
 
 AsOf = Annotated[
-    str,
+    Time,
     Query(
         description="The moment, a recording time with an explicit offset: the picture from what had been "
         "recorded by then, time-derived facts computed for then.",
         examples=[TIME],
-        max_length=40,
     ),
 ]
 OptionalAsOf = Annotated[
-    str | None,
+    Time | None,
     Query(
         description="Instead of a version: the last version recorded at or before this moment (explicit offset).",
         examples=[TIME],
-        max_length=40,
     ),
 ]
-Version = Annotated[int | None, Query(ge=1, description="The version to show (1 is the first event).")]
+Version = Annotated[int | None, Query(ge=1, le=BIGINT, description="The version to show (1 is the first event).")]
 FullReplay = Annotated[
     bool,
     Query(
@@ -108,24 +98,38 @@ def _frame(found: AggregateAt) -> dict[str, Any]:
 def list_events(
     history: Histories,
     actor: CurrentActor,
-    after: Annotated[int, Query(ge=0, description="Start after this log position (a page's `next_after`).")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=BIGINT, description="Start after this log position (a page's `next_after`).")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"At most this many events (≤ {MAX_PAGE}).")] = 100,
-    crisis_id: Annotated[list[str] | None, Query(description="Events of these crises.")] = None,
-    unit: Annotated[list[str] | None, Query(description="Events of these units' preparedness.")] = None,
-    liaison_id: Annotated[list[str] | None, Query(description="Events of these police liaison matters.")] = None,
+    crisis_id: Annotated[
+        list[Id] | None, Query(max_length=MAX_FILTER_VALUES, description="Events of these crises.")
+    ] = None,
+    unit: Annotated[
+        list[Id] | None, Query(max_length=MAX_FILTER_VALUES, description="Events of these units' preparedness.")
+    ] = None,
+    liaison_id: Annotated[
+        list[Id] | None, Query(max_length=MAX_FILTER_VALUES, description="Events of these police liaison matters.")
+    ] = None,
     aggregate_kind: Annotated[
-        list[str] | None,
-        Query(description="crisis, division_preparedness, police_liaison or emergency_conditions."),
+        list[Code] | None,
+        Query(
+            max_length=MAX_FILTER_VALUES,
+            description="crisis, division_preparedness, police_liaison or emergency_conditions.",
+        ),
     ] = None,
     event_type: Annotated[
-        list[str] | None, Query(description="Event types, e.g. SeverityChanged or Crisis.SeverityChanged.")
+        list[Line] | None,
+        Query(
+            max_length=MAX_FILTER_VALUES, description="Event types, e.g. SeverityChanged or Crisis.SeverityChanged."
+        ),
     ] = None,
-    by: Annotated[str | None, Query(alias="actor", description="Events recorded for this user.")] = None,
+    by: Annotated[Line | None, Query(alias="actor", description="Events recorded for this user.")] = None,
     recorded_from: Annotated[
-        str | None, Query(description="Recorded at or after (explicit offset).", examples=[TIME], max_length=40)
+        Time | None, Query(description="Recorded at or after (explicit offset).", examples=[TIME])
     ] = None,
     recorded_to: Annotated[
-        str | None, Query(description="Recorded at or before (explicit offset).", examples=[TIME], max_length=40)
+        Time | None, Query(description="Recorded at or before (explicit offset).", examples=[TIME])
     ] = None,
 ) -> dict[str, Any]:
     """The global event log in log order: position, aggregate kind and id, version, type, actor, recording
@@ -142,39 +146,41 @@ def list_events(
         aggregate_kinds=tuple(aggregate_kind or ()),
         event_types=tuple(event_type or ()),
         actor=by,
-        recorded_from=instant(recorded_from, "recorded_from"),
-        recorded_to=instant(recorded_to, "recorded_to"),
+        recorded_from=query_time(history.app, recorded_from, "recorded_from"),
+        recorded_to=query_time(history.app, recorded_to, "recorded_to"),
     )
     return history.list_events(actor, wanted)
 
 
 @router.get("/crises/{crisis_id}")
 def get_crisis_as_it_was(
-    crisis_id: str, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
+    crisis_id: PathId, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
 ) -> CrisisAsItWasResponse:
     """The crisis at a version, or as it was at a moment (the last version recorded by then), shown as the
     live GET shows it."""
-    found = history.get_crisis_at(actor, crisis_id, version=version, as_of=instant(as_of, "as_of"))
+    found = history.get_crisis_at(actor, crisis_id, version=version, as_of=query_time(history.app, as_of, "as_of"))
     crisis = present_crisis(found.aggregate, actor, found.at, history.app.policy)
     return CrisisAsItWasResponse(**_frame(found), crisis=crisis)
 
 
 @router.get("/division-preparedness/{unit}")
 def get_division_preparedness_as_it_was(
-    unit: str, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
+    unit: PathId, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
 ) -> DivisionPreparednessAsItWasResponse:
     """A unit's readiness history and continuity plans at a version, or as they were at a moment."""
-    found = history.get_division_preparedness_at(actor, unit, version=version, as_of=instant(as_of, "as_of"))
+    at = query_time(history.app, as_of, "as_of")
+    found = history.get_division_preparedness_at(actor, unit, version=version, as_of=at)
     preparedness = present_preparedness(found.aggregate, actor, found.at, history.app.policy)
     return DivisionPreparednessAsItWasResponse(**_frame(found), preparedness=preparedness)
 
 
 @router.get("/police-liaisons/{liaison_id}")
 def get_police_liaison_as_it_was(
-    liaison_id: str, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
+    liaison_id: PathId, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
 ) -> PoliceLiaisonAsItWasResponse:
     """A police liaison matter and its requests at a version, or as they were at a moment."""
-    found = history.get_police_liaison_at(actor, liaison_id, version=version, as_of=instant(as_of, "as_of"))
+    at = query_time(history.app, as_of, "as_of")
+    found = history.get_police_liaison_at(actor, liaison_id, version=version, as_of=at)
     crisis = Classifier(history.app.repository).crisis(found.aggregate.crisis_id)
     liaison = present_liaison(found.aggregate, crisis, actor, found.at, history.app.policy)
     return PoliceLiaisonAsItWasResponse(**_frame(found), liaison=liaison)
@@ -187,7 +193,7 @@ def get_situation_overview_as_known(
     """The situation overview leadership would have seen at `as_of`: from the events recorded by then, with
     overdue actions and reports, unanswered requests and time against MTPD computed for then. `history`
     says what it was computed from (a snapshot's position, the events applied)."""
-    return history.get_situation_overview_at(actor, instant(as_of, "as_of"), full_replay=full_replay)
+    return history.get_situation_overview_at(actor, query_time(history.app, as_of, "as_of"), full_replay=full_replay)
 
 
 @router.get("/readiness-board")
@@ -195,7 +201,7 @@ def get_readiness_board_as_known(
     history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False
 ) -> dict[str, Any]:
     """Each unit's readiness, active plans against MTPD and reviews due, as known at `as_of`."""
-    return history.get_readiness_board_at(actor, instant(as_of, "as_of"), full_replay=full_replay)
+    return history.get_readiness_board_at(actor, query_time(history.app, as_of, "as_of"), full_replay=full_replay)
 
 
 @router.get("/police-liaison-board")
@@ -203,17 +209,21 @@ def get_police_liaison_board_as_known(
     history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False
 ) -> dict[str, Any]:
     """Open police requests with their age, those beyond the threshold, and answer times, as known at `as_of`."""
-    return history.get_police_liaison_board_at(actor, instant(as_of, "as_of"), full_replay=full_replay)
+    return history.get_police_liaison_board_at(actor, query_time(history.app, as_of, "as_of"), full_replay=full_replay)
 
 
 @router.get("/crises/{crisis_id}/timeline")
-def get_crisis_timeline_as_known(crisis_id: str, history: Histories, actor: CurrentActor, as_of: AsOf) -> dict[str, Any]:
+def get_crisis_timeline_as_known(
+    crisis_id: PathId, history: Histories, actor: CurrentActor, as_of: AsOf
+) -> dict[str, Any]:
     """The crisis timeline as known at `as_of`: the entries recorded by then, ordered by instant, struck
     entries as struck by then."""
-    return history.get_crisis_timeline_at(actor, crisis_id, instant(as_of, "as_of"))
+    return history.get_crisis_timeline_at(actor, crisis_id, query_time(history.app, as_of, "as_of"))
 
 
 @router.get("/crises/{crisis_id}/decision-log")
-def get_decision_log_as_known(crisis_id: str, history: Histories, actor: CurrentActor, as_of: AsOf) -> dict[str, Any]:
+def get_decision_log_as_known(
+    crisis_id: PathId, history: Histories, actor: CurrentActor, as_of: AsOf
+) -> dict[str, Any]:
     """The decision log as known at `as_of`, with the reviews due at that moment."""
-    return history.get_decision_log_at(actor, crisis_id, instant(as_of, "as_of"))
+    return history.get_decision_log_at(actor, crisis_id, query_time(history.app, as_of, "as_of"))

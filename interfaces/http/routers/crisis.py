@@ -11,7 +11,7 @@ from application.coordination import Coordination
 from domain.access import RUNS_CRISES, Actor, Role, require_role, role_hint
 from domain.crisis import Crisis
 from domain.shared import DomainError, Rule
-from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, answered, etag
+from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, PathId, PathNumber, answered, etag
 from interfaces.http.schemas.common import CommandResponse
 from interfaces.http.schemas.crisis import (
     AssignActionRequest,
@@ -43,7 +43,7 @@ def declare_crisis(body: DeclareCrisisRequest, app: App, actor: CurrentActor, re
 
 
 @router.get("/{crisis_id}")
-def get_crisis(crisis_id: str, app: App, actor: CurrentActor, response: Response) -> CrisisResponse:
+def get_crisis(crisis_id: PathId, app: App, actor: CurrentActor, response: Response) -> CrisisResponse:
     """The crisis as it stands, with its version in the ETag. Content above the reader's clearance is redacted."""
     crisis = app.get_crisis(actor, crisis_id)
     response.headers["ETag"] = etag(crisis.version)
@@ -52,7 +52,7 @@ def get_crisis(crisis_id: str, app: App, actor: CurrentActor, response: Response
 
 @router.post("/{crisis_id}/severity")
 def change_severity(
-    crisis_id: str, body: ChangeSeverityRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    crisis_id: PathId, body: ChangeSeverityRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
     response: Response,
 ) -> CommandResponse:
     """Change the severity (1–4)."""
@@ -62,7 +62,7 @@ def change_severity(
 
 @router.post("/{crisis_id}/condition")
 def change_condition(
-    crisis_id: str, body: ChangeConditionRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    crisis_id: PathId, body: ChangeConditionRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
     response: Response,
 ) -> CommandResponse:
     """Change the condition: EMERGENCY_CONDITIONS only while emergency conditions are in force."""
@@ -72,7 +72,7 @@ def change_condition(
 
 def _status_route(transition: str, doc: str) -> None:
     def change_status(
-        crisis_id: str, body: StatusChangeRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+        crisis_id: PathId, body: StatusChangeRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
         response: Response,
     ) -> CommandResponse:
         version = app.change_crisis_status(
@@ -99,7 +99,7 @@ _status_route(
 
 @router.post("/{crisis_id}/log-entries")
 def record_log_entry(
-    crisis_id: str, body: RecordLogEntryRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    crisis_id: PathId, body: RecordLogEntryRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
     response: Response,
 ) -> CommandResponse:
     """Record a crisis log entry. Division contacts record entries reporting from their own unit."""
@@ -109,7 +109,7 @@ def record_log_entry(
 
 @router.post("/{crisis_id}/log-entries/{number}/strike")
 def strike_log_entry(
-    crisis_id: str, number: int, body: StrikeLogEntryRequest, app: App, actor: CurrentActor,
+    crisis_id: PathId, number: PathNumber, body: StrikeLogEntryRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Strike a wrong entry through, with the reason. Entries are never deleted."""
@@ -119,7 +119,7 @@ def strike_log_entry(
 
 @router.post("/{crisis_id}/actions")
 def assign_action(
-    crisis_id: str, body: AssignActionRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    crisis_id: PathId, body: AssignActionRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
     response: Response,
 ) -> CommandResponse:
     """Assign an action to a city unit with a due time after the time of assignment."""
@@ -129,7 +129,7 @@ def assign_action(
 
 @router.post("/{crisis_id}/actions/{action_id}/complete")
 def complete_action(
-    crisis_id: str, action_id: str, body: CloseActionRequest, app: App, actor: CurrentActor,
+    crisis_id: PathId, action_id: PathId, body: CloseActionRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Complete an action (its unit's division contact, a duty officer)."""
@@ -141,7 +141,7 @@ def complete_action(
 
 @router.post("/{crisis_id}/actions/{action_id}/cancel")
 def cancel_action(
-    crisis_id: str, action_id: str, body: CloseActionRequest, app: App, actor: CurrentActor,
+    crisis_id: PathId, action_id: PathId, body: CloseActionRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Cancel an action, with a note."""
@@ -153,7 +153,7 @@ def cancel_action(
 
 @router.post("/{crisis_id}/situation-reports")
 def issue_situation_report(
-    crisis_id: str, body: IssueSituationReportRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    crisis_id: PathId, body: IssueSituationReportRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
     response: Response,
 ) -> CommandResponse:
     """Issue the next situation report, numbered consecutively, with when the next one is due."""
@@ -163,7 +163,7 @@ def issue_situation_report(
 
 @router.post("/{crisis_id}/decisions")
 def record_decision(
-    crisis_id: str, body: RecordDecisionRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    crisis_id: PathId, body: RecordDecisionRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
     response: Response,
 ) -> CommandResponse:
     """Record a decision on behalf of the decision-maker; with `supersedes`, it supersedes one of this crisis."""
@@ -173,7 +173,7 @@ def record_decision(
 
 @router.post("/{crisis_id}/decisions/{decision_id}/reviews")
 def record_decision_review(
-    crisis_id: str, decision_id: str, body: RecordDecisionReviewRequest, app: App, actor: CurrentActor,
+    crisis_id: PathId, decision_id: PathId, body: RecordDecisionReviewRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Append a review outcome to a decision; the decision itself is never changed."""
@@ -204,7 +204,7 @@ def refuse_change(
 @router.put("/{crisis_id}/decisions/{decision_id}", **IMMUTABLE)
 @router.patch("/{crisis_id}/decisions/{decision_id}", **IMMUTABLE)
 @router.delete("/{crisis_id}/decisions/{decision_id}", **IMMUTABLE)
-def change_decision(crisis_id: str, decision_id: str, app: App, actor: CurrentActor) -> None:
+def change_decision(crisis_id: PathId, decision_id: PathId, app: App, actor: CurrentActor) -> None:
     """Decisions are append-only: supersede with a new decision, or append a review."""
     refuse_change(
         app, actor, crisis_id, RUNS_CRISES, "decisions", lambda c: decision_id in c.decisions,
@@ -215,7 +215,7 @@ def change_decision(crisis_id: str, decision_id: str, app: App, actor: CurrentAc
 @router.put("/{crisis_id}/log-entries/{number}", **IMMUTABLE)
 @router.patch("/{crisis_id}/log-entries/{number}", **IMMUTABLE)
 @router.delete("/{crisis_id}/log-entries/{number}", **IMMUTABLE)
-def change_log_entry(crisis_id: str, number: int, app: App, actor: CurrentActor) -> None:
+def change_log_entry(crisis_id: PathId, number: PathNumber, app: App, actor: CurrentActor) -> None:
     """Log entries are never changed or deleted: strike a wrong one through with a reason."""
     refuse_change(
         app, actor, crisis_id, RUNS_CRISES | {Role.DIVISION_CONTACT}, "crisis log entries",
@@ -226,7 +226,7 @@ def change_log_entry(crisis_id: str, number: int, app: App, actor: CurrentActor)
 @router.put("/{crisis_id}/situation-reports/{number}", **IMMUTABLE)
 @router.patch("/{crisis_id}/situation-reports/{number}", **IMMUTABLE)
 @router.delete("/{crisis_id}/situation-reports/{number}", **IMMUTABLE)
-def change_situation_report(crisis_id: str, number: int, app: App, actor: CurrentActor) -> None:
+def change_situation_report(crisis_id: PathId, number: PathNumber, app: App, actor: CurrentActor) -> None:
     """Situation reports are never changed or deleted: issue the next one."""
     refuse_change(
         app, actor, crisis_id, RUNS_CRISES, "situation reports", lambda c: 1 <= number <= len(c.situation_reports),
@@ -236,7 +236,7 @@ def change_situation_report(crisis_id: str, number: int, app: App, actor: Curren
 
 @router.post("/{crisis_id}/after-action-review")
 def record_after_action_review(
-    crisis_id: str, body: RecordAfterActionReviewRequest, app: App, actor: CurrentActor,
+    crisis_id: PathId, body: RecordAfterActionReviewRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Record the after-action review, once, after the crisis is CLOSED (preparedness manager)."""

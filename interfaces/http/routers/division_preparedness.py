@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, answered, etag
+from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, PathId, answered, etag
 from interfaces.http.schemas.common import CommandResponse
 from interfaces.http.schemas.division_preparedness import (
     ActivateContinuityPlanRequest,
@@ -30,7 +30,9 @@ def list_division_preparedness(app: App, actor: CurrentActor) -> list[DivisionPr
 
 
 @router.get("/{unit}")
-def get_division_preparedness(unit: str, app: App, actor: CurrentActor, response: Response) -> DivisionPreparednessResponse:
+def get_division_preparedness(
+    unit: PathId, app: App, actor: CurrentActor, response: Response
+) -> DivisionPreparednessResponse:
     """One unit's readiness history and continuity plans, with its version in the ETag."""
     prep = app.get_division_preparedness(actor, unit)
     response.headers["ETag"] = etag(prep.version)
@@ -39,7 +41,7 @@ def get_division_preparedness(unit: str, app: App, actor: CurrentActor, response
 
 @router.post("/{unit}/readiness")
 def change_readiness(
-    unit: str, body: ChangeReadinessRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    unit: PathId, body: ChangeReadinessRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
     response: Response,
 ) -> CommandResponse:
     """Move the unit along the readiness ladder, naming who decided and why. EMERGENCY needs emergency conditions."""
@@ -48,7 +50,7 @@ def change_readiness(
 
 @router.post("/{unit}/plans", status_code=status.HTTP_201_CREATED)
 def draft_continuity_plan(
-    unit: str, body: DraftContinuityPlanRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    unit: PathId, body: DraftContinuityPlanRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
     response: Response,
 ) -> CommandResponse:
     """Draft a continuity plan with its critical functions (MTPD, RTO ≤ MTPD)."""
@@ -57,7 +59,7 @@ def draft_continuity_plan(
 
 @router.post("/{unit}/plans/{plan_id}/approve")
 def approve_continuity_plan(
-    unit: str, plan_id: str, body: ApproveContinuityPlanRequest, app: App, actor: CurrentActor,
+    unit: PathId, plan_id: PathId, body: ApproveContinuityPlanRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Approve a drafted plan."""
@@ -67,7 +69,7 @@ def approve_continuity_plan(
 
 @router.post("/{unit}/plans/{plan_id}/reviews")
 def record_plan_review(
-    unit: str, plan_id: str, body: RecordPlanReviewRequest, app: App, actor: CurrentActor,
+    unit: PathId, plan_id: PathId, body: RecordPlanReviewRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Record a review of the plan and when the next one is due."""
@@ -77,7 +79,7 @@ def record_plan_review(
 
 @router.post("/{unit}/plans/{plan_id}/exercises")
 def record_exercise(
-    unit: str, plan_id: str, body: RecordExerciseRequest, app: App, actor: CurrentActor,
+    unit: PathId, plan_id: PathId, body: RecordExerciseRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Record an exercise of the plan with its findings."""
@@ -87,7 +89,7 @@ def record_exercise(
 
 @router.post("/{unit}/plans/{plan_id}/activate")
 def activate_continuity_plan(
-    unit: str, plan_id: str, body: ActivateContinuityPlanRequest, app: App, actor: CurrentActor,
+    unit: PathId, plan_id: PathId, body: ActivateContinuityPlanRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Activate an approved plan for a crisis; the crisis cannot close until it is deactivated."""
@@ -97,7 +99,7 @@ def activate_continuity_plan(
 
 @router.post("/{unit}/plans/{plan_id}/deactivate")
 def deactivate_continuity_plan(
-    unit: str, plan_id: str, body: DeactivateContinuityPlanRequest, app: App, actor: CurrentActor,
+    unit: PathId, plan_id: PathId, body: DeactivateContinuityPlanRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Deactivate an active plan."""

@@ -6,14 +6,14 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, answered, etag
-from interfaces.http.schemas.common import LONG, CommandResponse, EntryRequest, time_out
+from interfaces.http.schemas.common import CommandResponse, EntryRequest, Text, time_out
 
 router = APIRouter(prefix="/emergency-conditions", tags=["emergency conditions"])
 
 
 class RecordEmergencyConditionsRequest(EntryRequest):
     in_force: bool = Field(description="true: recorded in force; false: lifted")
-    basis: str | None = Field(None, max_length=LONG, description="The decree in force, or why they were lifted.")
+    basis: Text | None = Field(None, description="The decree in force, or why they were lifted.")
 
 
 class EmergencyConditionsResponse(BaseModel):

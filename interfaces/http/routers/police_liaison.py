@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from application.audit.redaction import Classifier
-from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, answered, etag
+from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, PathId, answered, etag
 from interfaces.http.schemas.common import CommandResponse
 from interfaces.http.schemas.police_liaison import (
     AnswerPoliceRequestRequest,
@@ -33,7 +33,7 @@ def open_police_liaison(
 
 
 @router.get("/{liaison_id}")
-def get_police_liaison(liaison_id: str, app: App, actor: CurrentActor, response: Response) -> PoliceLiaisonResponse:
+def get_police_liaison(liaison_id: PathId, app: App, actor: CurrentActor, response: Response) -> PoliceLiaisonResponse:
     """The matter with its requests (age, outcome) and information shared; redacted per clearance."""
     liaison = app.get_police_liaison(actor, liaison_id)
     response.headers["ETag"] = etag(liaison.version)
@@ -43,7 +43,7 @@ def get_police_liaison(liaison_id: str, app: App, actor: CurrentActor, response:
 
 @router.post("/{liaison_id}/people")
 def change_liaison_people(
-    liaison_id: str, body: ChangeLiaisonPeopleRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    liaison_id: PathId, body: ChangeLiaisonPeopleRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
     response: Response,
 ) -> CommandResponse:
     """Replace the lists of people involved on the city's and the police's side."""
@@ -53,7 +53,7 @@ def change_liaison_people(
 
 @router.post("/{liaison_id}/requests", status_code=status.HTTP_201_CREATED)
 def raise_police_request(
-    liaison_id: str, body: RaisePoliceRequestRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    liaison_id: PathId, body: RaisePoliceRequestRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
     response: Response,
 ) -> CommandResponse:
     """Raise a request, city to police or police to city. EXECUTIVE_ASSISTANCE states its legal basis."""
@@ -63,7 +63,7 @@ def raise_police_request(
 
 @router.post("/{liaison_id}/requests/{request_id}/answer")
 def answer_police_request(
-    liaison_id: str, request_id: str, body: AnswerPoliceRequestRequest, app: App, actor: CurrentActor,
+    liaison_id: PathId, request_id: PathId, body: AnswerPoliceRequestRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Answer an open request. A request has exactly one outcome (ALREADY_ANSWERED)."""
@@ -75,7 +75,7 @@ def answer_police_request(
 
 @router.post("/{liaison_id}/requests/{request_id}/decline")
 def decline_police_request(
-    liaison_id: str, request_id: str, body: ClosePoliceRequestRequest, app: App, actor: CurrentActor,
+    liaison_id: PathId, request_id: PathId, body: ClosePoliceRequestRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Decline an open request, with the reason."""
@@ -87,7 +87,7 @@ def decline_police_request(
 
 @router.post("/{liaison_id}/requests/{request_id}/withdraw")
 def withdraw_police_request(
-    liaison_id: str, request_id: str, body: ClosePoliceRequestRequest, app: App, actor: CurrentActor,
+    liaison_id: PathId, request_id: PathId, body: ClosePoliceRequestRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Withdraw an open request, with the reason."""
@@ -99,7 +99,7 @@ def withdraw_police_request(
 
 @router.post("/{liaison_id}/information-shared")
 def record_information_shared(
-    liaison_id: str, body: RecordInformationSharedRequest, app: App, actor: CurrentActor,
+    liaison_id: PathId, body: RecordInformationSharedRequest, app: App, actor: CurrentActor,
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Record information shared with the police: what, to whom, when."""

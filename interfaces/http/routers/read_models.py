@@ -22,7 +22,8 @@ from application.projections.readiness_board import ReadinessBoard
 from application.projections.runner import MAX_WAIT_SECONDS, Projections
 from application.projections.situation_overview import SituationOverview
 from domain.shared import DomainError, Rule
-from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, get_projections
+from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_projections
+from interfaces.http.schemas.common import BIGINT
 
 router = APIRouter(tags=["situation picture"])
 
@@ -35,7 +36,7 @@ def caught_up(model: str) -> Any:
     def dependency(
         response: Response,
         views: Views,
-        min_position: Annotated[int | None, Query(ge=0, description="Wait until the read model includes this log position (your write's Valmius-Position).")] = None,
+        min_position: Annotated[int | None, Query(ge=0, le=BIGINT, description="Wait until the read model includes this log position (your write's Valmius-Position).")] = None,
         wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="How long to wait for min_position, in seconds.")] = 5.0,
     ) -> None:
         if min_position is not None and not views.wait_for(min_position, wait, model):
@@ -73,13 +74,13 @@ async def stream_situation_overview(request: Request, actor: CurrentActor) -> St
 
 
 @router.get("/crises/{crisis_id}/timeline", dependencies=[caught_up(CrisisTimeline.name)])
-def get_crisis_timeline(crisis_id: str, views: Views, actor: CurrentActor) -> dict[str, Any]:
+def get_crisis_timeline(crisis_id: PathId, views: Views, actor: CurrentActor) -> dict[str, Any]:
     """Every entry of the crisis ordered by instant, both times with offsets, actor, late and struck entries."""
     return views.get_crisis_timeline(actor, crisis_id)
 
 
 @router.get("/crises/{crisis_id}/decision-log", dependencies=[caught_up(DecisionLog.name)])
-def get_decision_log(crisis_id: str, views: Views, actor: CurrentActor) -> dict[str, Any]:
+def get_decision_log(crisis_id: PathId, views: Views, actor: CurrentActor) -> dict[str, Any]:
     """The crisis's decisions with rationale and options, supersessions, reviews, and reviews due."""
     return views.get_decision_log(actor, crisis_id)
 

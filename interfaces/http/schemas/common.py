@@ -1,27 +1,96 @@
-"""Shapes shared by every resource: classification, command answers, and the conversion of requests."""
+"""Shapes shared by every resource: classification, command answers, the conversion of requests, and the
+bounds every value at the edge keeps.
+
+The bounds are declared here once, as constrained types that every request field, path and query parameter
+uses, so each refusal is a 422 problem naming the field and the rule (`errors.py`):
+
+- `Id`: letters, digits, `-`, `_`, `.`, starting with a letter or digit, at most 64 characters: an id can
+  always be put in a path again (no `/`, no control characters).
+- `Line` (names, codes, short fields) refuses every control character; `Text` (free text) keeps newline,
+  carriage return and tab. Lone surrogates are refused by pydantic itself (`string_unicode`).
+- `Time`: an ISO-8601 time with an explicit offset; the windows around the server clock it must fall in are
+  the domain's (`domain.shared.TimeRules`: entries ten years back at most, due and review times ten years
+  either way, times asked about a century either way), checked where the clock is known (OUT_OF_RANGE).
+- Integers within the columns that keep them (`INT32`, log positions `BIGINT`) and the domain's ranges (an
+  MTPD of at most a year, `domain.division_preparedness.MAX_MTPD_MINUTES`).
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from domain.shared import Classification, display, parse_instant
 
 SHORT = 200
 LONG = 4000
+ID_LENGTH = 64
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+INT32 = 2**31 - 1
+BIGINT = 2**63 - 1
 
 TIME_EXAMPLE = "2025-10-26T03:40+03:00"
 
+# What each kind of string refuses; the JSON Schema patterns say the same for the OpenAPI document.
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+
+
+def _refusing(control: re.Pattern[str], allowed: str) -> AfterValidator:
+    def check(value: str) -> str:
+        found = control.search(value)
+        if found:
+            raise PydanticCustomError(
+                "control_character",
+                "must not contain control characters{allowed}: U+{code} at character {index}",
+                {"allowed": allowed, "code": f"{ord(found.group()):04X}", "index": found.start()},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def line(max_length: int = SHORT) -> Any:
+    """A single line of at most `max_length` characters, no control characters."""
+    return Annotated[
+        str,
+        StringConstraints(max_length=max_length),
+        _refusing(_CONTROL_IN_LINE, ""),
+        Field(json_schema_extra={"pattern": LINE_PATTERN}),
+    ]
+
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=ID_LENGTH, pattern=ID_PATTERN)]
+Line = line(SHORT)
+Code = line(40)  # a value of a domain enumeration (category, level, direction, …), checked by the domain
+Text = Annotated[
+    str,
+    StringConstraints(max_length=LONG),
+    _refusing(_CONTROL_IN_TEXT, " but newline and tab"),
+    Field(json_schema_extra={"pattern": TEXT_PATTERN}),
+]
+Time = Annotated[
+    str,
+    StringConstraints(max_length=40),
+    _refusing(_CONTROL_IN_LINE, ""),
+    Field(json_schema_extra={"format": "date-time", "pattern": LINE_PATTERN}),
+]
+Int32 = Annotated[int, Field(ge=0, le=INT32)]
+Position = Annotated[int, Field(ge=0, le=BIGINT)]
+
 
 def Instant(description: str = "", **kwargs: Any) -> Any:  # noqa: N802 - reads like a type
-    """A time with an explicit UTC offset, as a string: a local time without one is AMBIGUOUS_TIME."""
+    """A `Time` field: with an explicit UTC offset, as a string: a local time without one is AMBIGUOUS_TIME."""
     return Field(
         None,
         description=(description + " " if description else "") + "ISO-8601 with an explicit offset.",
         examples=[TIME_EXAMPLE],
-        max_length=40,
         **kwargs,
     )
 
@@ -31,12 +100,12 @@ class ClassificationRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    level: str = Field("PUBLIC", max_length=40, examples=["PUBLIC", "SECRET", "RECEIVED"])
-    legal_basis: str | None = Field(
-        None, max_length=SHORT, validation_alias=AliasChoices("legal_basis", "basis"), examples=["JulkL 24.1 § 7 k"]
+    level: Code = Field("PUBLIC", examples=["PUBLIC", "SECRET", "RECEIVED"])
+    legal_basis: Line | None = Field(
+        None, validation_alias=AliasChoices("legal_basis", "basis"), examples=["JulkL 24.1 § 7 k"]
     )
-    marking: str | None = Field(None, max_length=SHORT, examples=["TL IV KÄYTTÖ RAJOITETTU"])
-    originator: str | None = Field(None, max_length=SHORT, examples=["Helsinki Police Department"])
+    marking: Line | None = Field(None, examples=["TL IV KÄYTTÖ RAJOITETTU"])
+    originator: Line | None = Field(None, examples=["Helsinki Police Department"])
 
     def to_domain(self) -> Classification:
         return Classification.of(self.level, self.legal_basis, self.marking, self.originator)
@@ -62,9 +131,9 @@ class CommandRequest(BaseModel):
 
 
 class EntryRequest(CommandRequest):
-    occurred_at: str | None = Instant("When it happened; defaults to now.")
-    late_entry_reason: str | None = Field(
-        None, max_length=LONG, description="Required when recorded more than 15 minutes after it happened."
+    occurred_at: Time | None = Instant("When it happened; defaults to now.")
+    late_entry_reason: Text | None = Field(
+        None, description="Required when recorded more than 15 minutes after it happened."
     )
 
 

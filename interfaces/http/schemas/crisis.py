@@ -12,92 +12,98 @@ from domain.crisis import Crisis
 from domain.secrecy import redact
 from domain.shared import Policy
 from interfaces.http.schemas.common import (
-    LONG,
-    SHORT,
     ClassificationRequest,
+    Code,
     CommandRequest,
     EntryRequest,
+    Id,
     Instant,
+    Int32,
+    Line,
+    Text,
+    Time,
     time_out,
 )
 
 
 class DeclareCrisisRequest(EntryRequest):
-    crisis_id: str = Field(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", examples=["C-S1"])
-    title: str = Field(max_length=SHORT, examples=["Storm: power outages in eastern Helsinki"])
-    category: str = Field(max_length=40, examples=["SEVERE_WEATHER"])
-    severity: int = Field(examples=[2])
-    condition: str = Field("NORMAL_DISRUPTION", max_length=40)
-    areas: list[str] = Field(default_factory=list, max_length=100, examples=[["Vuosaari", "Kontula"]])
-    lead_authority: str | None = Field(None, max_length=SHORT)
-    external_lead: str | None = Field(None, max_length=SHORT, examples=["HSY"])
+    crisis_id: Id = Field(examples=["C-S1"])
+    title: Line = Field(examples=["Storm: power outages in eastern Helsinki"])
+    category: Code = Field(examples=["SEVERE_WEATHER"])
+    severity: Int32 = Field(examples=[2])
+    condition: Code = "NORMAL_DISRUPTION"
+    areas: list[Line] = Field(default_factory=list, max_length=100, examples=[["Vuosaari", "Kontula"]])
+    lead_authority: Line | None = None
+    external_lead: Line | None = Field(None, examples=["HSY"])
     classification: ClassificationRequest | None = None
 
 
 class ChangeSeverityRequest(EntryRequest):
-    to_severity: int = Field(examples=[3])
-    from_severity: int | None = Field(None, description="The severity you saw; refused if it has changed.")
-    reason: str | None = Field(None, max_length=LONG)
+    to_severity: Int32 = Field(examples=[3])
+    from_severity: Int32 | None = Field(None, description="The severity you saw; refused if it has changed.")
+    reason: Text | None = None
 
 
 class ChangeConditionRequest(EntryRequest):
-    to_condition: str = Field(max_length=40, examples=["EMERGENCY_CONDITIONS"])
-    reason: str | None = Field(None, max_length=LONG)
+    to_condition: Code = Field(examples=["EMERGENCY_CONDITIONS"])
+    reason: Text | None = None
 
 
 class StatusChangeRequest(EntryRequest):
-    reason: str | None = Field(None, max_length=LONG)
+    reason: Text | None = None
 
 
 class RecordLogEntryRequest(EntryRequest):
-    text: str = Field(max_length=LONG, examples=["Helen: 12,000 customers still without power"])
-    source: str | None = Field(None, max_length=SHORT, examples=["HSY"])
+    text: Text = Field(examples=["Helen: 12,000 customers still without power"])
+    source: Line | None = Field(None, examples=["HSY"])
     classification: ClassificationRequest | None = None
 
 
 class StrikeLogEntryRequest(CommandRequest):
-    reason: str = Field(max_length=LONG, examples=["entered in the wrong crisis"])
+    reason: Text = Field(examples=["entered in the wrong crisis"])
 
 
 class AssignActionRequest(EntryRequest):
-    action_id: str = Field(max_length=64, examples=["A-S1-01"])
-    unit: str = Field(max_length=64, examples=["STARA"])
-    task: str = Field(max_length=LONG, examples=["Clear fallen trees blocking home-care routes, Vuosaari"])
-    due_at: str | None = Instant("When the action is due; required, after the time of assignment.")
+    action_id: Id = Field(examples=["A-S1-01"])
+    unit: Id = Field(examples=["STARA"])
+    task: Text = Field(examples=["Clear fallen trees blocking home-care routes, Vuosaari"])
+    due_at: Time | None = Instant("When the action is due; required, after the time of assignment.")
     classification: ClassificationRequest | None = None
 
 
 class CloseActionRequest(EntryRequest):
-    note: str | None = Field(None, max_length=LONG)
+    note: Text | None = None
 
 
 class IssueSituationReportRequest(EntryRequest):
-    number: int | None = Field(None, description="Consecutive per crisis; defaults to the next number.", examples=[2])
-    summary: str | None = Field(None, max_length=LONG)
-    next_due_at: str | None = Instant("When the next report is due.")
+    number: Int32 | None = Field(None, description="Consecutive per crisis; defaults to the next number.", examples=[2])
+    summary: Text | None = None
+    next_due_at: Time | None = Instant("When the next report is due.")
     classification: ClassificationRequest | None = None
 
 
 class RecordDecisionRequest(EntryRequest):
-    decision_id: str = Field(max_length=64, examples=["D-S1-01"])
-    decided_by: str = Field(max_length=SHORT, examples=["Executive Director, SOTEPE"])
-    authority: str | None = Field(None, max_length=SHORT, examples=["division delegation"])
-    decision: str = Field(max_length=LONG)
-    rationale: str = Field(max_length=LONG)
-    options: list[str] = Field(max_length=50, description="At least two options considered.")
-    review_at: str | None = Instant("When the decision is to be reviewed.")
-    references: list[str] = Field(default_factory=list, max_length=50)
-    supersedes: str | None = Field(None, max_length=64, description="The decision of this crisis this one supersedes.")
+    decision_id: Id = Field(examples=["D-S1-01"])
+    decided_by: Line = Field(examples=["Executive Director, SOTEPE"])
+    authority: Line | None = Field(None, examples=["division delegation"])
+    decision: Text = Field(examples=["Evacuate the home-care clients of Vuosaari to the Kontula service centre"])
+    rationale: Text = Field(examples=["Power will not be back before the MTPD of home care runs out"])
+    options: list[Text] = Field(
+        max_length=50, description="At least two options considered.", examples=[["evacuate", "wait for power"]]
+    )
+    review_at: Time | None = Instant("When the decision is to be reviewed.")
+    references: list[Line] = Field(default_factory=list, max_length=50)
+    supersedes: Id | None = Field(None, description="The decision of this crisis this one supersedes.")
     classification: ClassificationRequest | None = None
 
 
 class RecordDecisionReviewRequest(EntryRequest):
-    outcome: str = Field(max_length=LONG, examples=["clients returned home 07:40"])
+    outcome: Text = Field(examples=["clients returned home 07:40"])
 
 
 class RecordAfterActionReviewRequest(EntryRequest):
-    findings: list[str] = Field(max_length=100)
-    recommendations: list[str] = Field(default_factory=list, max_length=100)
+    findings: list[Text] = Field(max_length=100)
+    recommendations: list[Text] = Field(default_factory=list, max_length=100)
 
 
 class CrisisResponse(BaseModel):

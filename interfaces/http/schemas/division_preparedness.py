@@ -5,46 +5,53 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.access import Actor
-from domain.division_preparedness import CriticalFunction, DivisionPreparedness
+from domain.division_preparedness import MAX_MTPD_MINUTES, CriticalFunction, DivisionPreparedness
 from domain.secrecy import redact
 from domain.shared import Policy
 from interfaces.http.schemas.common import (
-    LONG,
-    SHORT,
     ClassificationRequest,
+    Code,
     CommandRequest,
     EntryRequest,
+    Id,
     Instant,
+    Line,
+    Text,
+    Time,
     time_out,
 )
 
 
 class ChangeReadinessRequest(EntryRequest):
-    to_level: str = Field(max_length=40, examples=["ENHANCED"])
-    from_level: str | None = Field(None, max_length=40, description="The level you saw; refused if it has changed.")
-    decided_by: str | None = Field(
-        None, max_length=SHORT, examples=["Executive Director, SOTEPE"], description="Defaults to you."
-    )
-    reason: str | None = Field(None, max_length=LONG)
-    crisis_ref: str | None = Field(None, max_length=64, examples=["C-S1"])
-    decision_ref: str | None = Field(None, max_length=64)
+    to_level: Code = Field(examples=["ENHANCED"])
+    from_level: Code | None = Field(None, description="The level you saw; refused if it has changed.")
+    decided_by: Line | None = Field(None, examples=["Executive Director, SOTEPE"], description="Defaults to you.")
+    reason: Text | None = None
+    crisis_ref: Id | None = Field(None, examples=["C-S1"])
+    decision_ref: Id | None = None
 
 
 class CriticalFunctionRequest(BaseModel):
-    name: str = Field(max_length=SHORT)
-    mtpd_minutes: int = Field(gt=0, description="Maximum tolerable period of disruption")
-    rto_minutes: int = Field(gt=0, description="Recovery time objective, at most the MTPD")
+    model_config = ConfigDict(extra="forbid")
+
+    name: Line = Field(examples=["clients depending on powered medical devices"])
+    mtpd_minutes: int = Field(
+        gt=0, le=MAX_MTPD_MINUTES, description="Maximum tolerable period of disruption, at most a year", examples=[360]
+    )
+    rto_minutes: int = Field(
+        gt=0, le=MAX_MTPD_MINUTES, description="Recovery time objective, at most the MTPD", examples=[120]
+    )
 
 
 class DraftContinuityPlanRequest(CommandRequest):
-    plan_id: str = Field(max_length=64, examples=["CP-SOTEPE-01"])
-    title: str = Field(max_length=SHORT, examples=["Home care in power outage"])
-    owner: str | None = Field(None, max_length=SHORT)
+    plan_id: Id = Field(examples=["CP-SOTEPE-01"])
+    title: Line = Field(examples=["Home care in power outage"])
+    owner: Line | None = None
     critical_functions: list[CriticalFunctionRequest] = Field(max_length=50)
-    next_review_due: str | None = Instant("When the plan is next to be reviewed.")
+    next_review_due: Time | None = Instant("When the plan is next to be reviewed.")
     classification: ClassificationRequest | None = None
 
     def args(self) -> dict[str, Any]:
@@ -54,28 +61,28 @@ class DraftContinuityPlanRequest(CommandRequest):
 
 
 class ApproveContinuityPlanRequest(CommandRequest):
-    approved_by: str = Field(max_length=SHORT)
-    occurred_at: str | None = Instant()
+    approved_by: Line = Field(examples=["Executive Director, SOTEPE"])
+    occurred_at: Time | None = Instant()
 
 
 class RecordPlanReviewRequest(CommandRequest):
-    notes: str | None = Field(None, max_length=LONG)
-    next_review_due: str | None = Instant()
-    occurred_at: str | None = Instant()
+    notes: Text | None = None
+    next_review_due: Time | None = Instant()
+    occurred_at: Time | None = Instant()
 
 
 class RecordExerciseRequest(CommandRequest):
-    title: str = Field(max_length=SHORT)
-    findings: list[str] = Field(default_factory=list, max_length=100)
-    occurred_at: str | None = Instant("When the exercise was held.")
+    title: Line = Field(examples=["Tabletop: a winter storm on a weekend"])
+    findings: list[Text] = Field(default_factory=list, max_length=100)
+    occurred_at: Time | None = Instant("When the exercise was held.")
 
 
 class ActivateContinuityPlanRequest(EntryRequest):
-    crisis_id: str = Field(max_length=64, examples=["C-S1"])
+    crisis_id: Id = Field(examples=["C-S1"])
 
 
 class DeactivateContinuityPlanRequest(EntryRequest):
-    reason: str | None = Field(None, max_length=LONG)
+    reason: Text | None = None
 
 
 class DivisionPreparednessResponse(BaseModel):

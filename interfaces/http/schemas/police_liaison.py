@@ -12,51 +12,53 @@ from domain.police_liaison import PoliceLiaison
 from domain.secrecy import redact, stricter
 from domain.shared import Classification, Policy
 from interfaces.http.schemas.common import (
-    LONG,
-    SHORT,
     ClassificationRequest,
+    Code,
     CommandRequest,
     EntryRequest,
+    Id,
+    Line,
+    Text,
     time_out,
 )
 
 
 class OpenPoliceLiaisonRequest(CommandRequest):
-    liaison_id: str = Field(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", examples=["PL-C-S1"])
-    crisis_id: str | None = Field(None, max_length=64, examples=["C-S1"])
-    topic: str | None = Field(None, max_length=SHORT, examples=["Helsinki Pride 2026"])
-    city_people: list[str] = Field(default_factory=list, max_length=50)
-    police_people: list[str] = Field(default_factory=list, max_length=50)
+    liaison_id: Id = Field(examples=["PL-C-S1"])
+    crisis_id: Id | None = Field(None, examples=["C-S1"])
+    topic: Line | None = Field(None, examples=["Helsinki Pride 2026"])
+    city_people: list[Line] = Field(default_factory=list, max_length=50)
+    police_people: list[Line] = Field(default_factory=list, max_length=50)
 
 
 class ChangeLiaisonPeopleRequest(CommandRequest):
-    city_people: list[str] = Field(max_length=50, examples=[["PC (police coordinator)", "DO-1"]])
-    police_people: list[str] = Field(max_length=50, examples=[["HPD field commander"]])
+    city_people: list[Line] = Field(max_length=50, examples=[["PC (police coordinator)", "DO-1"]])
+    police_people: list[Line] = Field(max_length=50, examples=[["HPD field commander"]])
 
 
 class RaisePoliceRequestRequest(EntryRequest):
-    request_id: str = Field(max_length=64, examples=["PR-S1-01"])
-    direction: str = Field(max_length=20, examples=["CITY_TO_POLICE"])
-    request_type: str = Field(max_length=30, examples=["COORDINATION"])
-    subject: str = Field(max_length=LONG)
-    legal_basis: str | None = Field(None, max_length=SHORT, description="Required for EXECUTIVE_ASSISTANCE.")
+    request_id: Id = Field(examples=["PR-S1-01"])
+    direction: Code = Field(examples=["CITY_TO_POLICE"])
+    request_type: Code = Field(examples=["COORDINATION"])
+    subject: Text = Field(examples=["Traffic control at 4 dark signalised junctions on Itäväylä"])
+    legal_basis: Line | None = Field(None, description="Required for EXECUTIVE_ASSISTANCE.")
     classification: ClassificationRequest | None = None
 
 
 class AnswerPoliceRequestRequest(EntryRequest):
-    response: str = Field(max_length=LONG, examples=["2 patrols 22:30–02:00"])
-    answered_by: str | None = Field(None, max_length=SHORT, examples=["HPD field commander"])
+    response: Text = Field(examples=["2 patrols 22:30–02:00"])
+    answered_by: Line | None = Field(None, examples=["HPD field commander"])
     classification: ClassificationRequest | None = None
 
 
 class ClosePoliceRequestRequest(EntryRequest):
-    response: str | None = Field(None, max_length=LONG, description="Why it was declined or withdrawn.")
+    response: Text | None = Field(None, description="Why it was declined or withdrawn.")
     classification: ClassificationRequest | None = None
 
 
 class RecordInformationSharedRequest(EntryRequest):
-    what: str = Field(max_length=LONG)
-    to_whom: str = Field(max_length=SHORT)
+    what: Text = Field(examples=["The list of dark junctions"])
+    to_whom: Line = Field(examples=["HPD field commander"])
     classification: ClassificationRequest | None = None
 
 
