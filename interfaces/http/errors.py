@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from application.projections.runner import RETRY_CAP_SECONDS
 from domain.shared import DomainError, Rule
 from infrastructure.persistence import STORE_ERRORS, store_unavailable
+from interfaces.http.security import harden
 
 log = logging.getLogger("valmius.http")
 
@@ -189,12 +190,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(
+        return harden(problem(
             Rule.INTERNAL_ERROR,
             "the service failed unexpectedly; the error is logged. Read the record before you retry.",
             status=500,
             instance=request.url.path,
-        )
+        ))
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -131,3 +131,26 @@ def test_every_answer_carries_the_security_headers_and_every_page_a_strict_polic
     # and a nonce is drawn for each response, never reused
     assert api.get("/dashboard").headers["content-security-policy"] != api.get("/dashboard").headers[
         "content-security-policy"]
+
+
+def test_an_unexpected_error_is_answered_with_the_security_headers_too(tmp_path, clock):  # noqa: ANN001
+    from fastapi.testclient import TestClient
+
+    from infrastructure.bootstrap import open_services
+    from interfaces.http.app import create_app
+    from tests.conftest import settings_for
+
+    settings = settings_for("sqlite", tmp_path)
+    services = open_services(settings, clock)
+    app = create_app(settings, clock, services=services)
+
+    @app.get("/fails")
+    def fails() -> None:  # a bug: answered by Starlette's outermost layer, outside every middleware of ours
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/fails")
+    services.close()
+    assert problem(answer, 500, "INTERNAL_ERROR")
+    assert answer.headers["x-content-type-options"] == "nosniff" and answer.headers["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
