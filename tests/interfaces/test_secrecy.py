@@ -136,8 +136,45 @@ class Commands:
             return self.marker(world, name)  # free text, whatever pattern it must match (markers are plain)
         return _OMIT
 
+    def spoiled(self, body: dict[str, Any], world: str) -> Iterator[dict[str, Any]]:
+        """The body once for each of its strings made invalid, with markers in it."""
+        for number, (where, value) in enumerate(_leaves(body)):
+            name = next((part for part in reversed(where) if isinstance(part, str)), "")
+            if MARKER.fullmatch(value):  # free text: refused at the edge
+                bad = value + "\x01" if number % 2 else value * 450
+            elif name.endswith(_IDS):
+                bad = self.marker(world, name) + " /"
+            elif name in CLOSED_SETS or name == "level" or name.endswith(("_at", "_due")):
+                bad = self.marker(world, name)  # a category, level or time that is none: refused where understood
+            else:  # free text the world gives (a legal basis, a marking)
+                bad = self.marker(world, name) + "\x01"
+            yield _replaced(body, where, bad)
+
 
 _OMIT = object()
+_IDS = ("_id", "_ref", "unit", "supersedes")
+
+
+def _leaves(value: Any, where: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Every string in a body, by its path (keys and list indices)."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _leaves(sub, (*where, key))
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            yield from _leaves(sub, (*where, index))
+    elif isinstance(value, str):
+        yield where, value
+
+
+def _replaced(value: Any, where: tuple[Any, ...], new: str) -> Any:
+    if not where:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[where[0]] = _replaced(value[where[0]], where[1:], new)
+    return copy
+
+
 
 
 class World:
@@ -170,6 +207,7 @@ class World:
         )
         self.position = max(self.position, int(answer.headers.get("Valmius-Position", 0)))
         self.refuse(method, path, concrete, world or self.world, given)
+        self.refuse_invalid(method, path, concrete, world or self.world, given, role, unit)
         return answer
 
     def refuse(self, method: str, path: str, concrete: str, world: str, given: dict[str, Any],
@@ -182,6 +220,28 @@ class World:
                                headers={**self.headers(role), **headers}, timeout=30)
         assert answer.status_code == status, answer.text
         self.refusal_answers.append(answer.text)
+
+    def refuse_invalid(self, method: str, path: str, concrete: str, world: str, given: dict[str, Any], role: str,
+                       unit: str | None) -> None:
+        """The same command by its writer, with fresh markers, refused at the edge or by the domain: once for
+        each string of the body made invalid (free text with a control character or over-long; any other value
+        replaced by a marker: a category, level or time that is none, an id off its pattern), once with a key
+        nobody declared, once with an If-Match that is no version. The answer may quote what was sent; what is
+        kept of it for auditors must not, to an uncleared one."""
+        before = set(self.commands.where)
+        body = self.commands.body(method, path, world, given)
+        variants = [(spoiled, {}) for spoiled in self.commands.spoiled(body, world)]
+        variants.append(({**body, self.commands.marker(world, "(undeclared key)"): "x"}, {}))
+        parameters = self.commands.openapi["paths"][path][method].get("parameters", [])
+        if any(p["in"] == "header" and p["name"].lower() == "if-match" for p in parameters):
+            variants.append((body, {"If-Match": self.commands.marker(world, "If-Match")}))
+        self.commands.refused |= set(self.commands.where) - before
+        for spoiled, headers in variants:
+            answer = httpx.request(method.upper(), f"{self.server.base_url}{concrete}", json=spoiled,
+                                   headers={**self.headers(role, unit), **headers}, timeout=30)
+            assert 400 <= answer.status_code < 500 and answer.status_code not in (401, 403), (
+                f"{method.upper()} {concrete} {spoiled!r} {headers}: {answer.status_code} {answer.text}"
+            )
 
     def build(self) -> None:
         now = utc_now()
