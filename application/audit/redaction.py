@@ -38,8 +38,9 @@ WITHHELD = "[WITHHELD: no clearance; the classification of a refused attempt is 
 STATE_RULES = frozenset(
     """OPEN_ITEMS PLAN_STILL_ACTIVE CRISIS_NOT_CLOSED CRISIS_CLOSED DUPLICATE_SEQUENCE IMMUTABLE_RECORD WRONG_CRISIS
     NO_EMERGENCY_CONDITIONS ALREADY_ANSWERED ALREADY_EXISTS NOT_FOUND CONFLICT_VERSION FORBIDDEN_ROLE
-    INVALID_TRANSITION PLAN_NOT_APPROVED PLAN_NOT_ACTIVE ACTION_NOT_OPEN IDEMPOTENCY_KEY_REUSED IDEMPOTENCY_IN_PROGRESS
-    READ_MODEL_BEHIND STORE_UNAVAILABLE UNAUTHENTICATED TOO_MANY_FAILED_AUTHENTICATIONS""".split()
+    INVALID_TRANSITION PLAN_NOT_APPROVED PLAN_NOT_ACTIVE ACTION_NOT_OPEN IDEMPOTENCY_KEY_REUSED
+    IDEMPOTENCY_IN_PROGRESS READ_MODEL_BEHIND STORE_UNAVAILABLE UNAUTHENTICATED
+    TOO_MANY_FAILED_AUTHENTICATIONS""".split()
 )
 
 
@@ -90,7 +91,8 @@ def withhold_payload(payload: dict[str, Any] | None, cleared: bool) -> dict[str,
     out = {key: (value if _shown_argument(key, value) else WITHHELD) for key, value in payload.items()}
     if isinstance(out.get("errors"), list):  # the edge's refusal: each field and rule, no quoted key or value
         out["errors"] = [
-            {"field": WITHHELD if error.get("rule") == "extra_forbidden" else error.get("field"), "rule": error.get("rule")}
+            {"field": WITHHELD if error.get("rule") == "extra_forbidden" else error.get("field"),
+             "rule": error.get("rule")}
             for error in out["errors"]
         ]
     return out
@@ -99,7 +101,7 @@ def withhold_payload(payload: dict[str, Any] | None, cleared: bool) -> dict[str,
 def _shown_argument(key: str, value: Any) -> bool:
     """Structure, and (a refused value may be any text: a category that is none) a string only if it is an id,
     which the edge held to its pattern, or a time."""
-    if value is None or key == "errors":
+    if value is None:
         return True
     if key not in ATTEMPT_STRUCTURE:
         return False

@@ -454,7 +454,7 @@ def test_no_classified_marker_reaches_an_uncleared_reader_on_any_path(server: Li
 FAILURE_MARKER = "MRKFAIL7Q"  # in the message of a read model's failure: for the server's log only
 
 
-def test_a_read_model_failure_shows_readers_its_structure_never_its_message(server: LiveServer, caplog) -> None:  # noqa: ANN001
+def test_a_read_model_failure_shows_its_structure_never_its_message(server: LiveServer, caplog) -> None:  # noqa: ANN001
     """Given every read model that follows declarations failing on one (its handler raises an error whose message
     quotes a marker, as one quoting an event's value would), when every GET route, the stream and the dashboard
     are read by every role, cleared or not, and anonymously, then the failure is shown by its structure (model,
