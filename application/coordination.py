@@ -27,6 +27,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
+from application.audit.redaction import withhold_message
 from domain import crisis as crisis_module
 from domain import division_preparedness as preparedness_module
 from domain import police_liaison as liaison_module
@@ -244,7 +245,8 @@ class Coordination(Application):
     def record_refusal(
         self, command: str, actor: Actor | None, target: str | None, payload: dict[str, Any], refused: DomainError
     ) -> None:
-        log.info("refused %s on %s by %s: %s %s", command, target, actor and actor.user, refused.rule, refused.message)
+        message = withhold_message(refused.rule, refused.message, cleared=False)  # the log is read without clearance
+        log.info("refused %s on %s by %s: %s %s", command, target, actor and actor.user, refused.rule, message)
         self.refusals.record(
             at=self.now(),
             user=actor.user if actor else None,

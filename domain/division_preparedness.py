@@ -293,6 +293,8 @@ class DivisionPreparedness(Aggregate):
         now: datetime,
     ) -> None:
         policy.check_readiness(to_level)
+        if from_level is not None:  # a level of the ladder, before a conflict names it
+            policy.check_readiness(from_level)
         required_text(decided_by, "decided by")
         if from_level is not None and from_level != self.readiness:
             raise DomainError(

@@ -6,11 +6,17 @@ action, the topic of a liaison matter of a SECRET crisis) comes from the current
 and every field of the event that its kind of record does not declare structure is replaced by the label.
 
 A refused attempt keeps the command's arguments but not the classification it asked for, so its arguments
-are withheld from an uncleared reader unless they are structure of some kind of record (ids, levels, times).
+are withheld from an uncleared reader unless they are structure of some kind of record (ids, numbers, a
+classification), and a string among them only if it is an id: a refused category or time may be any text.
+Its message too, unless its rule is one decided on the records as they stand, whose messages name records
+(ids, versions, states, their times) and roles only: a refusal of what was sent (422: a value out of bounds,
+an unknown category, a time that does not parse, an If-Match that is not a version) may quote it. Of the
+edge's `errors` an uncleared reader sees each field and rule, not the field of a key nobody declared.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,7 +32,16 @@ ATTEMPT_STRUCTURE = (
     frozenset().union(*(kind.structure for kind in RECORDS.values()))
     - frozenset().union(*(kind.content for kind in RECORDS.values()))
 ) | {"errors"}
+ID_SUFFIXES = ("_id", "_ref", "unit", "supersedes")
 WITHHELD = "[WITHHELD: no clearance; the classification of a refused attempt is not kept]"
+# Rules decided on the records as they stand: their messages quote nothing that was sent but ids and versions.
+STATE_RULES = frozenset(
+    """OPEN_ITEMS PLAN_STILL_ACTIVE CRISIS_NOT_CLOSED CRISIS_CLOSED DUPLICATE_SEQUENCE IMMUTABLE_RECORD WRONG_CRISIS
+    NO_EMERGENCY_CONDITIONS ALREADY_ANSWERED ALREADY_EXISTS NOT_FOUND CONFLICT_VERSION FORBIDDEN_ROLE
+    INVALID_TRANSITION PLAN_NOT_APPROVED PLAN_NOT_ACTIVE ACTION_NOT_OPEN IDEMPOTENCY_KEY_REUSED
+    IDEMPOTENCY_IN_PROGRESS READ_MODEL_BEHIND STORE_UNAVAILABLE UNAUTHENTICATED
+    TOO_MANY_FAILED_AUTHENTICATIONS""".split()
+)
 
 
 class Classifier:
@@ -73,4 +88,35 @@ def withhold_payload(payload: dict[str, Any] | None, cleared: bool) -> dict[str,
     """A refused attempt's arguments: all of them for a cleared reader, the structural ones for others."""
     if payload is None or cleared:
         return payload
-    return {key: (value if key in ATTEMPT_STRUCTURE or value is None else WITHHELD) for key, value in payload.items()}
+    out = {key: (value if _shown_argument(key, value) else WITHHELD) for key, value in payload.items()}
+    if isinstance(out.get("errors"), list):  # the edge's refusal: each field and rule, no quoted key or value
+        out["errors"] = [
+            {"field": WITHHELD if error.get("rule") == "extra_forbidden" else error.get("field"),
+             "rule": error.get("rule")}
+            for error in out["errors"]
+        ]
+    return out
+
+
+def _shown_argument(key: str, value: Any) -> bool:
+    """Structure, and (a refused value may be any text: a category that is none) a string only if it is an id,
+    which the edge held to its pattern, or a time."""
+    if value is None:
+        return True
+    if key not in ATTEMPT_STRUCTURE:
+        return False
+    return not isinstance(value, str) or key.endswith(ID_SUFFIXES) or _is_time(value)
+
+
+def _is_time(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def withhold_message(rule: str, message: str, cleared: bool) -> str:
+    """A refused attempt's message: as kept for a cleared reader, or when its rule is decided on the records'
+    state; else withheld (it may quote what was sent)."""
+    return message if cleared or rule in STATE_RULES else WITHHELD

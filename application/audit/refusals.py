@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from eventsourcing.utils import get_topic
 
-from application.audit.redaction import withhold_payload
+from application.audit.redaction import withhold_message, withhold_payload
 from application.projections.base import log_pages
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
@@ -155,7 +155,8 @@ def _matches(row: dict[str, Any], links: CrisisLinks | None, since: datetime | N
 
 
 def present_refusal(row: dict[str, Any], cleared: bool) -> dict[str, Any]:
-    """A kept refused attempt as an auditor reads it: the arguments withheld from an uncleared reader."""
+    """A kept refused attempt as an auditor reads it: the arguments, and a message that may quote them, withheld
+    from an uncleared reader."""
     at = datetime.fromisoformat(row["at"])
     return {
         "id": row["id"],
@@ -165,6 +166,6 @@ def present_refusal(row: dict[str, Any], cleared: bool) -> dict[str, Any]:
         "command": row["command"],
         "target": row["target"],
         "rule": row["rule"],
-        "message": row["message"],
+        "message": withhold_message(row["rule"], row["message"], cleared),
         "payload": withhold_payload(row["payload"], cleared),
     }

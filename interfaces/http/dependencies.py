@@ -18,6 +18,7 @@ from domain.access import Actor, require_auditor, require_writer
 from domain.shared import DomainError, Rule, check_window, parse_instant
 from infrastructure.bootstrap import Services
 from infrastructure.identity import hash_token
+from interfaces.http.errors import printable
 from interfaces.http.schemas.common import BIGINT, ID_LENGTH, ID_PATTERN, INT32, CommandResponse
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -65,7 +66,7 @@ async def get_reader(
     if actor is None:
         address = request.client.host if request.client else "unknown"
         throttle = request.app.state.failed_authentications
-        retry_after = await run_in_threadpool(throttle.failed, address, digest, request.url.path)
+        retry_after = await run_in_threadpool(throttle.failed, address, digest, printable(request.url.path, 200))
         if retry_after is not None:
             raise DomainError(
                 Rule.TOO_MANY_FAILED_AUTHENTICATIONS,

@@ -8,9 +8,16 @@ record of the world (a note closing an action, a review, a strike reason, a chan
 liaison matter of the crisis, …) and are as secret as it. An answer to a police request is recorded PUBLIC
 on a classified request, to show that it takes its request's classification.
 
+Each command is also sent refused, with fresh markers: as a reader (403), and by its writer once for each
+string of its body made invalid (free text with a control character or over-long, a category, level or time
+that is none, an id off its pattern), once with a key nobody declared and once with an If-Match that is no
+version. The sender's own answer may quote what it sent; what is kept of the refusal for auditors must not
+show an uncleared one anything sent but ids, numbers and times.
+
 Then every GET route of the route table is crawled, with the ids of the worlds in its path, as-of variants,
 every page of the event log, the export archive's files and the live overview stream's first frame, as each
-uncleared role: no marker of a classified world may appear, and none in conflict answers or the logs. The
+uncleared role (answers' headers included): no marker of a classified world may appear, and none in conflict
+answers or the logs. The
 cleared reader sees every marker (the crawl reaches every field) and the uncleared ones every PUBLIC marker.
 """
 
@@ -20,6 +27,7 @@ import io
 import itertools
 import logging
 import re
+import time
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -28,6 +36,7 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.crisis import Crisis
 from domain.shared import utc_now
 from infrastructure.settings import Settings
 from tests.conftest import settings_for
@@ -136,8 +145,45 @@ class Commands:
             return self.marker(world, name)  # free text, whatever pattern it must match (markers are plain)
         return _OMIT
 
+    def spoiled(self, body: dict[str, Any], world: str) -> Iterator[dict[str, Any]]:
+        """The body once for each of its strings made invalid, with markers in it."""
+        for number, (where, value) in enumerate(_leaves(body)):
+            name = next((part for part in reversed(where) if isinstance(part, str)), "")
+            if MARKER.fullmatch(value):  # free text: refused at the edge
+                bad = value + "\x01" if number % 2 else value * 450
+            elif name.endswith(_IDS):
+                bad = self.marker(world, name) + " /"
+            elif name in CLOSED_SETS or name == "level" or name.endswith(("_at", "_due")):
+                bad = self.marker(world, name)  # a category, level or time that is none: refused where understood
+            else:  # free text the world gives (a legal basis, a marking)
+                bad = self.marker(world, name) + "\x01"
+            yield _replaced(body, where, bad)
+
 
 _OMIT = object()
+_IDS = ("_id", "_ref", "unit", "supersedes")
+
+
+def _leaves(value: Any, where: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Every string in a body, by its path (keys and list indices)."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _leaves(sub, (*where, key))
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            yield from _leaves(sub, (*where, index))
+    elif isinstance(value, str):
+        yield where, value
+
+
+def _replaced(value: Any, where: tuple[Any, ...], new: str) -> Any:
+    if not where:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[where[0]] = _replaced(value[where[0]], where[1:], new)
+    return copy
+
+
 
 
 class World:
@@ -170,6 +216,7 @@ class World:
         )
         self.position = max(self.position, int(answer.headers.get("Valmius-Position", 0)))
         self.refuse(method, path, concrete, world or self.world, given)
+        self.refuse_invalid(method, path, concrete, world or self.world, given, role, unit)
         return answer
 
     def refuse(self, method: str, path: str, concrete: str, world: str, given: dict[str, Any],
@@ -182,6 +229,28 @@ class World:
                                headers={**self.headers(role), **headers}, timeout=30)
         assert answer.status_code == status, answer.text
         self.refusal_answers.append(answer.text)
+
+    def refuse_invalid(self, method: str, path: str, concrete: str, world: str, given: dict[str, Any], role: str,
+                       unit: str | None) -> None:
+        """The same command by its writer, with fresh markers, refused at the edge or by the domain: once for
+        each string of the body made invalid (free text with a control character or over-long; any other value
+        replaced by a marker: a category, level or time that is none, an id off its pattern), once with a key
+        nobody declared, once with an If-Match that is no version. The answer may quote what was sent; what is
+        kept of it for auditors must not, to an uncleared one."""
+        before = set(self.commands.where)
+        body = self.commands.body(method, path, world, given)
+        variants = [(spoiled, {}) for spoiled in self.commands.spoiled(body, world)]
+        variants.append(({**body, self.commands.marker(world, "(undeclared key)"): "x"}, {}))
+        parameters = self.commands.openapi["paths"][path][method].get("parameters", [])
+        if any(p["in"] == "header" and p["name"].lower() == "if-match" for p in parameters):
+            variants.append((body, {"If-Match": self.commands.marker(world, "If-Match")}))
+        self.commands.refused |= set(self.commands.where) - before
+        for spoiled, headers in variants:
+            answer = httpx.request(method.upper(), f"{self.server.base_url}{concrete}", json=spoiled,
+                                   headers={**self.headers(role, unit), **headers}, timeout=30)
+            assert 400 <= answer.status_code < 500 and answer.status_code not in (401, 403), (
+                f"{method.upper()} {concrete} {spoiled!r} {headers}: {answer.status_code} {answer.text}"
+            )
 
     def build(self) -> None:
         now = utc_now()
@@ -282,10 +351,9 @@ def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], head
                 for params in variants:
                     answer = client.get(url, params=params)
                     key = f"{url}?{params}"
-                    if url.endswith("/export") and answer.status_code == 200:
-                        seen[key] = archive_text(answer.content)
-                    else:
-                        seen[key] = answer.text
+                    content = archive_text(answer.content) if url.endswith("/export") and answer.status_code == 200 \
+                        else answer.text
+                    seen[key] = f"{answer.headers}\n{content}"  # the headers too (freshness, ETag, …)
                     if answer.status_code == 200 and "version" in query:  # every version of the record
                         latest = answer.json().get("latest_version") or answer.json().get("version") or 0
                         for version in range(1, int(latest) + 1):
@@ -381,3 +449,49 @@ def test_no_classified_marker_reaches_an_uncleared_reader_on_any_path(server: Li
     assert public - commands.refused <= set(markers_in(uncleared)), commands.named(
         public - commands.refused - set(markers_in(uncleared))
     )
+
+
+FAILURE_MARKER = "MRKFAIL7Q"  # in the message of a read model's failure: for the server's log only
+
+
+def test_a_read_model_failure_shows_its_structure_never_its_message(server: LiveServer, caplog) -> None:  # noqa: ANN001
+    """Given every read model that follows declarations failing on one (its handler raises an error whose message
+    quotes a marker, as one quoting an event's value would), when every GET route, the stream and the dashboard
+    are read by every role, cleared or not, and anonymously, then the failure is shown by its structure (model,
+    position, the error's kind) and its message by no answer: it is in the server's log only."""
+    caplog.set_level(logging.INFO)
+    openapi = httpx.get(f"{server.base_url}/openapi.json").json()
+    for model in server.services.projections.models.values():
+        handler = model.handlers.get(Crisis.Declared)
+        if handler is None:
+            continue
+
+        def failing(tx, event, position, handler=handler):  # noqa: ANN001, ANN202
+            if event.crisis_id == "C-P":
+                raise ValueError(f"no room for {event.crisis_id}: {FAILURE_MARKER}")
+            handler(tx, event, position)
+
+        model.handlers[Crisis.Declared] = failing
+    world = World(server, Commands(openapi), "P")
+    declared = httpx.post(f"{server.base_url}/crises", headers=world.headers("duty_officer"), timeout=30, json={
+        "crisis_id": world.crisis, "title": "Water main burst in Kallio", "category": "SEVERE_WEATHER", "severity": 2,
+    })
+    assert declared.status_code < 300, declared.text
+    reader = {"Authorization": f"Bearer {server.token('U-LR', 'leadership')}"}
+    deadline = time.monotonic() + 30
+    while (ready := httpx.get(f"{server.base_url}/health/ready", headers=reader)).status_code != 503:
+        assert time.monotonic() < deadline, ready.text
+        time.sleep(0.2)
+    assert "situation_overview" in ready.text and "ValueError" in ready.text, ready.text
+
+    answers = crawl(server, openapi, [world], {})  # anonymous
+    readers = [(user, role, unit, False) for user, role, unit in READERS.values()]
+    for user, role, unit, cleared in [*readers, ("C-AUD", "auditor", None, True), ("C-LR", "leadership", None, True)]:
+        token = server.token(user, role, unit, clearance=cleared)
+        crawled = crawl(server, openapi, [world], {"Authorization": f"Bearer {token}"})
+        answers |= {f"{user} {request}": text for request, text in crawled.items()}
+
+    assert FAILURE_MARKER in caplog.text, "the failure's message is logged"
+    shown = sorted(request for request, text in answers.items() if FAILURE_MARKER in text)
+    assert not shown, shown
+    assert any('"failed":{"model"' in text.replace(" ", "") for text in answers.values()), "the failure is shown"
