@@ -27,7 +27,6 @@ is in the store, so a restarted follower resumes exactly where the last committe
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from application.audit.chain import AuditChain
+from application.backoff import doubling, retry_delay
 from application.coordination import Coordination
 from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
 from application.projections import situation_overview
@@ -108,13 +108,6 @@ class Readiness:
 
 MAX_WAIT_SECONDS = 10.0
 TRACKING_CHANNEL = "valmius_tracking"  # NOTIFYed by every batch a follower commits (PostgreSQL)
-RETRY_CAP_SECONDS = 3.0  # whatever waits out a lost store is working again within seconds of its return
-
-
-def retry_delay(failures: int) -> float:
-    """Seconds to wait after `failures` failures in a row: doubling from half a second, capped, with jitter (so
-    processes that lost the store together do not knock on it together)."""
-    return round(min(0.5 * 2**failures, RETRY_CAP_SECONDS) * random.uniform(0.5, 1.0), 2)
 
 
 class Projections:
@@ -143,7 +136,7 @@ class Projections:
         self.listeners: list[Callable[[int], None]] = []
         self._tracked: dict[str, int] = {}  # the models' positions after this process's last batch (a hint)
         self._failed: dict[str, Failure] = {}  # models this process found failing: followed apart, tried again
-        self._retry: dict[str, tuple[float, float]] = {}  # a failed model -> (monotonic time of its next try, backoff)
+        self._retry: dict[str, tuple[float, int]] = {}  # a failed model -> (monotonic time of its next try, tries)
         self._times: dict[tuple[int, bool], datetime | None] = {}  # see _event_time
         app.listeners.append(lambda position: self._wake.set())
 
@@ -320,8 +313,9 @@ class Projections:
                 (model.name, position, text, failed_at, attempts),
             )
         self._failed[model.name] = Failure(model.name, position, text, failed_at, attempts)
-        backoff = min(self._retry.get(model.name, (0.0, RETRY_FIRST_SECONDS / 2))[1] * 2, RETRY_MAX_SECONDS)
-        self._retry[model.name] = (time.monotonic() + backoff, backoff)
+        tries = self._retry.get(model.name, (0.0, 0))[1]
+        backoff = doubling(tries, RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS)
+        self._retry[model.name] = (time.monotonic() + backoff, tries + 1)
         message = "read model %s fails on the event at position %d (attempt %d); it stops there, the others go on; " \
                   "trying it again in %.0f s"
         if attempts == 1:
@@ -340,7 +334,7 @@ class Projections:
         for name, (_, failure) in self.status().items():
             if failure is not None and name not in self._foreign and name not in self._failed:
                 self._failed[name] = failure
-                self._retry[name] = (time.monotonic(), RETRY_FIRST_SECONDS / 2)
+                self._retry[name] = (time.monotonic(), 0)
 
     def _leave(self, model: ReadModel, shape: str) -> None:
         """Stop following a read model whose rows are stored in another shape than this process writes: a

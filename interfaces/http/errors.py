@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from application.projections.runner import RETRY_CAP_SECONDS
+from application.backoff import RETRY_CAP_SECONDS
 from domain.shared import DomainError, Rule
 from infrastructure.persistence import STORE_ERRORS, store_unavailable
 

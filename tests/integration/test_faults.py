@@ -32,7 +32,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from application.projections.runner import RETRY_CAP_SECONDS, retry_delay
+from application.backoff import RETRY_CAP_SECONDS, retry_delay
 from domain.access import Actor, Role
 from infrastructure.bootstrap import open_services
 from infrastructure.persistence import store_unavailable
