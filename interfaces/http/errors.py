@@ -96,7 +96,7 @@ class StoreGate:
     background, see app.lifespan), and when the store is lost under a middleware (Idempotency-Key, disclosure
     records) rather than a route; pages that need no store (liveness, the API docs) are served all along."""
 
-    OPEN_PATHS = frozenset({"/health/live", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/dashboard"})
+    OPEN_PATHS = frozenset({"/health/live", "/docs", "/openapi.json", "/dashboard"})
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
