@@ -19,9 +19,9 @@ the model is tried again with backoff: a transient error heals by itself, a dete
 until a fixed version resumes the model at that event and applies it exactly once. The other read models go
 on meanwhile. A store that does not answer at all is no read model's failure: the whole follower backs off.
 
-
-Failures (a store out of reach among them) are logged and retried with capped, jittered backoff; the position
-is in the store, so a restarted follower resumes exactly where the last committed batch left it.
+Failures (a store out of reach among them) are logged and retried with capped, jittered backoff
+(application.backoff); the position is in the store, so a restarted follower resumes exactly where the last
+committed batch left it.
 """
 
 from __future__ import annotations
