@@ -592,11 +592,12 @@ class Projections:
 
     # --- reads ---------------------------------------------------------------------------------------
 
-    def _reader(self, actor: Actor) -> None:
+    def require_reader(self, actor: Actor) -> None:
+        """Only the roles that read crises read the picture (its stream too): the others get FORBIDDEN_ROLE."""
         require_role(actor, READS_CRISES, "read the situation picture", role_hint(actor))
 
     def get_situation_overview(self, actor: Actor, at: datetime | None = None) -> dict[str, Any]:
-        self._reader(actor)
+        self.require_reader(actor)
         return situation_overview.overview(self.store, at or self.app.now(), actor.clearance, self.app.policy)
 
     def get_situation_picture(self, actor: Actor) -> dict[str, Any]:
@@ -604,17 +605,17 @@ class Projections:
         return {**self.get_situation_overview(actor), "freshness": self.freshness(SituationOverview.name)}
 
     def get_crisis_timeline(self, actor: Actor, crisis_id: str) -> dict[str, Any]:
-        self._reader(actor)
+        self.require_reader(actor)
         return crisis_timeline.timeline(self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy)
 
     def get_readiness_board(self, actor: Actor) -> dict[str, Any]:
-        self._reader(actor)
+        self.require_reader(actor)
         return readiness_board.board(self.store, self.app.now(), actor.clearance, self.app.policy)
 
     def get_police_liaison_board(self, actor: Actor) -> dict[str, Any]:
-        self._reader(actor)
+        self.require_reader(actor)
         return police_liaison_board.board(self.store, self.app.now(), actor.clearance, self.app.policy)
 
     def get_decision_log(self, actor: Actor, crisis_id: str) -> dict[str, Any]:
-        self._reader(actor)
+        self.require_reader(actor)
         return decision_log.decision_log(self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy)
