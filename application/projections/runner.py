@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -144,13 +144,15 @@ class Projections:
 
     def position(self, name: str | None = None) -> int:
         """How far every read model (or the named one) has applied the log."""
-        known = positions(self.store)
-        return min(known.get(n, 0) for n in ([name] if name else self.models))
+        return self._lowest([name] if name else self.models)
 
     def read_position(self, name: str | None = None) -> int:
         """How far a read of `name` reflects the log: the lowest position of the models it is made of."""
+        return self._lowest(MADE_OF.get(name, (name,)) if name else self.models)
+
+    def _lowest(self, names: Iterable[str]) -> int:
         known = positions(self.store)
-        return min(known.get(n, 0) for n in (MADE_OF.get(name, (name,)) if name else self.models))
+        return min(known.get(n, 0) for n in names)
 
     def catch_up(
         self,
