@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from application.audit.chain import TamperEvidence
 from application.audit.history import History
+from application.backoff import retry_delay
 from application.coordination import Clock, Coordination
-from application.projections.runner import Projections, retry_delay
+from application.projections.runner import Projections
 from domain.shared import utc_now
 from infrastructure.disclosures import DisclosureLog
 from infrastructure.idempotency import IdempotencyStore

@@ -25,7 +25,7 @@ from typing import Any
 
 import psycopg
 
-from application.projections.runner import retry_delay
+from application.backoff import retry_delay
 from domain.access import Actor, Role
 from domain.shared import DEFAULT_UNITS, DomainError, Rule, UnitRegistry
 from infrastructure.sql import Sql

@@ -21,6 +21,7 @@ from domain.access import Role
 from infrastructure.bootstrap import Services, open_services
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
+from tests.live import LiveServer, running_service
 
 ADMIN_URL = os.environ.get("VALMIUS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["memory", "sqlite", "postgres"]
@@ -138,3 +139,11 @@ def pg_api(postgres_url: str, tmp_path, clock: FakeClock) -> Iterator[ApiClient]
     """The HTTP API on the real PostgreSQL server."""
     # The read models are followed in-process here, by the same code `valmius project` runs as the worker.
     yield from make_api(settings_for("postgres", tmp_path, postgres_url, embedded_projections=True), clock)
+
+
+@pytest.fixture
+def live_server(postgres_url: str, tmp_path) -> Iterator[LiveServer]:  # noqa: ANN001
+    """The service over real HTTP (uvicorn in a background thread) on a fresh schema of the session's PostgreSQL
+    database, with the real clock; no projection worker of its own runs beside it."""
+    with running_service(settings_for("postgres", tmp_path, postgres_url)) as running:
+        yield running

@@ -1,20 +1,61 @@
-"""A real HTTP server for tests that need one (integration, browser): uvicorn in a background thread on a
-free local port, running the app exactly as `valmius serve` builds it."""
+"""Real processes for tests that need them: a real HTTP server (integration, browser), uvicorn in a background
+thread on a free local port running the app exactly as `valmius serve` builds it; and `valmius` processes of a
+test's own (`spawn`), with what they need: a free port, their environment, a wait for what they do."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 
 from domain.shared import utc_now
 from infrastructure.bootstrap import Services, open_services
 from infrastructure.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A local port free just now (for a process of its own, which binds it itself)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout} s for {what}")
+        time.sleep(0.02)
+
+
+def valmius_env(database_url: str, environment: str = "test") -> dict[str, str]:
+    """The environment of a `valmius` process of a test's own: this one's without its VALMIUS_ settings, on
+    `database_url`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VALMIUS_")}
+    return {**env, "VALMIUS_DATABASE_URL": database_url, "VALMIUS_ENVIRONMENT": environment}
+
+
+def spawn(
+    args: list[str], database_url: str, log: Path, environment: str = "test", mode: str = "wb"
+) -> subprocess.Popen[bytes]:
+    """`python ARGS` (`-m interfaces.cli.main …`, or `-c CODE`) in the repository, as a process of its own on
+    `database_url`, its output in `log`."""
+    with log.open(mode) as out:
+        return subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=valmius_env(database_url, environment), stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 @dataclass

@@ -19,23 +19,23 @@ the model is tried again with backoff: a transient error heals by itself, a dete
 until a fixed version resumes the model at that event and applies it exactly once. The other read models go
 on meanwhile. A store that does not answer at all is no read model's failure: the whole follower backs off.
 
-
-Failures (a store out of reach among them) are logged and retried with capped, jittered backoff; the position
-is in the store, so a restarted follower resumes exactly where the last committed batch left it.
+Failures (a store out of reach among them) are logged and retried with capped, jittered backoff
+(application.backoff); the position is in the store, so a restarted follower resumes exactly where the last
+committed batch left it.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from application.audit.chain import AuditChain
+from application.backoff import doubling, retry_delay
 from application.coordination import Coordination
 from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
 from application.projections import situation_overview
@@ -108,13 +108,6 @@ class Readiness:
 
 MAX_WAIT_SECONDS = 10.0
 TRACKING_CHANNEL = "valmius_tracking"  # NOTIFYed by every batch a follower commits (PostgreSQL)
-RETRY_CAP_SECONDS = 3.0  # whatever waits out a lost store is working again within seconds of its return
-
-
-def retry_delay(failures: int) -> float:
-    """Seconds to wait after `failures` failures in a row: doubling from half a second, capped, with jitter (so
-    processes that lost the store together do not knock on it together)."""
-    return round(min(0.5 * 2**failures, RETRY_CAP_SECONDS) * random.uniform(0.5, 1.0), 2)
 
 
 class Projections:
@@ -143,7 +136,7 @@ class Projections:
         self.listeners: list[Callable[[int], None]] = []
         self._tracked: dict[str, int] = {}  # the models' positions after this process's last batch (a hint)
         self._failed: dict[str, Failure] = {}  # models this process found failing: followed apart, tried again
-        self._retry: dict[str, tuple[float, float]] = {}  # a failed model -> (monotonic time of its next try, backoff)
+        self._retry: dict[str, tuple[float, int]] = {}  # a failed model -> (monotonic time of its next try, tries)
         self._times: dict[tuple[int, bool], datetime | None] = {}  # see _event_time
         app.listeners.append(lambda position: self._wake.set())
 
@@ -151,13 +144,15 @@ class Projections:
 
     def position(self, name: str | None = None) -> int:
         """How far every read model (or the named one) has applied the log."""
-        known = positions(self.store)
-        return min(known.get(n, 0) for n in ([name] if name else self.models))
+        return self._lowest([name] if name else self.models)
 
     def read_position(self, name: str | None = None) -> int:
         """How far a read of `name` reflects the log: the lowest position of the models it is made of."""
+        return self._lowest(MADE_OF.get(name, (name,)) if name else self.models)
+
+    def _lowest(self, names: Iterable[str]) -> int:
         known = positions(self.store)
-        return min(known.get(n, 0) for n in (MADE_OF.get(name, (name,)) if name else self.models))
+        return min(known.get(n, 0) for n in names)
 
     def catch_up(
         self,
@@ -320,8 +315,9 @@ class Projections:
                 (model.name, position, text, failed_at, attempts),
             )
         self._failed[model.name] = Failure(model.name, position, text, failed_at, attempts)
-        backoff = min(self._retry.get(model.name, (0.0, RETRY_FIRST_SECONDS / 2))[1] * 2, RETRY_MAX_SECONDS)
-        self._retry[model.name] = (time.monotonic() + backoff, backoff)
+        tries = self._retry.get(model.name, (0.0, 0))[1]
+        backoff = doubling(tries, RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS)
+        self._retry[model.name] = (time.monotonic() + backoff, tries + 1)
         message = "read model %s fails on the event at position %d (attempt %d); it stops there, the others go on; " \
                   "trying it again in %.0f s"
         if attempts == 1:
@@ -340,7 +336,7 @@ class Projections:
         for name, (_, failure) in self.status().items():
             if failure is not None and name not in self._foreign and name not in self._failed:
                 self._failed[name] = failure
-                self._retry[name] = (time.monotonic(), RETRY_FIRST_SECONDS / 2)
+                self._retry[name] = (time.monotonic(), 0)
 
     def _leave(self, model: ReadModel, shape: str) -> None:
         """Stop following a read model whose rows are stored in another shape than this process writes: a
@@ -598,11 +594,12 @@ class Projections:
 
     # --- reads ---------------------------------------------------------------------------------------
 
-    def _reader(self, actor: Actor) -> None:
+    def require_reader(self, actor: Actor) -> None:
+        """Only the roles that read crises read the picture (its stream too): the others get FORBIDDEN_ROLE."""
         require_role(actor, READS_CRISES, "read the situation picture", role_hint(actor))
 
     def get_situation_overview(self, actor: Actor, at: datetime | None = None) -> dict[str, Any]:
-        self._reader(actor)
+        self.require_reader(actor)
         return situation_overview.overview(self.store, at or self.app.now(), actor.clearance, self.app.policy)
 
     def get_situation_picture(self, actor: Actor) -> dict[str, Any]:
@@ -610,17 +607,17 @@ class Projections:
         return {**self.get_situation_overview(actor), "freshness": self.freshness(SituationOverview.name)}
 
     def get_crisis_timeline(self, actor: Actor, crisis_id: str) -> dict[str, Any]:
-        self._reader(actor)
+        self.require_reader(actor)
         return crisis_timeline.timeline(self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy)
 
     def get_readiness_board(self, actor: Actor) -> dict[str, Any]:
-        self._reader(actor)
+        self.require_reader(actor)
         return readiness_board.board(self.store, self.app.now(), actor.clearance, self.app.policy)
 
     def get_police_liaison_board(self, actor: Actor) -> dict[str, Any]:
-        self._reader(actor)
+        self.require_reader(actor)
         return police_liaison_board.board(self.store, self.app.now(), actor.clearance, self.app.policy)
 
     def get_decision_log(self, actor: Actor, crisis_id: str) -> dict[str, Any]:
-        self._reader(actor)
+        self.require_reader(actor)
         return decision_log.decision_log(self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy)

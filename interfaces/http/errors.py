@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from application.projections.runner import RETRY_CAP_SECONDS
+from application.backoff import RETRY_CAP_SECONDS
 from domain.shared import DomainError, Rule
 from infrastructure.persistence import STORE_ERRORS, store_unavailable
 from interfaces.http.security import harden
@@ -97,7 +97,7 @@ class StoreGate:
     background, see app.lifespan), and when the store is lost under a middleware (Idempotency-Key, disclosure
     records) rather than a route; pages that need no store (liveness, the API docs) are served all along."""
 
-    OPEN_PATHS = frozenset({"/health/live", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/dashboard"})
+    OPEN_PATHS = frozenset({"/health/live", "/docs", "/openapi.json", "/dashboard"})
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

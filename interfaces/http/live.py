@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from application.projections.runner import Projections
 from application.projections.situation_overview import SituationOverview
-from domain.access import READS_CRISES, Actor, Role, require_role, role_hint
+from domain.access import Actor, Role
 from infrastructure.identity import TokenStore
 
 log = logging.getLogger("valmius.live")
@@ -171,7 +171,7 @@ class OverviewBroadcaster:
     async def subscribe(self, actor: Actor, token_hash: str) -> AsyncIterator[bytes]:
         """The frames of one subscriber. Authorises before anything is streamed: a refused role gets its 403
         problem as the answer, not a 200 stream that ends."""
-        require_role(actor, READS_CRISES, "read the situation picture", role_hint(actor))
+        self.projections.require_reader(actor)
         view = view_of(actor)
         position = await run_in_threadpool(self.projections.position, OVERVIEW)
         if self.clients and self.latest_position.get(view) == position and view in self.latest:

@@ -130,9 +130,11 @@ class Idempotency:
             return
         services = scope["app"].state.services
         token = authorization[7:].strip()
-        if services.tokens.cached(token) is None and await run_in_threadpool(services.tokens.authenticate, token) is None:
+        actor = services.tokens.cached(token) or await run_in_threadpool(services.tokens.authenticate, token)
+        if actor is None:
             await self.app(scope, receive, send)  # refused by the route (401, or 429 when throttled): no key claimed
             return
+        scope.setdefault("state", {})["authenticated"] = (token, actor)  # get_reader takes it: one lookup a request
         store = services.idempotency
         user = hash_token(token)
         body, _ = await read_body(receive)  # read once; each run of the app below is handed it anew

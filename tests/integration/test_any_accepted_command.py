@@ -29,7 +29,9 @@ from hypothesis import strategies as st
 
 from interfaces.http.schemas.common import ID_PATTERN
 from tests.conftest import FakeClock, make_api, settings_for
-from tests.interfaces.conftest import PROBLEM_JSON, People, accepted, approved_plan, declare, liaison_with_request
+from tests.interfaces.conftest import (
+    PROBLEM_JSON, People, accepted, approved_plan, declare, liaison_with_request, request_bodies,
+)
 
 EXAMPLES_PER_STORE = 300
 
@@ -153,12 +155,7 @@ def valid_or_odd(valid: Valid, edge: Edge) -> st.SearchStrategy[Any]:
 
 def commands(spec: dict) -> list[tuple[str, dict]]:
     """Every POST with a JSON body: (path, body schema)."""
-    found = []
-    for path, operations in spec["paths"].items():
-        body = operations.get("post", {}).get("requestBody", {}).get("content", {}).get("application/json")
-        if body:
-            found.append((path, body["schema"]))
-    return found
+    return [(path, schema) for method, path, schema in request_bodies(spec) if method == "POST"]
 
 
 def roles(path: str, people: People) -> list[dict]:

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,23 +31,17 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from application.projections.runner import RETRY_CAP_SECONDS, retry_delay
+from application.backoff import RETRY_CAP_SECONDS, retry_delay
 from domain.access import Actor, Role
 from infrastructure.bootstrap import open_services
 from infrastructure.persistence import store_unavailable
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
-from tests.integration.test_projection_worker import VIEWS, Worker, read_model_rows, wait_until
+from tests.integration.test_projection_worker import VIEWS, Worker, read_model_rows
+from tests.live import ROOT, free_port, spawn, valmius_env, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 DO = Actor("DO-1", Role.DUTY_OFFICER)
 BACK_WITHIN_SECONDS = 5.0  # the promise: serving again within 5 s of the store being back
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Cluster:
@@ -98,14 +91,9 @@ def cluster() -> Iterator[Cluster]:
         made.remove()
 
 
-def env_for(database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VALMIUS_")}
-    return {**env, "VALMIUS_DATABASE_URL": database_url, "VALMIUS_ENVIRONMENT": "production"}
-
-
 def valmius(database_url: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "interfaces.cli.main", *args], cwd=ROOT, env=env_for(database_url),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "interfaces.cli.main", *args], cwd=ROOT,
+                          env=valmius_env(database_url, "production"), capture_output=True, text=True, timeout=timeout)
 
 
 def issue_token(database_url: str, role: str = "duty_officer") -> str:
@@ -354,11 +342,8 @@ class Api:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "interfaces.cli.main", "serve", "--workers", "2", "--port", str(self.port)],
-                cwd=ROOT, env=env_for(database_url), stdout=out, stderr=subprocess.STDOUT,
-            )
+        self.process = spawn(["-m", "interfaces.cli.main", "serve", "--workers", "2", "--port", str(self.port)],
+                             database_url, log, environment="production")
 
     def workers(self) -> list[int]:
         """The supervisor's worker processes (not multiprocessing's resource tracker)."""

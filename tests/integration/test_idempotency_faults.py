@@ -12,10 +12,8 @@ only at COMMIT; a holder process that claims a key and is killed.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -37,9 +35,8 @@ from interfaces.http.app import create_app
 from interfaces.http.middleware import request_fingerprint
 from tests.conftest import ApiClient, FakeClock, settings_for
 from tests.interfaces.conftest import STORM, People, accepted, problem
-from tests.live import running_service
+from tests.live import ROOT, free_port, running_service, spawn
 
-ROOT = Path(__file__).resolve().parents[2]
 ENTRY = {"text": "Trees down in Vuosaari"}
 
 
@@ -318,14 +315,9 @@ class Server:
     """An API server process of its own (`valmius serve`, or a script), on a free port, killed at the end."""
 
     def __init__(self, argv: list[str], database_url: str, log: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "VALMIUS_DATABASE_URL": database_url, "VALMIUS_ENVIRONMENT": "test"}
-        with log.open("ab") as out:
-            self.process = subprocess.Popen([sys.executable, *[a.replace("{port}", str(self.port)) for a in argv]],
-                                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        self.process = spawn([a.replace("{port}", str(self.port)) for a in argv], database_url, log, mode="ab")
         deadline = time.monotonic() + 30
         while True:
             try:

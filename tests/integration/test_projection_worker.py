@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import signal
 import subprocess
@@ -29,21 +28,13 @@ from domain.shared import utc_now
 from infrastructure.bootstrap import Services, open_services
 from interfaces.cli.main import main
 from tests.conftest import ApiClient, FakeClock, make_api, settings_for
+from tests.live import ROOT, spawn, valmius_env, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 VIEWS = ("situation_overview", "crisis_timeline", "readiness_board", "police_liaison_board", "decision_log")
 DO = Actor("DO-1", Role.DUTY_OFFICER)
 PM = Actor("PM", Role.PREPAREDNESS_MANAGER)
 PC = Actor("PC", Role.POLICE_COORDINATOR)
 LR = Actor("LR-2", Role.LEADERSHIP)
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout} s for {what}")
-        time.sleep(0.02)
 
 
 def read_model_rows(services: Services) -> dict[str, list[str]]:
@@ -80,12 +71,7 @@ class Worker:
 
     def __init__(self, database_url: str, log: Path, code: str | None = None) -> None:
         self.log = log
-        env = {**os.environ, "VALMIUS_DATABASE_URL": database_url, "VALMIUS_ENVIRONMENT": "test"}
-        command = ["-c", code] if code else ["-m", "interfaces.cli.main", "project"]
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, *command], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-            )
+        self.process = spawn(["-c", code] if code else ["-m", "interfaces.cli.main", "project"], database_url, log)
 
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8")
@@ -521,8 +507,8 @@ def test_the_embedded_sqlite_follower_picks_up_another_process_writes_within_its
     try:
         views.catch_up()
         services.coordination.listeners.append(woken.append)
-        env = {**os.environ, "VALMIUS_DATABASE_URL": settings.database_url, "VALMIUS_ENVIRONMENT": "test"}
-        subprocess.run([sys.executable, "-c", WRITE_FROM_ANOTHER_PROCESS], cwd=ROOT, env=env, check=True, timeout=30)
+        subprocess.run([sys.executable, "-c", WRITE_FROM_ANOTHER_PROCESS], cwd=ROOT,
+                       env=valmius_env(settings.database_url), check=True, timeout=30)
         written = time.monotonic()
         end = services.coordination.recorder.max_notification_id()
         caught_up = views.wait_for(end, timeout=views.poll_seconds + 1.0)

@@ -1,4 +1,5 @@
-"""The people of the scenarios and the Given steps the HTTP tests share, spoken through the API."""
+"""The people of the scenarios and the Given steps the HTTP tests share, spoken through the API; and the walks
+over the route table and the OpenAPI document that generated tests start from."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
+from fastapi.routing import APIRoute
 
 if TYPE_CHECKING:
     from tests.conftest import ApiClient
@@ -78,6 +80,27 @@ def problem(response, status: int, code: str) -> dict:  # noqa: ANN001
     body = response.json()
     assert body["code"] == code, body
     return body
+
+
+def api_routes(routes: list) -> list[APIRoute]:
+    """The app's API routes, also those inside included routers (FastAPI ≥ 0.16x keeps them nested)."""
+    found = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):
+            found += api_routes(route.original_router.routes)
+    return found
+
+
+def request_bodies(spec: dict) -> list[tuple[str, str, dict]]:
+    """Every operation of the OpenAPI document `spec` that takes a JSON body: (method, path, body schema)."""
+    return [
+        (method.upper(), path, operation["requestBody"]["content"]["application/json"]["schema"])
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
 
 
 def last_event(api: ApiClient) -> int:

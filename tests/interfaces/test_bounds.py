@@ -18,8 +18,9 @@ import pytest
 from fastapi.routing import APIRoute
 
 from domain.division_preparedness import MAX_MTPD_MINUTES
-from tests.interfaces.conftest import PROBLEM_JSON, STORM, People, accepted, approved_plan, declare, last_event, problem
-from tests.interfaces.test_http_protocol import api_routes
+from tests.interfaces.conftest import (
+    PROBLEM_JSON, STORM, People, accepted, api_routes, approved_plan, declare, last_event, problem, request_bodies,
+)
 
 # A valid value for each path parameter; the world these address need not exist: bounds come first.
 VALID = {
@@ -104,18 +105,6 @@ def test_every_query_parameter_refuses_odd_values_with_a_problem_never_500(api, 
     assert tried > 100
 
 
-def request_schemas(api) -> dict[str, dict]:  # noqa: ANN001
-    """The request body schema of every operation, with the components they use."""
-    spec = api.get("/openapi.json").json()
-    out = {}
-    for path, operations in spec["paths"].items():
-        for method, operation in operations.items():
-            ref = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
-            if "$ref" in ref:
-                out[f"{method.upper()} {path}"] = ref["$ref"].rsplit("/", 1)[1]
-    return {"operations": out, "components": spec["components"]["schemas"]}
-
-
 def leaves(schema: dict, components: dict, where: str = "") -> list[tuple[str, dict]]:
     """Every string and integer a body can carry, as (field, schema)."""
     if "$ref" in schema:
@@ -134,10 +123,12 @@ def leaves(schema: dict, components: dict, where: str = "") -> list[tuple[str, d
 
 
 def test_every_string_and_integer_of_every_request_body_is_bounded(api):
-    found = request_schemas(api)
-    assert len(found["operations"]) > 30
-    for operation, component in found["operations"].items():
-        for field, schema in leaves({"$ref": f"#/{component}"}, found["components"]):
+    spec = api.get("/openapi.json").json()
+    bodies = request_bodies(spec)
+    assert len(bodies) > 30
+    for method, path, body in bodies:
+        operation = f"{method} {path}"
+        for field, schema in leaves(body, spec["components"]["schemas"]):
             if schema["type"] == "string":
                 assert "maxLength" in schema, f"{operation} {field} has no maximum length"
                 assert "pattern" in schema, f"{operation} {field} says nothing of control characters"

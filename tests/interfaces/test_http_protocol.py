@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from fastapi.routing import APIRoute
-
-from tests.interfaces.conftest import PROBLEM_JSON, STORM, accepted, crisis, declare, last_event, problem, says
+from tests.interfaces.conftest import (
+    PROBLEM_JSON, STORM, accepted, api_routes, crisis, declare, last_event, problem, says,
+)
 
 
 def test_a_refusal_is_a_problem_detail_naming_the_rule(api, people):
@@ -237,17 +237,6 @@ def test_health_tells_an_anonymous_caller_ok_and_a_reader_the_last_stored_event(
     assert before.json()["status"] == "ok" and "SQLite" in before.json()["store"]
     declare(api, people.duty_officer)
     assert last_event(api) == before.json()["last_event"] + 1
-
-
-def api_routes(routes: list) -> list[APIRoute]:
-    """The app's API routes, also those inside included routers (FastAPI ≥ 0.16x keeps them nested)."""
-    found = []
-    for route in routes:
-        if isinstance(route, APIRoute):
-            found.append(route)
-        elif hasattr(route, "original_router"):
-            found += api_routes(route.original_router.routes)
-    return found
 
 
 def has_example(schema: dict, schemas: dict, seen: frozenset = frozenset()) -> bool:

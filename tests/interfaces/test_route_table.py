@@ -19,8 +19,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 
 from interfaces.http.dependencies import get_actor, get_reader
-from tests.interfaces.conftest import PROBLEM_JSON, declare, problem
-from tests.interfaces.test_http_protocol import api_routes
+from tests.interfaces.conftest import PROBLEM_JSON, api_routes, declare, problem
 from tests.interfaces.test_rejection_codes import DECISION
 
 READ_ONLY = ("leadership", "auditor", "admin")

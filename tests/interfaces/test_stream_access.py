@@ -4,7 +4,6 @@ redacted for its own subscriber, and ended soon after its token is revoked."""
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import pytest
 
 from tests.conftest import settings_for
 from tests.interfaces.conftest import problem
-from tests.live import LiveServer, running_service
+from tests.live import LiveServer, running_service, valmius_env
 
 SECRET = {"level": "SECRET", "legal_basis": "JulkL 24.1 § 7 k"}
 THREATS = {"crisis_id": "C-X", "title": "Emailed bomb threats against schools", "category": "THREAT_VIOLENCE",
@@ -78,13 +77,6 @@ class Subscription:
 @pytest.fixture
 def server(tmp_path) -> Iterator[LiveServer]:  # noqa: ANN001
     with running_service(settings_for("sqlite", tmp_path)) as running:
-        yield running
-
-
-@pytest.fixture
-def live_server(postgres_url: str, tmp_path) -> Iterator[LiveServer]:  # noqa: ANN001
-    """The service on PostgreSQL, the read models followed by `valmius project` elsewhere (none here)."""
-    with running_service(settings_for("postgres", tmp_path, postgres_url)) as running:
         yield running
 
 
@@ -175,9 +167,9 @@ def test_on_postgresql_a_stream_ends_within_5_seconds_of_a_revocation_by_the_cli
 
 
 def revoke_with_the_cli(server: LiveServer, user: str) -> None:
-    env = {**os.environ, "VALMIUS_DATABASE_URL": server.settings.database_url}
     revoked = subprocess.run(
         [sys.executable, "-m", "interfaces.cli.main", "token", "revoke", "--user", user],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+        env=valmius_env(server.settings.database_url, "development"), capture_output=True, text=True, timeout=60,
+        check=False,
     )
     assert revoked.returncode == 0, revoked.stderr
