@@ -395,6 +395,18 @@ CATEGORIES = (
 )
 
 
+# --- ids -------------------------------------------------------------------------------------------
+
+ID_LENGTH = 64
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # no `/`, no spaces, no control characters: always addressable
+_ID = re.compile(ID_PATTERN)
+
+
+def is_id(text: object) -> bool:
+    """Whether `text` has the shape of a record id (as every id the service accepts has)."""
+    return isinstance(text, str) and len(text) <= ID_LENGTH and _ID.match(text) is not None
+
+
 def required_text(value: str | None, what: str) -> str:
     if not (value or "").strip():
         raise DomainError(Rule.INVALID_INPUT, f"{what} must not be empty")

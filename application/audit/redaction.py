@@ -24,7 +24,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from domain.crisis import Crisis
 from domain.secrecy import RECORDS, classification_of, record_of, shown
-from domain.shared import PUBLIC, Classification
+from domain.shared import PUBLIC, Classification, is_id
 
 # A refused attempt keeps the command's arguments but not the classification it asked for: an argument is
 # shown if it is structure of some kind of record and content of none (a review's `outcome` is content).
@@ -105,7 +105,7 @@ def _shown_argument(key: str, value: Any) -> bool:
         return True
     if key not in ATTEMPT_STRUCTURE:
         return False
-    return not isinstance(value, str) or key.endswith(ID_SUFFIXES) or _is_time(value)
+    return not isinstance(value, str) or (key.endswith(ID_SUFFIXES) and is_id(value)) or _is_time(value)
 
 
 def _is_time(text: str) -> bool:
@@ -114,6 +114,14 @@ def _is_time(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def withhold_target(target: str | None, cleared: bool) -> str | None:
+    """A refused attempt's target (a record id or a request path): shown to an uncleared reader only when made of
+    ids; a path refused at the edge for an id of another shape may carry any text."""
+    if target is None or cleared or all(is_id(part) for part in target.strip("/").split("/")):
+        return target
+    return WITHHELD
 
 
 def withhold_message(rule: str, message: str, cleared: bool) -> str:

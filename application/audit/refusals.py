@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from eventsourcing.utils import get_topic
 
-from application.audit.redaction import withhold_message, withhold_payload
+from application.audit.redaction import withhold_message, withhold_payload, withhold_target
 from application.projections.base import log_pages
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
@@ -164,7 +164,7 @@ def present_refusal(row: dict[str, Any], cleared: bool) -> dict[str, Any]:
         "user": row["user_name"],
         "role": row["role"],
         "command": row["command"],
-        "target": row["target"],
+        "target": withhold_target(row["target"], cleared),
         "rule": row["rule"],
         "message": withhold_message(row["rule"], row["message"], cleared),
         "payload": withhold_payload(row["payload"], cleared),

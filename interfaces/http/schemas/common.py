@@ -24,12 +24,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from domain.shared import Classification, display, parse_instant
+from domain.shared import ID_LENGTH, ID_PATTERN, Classification, display, parse_instant
 
 SHORT = 200
 LONG = 4000
-ID_LENGTH = 64
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 INT32 = 2**31 - 1
 BIGINT = 2**63 - 1
 
