@@ -5,15 +5,27 @@ Each read asks for `min_position` = the last stored event, so it reads the state
 the checkpoint. Time-derived figures (overdue, ages, time against MTPD) come from the server clock, which
 the replayer has set to the checkpoint's moment. The "(AUD replay)" checkpoint reads the live models here;
 the audit issue recomputes it from history.
+
+`check_read_models` names the facts it checked in the checkpoint's `CheckpointRecord.checked`: the keys of
+`expect` the read models show, and the `unmapped` clauses only they show (the offsets of the timeline's rows,
+the time a crisis was closed).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from tests.acceptance.replay import Replayer
+from tests.acceptance.replay import Replayer, note_clauses
 
+VIEWS = ("/situation-overview", "/readiness-board", "/police-liaison-board")
+CRISIS_VIEWS = ("timeline", "decision-log")
+READ_MODEL_FACTS = (
+    "active_crises", "overdue_actions", "open_actions", "readiness", "police_requests_open", "unanswered_over_30min",
+    "active_plans", "latest_sitrep", "decisions", "superseded", "timeline_order", "redaction",
+)
 ENTRY_KINDS = {"sitrep": "situation_report", "log entry": "log_entry"}
 
 
@@ -42,7 +54,11 @@ def check_read_models(replayer: Replayer, checkpoint: dict[str, Any]) -> None:
     timelines = {c: read(f"/crises/{c}/timeline") for c in crises}
     decision_logs = {c: read(f"/crises/{c}/decision-log") for c in crises}
     board = read("/police-liaison-board")
-    replayer.replay.checkpoints[cid].observed["read_models"] = overview
+    record = replayer.replay.checkpoints[cid]
+    record.observed["read_models"] = overview
+    record.checked.update(key for key in READ_MODEL_FACTS if key in expect)
+    history = expect.get("history", {})
+    record.checked.update(f"history.{key}" for key in ("severity", "answer_times", "completed_late") if key in history)
 
     if "active_crises" in expect:
         shown = {c["crisis_id"]: c for c in overview["active_crises"]}
@@ -116,7 +132,6 @@ def check_read_models(replayer: Replayer, checkpoint: dict[str, Any]) -> None:
     if "timeline_order" in expect:
         check_timeline_order(replayer, cid, expect["timeline_order"], timelines)
 
-    history = expect.get("history", {})
     if "severity" in history:
         for want in history["severity"]:
             entries = (timelines.get(want["crisis"]) or {}).get("entries", [])
@@ -147,6 +162,22 @@ def check_read_models(replayer: Replayer, checkpoint: dict[str, Any]) -> None:
 
     if "redaction" in expect:
         check_redaction(replayer, cid, expect["redaction"], reader, position)
+
+    for clause in note_clauses(expect.get("unmapped", [])):
+        if clause == "every row shows its offset":
+            for crisis_id, timeline in timelines.items():
+                rows = [e["occurred_at"] for e in (timeline or {}).get("entries", [])]
+                check(bool(rows) and all(row[-6] in "+-" for row in rows), f"{cid} timeline of {crisis_id}: {rows}")
+        elif match := re.fullmatch(r"(C-[\w-]+) (ACTIVE|CONTAINED|RESOLVED|CLOSED) (\d\d:\d\d[+-]\d\d:\d\d)", clause):
+            crisis_id, status, at = match.groups()
+            entries = (timelines.get(crisis_id) or {}).get("entries", [])
+            changes = [e for e in entries if e["kind"] == "status_changed"]
+            last = changes[-1] if changes else {"content": {}, "occurred_at": ""}
+            shown = (last["content"].get("to_status"), last["occurred_at"][11:16] + _offset(last["occurred_at"]))
+            check(shown == (status, at), f"{cid} timeline: {crisis_id} last became {shown}, expected {status} {at}")
+        else:
+            continue
+        record.checked.add(f"unmapped: {clause}")
 
 
 def check_timeline_order(replayer: Replayer, cid: str, wanted: list[dict], timelines: dict[str, Any]) -> None:
@@ -196,3 +227,22 @@ def check_redaction(replayer: Replayer, cid: str, wanted: list[dict], reader: st
             check(decisions[record]["redacted"] is (not item["visible"]), f"{cid} public: {record} {decisions[record]}")
         else:
             check(False, f"{cid} public: no record {record}")
+
+
+Live = dict[str, tuple[dict[str, Any], dict[str, Any]]]
+
+
+def record_live_picture(live: Live) -> Callable[[Replayer, dict[str, Any]], None]:
+    """A checkpoint hook: what the live read models show at the checkpoint, to the checkpoint's reader."""
+
+    def hook(replayer: Replayer, checkpoint: dict[str, Any]) -> None:
+        reader, cleared = checkpoint.get("reader", "LR-1"), checkpoint.get("clearance", True)
+        wait = f"?min_position={replayer.event_position()}&wait=5"
+        shown = {path: replayer.get(path + wait, reader, clearance=cleared) for path in VIEWS}
+        for crisis_id in replayer.crises:
+            for view in CRISIS_VIEWS:
+                path = f"/crises/{crisis_id}/{view}"
+                shown[path] = replayer.get(path + wait, reader, clearance=cleared)
+        live[checkpoint["id"]] = (checkpoint, shown)
+
+    return hook

@@ -18,8 +18,11 @@ before the first police request of a crisis the police coordinator opens its lia
 
 After the last command of a checkpoint's `after_step` the clock is set to the checkpoint's time and every
 checkpoint hook is called with the checkpoint dict. `check_current_endpoints` (on by default) checks what
-the current GET endpoints already show; hooks for the situation overview and the audit read models are meant
-to be added next to it (`Replayer(..., checkpoint_hooks=[check_current_endpoints, my_hook])`).
+the current GET endpoints already show; `tests.acceptance.checkpoints.check_read_models` checks the read
+models (`Replayer(..., checkpoint_hooks=[check_current_endpoints, check_read_models])`). Each hook names
+the facts it checked (`CheckpointRecord.checked`); a fact of the checkpoint that no hook checked is a
+failure of the replay: every key of `expect`, each key of its `history` and `audit`, and each clause of its
+`unmapped` notes (the figures the structured form could not hold, split at ";").
 
 Checks never stop the replay: every disagreement goes to `Replay.failures`, so one run names all of them.
 """
@@ -35,6 +38,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from domain.shared import DEFAULT_UNITS
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 SCENARIO_FILES = {
@@ -256,9 +261,30 @@ class StepRecord:
 
 @dataclass
 class CheckpointRecord:
+    """What the hooks saw at a checkpoint, the facts they checked, and the facts none of them checked."""
+
     checkpoint: dict[str, Any]
     observed: dict[str, Any] = field(default_factory=dict)
+    checked: set[str] = field(default_factory=set)
     unchecked: list[str] = field(default_factory=list)
+
+
+def checkpoint_facts(expect: dict[str, Any]) -> list[str]:
+    """The facts of a checkpoint, as hooks name them when they check one: "active_crises", "history.severity",
+    "audit.rejected_attempts", "unmapped: PR-S1-02 age 70 min"."""
+    facts = []
+    for key, value in expect.items():
+        if key == "unmapped":
+            facts += [f"unmapped: {clause}" for clause in note_clauses(value)]
+        elif key in ("history", "audit"):
+            facts += [f"{key}.{part}" for part in value]
+        else:
+            facts.append(key)
+    return facts
+
+
+def note_clauses(notes: list[str]) -> list[str]:
+    return [clause.strip() for note in notes for clause in note.split(";") if clause.strip()]
 
 
 @dataclass
@@ -537,13 +563,11 @@ class Replayer:
 
     def run_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.clock.set(checkpoint["at"])
-        self.replay.checkpoints[checkpoint["id"]] = CheckpointRecord(checkpoint)
+        record = self.replay.checkpoints[checkpoint["id"]] = CheckpointRecord(checkpoint)
         for hook in self.hooks:
             hook(self, checkpoint)
-
-
-def replay_scenario(api: Any, scenario_id: str, **options: Any) -> Replay:
-    return Replayer(api, scenario_id, **options).run()
+        record.unchecked = [fact for fact in checkpoint_facts(checkpoint["expect"]) if fact not in record.checked]
+        self.expect(not record.unchecked, f"{checkpoint['id']}: facts no checkpoint hook checked: {record.unchecked}")
 
 
 # --- checkpoint checks on the current GET endpoints ---------------------------------------------------
@@ -560,9 +584,9 @@ def _minutes(start: str, end: str) -> int:
 def check_current_endpoints(replayer: Replayer, checkpoint: dict[str, Any]) -> None:
     """What GET /crises/{id}, /division-preparedness and /police-liaisons/{id} already show at a checkpoint.
 
-    Figures that need the situation overview or the audit read models (severity history, overview as known
-    at a past moment) are left to their own hooks; the keys this hook did not check are listed in
-    `CheckpointRecord.unchecked`.
+    Figures that need the read models (the severity history, when a crisis was closed, the offsets of the
+    timeline's rows) are left to `check_read_models`; the facts this hook checked are named in
+    `CheckpointRecord.checked`.
     """
     record = replayer.replay.checkpoints[checkpoint["id"]]
     cid = checkpoint["id"]
@@ -579,10 +603,9 @@ def check_current_endpoints(replayer: Replayer, checkpoint: dict[str, Any]) -> N
     requests = {r["request_id"]: r for body in liaisons.values() if body for r in body["requests"]}
     actions = {a["action_id"]: a for body in crises.values() for a in body["actions"]}
     record.observed.update(crises=crises, units=units, liaisons=liaisons)
-    done = {"unmapped"}
 
     def checked(key: str) -> Any:
-        done.add(key)
+        record.checked.add(key)
         return expect[key]
 
     if "active_crises" in expect:
@@ -700,6 +723,8 @@ def check_current_endpoints(replayer: Replayer, checkpoint: dict[str, Any]) -> N
 
     if "history" in expect:
         history = checked("history")
+        record.checked.update(f"history.{key}" for key in ("actions_total", "completed_late", "answer_times")
+                              if key in history)
         if "actions_total" in history:
             check(len(actions) == history["actions_total"], f"{cid}: {len(actions)} actions")
         if "completed_late" in history:
@@ -715,8 +740,6 @@ def check_current_endpoints(replayer: Replayer, checkpoint: dict[str, Any]) -> N
                 body = requests.get(item["request"]) or {}
                 minutes = _minutes(body["raised_at"], body["closed_at"]) if body.get("closed_at") else None
                 check(minutes == item["minutes"], f"{cid}: {item['request']} answered in {minutes} min")
-        known = ("actions_total", "completed_late", "answer_times")
-        record.unchecked += [f"history.{key}" for key in history if key not in known]
 
     if "audit" in expect:
         audit = checked("audit")
@@ -728,6 +751,8 @@ def check_current_endpoints(replayer: Replayer, checkpoint: dict[str, Any]) -> N
                 f"{cid}: {len(kept)} refused attempts kept, {len(rejects_so_far)} REJECT steps so far, "
                 f"expected {audit['rejected_attempts']}",
             )
+        record.checked.update(f"audit.{key}" for key in ("rejected_attempts", "attempt_steps",
+                              "absent_from_domain_events") if key in audit)
         for key in ("attempt_steps", "absent_from_domain_events"):
             for ref in audit.get(key, []):
                 step = replayer.replay.step(ref["step"], ref.get("sub", 0))
@@ -764,21 +789,43 @@ def check_current_endpoints(replayer: Replayer, checkpoint: dict[str, Any]) -> N
                     f"{cid}: {ref} {item.get('field', '')} shows {text!r} uncleared, expected {item['shows']!r}",
                 )
 
-    # Figures the structured form left in `unmapped` that the current endpoints show anyway.
+    # Figures the structured form left in `unmapped` that the current endpoints show: each clause is checked
+    # whole or left to another hook.
     decisions = {d["decision_id"]: d for body in crises.values() for d in body["decisions"]}
-    for note in expect.get("unmapped", []):
-        for request_id, minutes in re.findall(r"(PR-[\w-]+)(?: [A-Z_]+)? age (\d+) min", note):
-            age = (requests.get(request_id) or {}).get("age_minutes")
-            check(age == int(minutes), f"{cid}: {request_id} age is {age} min, expected {minutes} ({note})")
-        for action_id, unit, due in re.findall(r"(A-[\w-]+)(?: ([A-Z]+))? due (\d\d:\d\d)", note):
+    listed = [c["crisis"] for c in expect.get("active_crises", [])] or [
+        c for c, body in crises.items() if body["status"] in ACTIVE_STATUSES
+    ]
+    for clause in note_clauses(expect.get("unmapped", [])):
+        note = f"({clause})"
+        if match := re.fullmatch(r"(PR-[\w-]+)(?: ([A-Z_]+))? age (\d+) min", clause):
+            request_id, direction, minutes = match.groups()
+            body = requests.get(request_id) or {}
+            age = body.get("age_minutes")
+            check(age == int(minutes), f"{cid}: {request_id} age is {age} min {note}")
+            if direction:
+                check(body.get("direction") == direction, f"{cid}: {request_id} is {body.get('direction')} {note}")
+        elif match := re.fullmatch(r"(A-[\w-]+)(?: ([A-Z]+))? due (\d\d:\d\d)", clause):
+            action_id, unit, due = match.groups()
             action = actions.get(action_id) or {}
             shown = (action.get("due_at") or "")[11:16]
-            check(shown == due and unit in ("", action.get("unit")), f"{cid}: {action_id} is {action} ({note})")
-        for crisis_id, status in re.findall(r"(C-[\w-]+) (ACTIVE|CONTAINED|RESOLVED|CLOSED)\b", note):
+            check(shown == due and unit in (None, action.get("unit")), f"{cid}: {action_id} is {action} {note}")
+        elif match := re.fullmatch(r"(C-[\w-]+) (ACTIVE|CONTAINED|RESOLVED|CLOSED)", clause):
+            crisis_id, status = match.groups()
             shown = (crises.get(crisis_id) or {}).get("status")
-            check(shown == status, f"{cid}: {crisis_id} is {shown}, expected {status} ({note})")
-        for decision_id, due in re.findall(r"(D-[\w-]+) review due (\d\d:\d\d)", note):
+            check(shown == status, f"{cid}: {crisis_id} is {shown}, expected {status} {note}")
+        elif match := re.fullmatch(r"(D-[\w-]+) review due (\d\d:\d\d)", clause):
+            decision_id, due = match.groups()
             shown = ((decisions.get(decision_id) or {}).get("review_at") or "")[11:16]
-            check(shown == due, f"{cid}: {decision_id} review is due {shown}, expected {due} ({note})")
-
-    record.unchecked += [key for key in expect if key not in done]
+            check(shown == due, f"{cid}: {decision_id} review is due {shown}, expected {due} {note}")
+        elif match := re.fullmatch(r"\(sev(?:erity)? is NOT (\d)\)", clause):
+            severities = {c: (crises.get(c) or {}).get("severity") for c in listed}
+            check(bool(listed) and int(match[1]) not in severities.values(), f"{cid}: severities {severities} {note}")
+        elif match := re.fullmatch(r"lead=(.+)", clause):
+            # The script writes the partner's short name (HPD); the crisis names it in full.
+            names = {match[1], DEFAULT_UNITS.partners.get(match[1])}
+            leads = {c: (crises.get(c) or {}).get("lead_authority") or (crises.get(c) or {}).get("external_lead")
+                     for c in listed}
+            check(bool(listed) and set(leads.values()) <= names, f"{cid}: leads {leads} {note}")
+        else:
+            continue
+        record.checked.add(f"unmapped: {clause}")

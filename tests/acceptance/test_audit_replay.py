@@ -15,49 +15,23 @@ completed late, the severity changes, the answer times) and for the four refused
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from tests.acceptance.checkpoints import check_read_models
+from tests.acceptance.checkpoints import Live, check_read_models
 from tests.acceptance.replay import CheckpointRecord, Replay, Replayer, identity
-from tests.conftest import ApiClient, FakeClock, make_api, settings_for
+from tests.conftest import ApiClient, CopyOf
 
-SNAPSHOT_EVERY = 7
-VIEWS = ("/situation-overview", "/readiness-board", "/police-liaison-board")
-CRISIS_VIEWS = ("timeline", "decision-log")
+STORES = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(params=[pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)])
-def audit_api(request: pytest.FixtureRequest, tmp_path, clock: FakeClock) -> Iterator[ApiClient]:
-    """The HTTP API on SQLite and on PostgreSQL (read models followed in-process), snapshots every 7 events."""
-    pg = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
-    settings = settings_for(
-        request.param, tmp_path, pg, embedded_projections=True, history_snapshot_every=SNAPSHOT_EVERY
-    )
-    yield from make_api(settings, clock)
-
-
-Live = dict[str, tuple[dict[str, Any], dict[str, Any]]]
-
-
-def record_live_picture(live: Live) -> Callable[[Replayer, dict[str, Any]], None]:
-    """A checkpoint hook: what the live read models show at the checkpoint, to the checkpoint's reader."""
-
-    def hook(replayer: Replayer, checkpoint: dict[str, Any]) -> None:
-        reader, cleared = checkpoint.get("reader", "LR-1"), checkpoint.get("clearance", True)
-        wait = f"?min_position={replayer.event_position()}&wait=5"
-        shown = {path: replayer.get(path + wait, reader, clearance=cleared) for path in VIEWS}
-        for crisis_id in replayer.crises:
-            for view in CRISIS_VIEWS:
-                path = f"/crises/{crisis_id}/{view}"
-                shown[path] = replayer.get(path + wait, reader, clearance=cleared)
-        live[checkpoint["id"]] = (checkpoint, shown)
-
-    return hook
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    """SQLite and PostgreSQL (read models followed in-process), snapshots every 7 events."""
+    return request.param
 
 
 class AsKnownAt(Replayer):
@@ -78,22 +52,24 @@ class AsKnownAt(Replayer):
         return super().get(f"/audit{path}?as_of={quote(self.moment)}{extra}", "AUD", clearance=clearance)
 
 
-def replay_to_the_end(api: ApiClient, scenario: str) -> tuple[Replay, Replayer, Live]:
-    live: Live = {}
-    replayer = Replayer(api, scenario, checkpoint_hooks=[record_live_picture(live)])
-    replay = replayer.run()
-    assert not replay.failures, replay.report()
-    assert set(live) == {c["id"] for c in replay.scenario["checkpoints"]}
-    return replay, replayer, live
+def replayed_to_the_end(replayed_api: CopyOf, scenario: str, store: str) -> tuple[ApiClient, Replay, Replayer, Live]:
+    """The scenario replayed to its end (once per session), the live picture recorded at each checkpoint, and the
+    HTTP API on a copy of its store."""
+    api, replayed = replayed_api(scenario, store)
+    assert not replayed.replay.failures, replayed.replay.report()
+    assert set(replayed.live) == {c["id"] for c in replayed.replay.scenario["checkpoints"]}
+    return api, replayed.replay, replayed.replayer(api), replayed.live
 
 
 @pytest.mark.parametrize("scenario", ["S1", "S3", "S4"])
-def test_every_checkpoint_holds_when_recomputed_from_history_at_the_end(audit_api: ApiClient, scenario: str) -> None:
+def test_every_checkpoint_holds_when_recomputed_from_history_at_the_end(
+    replayed_api: CopyOf, store: str, scenario: str
+) -> None:
     """Given the scenario replayed to its last step, with the live picture recorded at each checkpoint, when
     the auditor asks for the picture as known at each checkpoint's moment, then the checkpoint's
     expectations hold on it, and it is what the live reads showed then (S1-A included: leadership's
     uncleared overview at 00:45), from the snapshots and from a full replay alike."""
-    _, replayer, live = replay_to_the_end(audit_api, scenario)
+    audit_api, _, replayer, live = replayed_to_the_end(replayed_api, scenario, store)
     from_snapshots = []
     for checkpoint_id, (checkpoint, shown) in live.items():
         as_known = AsKnownAt(replayer, checkpoint)
@@ -117,12 +93,12 @@ def test_every_checkpoint_holds_when_recomputed_from_history_at_the_end(audit_ap
         assert live["S1-A"][0]["clearance"] is False and overview_at_s1_a["active_crises"][0]["severity"] == 3
 
 
-def test_s1_c_the_audit_replay_after_the_after_action_review(audit_api: ApiClient) -> None:
+def test_s1_c_the_audit_replay_after_the_after_action_review(replayed_api: CopyOf, store: str) -> None:
     """Given S1 replayed to step 36 (the after-action review on 4 November), when the auditor asks for C-S1 as
     it was at S1-C (12:00+02:00 on 26 October), then it was CLOSED at 11:30+02:00 with four actions, and its
     timeline holds the severity changes 2→3 at 23:20+03:00 and 3→2 at 06:00+02:00; the refused attempts of
     steps 12, 22, 31 and 34 are kept with who, what, when and why, and no domain event was recorded then."""
-    replay, replayer, _ = replay_to_the_end(audit_api, "S1")
+    audit_api, replay, replayer, _ = replayed_to_the_end(replayed_api, "S1", store)
     checkpoint = next(c for c in replay.scenario["checkpoints"] if c["id"] == "S1-C")
     expect = checkpoint["expect"]
     as_known = AsKnownAt(replayer, checkpoint)

@@ -25,7 +25,6 @@ from domain.division_preparedness import CriticalFunction
 from domain.police_liaison import PoliceLiaison
 from domain.shared import Classification, DomainError, Rule
 from interfaces.web import report
-from tests.acceptance.replay import replay_scenario
 
 CLEARED_AUDITOR = Actor("AUD", Role.AUDITOR, clearance=True)
 UNCLEARED_AUDITOR = Actor("AUD-2", Role.AUDITOR)
@@ -63,18 +62,6 @@ def positions_of(api, aggregate_id) -> list[int]:  # noqa: ANN001
     return [n.id for n in notifications if str(n.originator_id) == str(aggregate_id)]
 
 
-@pytest.fixture
-def s4(api):  # noqa: ANN001, ANN201
-    replay = replay_scenario(api, "S4")
-    assert not replay.failures, replay.report()
-    return api
-
-
-@pytest.fixture
-def s1(api):  # noqa: ANN001, ANN201
-    replay = replay_scenario(api, "S1")
-    assert not replay.failures, replay.report()
-    return api
 
 
 def test_the_archive_holds_every_event_of_the_crisis_and_of_its_police_liaison_in_log_order(s4) -> None:  # noqa: ANN001

@@ -15,17 +15,10 @@ import zipfile
 import pytest
 
 from interfaces.cli.main import main
-from tests.acceptance.replay import replay_scenario
 from tests.interfaces.conftest import accepted, declare, liaison_with_request, problem
 
 OTHER_ROLES = ("duty_officer", "preparedness_manager", "police_coordinator", "leadership", "admin")
 
-
-@pytest.fixture
-def s1(api):  # noqa: ANN001, ANN201
-    replay = replay_scenario(api, "S1")
-    assert not replay.failures, replay.report()
-    return api
 
 
 def archive_files(content: bytes) -> dict[str, bytes]:
