@@ -189,7 +189,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="100,1000,10000,50000",
                         help="crisis sizes (events in its history) at which to measure, comma-separated, ascending")
     parser.add_argument("--stores", default="postgres,sqlite", help="which of postgres, sqlite to measure")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: sizes 100,1000 and 20 commands per kind")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: sizes 100,1000 (instead of --sizes) and at most 20 commands per kind")
     parser.add_argument("--commands", type=int, default=50, help="timed commands of each kind per size and cache")
     parser.add_argument("--timeline-reads", type=int, default=5, help="timeline reads per size and cache (median)")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
