@@ -1,8 +1,9 @@
 """What every benchmark script needs: a database of its own on the PostgreSQL server, a free port, the
-`valmius` command and a wait for its /health, and percentiles."""
+`valmius` command and a wait for its /health, percentiles, and the options naming the database."""
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import shutil
 import socket
@@ -62,3 +63,12 @@ def wait_healthy(port: int, check: Callable[[], None], tail: Callable[[], str], 
             pass
         time.sleep(0.1)
     raise RuntimeError(f"valmius serve did not answer /health in {timeout} s:\n{tail()}")
+
+
+def add_database_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    """--postgres-url, --database (default `name`) and --keep-database: the benchmark's own PostgreSQL database."""
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="a database on the server to connect to for creating the benchmark's own database")
+    parser.add_argument("--database", default=name,
+                        help="the benchmark's database: dropped if it exists, created, and dropped at the end")
+    parser.add_argument("--keep-database", action="store_true", help="keep the database at the end, to look into it")

@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from tqdm import tqdm  # noqa: E402
 
-from bench.common import drop_database, fresh_database, percentile  # noqa: E402
+from bench.common import add_database_arguments, drop_database, fresh_database, percentile  # noqa: E402
 from domain.access import Actor, Role  # noqa: E402
 from domain.crisis import Crisis  # noqa: E402
 from infrastructure.bootstrap import Services, open_services  # noqa: E402
@@ -193,11 +193,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a smoke run: sizes 100,1000 (instead of --sizes) and at most 20 commands per kind")
     parser.add_argument("--commands", type=int, default=50, help="timed commands of each kind per size and cache")
     parser.add_argument("--timeline-reads", type=int, default=5, help="timeline reads per size and cache (median)")
-    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="a database on the server to connect to for creating the benchmark's own database")
-    parser.add_argument("--database", default="valmius_bench_growth",
-                        help="the benchmark's database: dropped if it exists, created, and dropped at the end")
-    parser.add_argument("--keep-database", action="store_true", help="keep the PostgreSQL database at the end")
+    add_database_arguments(parser, "valmius_bench_growth")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)

@@ -49,6 +49,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import (  # noqa: E402
+    add_database_arguments,
     drop_database,
     free_port,
     fresh_database,
@@ -420,11 +421,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0] + " Starts `valmius serve` in a subprocess; prints a table.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="a database on the server to connect to for creating the benchmark's own database")
-    parser.add_argument("--database", default="valmius_bench",
-                        help="the benchmark's database: dropped if it exists, created, and dropped at the end")
-    parser.add_argument("--keep-database", action="store_true", help="keep the database at the end, to look into it")
+    add_database_arguments(parser, "valmius_bench")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients/threads of the concurrent phases")
     parser.add_argument("--duration", type=float, default=8.0, help="measured seconds per phase")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each phase")
