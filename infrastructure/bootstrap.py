@@ -12,8 +12,10 @@ import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
-from application.audit.chain import TamperEvidence
+from application.audit.chain import CHECKPOINT_EVERY, AuditChain
+from application.audit.checkpoints import Signer
 from application.audit.history import History
+from application.audit.verification import TamperEvidence
 from application.backoff import retry_delay
 from application.coordination import Clock, Coordination
 from application.projections.runner import Projections
@@ -78,6 +80,10 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
             coordination.refusals = refusals
             coordination.seed()
             projections = Projections(coordination, sql)
+            chain: AuditChain = projections.models[AuditChain.name]  # type: ignore[assignment]
+            signer = Signer(settings.signing_key) if settings.signing_key else None
+            if signer is not None:
+                chain.sign_every(signer, CHECKPOINT_EVERY, coordination.clock)
             return Services(
                 settings=settings,
                 coordination=coordination,
@@ -88,7 +94,7 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
                 sql=sql,
                 projections=projections,
                 history=History(coordination, sql, projections, snapshot_every=settings.history_snapshot_every),
-                tamper_evidence=TamperEvidence(coordination, sql, projections, settings.signing_key),
+                tamper_evidence=TamperEvidence(coordination, sql, projections, chain, coordination.clock, signer),
             )
         except BaseException:
             coordination.close()
