@@ -45,7 +45,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from application.audit.history import apply_known, plain, scratch_store
+from application.audit.history import plain
 from application.audit.redaction import Classifier, redact_event
 from application.audit.refusals import (
     LIAISON_OPENED,
@@ -55,6 +55,8 @@ from application.audit.refusals import (
     present_refusal,
     search_refusals,
 )
+from application.audit.snapshots import apply_known
+from application.ports import ScratchStores
 from application.projections import crisis_timeline, decision_log, police_liaison_board
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
@@ -185,6 +187,7 @@ def scan_crisis(app: Any, crisis_id: str, position: int, progress: Progress | No
 def export_crisis(
     app: Any,
     rows: Rows,
+    scratch: ScratchStores,
     actor: Actor,
     crisis_id: str,
     out: BinaryIO,
@@ -220,7 +223,7 @@ def export_crisis(
     refusals = [present_refusal(row, actor.clearance) for row in concerning]
     jsonl("refusals.jsonl", refusals)
 
-    views = _rebuild_views(scan, now, actor.clearance, app.policy)
+    views = _rebuild_views(scratch, scan, now, actor.clearance, app.policy)
     jsonl("timeline.jsonl", views["timeline"]["entries"])
     jsonl("decisions.jsonl", views["decisions"]["decisions"])
 
@@ -335,11 +338,11 @@ def _refusals_concerning(rows: Rows, links: CrisisLinks, up_to: int) -> list[dic
             return found
 
 
-def _rebuild_views(scan: Scan, at: datetime, cleared: bool, policy: Any) -> dict[str, Any]:
+def _rebuild_views(scratch: ScratchStores, scan: Scan, at: datetime, cleared: bool, policy: Any) -> dict[str, Any]:
     """The crisis's timeline, decision log and police requests, rebuilt from the scanned events only."""
     models = (CrisisTimeline(), DecisionLog(), PoliceLiaisonBoard())
     events = sorted(scan.crisis + scan.liaisons, key=lambda pair: pair[0].id)
-    with scratch_store(models) as store:
+    with scratch(models) as store:
         apply_known(store, models, events)
         return {
             "timeline": crisis_timeline.timeline(store, scan.crisis_id, at, cleared, policy),

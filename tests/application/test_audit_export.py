@@ -42,8 +42,8 @@ def export(api, crisis_id: str, actor: Actor = CLEARED_AUDITOR):  # noqa: ANN001
     """When the auditor exports the crisis: the export and the archive's files by name."""
     buffer = io.BytesIO()
     done = export_crisis(
-        api.services.coordination, api.services.sql, actor, crisis_id, buffer, via="test",
-        render_report=report.render,
+        api.services.coordination, api.services.sql, api.services.scratch_stores, actor, crisis_id, buffer,
+        via="test", render_report=report.render,
     )
     with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
         files = {name.split("/", 1)[1]: archive.read(name) for name in archive.namelist()}
@@ -369,7 +369,10 @@ def test_a_secret_crisis_on_every_store_exports_redacted(services, clock) -> Non
 
     # When an uncleared auditor exports it (straight from the application: no read model has followed the log)
     buffer = io.BytesIO()
-    done = export_crisis(app, services.sql, UNCLEARED_AUDITOR, "C-X", buffer, via="test", render_report=report.render)
+    done = export_crisis(
+        app, services.sql, services.scratch_stores, UNCLEARED_AUDITOR, "C-X", buffer, via="test",
+        render_report=report.render,
+    )
 
     # Then the archive holds both events and the timeline, with labels and without the texts
     with zipfile.ZipFile(buffer) as archive:

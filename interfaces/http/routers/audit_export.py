@@ -115,7 +115,8 @@ def export_crisis_archive(
     buffer: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by _chunks
     try:
         export = export_crisis(
-            services.coordination, services.sql, actor, crisis_id, buffer, via=endpoint, render_report=report.render
+            services.coordination, services.sql, services.scratch_stores, actor, crisis_id, buffer, via=endpoint,
+            render_report=report.render,
         )
         services.disclosures.record(actor, endpoint, export.disclosed)
     except BaseException:
