@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
@@ -61,3 +62,34 @@ class SnapshotStore(Store, Protocol):
     """The store the overview's snapshots are kept in: it names its type for a column of bytes."""
 
     def binary(self) -> str: ...
+
+
+class RefusalLog(Protocol):
+    """Refused attempts, kept for auditors, in the order they were kept (`id`)."""
+
+    def record(
+        self,
+        *,
+        at: datetime,
+        user: str | None,
+        role: str | None,
+        command: str,
+        target: str | None,
+        rule: str,
+        message: str,
+        payload: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    def list(
+        self,
+        *,
+        target: str | None = None,
+        user: str | None = None,
+        rule: str | None = None,
+        concerning: Sequence[str] | None = None,
+        after: int = 0,
+        up_to: int | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]: ...
+
+    def last_id(self) -> int: ...

@@ -51,12 +51,11 @@ from application.audit.refusals import (
     LIAISON_OPENED,
     PLAN_ACTIVATED,
     CrisisLinks,
-    Rows,
     present_refusal,
     search_refusals,
 )
 from application.audit.snapshots import apply_known
-from application.ports import ScratchStores
+from application.ports import RefusalLog, ScratchStores
 from application.projections import crisis_timeline, decision_log, police_liaison_board
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
@@ -186,7 +185,7 @@ def scan_crisis(app: Any, crisis_id: str, position: int, progress: Progress | No
 
 def export_crisis(
     app: Any,
-    rows: Rows,
+    refusals: RefusalLog,
     scratch: ScratchStores,
     actor: Actor,
     crisis_id: str,
@@ -203,7 +202,7 @@ def export_crisis(
         raise DomainError(Rule.NOT_FOUND, f"there is no crisis {crisis_id}")
     now = app.now()
     position = app.recorder.max_notification_id() or 0
-    refusals_up_to = int(rows.query("SELECT COALESCE(MAX(id), 0) AS last FROM valmius_refusals")[0]["last"])
+    refusals_up_to = refusals.last_id()
     scan = scan_crisis(app, crisis_id, position, progress)
     redactor = _Redactor(Classifier(app.repository), actor.clearance, app.policy.units.short_names, crisis_id)
 
@@ -219,7 +218,7 @@ def export_crisis(
     plans = [redactor.event(n, e) for n, e in scan.plans]
     jsonl("plans.jsonl", plans)
     jsonl("readiness.jsonl", [redactor.event(n, e) for n, e in scan.readiness])
-    concerning = _refusals_concerning(rows, scan.links, refusals_up_to)
+    concerning = _refusals_concerning(refusals, scan.links, refusals_up_to)
     refusals = [present_refusal(row, actor.clearance) for row in concerning]
     jsonl("refusals.jsonl", refusals)
 
@@ -328,11 +327,11 @@ class _Redactor:
         return list(self._disclosed.values())
 
 
-def _refusals_concerning(rows: Rows, links: CrisisLinks, up_to: int) -> list[dict[str, Any]]:
+def _refusals_concerning(refusals: RefusalLog, links: CrisisLinks, up_to: int) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     after = 0
     while True:
-        page, after = search_refusals(rows, links=links, after=after, limit=1000, up_to=up_to)
+        page, after = search_refusals(refusals, links=links, after=after, limit=1000, up_to=up_to)
         found += page
         if after is None:
             return found
