@@ -44,7 +44,8 @@ from bench.common import fresh_database, drop_database  # noqa: E402
 import psycopg  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from application.audit.chain import CHECKPOINT_TABLE, VERIFY_BATCH, Signer  # noqa: E402
+from application.audit.checkpoints import CHECKPOINT_TABLE, Signer  # noqa: E402
+from application.audit.verification import VERIFY_BATCH  # noqa: E402
 from domain.crisis import Crisis  # noqa: E402
 from domain.shared import utc_now  # noqa: E402
 from infrastructure.bootstrap import Services, open_services  # noqa: E402

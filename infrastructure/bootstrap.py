@@ -12,13 +12,18 @@ import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
-from application.audit.chain import TamperEvidence
+from application.audit.chain import CHECKPOINT_EVERY, AuditChain
+from application.audit.checkpoints import Signer
 from application.audit.history import History
+from application.audit.snapshots import OverviewSnapshots
+from application.audit.verification import TamperEvidence
 from application.backoff import retry_delay
 from application.coordination import Clock, Coordination
+from application.ports import ScratchStores
 from application.projections.runner import Projections
 from domain.shared import utc_now
 from infrastructure.disclosures import DisclosureLog
+from infrastructure.event_log import EventLog
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.identity import TokenStore
 from infrastructure.persistence import (
@@ -29,6 +34,7 @@ from infrastructure.persistence import (
     store_unavailable,
 )
 from infrastructure.refusals import RefusalLog
+from infrastructure.scratch_store import scratch_store
 from infrastructure.settings import Settings
 from infrastructure.sql import Sql
 
@@ -47,6 +53,7 @@ class Services:
     projections: Projections
     history: History
     tamper_evidence: TamperEvidence
+    scratch_stores: ScratchStores
 
     def close(self) -> None:
         self.projections.stop()
@@ -78,6 +85,15 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
             coordination.refusals = refusals
             coordination.seed()
             projections = Projections(coordination, sql)
+            event_log = EventLog(coordination, sql)
+            snapshots = OverviewSnapshots(
+                event_log, sql, scratch_store, coordination.clock, every=settings.history_snapshot_every
+            )
+            projections.listeners.append(snapshots.after_batch)
+            chain: AuditChain = projections.models[AuditChain.name]  # type: ignore[assignment]
+            signer = Signer(settings.signing_key) if settings.signing_key else None
+            if signer is not None:
+                chain.sign_every(signer, CHECKPOINT_EVERY, coordination.clock)
             return Services(
                 settings=settings,
                 coordination=coordination,
@@ -87,8 +103,9 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
                 disclosures=DisclosureLog(sql, coordination.now),
                 sql=sql,
                 projections=projections,
-                history=History(coordination, sql, projections, snapshot_every=settings.history_snapshot_every),
-                tamper_evidence=TamperEvidence(coordination, sql, projections, settings.signing_key),
+                history=History(coordination, event_log, snapshots, scratch_store),
+                tamper_evidence=TamperEvidence(coordination, sql, projections, chain, coordination.clock, signer),
+                scratch_stores=scratch_store,
             )
         except BaseException:
             coordination.close()

@@ -71,6 +71,10 @@ class Sql:
     def autoincrement(self) -> str:
         return "INTEGER PRIMARY KEY AUTOINCREMENT" if self.dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
 
+    def binary(self) -> str:
+        """The type of a column of bytes."""
+        return "BLOB" if self.dialect == "sqlite" else "BYTEA"
+
 
 class _Cursor:
     def __init__(self, cursor: Any, sql: Sql) -> None:

@@ -45,16 +45,17 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from application.audit.history import apply_known, plain, scratch_store
+from application.audit.history import plain
 from application.audit.redaction import Classifier, redact_event
 from application.audit.refusals import (
     LIAISON_OPENED,
     PLAN_ACTIVATED,
     CrisisLinks,
-    Rows,
     present_refusal,
     search_refusals,
 )
+from application.audit.snapshots import apply_known
+from application.ports import RefusalLog, ScratchStores
 from application.projections import crisis_timeline, decision_log, police_liaison_board
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
@@ -184,7 +185,8 @@ def scan_crisis(app: Any, crisis_id: str, position: int, progress: Progress | No
 
 def export_crisis(
     app: Any,
-    rows: Rows,
+    refusals: RefusalLog,
+    scratch: ScratchStores,
     actor: Actor,
     crisis_id: str,
     out: BinaryIO,
@@ -200,7 +202,7 @@ def export_crisis(
         raise DomainError(Rule.NOT_FOUND, f"there is no crisis {crisis_id}")
     now = app.now()
     position = app.recorder.max_notification_id() or 0
-    refusals_up_to = int(rows.query("SELECT COALESCE(MAX(id), 0) AS last FROM valmius_refusals")[0]["last"])
+    refusals_up_to = refusals.last_id()
     scan = scan_crisis(app, crisis_id, position, progress)
     redactor = _Redactor(Classifier(app.repository), actor.clearance, app.policy.units.short_names, crisis_id)
 
@@ -216,11 +218,11 @@ def export_crisis(
     plans = [redactor.event(n, e) for n, e in scan.plans]
     jsonl("plans.jsonl", plans)
     jsonl("readiness.jsonl", [redactor.event(n, e) for n, e in scan.readiness])
-    concerning = _refusals_concerning(rows, scan.links, refusals_up_to)
+    concerning = _refusals_concerning(refusals, scan.links, refusals_up_to)
     refusals = [present_refusal(row, actor.clearance) for row in concerning]
     jsonl("refusals.jsonl", refusals)
 
-    views = _rebuild_views(scan, now, actor.clearance, app.policy)
+    views = _rebuild_views(scratch, scan, now, actor.clearance, app.policy)
     jsonl("timeline.jsonl", views["timeline"]["entries"])
     jsonl("decisions.jsonl", views["decisions"]["decisions"])
 
@@ -325,21 +327,21 @@ class _Redactor:
         return list(self._disclosed.values())
 
 
-def _refusals_concerning(rows: Rows, links: CrisisLinks, up_to: int) -> list[dict[str, Any]]:
+def _refusals_concerning(refusals: RefusalLog, links: CrisisLinks, up_to: int) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     after = 0
     while True:
-        page, after = search_refusals(rows, links=links, after=after, limit=1000, up_to=up_to)
+        page, after = search_refusals(refusals, links=links, after=after, limit=1000, up_to=up_to)
         found += page
         if after is None:
             return found
 
 
-def _rebuild_views(scan: Scan, at: datetime, cleared: bool, policy: Any) -> dict[str, Any]:
+def _rebuild_views(scratch: ScratchStores, scan: Scan, at: datetime, cleared: bool, policy: Any) -> dict[str, Any]:
     """The crisis's timeline, decision log and police requests, rebuilt from the scanned events only."""
     models = (CrisisTimeline(), DecisionLog(), PoliceLiaisonBoard())
     events = sorted(scan.crisis + scan.liaisons, key=lambda pair: pair[0].id)
-    with scratch_store(models) as store:
+    with scratch(models) as store:
         apply_known(store, models, events)
         return {
             "timeline": crisis_timeline.timeline(store, scan.crisis_id, at, cleared, policy),

@@ -15,15 +15,15 @@ copy of the relation that could disagree with the log. An attempt concerns crisi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from eventsourcing.utils import get_topic
 
 from application.audit.redaction import withhold_message, withhold_payload, withhold_target
+from application.ports import RefusalLog
 from application.projections.base import log_pages
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
@@ -31,10 +31,6 @@ from domain.shared import DomainError, Rule, display
 
 MAX_PAGE = 1000
 _BATCH = 1000
-
-
-class Rows(Protocol):
-    def query(self, statement: str, params: tuple = ()) -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -100,7 +96,7 @@ def links_from_log(app: Any, crisis_id: str) -> CrisisLinks:
 
 
 def search_refusals(
-    rows: Rows,
+    refusals: RefusalLog,
     *,
     links: CrisisLinks | None = None,
     target: str | None = None,
@@ -116,25 +112,14 @@ def search_refusals(
     `after`; and the `after` of the next page (None when this is the last). `up_to` caps the row id."""
     if not 1 <= limit <= MAX_PAGE:
         raise DomainError(Rule.INVALID_INPUT, f"limit {limit} is not between 1 and {MAX_PAGE}")
-    where, params = ["id > %s"], []
-    for column, value in (("target", target), ("user_name", user), ("rule", rule)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    if up_to is not None:
-        where.append("id <= %s")
-        params.append(up_to)
-    if links is not None:
-        targets = sorted(links.targets)
-        where.append(f"(target IN ({', '.join(['%s'] * len(targets))}) OR payload LIKE %s)")
-        params += [*targets, '%"crisis_id"%']
-    statement = f"SELECT * FROM valmius_refusals WHERE {' AND '.join(where)} ORDER BY id LIMIT %s"
+    concerning = sorted(links.targets) if links is not None else None
     found: list[dict[str, Any]] = []
     cursor = after
     while True:
-        batch = rows.query(statement, (cursor, *params, _BATCH))
+        batch = refusals.list(
+            target=target, user=user, rule=rule, concerning=concerning, after=cursor, up_to=up_to, limit=_BATCH
+        )
         for row in batch:
-            row["payload"] = json.loads(row["payload"]) if row["payload"] else None
             if _matches(row, links, since, until):
                 found.append(row)
                 if len(found) > limit:  # one more than asked for: there is a next page

@@ -17,7 +17,8 @@ import json
 import sys
 from pathlib import Path
 
-from application.audit.chain import Checkpoint, Signer, Verdict
+from application.audit.checkpoints import Checkpoint, Signer
+from application.audit.verification import Verdict
 from domain.shared import DomainError
 from infrastructure.bootstrap import open_services
 from infrastructure.settings import Settings

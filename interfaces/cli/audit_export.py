@@ -59,8 +59,8 @@ def run_export(settings: Settings, args: argparse.Namespace) -> int:
             with tempfile.NamedTemporaryFile(dir=directory, suffix=".part", delete=False) as part:
                 try:
                     export = export_crisis(
-                        services.coordination, services.sql, actor, args.crisis_id, part, via=command,
-                        render_report=report.render, progress=progress,
+                        services.coordination, services.refusals, services.scratch_stores, actor, args.crisis_id,
+                        part, via=command, render_report=report.render, progress=progress,
                     )
                 except BaseException:
                     part.close()

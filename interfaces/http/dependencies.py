@@ -10,8 +10,8 @@ from fastapi import Depends, Header, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from application.audit.chain import TamperEvidence
 from application.audit.history import History
+from application.audit.verification import TamperEvidence
 from application.coordination import Coordination
 from application.projections.runner import Projections
 from domain.access import Actor, require_auditor, require_writer

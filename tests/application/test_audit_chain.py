@@ -12,17 +12,27 @@ import threading
 
 import pytest
 
-from application.audit.chain import CHAIN_TABLE, CHECKPOINT_TABLE, AuditChain, Checkpoint, Signer, TamperEvidence
+from application.audit.chain import CHAIN_TABLE, AuditChain
+from application.audit.checkpoints import CHECKPOINT_TABLE, Checkpoint, Signer
+from application.audit.verification import TamperEvidence
 from domain.shared import DomainError, Rule
 from tests.application.support import AUD, DO1, LR, declare
 
 SIGNING_KEY, PUBLIC_KEY = Signer.generate()
 
 
+def evidence_of(services, signer: Signer | None = None, **options) -> TamperEvidence:  # noqa: ANN001
+    """Tamper evidence over the service's chain, as bootstrap builds it (with a signer if given)."""
+    chain = services.tamper_evidence.chain
+    return TamperEvidence(
+        services.coordination, services.sql, services.projections, chain, services.coordination.clock, signer, **options
+    )
+
+
 @pytest.fixture
 def evidence(services) -> TamperEvidence:  # noqa: ANN001
     """The service's tamper evidence, with a signing key as `valmius audit checkpoint` would have it."""
-    return TamperEvidence(services.coordination, services.sql, services.projections, SIGNING_KEY)
+    return evidence_of(services, Signer(SIGNING_KEY))
 
 
 def record_entries(services, count: int, crisis_id: str = "C-S1") -> int:  # noqa: ANN001
@@ -75,11 +85,11 @@ def test_verification_reads_the_log_in_large_batches_and_reports_progress(servic
     declare(services.coordination)
     last = record_entries(services, 30)
     services.projections.catch_up()
-    evidence = TamperEvidence(services.coordination, services.sql, services.projections, batch_size=7)
+    evidence = evidence_of(services, batch_size=7)
     reported: list[int] = []
     assert evidence.verify(progress=reported.append).intact
     assert sum(reported) == last and max(reported) == 7 and len(reported) == -(-last // 7)
-    assert TamperEvidence(services.coordination, services.sql, services.projections).batch_size >= 1000
+    assert services.tamper_evidence.batch_size >= 1000
 
 
 def test_the_chain_is_evidence_and_is_never_rebuilt(services, evidence):
@@ -169,14 +179,14 @@ def test_signing_needs_a_key(services):
     """Given no signing key in the settings, when a checkpoint is asked for, then INVALID_INPUT says how to get
     one."""
     with pytest.raises(DomainError) as error:
-        TamperEvidence(services.coordination, services.sql, services.projections).sign_checkpoint()
+        services.tamper_evidence.sign_checkpoint()
     assert error.value.rule is Rule.INVALID_INPUT
     assert "valmius audit keygen" in error.value.message
 
 
 def test_a_signing_key_that_is_not_an_ed25519_key_is_refused(services):
     with pytest.raises(DomainError) as error:
-        TamperEvidence(services.coordination, services.sql, services.projections, "not-hex")
+        Signer("not-hex")
     assert error.value.rule is Rule.INVALID_INPUT
 
 
@@ -190,14 +200,14 @@ def test_a_malformed_checkpoint_document_is_refused_naming_what_is_missing():
 def test_the_service_signs_a_checkpoint_itself_as_the_chain_passes_each_interval(services, clock):
     """Given a signing key and a checkpoint every 10 positions, when 25 more events are chained, then a
     checkpoint is stored each time the chain passed a multiple of 10, and every one holds."""
-    TamperEvidence(services.coordination, services.sql, services.projections, SIGNING_KEY, checkpoint_every=10)
+    services.tamper_evidence.chain.sign_every(Signer(SIGNING_KEY), 10, clock)  # as bootstrap does, every 10
     declare(services.coordination)
     last = record_entries(services, 25)
     services.projections.catch_up()
     stored = services.sql.query(f"SELECT position, created_at FROM {CHECKPOINT_TABLE} ORDER BY position")
     assert [row["position"] // 10 for row in stored] == list(range(1, last // 10 + 1))
     assert {row["created_at"] for row in stored} == {clock.now.isoformat()}
-    verdict = TamperEvidence(services.coordination, services.sql, services.projections).verify()
+    verdict = services.tamper_evidence.verify()
     assert verdict.intact and len(verdict.checkpoints) == len(stored)
     assert all(check.holds for check in verdict.checkpoints)
 

@@ -42,8 +42,8 @@ def export(api, crisis_id: str, actor: Actor = CLEARED_AUDITOR):  # noqa: ANN001
     """When the auditor exports the crisis: the export and the archive's files by name."""
     buffer = io.BytesIO()
     done = export_crisis(
-        api.services.coordination, api.services.sql, actor, crisis_id, buffer, via="test",
-        render_report=report.render,
+        api.services.coordination, api.services.refusals, api.services.scratch_stores, actor, crisis_id, buffer,
+        via="test", render_report=report.render,
     )
     with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
         files = {name.split("/", 1)[1]: archive.read(name) for name in archive.namelist()}
@@ -310,7 +310,7 @@ def test_refused_attempts_are_found_by_crisis_through_its_liaisons_and_plans(ser
             occurred_at=clock() - timedelta(hours=1))  # while active for C-B: concerns C-B, not C-A
 
     # When the refused attempts concerning C-A are searched
-    found, next_after = search_refusals(services.sql, links=links_from_log(app, "C-A"))
+    found, next_after = search_refusals(services.refusals, links=links_from_log(app, "C-A"))
 
     # Then they are the attempt on C-A, under its liaison, activating a plan for it, and deactivating it
     assert [(r["command"], r["target"], r["rule"]) for r in found] == [
@@ -321,7 +321,7 @@ def test_refused_attempts_are_found_by_crisis_through_its_liaisons_and_plans(ser
     ]
     assert next_after is None
     # And those concerning C-B are the ones under its liaison and on its plan activation
-    found_b, _ = search_refusals(services.sql, links=links_from_log(app, "C-B"))
+    found_b, _ = search_refusals(services.refusals, links=links_from_log(app, "C-B"))
     assert [(r["command"], r["target"]) for r in found_b] == [
         ("answer_police_request", "PL-C-B"),
         ("deactivate_continuity_plan", "SOTEPE"),
@@ -341,19 +341,19 @@ def test_refused_attempts_are_filtered_by_user_rule_and_time_and_paged(services,
             refused(app.change_severity, DUTY, "C-A", to_severity=9)
 
     # When they are searched by user, rule and time range (given in another offset than kept)
-    by_user, _ = search_refusals(services.sql, user="PC")
-    by_rule, _ = search_refusals(services.sql, rule="INVALID_SEVERITY")
+    by_user, _ = search_refusals(services.refusals, user="PC")
+    by_rule, _ = search_refusals(services.refusals, rule="INVALID_SEVERITY")
     window, _ = search_refusals(
-        services.sql, since=(start + timedelta(minutes=1)).astimezone(timezone.utc), until=start + timedelta(minutes=3)
+        services.refusals, since=(start + timedelta(minutes=1)).astimezone(timezone.utc), until=start + timedelta(minutes=3)
     )
     # Then each filter keeps exactly the matching attempts
     assert [r["user_name"] for r in by_user] == ["PC", "PC"]
     assert len(by_rule) == 3 and {r["rule"] for r in by_rule} == {"INVALID_SEVERITY"}
     assert [datetime.fromisoformat(r["at"]) for r in window] == [start + timedelta(minutes=m) for m in (1, 2, 3)]
     # And pages of two follow each other to the end without overlap
-    first, after = search_refusals(services.sql, limit=2)
-    second, after_second = search_refusals(services.sql, limit=2, after=after)
-    third, last = search_refusals(services.sql, limit=2, after=after_second)
+    first, after = search_refusals(services.refusals, limit=2)
+    second, after_second = search_refusals(services.refusals, limit=2, after=after)
+    third, last = search_refusals(services.refusals, limit=2, after=after_second)
     ids = [r["id"] for r in first + second + third]
     assert len(ids) == 5 == len(set(ids)) and ids == sorted(ids) and last is None
 
@@ -369,7 +369,10 @@ def test_a_secret_crisis_on_every_store_exports_redacted(services, clock) -> Non
 
     # When an uncleared auditor exports it (straight from the application: no read model has followed the log)
     buffer = io.BytesIO()
-    done = export_crisis(app, services.sql, UNCLEARED_AUDITOR, "C-X", buffer, via="test", render_report=report.render)
+    done = export_crisis(
+        app, services.refusals, services.scratch_stores, UNCLEARED_AUDITOR, "C-X", buffer, via="test",
+        render_report=report.render,
+    )
 
     # Then the archive holds both events and the timeline, with labels and without the texts
     with zipfile.ZipFile(buffer) as archive:

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from application.audit.history import EPOCH, EventFilter
+from application.audit.history import EventFilter
+from application.audit.snapshots import EPOCH
 from domain.access import Actor, Role
 from domain.shared import Classification, DomainError, Rule
 from infrastructure.bootstrap import Services, open_services

@@ -20,19 +20,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from application.audit.chain import (
-    CHAIN_TABLE,
-    CHECKPOINT_TABLE,
-    GENESIS,
-    Checkpoint,
-    Signer,
-    TamperEvidence,
-    event_hash,
-    link,
-)
+from application.audit.chain import CHAIN_TABLE, GENESIS, event_hash, link
+from application.audit.checkpoints import CHECKPOINT_TABLE, Checkpoint, Signer
 from infrastructure.bootstrap import Services, open_services
 from interfaces.cli.main import main as valmius
 from tests.application.support import DO1, approved_plan, contact, declare, open_request
+from tests.application.test_audit_chain import evidence_of
 from tests.conftest import settings_for
 
 SIGNING_KEY, PUBLIC_KEY = Signer.generate()
@@ -188,7 +181,7 @@ def first_finding(services: Services) -> tuple[str, int]:
     (each batch's last digest is compared; the row-by-row comparison starts after the last one that held)."""
     verdict = services.tamper_evidence.verify()
     assert not verdict.intact, verdict.summary()
-    in_small_batches = TamperEvidence(services.coordination, services.sql, services.projections, batch_size=7).verify()
+    in_small_batches = evidence_of(services, batch_size=7).verify()
     assert in_small_batches.findings == verdict.findings
     return verdict.first.kind, verdict.first.position
 
@@ -239,7 +232,7 @@ def test_events_recorded_after_the_chain_head_are_not_yet_chained_not_tampering(
     services.coordination.record_log_entry(DO1, "C-S1", text="Power back in Mellunkylä")
     services.coordination.record_log_entry(DO1, "C-S1", text="Police patrols reduced to two")
     for batch_size in (5000, 7):
-        evidence = TamperEvidence(services.coordination, services.sql, services.projections, batch_size=batch_size)
+        evidence = evidence_of(services, batch_size=batch_size)
         verdict = evidence.verify()
         assert (verdict.intact, verdict.not_yet_chained, verdict.log_head) == (True, 2, verdict.chain_head + 2)
 

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from application.audit.chain import FORMAT, TamperEvidence
+from application.audit.checkpoints import FORMAT
+from application.audit.verification import TamperEvidence
 from interfaces.http.dependencies import AuditorReader, CurrentActor, PathPosition, get_tamper_evidence
 from interfaces.http.schemas.common import BIGINT, Code, Line, Text, Time
 

@@ -62,7 +62,7 @@ def list_refusals(
     require_auditor(actor, "read refused attempts")
     links = links_from_log(services.coordination, crisis) if crisis else None
     rows, next_after = search_refusals(
-        services.sql, links=links, target=target, user=user, rule=rule,
+        services.refusals, links=links, target=target, user=user, rule=rule,
         since=query_time(services.coordination, since, "since"),
         until=query_time(services.coordination, until, "until"),
         after=after, limit=limit,
@@ -115,7 +115,8 @@ def export_crisis_archive(
     buffer: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by _chunks
     try:
         export = export_crisis(
-            services.coordination, services.sql, actor, crisis_id, buffer, via=endpoint, render_report=report.render
+            services.coordination, services.refusals, services.scratch_stores, actor, crisis_id, buffer, via=endpoint,
+            render_report=report.render,
         )
         services.disclosures.record(actor, endpoint, export.disclosed)
     except BaseException:
