@@ -12,11 +12,12 @@ import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
-from application.audit.chain import TamperEvidence
+from application.audit.chain import AuditChain, TamperEvidence
 from application.audit.history import History
 from application.backoff import retry_delay
 from application.coordination import Clock, Coordination
-from application.projections.runner import Projections
+from application.projections.read_model import ReadModel
+from application.projections.runner import READ_MODELS, Projections
 from domain.shared import utc_now
 from infrastructure.disclosures import DisclosureLog
 from infrastructure.idempotency import IdempotencyStore
@@ -28,6 +29,7 @@ from infrastructure.persistence import (
     postgres_startup_lock,
     store_unavailable,
 )
+from infrastructure.postgres_listen import PostgresListener
 from infrastructure.refusals import RefusalLog
 from infrastructure.settings import Settings
 from infrastructure.sql import Sql
@@ -77,7 +79,10 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
             refusals = RefusalLog(sql)
             coordination.refusals = refusals
             coordination.seed()
-            projections = Projections(coordination, sql)
+            listener = None
+            if settings.store == "postgres":
+                listener = PostgresListener(sql.datastore, coordination.recorder.channel_name)
+            projections = Projections(coordination, sql, followers(), listener=listener)
             return Services(
                 settings=settings,
                 coordination=coordination,
@@ -93,6 +98,12 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
         except BaseException:
             coordination.close()
             raise
+
+
+def followers() -> list[ReadModel]:
+    """What follows the log: the read models of the picture, and the tamper-evidence hash chain (evidence,
+    never rebuilt)."""
+    return [*(read_model() for read_model in READ_MODELS), AuditChain()]
 
 
 def open_services_retrying(settings: Settings, stop: threading.Event, clock: Clock = utc_now) -> Services | None:

@@ -47,7 +47,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eventsourcing.persistence import Notification, StoredEvent
 
-from application.projections.base import ReadModel, Store, Tx, log_pages
+from application.ports import Store, Tx
+from application.projections.read_model import ReadModel
+from application.projections.tracking import log_pages
 from domain.access import Actor, require_auditor
 from domain.shared import DomainError, Rule
 

@@ -45,6 +45,7 @@ from eventsourcing.utils import get_topic
 
 from application.coordination import Coordination
 from application.audit.redaction import Classifier, redact_event
+from application.ports import Store
 from application.projections import (
     crisis_timeline,
     decision_log,
@@ -52,7 +53,8 @@ from application.projections import (
     readiness_board,
     situation_overview,
 )
-from application.projections.base import ReadModel, Store, lock_position, log_pages, positions, topics_of
+from application.projections.read_model import ReadModel
+from application.projections.tracking import lock_position, log_pages, positions, topics_of
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard

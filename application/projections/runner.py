@@ -1,15 +1,15 @@
-"""Following the event log into the read models, and reading them.
+"""Following the event log into the read models and the other followers bootstrap hands in.
 
 `Projections` keeps every read model up to date with the log: it reads new notifications in batches, decodes
 each once, and applies each batch to every read model, with their tracking positions, in one transaction
-(see `_apply` and base.apply_locked). It is woken by:
+(see `_apply` and tracking.apply_locked). It is woken by:
 
 - the process's own writes (the Coordination's listeners), which is all the embedded SQLite default needs
   since the library offers no SQLite subscription; a slow poll catches writes of other processes (the CLI);
-- on PostgreSQL, the store's own notifications: every write NOTIFYs the events table's channel when it
-  commits, and the follower LISTENs to it, so a separate worker process follows the writes of every API
-  process. Each batch the follower commits NOTIFYs the tracking channel in turn, which other processes (the
-  live overview of every API process) can `watch`.
+- on PostgreSQL, the store's own notifications, heard through the Listener bootstrap hands in
+  (infrastructure.postgres_listen): every write announces itself when it commits, so a separate worker process
+  follows the writes of every API process. Each batch the follower commits is announced in turn, which other
+  processes (the live overview of every API process) can `watch`.
 
 A read model that fails on an event (a bug in its handler, a row its tables refuse) stops alone: the batch is
 applied again to each model in a transaction of its own, and the failing model's batch is halved until the
@@ -32,43 +32,42 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from application.audit.chain import AuditChain
 from application.backoff import doubling, retry_delay
-from application.coordination import Coordination
-from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
-from application.projections import situation_overview
-from application.projections.base import (
+from application.ports import Listener, Store
+from application.projections.crisis_timeline import CrisisTimeline
+from application.projections.decision_log import DecisionLog
+from application.projections.police_liaison_board import PoliceLiaisonBoard
+from application.projections.queries import Queries
+from application.projections.read_model import ReadModel
+from application.projections.readiness_board import ReadinessBoard
+from application.projections.situation_overview import SituationOverview
+from application.projections.tracking import (
     FAILURES_TABLE,
     TRACKING_TABLE,
-    ReadModel,
-    Store,
     apply_locked,
-    batch_transaction,
     lock_positions,
     lock_tracking,
     positions,
     prepare,
     topics_of,
 )
-from application.projections.crisis_timeline import CrisisTimeline
-from application.projections.decision_log import DecisionLog
-from application.projections.police_liaison_board import PoliceLiaisonBoard
-from application.projections.readiness_board import ReadinessBoard
-from application.projections.situation_overview import SituationOverview
-from domain.access import READS_CRISES, Actor, require_role, role_hint
 from domain.shared import DomainError, Rule, display
+
+if TYPE_CHECKING:
+    from application.coordination import Coordination
 
 log = logging.getLogger("valmius.projections")
 
+# The read models of the situation picture. Bootstrap hands them to Projections with the other followers (the
+# audit hash chain).
 READ_MODELS: tuple[type[ReadModel], ...] = (
     SituationOverview,
     CrisisTimeline,
     ReadinessBoard,
     PoliceLiaisonBoard,
     DecisionLog,
-    AuditChain,  # the tamper-evidence hash chain: evidence, never rebuilt
 )
 
 # A read of one model that is made of the tables of others too: the overview counts decisions, shows readiness
@@ -107,15 +106,19 @@ class Readiness:
 
 
 MAX_WAIT_SECONDS = 10.0
-TRACKING_CHANNEL = "valmius_tracking"  # NOTIFYed by every batch a follower commits (PostgreSQL)
 
 
-class Projections:
+class Projections(Queries):
+    """Follows the log into `followers` (read models and the audit chain), woken by `listener` where the store
+    announces other processes' writes (PostgreSQL), and answers the reads of the picture (Queries)."""
+
     def __init__(
         self,
         app: Coordination,
         store: Store,
+        followers: Iterable[ReadModel],
         *,
+        listener: Listener | None = None,
         batch_size: int = 500,
         rebuild_batch_size: int = 2000,
         poll_seconds: float = 1.0,
@@ -125,7 +128,8 @@ class Projections:
         self.batch_size = batch_size
         self.rebuild_batch_size = rebuild_batch_size  # a rebuild writes fewer, larger transactions
         self.poll_seconds = poll_seconds
-        self.models: dict[str, ReadModel] = {cls.name: cls() for cls in READ_MODELS}
+        self.listener = listener
+        self.models: dict[str, ReadModel] = {model.name: model for model in followers}
         prepare(store, self.models.values())
         self._shapes = {name: model.shape() for name, model in self.models.items()}
         self._foreign: set[str] = set()  # models another version of Valmius has taken over (see _leave)
@@ -210,8 +214,9 @@ class Projections:
         the lowest position of the models afterwards.
 
         One transaction for all models, rather than one per model, is one commit and one pool checkout per
-        batch instead of one per model; on PostgreSQL its statements are sent in bulk (base.batch_transaction)."""
-        with batch_transaction(self.store) as tx:
+        batch instead of one per model; on PostgreSQL its statements are sent in bulk, and its commit announced
+        to `watch`ers (Store.batch_transaction)."""
+        with self.store.batch_transaction() as tx:
             tracked = lock_tracking(tx, [m.name for m in models], self.store.dialect)
             known = {name: position for name, (position, _) in tracked.items()}
             for model in models:
@@ -229,8 +234,6 @@ class Projections:
                     f"DELETE FROM {FAILURES_TABLE} WHERE position <= %s AND view IN ({marks})",
                     (last, *(m.name for m, _ in ready)),
                 )
-            if self.store.dialect == "postgres":
-                tx.execute(f"NOTIFY {TRACKING_CHANNEL}")  # delivered when this commits
         self._tracked.update(known)
         for model, _ in ready:
             failure = self._failed.get(model.name)
@@ -340,7 +343,7 @@ class Projections:
 
     def _leave(self, model: ReadModel, shape: str) -> None:
         """Stop following a read model whose rows are stored in another shape than this process writes: a
-        process of another version of Valmius reset it (see base.prepare) and rebuilds it. Applying this
+        process of another version of Valmius reset it (see tracking.prepare) and rebuilds it. Applying this
         process's events would mix rows of two versions, and so would reading it again from the start."""
         self._foreign.add(model.name)
         log.error(
@@ -382,17 +385,15 @@ class Projections:
             subscription.stop()
 
     def _subscribe(self, stop: threading.Event) -> Any:
-        """On PostgreSQL: wake the follower at every write of any process. The store NOTIFYs its channel when a
-        write commits; LISTENing to it directly wakes the follower at once, where the library's subscription
-        would first read the new notifications itself (a read the follower makes anyway) and hand them over
-        through two more threads."""
-        channel = getattr(self.app.recorder, "channel_name", None)
-        if channel is not None and self.watch(stop, self._wake.set, channel=channel):
+        """Wake the follower at every write of any process: through the listener where the store announces
+        its writes (PostgreSQL), else through the library's subscription where the store has one; SQLite has
+        neither (woken by this process's writes, and a poll)."""
+        if self.listener is not None and self.listener.watch_events(stop, self._wake.set):
             return None
         try:
             subscription = self.app.recorder.subscribe(gt=self.app.recorder.max_notification_id())
         except NotImplementedError:
-            return None  # SQLite: woken by this process's writes, and a poll
+            return None
 
         def listen() -> None:
             try:
@@ -407,40 +408,11 @@ class Projections:
         threading.Thread(target=listen, name="valmius-subscription", daemon=True).start()
         return subscription
 
-    def watch(self, stop: threading.Event, callback: Callable[[], None], channel: str = TRACKING_CHANNEL) -> bool:
-        """Call `callback`, from a thread of its own, whenever `channel` is NOTIFYed, until `stop` is set: by
-        default at every batch a follower of any process commits. Also called once it listens, for what was
-        committed before. Returns False where the store has no notifications (SQLite: this process's own
-        follower announces its batches through `listeners`)."""
-        datastore = getattr(self.store, "datastore", None)
-        if self.store.dialect != "postgres" or not hasattr(datastore, "get_connection"):
-            return False
-        if not channel.replace("_", "").isalnum():
-            raise ValueError(f"not a channel name: {channel!r}")
-
-        def listen() -> None:
-            failures = 0
-            while not stop.is_set():
-                try:
-                    with datastore.get_connection() as conn:
-                        conn.execute(f"LISTEN {channel}")
-                        try:
-                            failures = 0
-                            callback()
-                            while not stop.is_set():
-                                for _ in conn.notifies(timeout=0.5, stop_after=1):
-                                    callback()
-                        finally:
-                            conn.execute(f"UNLISTEN {channel}")  # the connection goes back to the pool
-                except Exception as error:
-                    if not stop.is_set():
-                        delay = retry_delay(failures)
-                        log.warning("listening on %s failed (%s); next attempt in %.1f s", channel, error, delay)
-                        failures += 1
-                        stop.wait(delay)
-
-        threading.Thread(target=listen, name=f"valmius-listen-{channel}", daemon=True).start()
-        return True
+    def watch(self, stop: threading.Event, callback: Callable[[], None]) -> bool:
+        """Call `callback`, from a thread of its own, at every batch a follower of any process commits, until
+        `stop` is set; also once it listens, for what was committed before. False where the store announces
+        nothing (SQLite: this process's own follower announces its batches through `listeners`)."""
+        return self.listener is not None and self.listener.watch(stop, callback)
 
     def start(self) -> None:
         """Follow the log in a background thread of this process (the embedded default)."""
@@ -591,33 +563,3 @@ class Projections:
             self._times.clear()
         self._times[key] = moment
         return moment
-
-    # --- reads ---------------------------------------------------------------------------------------
-
-    def require_reader(self, actor: Actor) -> None:
-        """Only the roles that read crises read the picture (its stream too): the others get FORBIDDEN_ROLE."""
-        require_role(actor, READS_CRISES, "read the situation picture", role_hint(actor))
-
-    def get_situation_overview(self, actor: Actor, at: datetime | None = None) -> dict[str, Any]:
-        self.require_reader(actor)
-        return situation_overview.overview(self.store, at or self.app.now(), actor.clearance, self.app.policy)
-
-    def get_situation_picture(self, actor: Actor) -> dict[str, Any]:
-        """The overview with its `freshness` (see `freshness`): what the live stream sends."""
-        return {**self.get_situation_overview(actor), "freshness": self.freshness(SituationOverview.name)}
-
-    def get_crisis_timeline(self, actor: Actor, crisis_id: str) -> dict[str, Any]:
-        self.require_reader(actor)
-        return crisis_timeline.timeline(self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy)
-
-    def get_readiness_board(self, actor: Actor) -> dict[str, Any]:
-        self.require_reader(actor)
-        return readiness_board.board(self.store, self.app.now(), actor.clearance, self.app.policy)
-
-    def get_police_liaison_board(self, actor: Actor) -> dict[str, Any]:
-        self.require_reader(actor)
-        return police_liaison_board.board(self.store, self.app.now(), actor.clearance, self.app.policy)
-
-    def get_decision_log(self, actor: Actor, crisis_id: str) -> dict[str, Any]:
-        self.require_reader(actor)
-        return decision_log.decision_log(self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy)
