@@ -30,7 +30,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,13 +38,14 @@ from application.ports import Listener, Store
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
-from application.projections.queries import Queries
+from application.projections.queries import MADE_OF, Queries
 from application.projections.read_model import ReadModel
 from application.projections.readiness_board import ReadinessBoard
 from application.projections.situation_overview import SituationOverview
 from application.projections.tracking import (
     FAILURES_TABLE,
     TRACKING_TABLE,
+    Failure,
     apply_locked,
     lock_positions,
     lock_tracking,
@@ -53,7 +53,7 @@ from application.projections.tracking import (
     prepare,
     topics_of,
 )
-from domain.shared import DomainError, Rule, display
+from domain.shared import DomainError, Rule
 
 if TYPE_CHECKING:
     from application.coordination import Coordination
@@ -70,25 +70,8 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     DecisionLog,
 )
 
-# A read of one model that is made of the tables of others too: the overview counts decisions, shows readiness
-# and police requests from their boards. It is as current as the least current of them.
-MADE_OF: dict[str, tuple[str, ...]] = {
-    SituationOverview.name: (SituationOverview.name, DecisionLog.name, ReadinessBoard.name, PoliceLiaisonBoard.name),
-}
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 60.0  # a failed read model is tried again after 1, 2, 4 … 60 s
-BEHIND_AFTER_SECONDS = 5.0  # a picture missing an event older than this is "behind" (amber on the dashboard)
-STALE_AFTER_SECONDS = 60.0  # … older than this, or a read model stopped by a failure: "stale" (red)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A read model stopped before the event at `position`, which it fails on."""
-
-    model: str
-    position: int
-    error: str
-    failed_at: str  # when it first failed there (ISO-8601, the server clock)
-    attempts: int
+MAX_WAIT_SECONDS = 10.0
 
 
 def describe(error: BaseException) -> str:
@@ -96,16 +79,6 @@ def describe(error: BaseException) -> str:
     quote a row's content, is left out)."""
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0] if lines else ''}"[:500]
-
-
-@dataclass(frozen=True)
-class Readiness:
-    problems: list[str]  # sentences; none when ready
-    read_models: dict[str, dict[str, Any]]  # name -> position, behind, failed
-    store_unreachable: bool = False
-
-
-MAX_WAIT_SECONDS = 10.0
 
 
 class Projections(Queries):
@@ -141,7 +114,7 @@ class Projections(Queries):
         self._tracked: dict[str, int] = {}  # the models' positions after this process's last batch (a hint)
         self._failed: dict[str, Failure] = {}  # models this process found failing: followed apart, tried again
         self._retry: dict[str, tuple[float, int]] = {}  # a failed model -> (monotonic time of its next try, tries)
-        self._times: dict[tuple[int, bool], datetime | None] = {}  # see _event_time
+        self._times: dict[tuple[int, bool], datetime | None] = {}  # see Queries._event_time
         app.listeners.append(lambda position: self._wake.set())
 
     # --- following -----------------------------------------------------------------------------------
@@ -464,102 +437,3 @@ class Projections(Queries):
             self._retry.pop(model.name, None)
         log.info("rebuilding read models %s from the start of the log", ", ".join(m.name for m in models))
         return self.catch_up(models, progress, max(self.batch_size, self.rebuild_batch_size))
-
-    # --- how current the picture is -----------------------------------------------------------------
-
-    def status(self) -> dict[str, tuple[int, Failure | None]]:
-        """Every read model's position, and the failure that stopped it (kept in the store by whichever process
-        follows the log), in one query."""
-        rows = self.store.query(
-            f"SELECT t.view, t.position, f.position AS failed_position, f.error, f.failed_at, f.attempts"
-            f" FROM {TRACKING_TABLE} t LEFT JOIN {FAILURES_TABLE} f ON f.view = t.view"
-        )
-        found = {
-            row["view"]: (
-                int(row["position"]),
-                Failure(row["view"], int(row["failed_position"]), row["error"], row["failed_at"], int(row["attempts"]))
-                if row["failed_position"] is not None
-                else None,
-            )
-            for row in rows
-        }
-        return {name: found.get(name, (0, None)) for name in self.models}
-
-    def failures(self) -> dict[str, Failure]:
-        return {name: failure for name, (_, failure) in self.status().items() if failure is not None}
-
-    def head(self) -> int:
-        return self.app.recorder.max_notification_id() or 0
-
-    def freshness(self, name: str) -> dict[str, Any]:
-        """How current a read of `name` is: the log position it reflects (the lowest of the models it is made
-        of), the head of the log, how many events it is behind, `as_of` (when the last event it reflects was
-        recorded) and `state`: `live`; `behind` when an event it misses is older than BEHIND_AFTER_SECONDS;
-        `stale` when one is older than STALE_AFTER_SECONDS or a model of it is stopped by an event it fails on
-        (`failed`: which, where, since when)."""
-        status = self.status()
-        parts = [status[part] for part in MADE_OF.get(name, (name,))]
-        position = min(part_position for part_position, _ in parts)
-        failure = min((f for _, f in parts if f is not None), key=lambda f: f.position, default=None)
-        head = self.head()
-        behind = max(0, head - position)
-        missing = self._event_time(position, following=True) if behind else None
-        lag = (self.app.now() - missing).total_seconds() if missing is not None else 0.0
-        state = "live" if lag < BEHIND_AFTER_SECONDS else "behind" if lag < STALE_AFTER_SECONDS else "stale"
-        if failure is not None:
-            state = "stale"
-        return {
-            "position": position,
-            "head": head,
-            "behind": behind,
-            "as_of": display(self._event_time(position), seconds=True),
-            "state": state,
-            "failed": None
-            if failure is None
-            else {
-                "model": failure.model,
-                "position": failure.position,
-                "since": display(datetime.fromisoformat(failure.failed_at), seconds=True),
-                "attempts": failure.attempts,
-            },
-        }
-
-    def readiness(self, max_lag: int) -> Readiness:
-        """Whether the picture may be served: the store answers, no read model is stopped by a failure, and
-        every one is within `max_lag` events of the log's head."""
-        try:
-            status, head = self.status(), self.head()
-        except Exception as error:
-            log.warning("readiness: the store does not answer (%s)", error)
-            return Readiness(["the store does not answer"], {}, store_unreachable=True)
-        problems: list[str] = []
-        models: dict[str, dict[str, Any]] = {}
-        for name, (position, failure) in status.items():
-            behind = max(0, head - position)
-            models[name] = {"position": position, "behind": behind, "failed": failure is not None}
-            if failure is not None:
-                kind = failure.error.split(":", 1)[0]
-                problems.append(
-                    f"read model {name} is stopped before the event at position {failure.position}, which it fails "
-                    f"on ({kind}; since {failure.failed_at}, {failure.attempts} attempt(s)); {behind} events behind"
-                )
-            elif behind > max_lag:
-                problems.append(f"read model {name} is {behind} events behind the head {head} (at most {max_lag})")
-        return Readiness(problems, models)
-
-    def _event_time(self, position: int, following: bool = False) -> datetime | None:
-        """When the event at `position` (or the first one after it) was recorded; remembered, a few at a time."""
-        key = (position, following)
-        if key in self._times:
-            return self._times[key]
-        found = self.app.recorder.select_notifications(
-            start=position + 1 if following else position, limit=1, stop=None if following else position
-        ) if following or position > 0 else []
-        moment = None
-        if found:
-            event = self.app.mapper.to_domain_event(found[0])
-            moment = getattr(event, "recorded_at", None) or event.timestamp
-        if len(self._times) >= 256:
-            self._times.clear()
-        self._times[key] = moment
-        return moment

@@ -9,6 +9,7 @@ embedded follower), every event is applied to every read model exactly once.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -23,6 +24,17 @@ log = logging.getLogger("valmius.projections")
 TRACKING_TABLE = "valmius_tracking"
 SHAPES_TABLE = "valmius_read_model_shapes"  # per read model: the shape its stored rows were written in
 FAILURES_TABLE = "valmius_read_model_failures"  # per read model stopped by an event it fails on: where, and why
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A read model stopped before the event at `position`, which it fails on."""
+
+    model: str
+    position: int
+    error: str
+    failed_at: str  # when it first failed there (ISO-8601, the server clock)
+    attempts: int
 
 
 def lock_position(tx: Tx, name: str) -> int:
