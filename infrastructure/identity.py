@@ -19,7 +19,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from domain.access import Actor, Role
 from domain.shared import DEFAULT_UNITS, DomainError, Rule, UnitRegistry

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import pytest
 
+from application.projections.read_model import ReadModel
 from application.projections.runner import Projections
 from application.projections.tracking import apply_batch
 from domain.access import Actor, Role
@@ -794,3 +795,21 @@ def test_a_picture_missing_events_turns_behind_then_stale_with_time_and_live_onc
         "position": caught + 2, "head": caught + 2, "behind": 0, "as_of": "2025-10-25T21:41:00+03:00",
         "state": "live", "failed": None,
     }
+
+
+def test_a_read_model_whose_keyed_table_has_a_column_default_is_refused_where_it_is_declared() -> None:
+    """Given that a batch writes a keyed row with NULL in the columns it leaves out, when a read model declares a
+    keyed table with a column DEFAULT, or keys a table it does not have, then the declaration is refused."""
+    with pytest.raises(TypeError, match="no column DEFAULT"):
+
+        class Counted(ReadModel):
+            name = "counted"
+            tables = {"rm_counted": "(id TEXT PRIMARY KEY, seen INTEGER DEFAULT 0)"}
+            keys = {"rm_counted": ("id",)}
+
+    with pytest.raises(TypeError, match="not one of its tables"):
+
+        class Misnamed(ReadModel):
+            name = "misnamed"
+            tables = {"rm_misnamed": "(id TEXT PRIMARY KEY)"}
+            keys = {"rm_other": ("id",)}
