@@ -10,9 +10,9 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-# --- the read-model store and its followers' wake-ups (projections) ---------------------------------------
+# --- the clock, the store of our own tables, and the followers' wake-ups (projections) --------------------
 
-Clock = Callable[[], datetime]
+Clock = Callable[[], datetime]  # what time it is now, timezone-aware (domain.shared.utc_now, or a test's clock)
 
 
 class Tx(Protocol):
