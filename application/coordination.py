@@ -28,6 +28,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from application.audit.redaction import withhold_message
+from application.ports import Clock
 from domain import crisis as crisis_module
 from domain import division_preparedness as preparedness_module
 from domain import police_liaison as liaison_module
@@ -41,7 +42,6 @@ from domain.shared import PUBLIC, Classification, DomainError, Policy, Rule, utc
 log = logging.getLogger("valmius.coordination")
 
 A = TypeVar("A", bound=Aggregate)
-Clock = Callable[[], datetime]
 SYSTEM = "system"
 MAX_ATTEMPTS = 10
 DEFAULT_POLICY = Policy()

@@ -20,7 +20,8 @@ from application.audit.verification import TamperEvidence
 from application.backoff import retry_delay
 from application.coordination import Clock, Coordination
 from application.ports import ScratchStores
-from application.projections.runner import Projections
+from application.projections.read_model import ReadModel
+from application.projections.runner import READ_MODELS, Projections
 from domain.shared import utc_now
 from infrastructure.disclosures import DisclosureLog
 from infrastructure.event_log import EventLog
@@ -33,6 +34,7 @@ from infrastructure.persistence import (
     postgres_startup_lock,
     store_unavailable,
 )
+from infrastructure.postgres_listen import PostgresListener
 from infrastructure.refusals import RefusalLog
 from infrastructure.scratch_store import scratch_store
 from infrastructure.settings import Settings
@@ -84,16 +86,19 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
             refusals = RefusalLog(sql)
             coordination.refusals = refusals
             coordination.seed()
-            projections = Projections(coordination, sql)
+            listener = None
+            if settings.store == "postgres":
+                listener = PostgresListener(sql.datastore, coordination.recorder.channel_name)
+            chain = AuditChain()
+            signer = Signer(settings.signing_key) if settings.signing_key else None
+            if signer is not None:
+                chain.sign_every(signer, CHECKPOINT_EVERY, coordination.clock)
+            projections = Projections(coordination, sql, followers(chain), listener=listener)
             event_log = EventLog(coordination, sql)
             snapshots = OverviewSnapshots(
                 event_log, sql, scratch_store, coordination.clock, every=settings.history_snapshot_every
             )
             projections.listeners.append(snapshots.after_batch)
-            chain: AuditChain = projections.models[AuditChain.name]  # type: ignore[assignment]
-            signer = Signer(settings.signing_key) if settings.signing_key else None
-            if signer is not None:
-                chain.sign_every(signer, CHECKPOINT_EVERY, coordination.clock)
             return Services(
                 settings=settings,
                 coordination=coordination,
@@ -110,6 +115,12 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
         except BaseException:
             coordination.close()
             raise
+
+
+def followers(chain: AuditChain | None = None) -> list[ReadModel]:
+    """What follows the log: the read models of the picture, and the tamper-evidence hash chain (evidence,
+    never rebuilt)."""
+    return [*(read_model() for read_model in READ_MODELS), chain or AuditChain()]
 
 
 def open_services_retrying(settings: Settings, stop: threading.Event, clock: Clock = utc_now) -> Services | None:

@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 from application.coordination import Coordination
-from application.projections.base import log_pages
+from application.projections.tracking import log_pages
 from infrastructure.sql import Sql
 
 READ_PAGE = 1000

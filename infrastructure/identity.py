@@ -14,28 +14,21 @@ Without the channel (SQLite, memory, or the listening connection down) every req
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-import psycopg
-
-from application.backoff import retry_delay
 from domain.access import Actor, Role
 from domain.shared import DEFAULT_UNITS, DomainError, Rule, UnitRegistry
+from infrastructure.postgres_listen import Listening, own_connection
 from infrastructure.sql import Sql
 
 TOKEN_PREFIX = "vlm_"
 REVOKED_CHANNEL = "valmius_tokens_revoked"
 CACHE_SECONDS = 60.0  # a backstop only: revocations clear the cache at once
 CACHE_MAX_TOKENS = 10_000
-
-log = logging.getLogger("valmius.identity")
 
 
 def hash_token(token: str) -> str:
@@ -62,7 +55,7 @@ class TokenStore:
         self._cache: dict[str, tuple[Actor, float]] = {}
         self._generation = 0
         self._cache_lock = threading.Lock()
-        self._listener: RevocationListener | None = None
+        self._listener: Listening | None = None
         sql.create(
             "CREATE TABLE IF NOT EXISTS valmius_tokens ("
             " token_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL, user_name TEXT NOT NULL, role TEXT NOT NULL,"
@@ -178,13 +171,10 @@ class TokenStore:
         """Keep tokens in memory from now on, for as long as revocations can be heard (PostgreSQL only)."""
         if self.sql.dialect != "postgres" or self._listener is not None:
             return
-        pool = self.sql.datastore.pool
-        kwargs = {k: v for k, v in pool.kwargs.items() if k != "row_factory"}
-        kwargs.setdefault("connect_timeout", 5)
-        self._listener = RevocationListener(
-            lambda: psycopg.connect(pool.conninfo, autocommit=True, **kwargs), on_change=self.forget
-        )
-        self._listener.start()
+        self._listener = Listening(
+            own_connection(self.sql.datastore.pool), REVOKED_CHANNEL, self.forget, on_lost=self.forget,
+            poll_seconds=1.0,
+        ).start()
 
     def stop_following_revocations(self) -> None:
         listener, self._listener = self._listener, None
@@ -217,48 +207,3 @@ class TokenStore:
         return bool(
             self.sql.query("SELECT 1 FROM valmius_tokens WHERE role = %s AND revoked_at IS NULL", (str(Role.ADMIN),))
         )
-
-
-class RevocationListener:
-    """LISTENs on the revocation channel in a thread of its own; `listening` only while it surely hears."""
-
-    def __init__(self, connect: Callable[[], Any], on_change: Callable[[], None], poll_seconds: float = 1.0) -> None:
-        self.connect = connect
-        self.on_change = on_change
-        self.poll_seconds = poll_seconds
-        self.listening = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="valmius-token-revocations", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        failures = 0
-        while not self._stop.is_set():
-            delay = self.poll_seconds
-            try:
-                with self.connect() as conn:
-                    conn.execute(f"LISTEN {REVOKED_CHANNEL}")
-                    self.on_change()  # whatever was revoked before we listened: start clean
-                    self.listening = True
-                    failures = 0
-                    while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=self.poll_seconds):
-                            self.on_change()
-            except Exception as error:  # noqa: BLE001 - keep trying; meanwhile every request reads the table
-                if not self._stop.is_set():
-                    delay = retry_delay(failures)
-                    failures += 1
-                    log.warning(
-                        "not hearing token revocations (%s); reading every token from the store; next attempt in "
-                        "%.1f s", error, delay,
-                    )
-            finally:
-                self.listening = False
-                self.on_change()
-            self._stop.wait(delay)

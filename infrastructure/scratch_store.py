@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from application.projections.base import ReadModel
+from application.projections.read_model import ReadModel
 
 
 @lru_cache(maxsize=512)

@@ -15,6 +15,8 @@ from uuid import uuid4
 from eventsourcing.application import Application
 from eventsourcing.sqlite import SQLiteDatastore
 
+from infrastructure import postgres_batch
+
 
 class Sql:
     def __init__(self, datastore: Any, dialect: str) -> None:
@@ -37,6 +39,18 @@ class Sql:
     def transaction(self) -> Iterator[Any]:
         with self.datastore.transaction(commit=True) as cursor:
             yield _Cursor(cursor, self)
+
+    @contextmanager
+    def batch_transaction(self) -> Iterator[Any]:
+        """The transaction a batch of events is applied in (application.ports.Store). On PostgreSQL its
+        statements are sent in bulk and its commit is announced (infrastructure.postgres_batch); elsewhere it
+        is an ordinary transaction."""
+        if self.dialect == "postgres":
+            with postgres_batch.batch_transaction(self.datastore) as tx:
+                yield tx
+        else:
+            with self.transaction() as tx:
+                yield tx
 
     def execute(self, statement: str, params: tuple = ()) -> int:
         """One statement, committed. On PostgreSQL it runs in autocommit: a single statement is its own

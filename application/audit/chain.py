@@ -29,8 +29,8 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 
 from application.audit.checkpoints import CHECKPOINT_TABLE, Signer, store_checkpoint
-from application.coordination import Clock
-from application.projections.base import ReadModel, Tx
+from application.ports import Clock, Tx
+from application.projections.read_model import ReadModel
 from domain.shared import DomainError, Rule
 
 log = logging.getLogger("valmius.audit")

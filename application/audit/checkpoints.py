@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from application.projections.base import Tx
+from application.ports import Tx
 from domain.shared import DomainError, Rule
 
 CHECKPOINT_TABLE = "valmius_checkpoints"

@@ -42,7 +42,7 @@ from application.projections import (
     readiness_board,
     situation_overview,
 )
-from application.projections.base import ReadModel
+from application.projections.read_model import ReadModel
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
 from domain.access import Actor, require_auditor

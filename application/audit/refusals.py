@@ -24,7 +24,7 @@ from eventsourcing.utils import get_topic
 
 from application.audit.redaction import withhold_message, withhold_payload, withhold_target
 from application.ports import RefusalLog
-from application.projections.base import log_pages
+from application.projections.tracking import log_pages
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
 from domain.shared import DomainError, Rule, display

@@ -23,9 +23,10 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 
-from application.coordination import Clock
+from application.ports import Clock
 from application.ports import EventLogReader, ScratchStore, ScratchStores, SnapshotStore
-from application.projections.base import ReadModel, lock_position, positions, topics_of
+from application.projections.read_model import ReadModel
+from application.projections.tracking import lock_position, positions, topics_of
 from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard

@@ -17,8 +17,9 @@ from eventsourcing.persistence import Notification
 
 from application.audit.chain import CHAIN_TABLE, GENESIS, AuditChain, event_hash, link
 from application.audit.checkpoints import CHECKPOINT_TABLE, Checkpoint, Signer, store_checkpoint
-from application.coordination import Clock, Coordination
-from application.projections.base import Store, log_pages
+from application.coordination import Coordination
+from application.ports import Clock, Store
+from application.projections.tracking import log_pages
 from domain.access import Actor, require_auditor
 from domain.shared import DomainError, Rule
 

@@ -6,17 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
-from application.projections.base import (
-    ReadModel,
-    Store,
-    Tx,
-    classification_text,
-    dump,
-    iso,
-    load,
-    parse,
-    stored_classification,
-)
+from application.ports import Store, Tx
+from application.projections.read_model import ReadModel
+from application.projections.values import classification_text, dump, iso, load, parse, stored_classification
 from domain.crisis import Crisis
 from domain.secrecy import redact
 from domain.shared import PUBLIC, Classification, Policy, display

@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from application.projections.base import (
-    ReadModel,
-    Store,
-    Tx,
+from application.ports import Store, Tx
+from application.projections.read_model import ReadModel
+from application.projections.values import (
     by_instant,
     classification_json,
     dump,

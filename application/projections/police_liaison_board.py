@@ -6,20 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from application.projections.base import (
-    _MISSING,
-    ReadModel,
-    Store,
-    Tx,
-    by_instant,
-    classification_json,
-    iso,
-    parse,
-    stored_classification,
-)
+from application.ports import Store, Tx
+from application.projections.read_model import ReadModel
+from application.projections.values import by_instant, classification_json, iso, parse, stored_classification
 from domain.police_liaison import PoliceLiaison
 from domain.secrecy import redact, stricter
 from domain.shared import Policy, display
+
+_MISSING: Any = object()
 
 
 class PoliceLiaisonBoard(ReadModel):

@@ -6,16 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from application.projections.base import (
-    ReadModel,
-    Store,
-    Tx,
-    classification_json,
-    dump,
-    iso,
-    parse,
-    stored_classification,
-)
+from application.ports import Store, Tx
+from application.projections.read_model import ReadModel
+from application.projections.values import classification_json, dump, iso, parse, stored_classification
 from domain.division_preparedness import DivisionPreparedness
 from domain.secrecy import redact
 from domain.shared import Policy, display

@@ -1,15 +1,15 @@
-"""Following the event log into the read models, and reading them.
+"""Following the event log into the read models and the other followers bootstrap hands in.
 
 `Projections` keeps every read model up to date with the log: it reads new notifications in batches, decodes
 each once, and applies each batch to every read model, with their tracking positions, in one transaction
-(see `_apply` and base.apply_locked). It is woken by:
+(see `_apply` and tracking.apply_locked). It is woken by:
 
 - the process's own writes (the Coordination's listeners), which is all the embedded SQLite default needs
   since the library offers no SQLite subscription; a slow poll catches writes of other processes (the CLI);
-- on PostgreSQL, the store's own notifications: every write NOTIFYs the events table's channel when it
-  commits, and the follower LISTENs to it, so a separate worker process follows the writes of every API
-  process. Each batch the follower commits NOTIFYs the tracking channel in turn, which other processes (the
-  live overview of every API process) can `watch`.
+- on PostgreSQL, the store's own notifications, heard through the Listener bootstrap hands in
+  (infrastructure.postgres_listen): every write announces itself when it commits, so a separate worker process
+  follows the writes of every API process. Each batch the follower commits is announced in turn, which other
+  processes (the live overview of every API process) can `watch`.
 
 A read model that fails on an event (a bug in its handler, a row its tables refuse) stops alone: the batch is
 applied again to each model in a transaction of its own, and the failing model's batch is halved until the
@@ -30,66 +30,48 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from application.audit.chain import AuditChain
 from application.backoff import doubling, retry_delay
-from application.coordination import Coordination
-from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
-from application.projections import situation_overview
-from application.projections.base import (
+from application.ports import Listener, Store
+from application.projections.crisis_timeline import CrisisTimeline
+from application.projections.decision_log import DecisionLog
+from application.projections.police_liaison_board import PoliceLiaisonBoard
+from application.projections.queries import MADE_OF, Queries
+from application.projections.read_model import ReadModel
+from application.projections.readiness_board import ReadinessBoard
+from application.projections.situation_overview import SituationOverview
+from application.projections.tracking import (
     FAILURES_TABLE,
     TRACKING_TABLE,
-    ReadModel,
-    Store,
+    Failure,
     apply_locked,
-    batch_transaction,
     lock_positions,
     lock_tracking,
     positions,
     prepare,
     topics_of,
 )
-from application.projections.crisis_timeline import CrisisTimeline
-from application.projections.decision_log import DecisionLog
-from application.projections.police_liaison_board import PoliceLiaisonBoard
-from application.projections.readiness_board import ReadinessBoard
-from application.projections.situation_overview import SituationOverview
-from domain.access import READS_CRISES, Actor, require_role, role_hint
-from domain.shared import DomainError, Rule, display
+from domain.shared import DomainError, Rule
+
+if TYPE_CHECKING:
+    from application.coordination import Coordination
 
 log = logging.getLogger("valmius.projections")
 
+# The read models of the situation picture. Bootstrap hands them to Projections with the other followers (the
+# audit hash chain).
 READ_MODELS: tuple[type[ReadModel], ...] = (
     SituationOverview,
     CrisisTimeline,
     ReadinessBoard,
     PoliceLiaisonBoard,
     DecisionLog,
-    AuditChain,  # the tamper-evidence hash chain: evidence, never rebuilt
 )
 
-# A read of one model that is made of the tables of others too: the overview counts decisions, shows readiness
-# and police requests from their boards. It is as current as the least current of them.
-MADE_OF: dict[str, tuple[str, ...]] = {
-    SituationOverview.name: (SituationOverview.name, DecisionLog.name, ReadinessBoard.name, PoliceLiaisonBoard.name),
-}
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 60.0  # a failed read model is tried again after 1, 2, 4 … 60 s
-BEHIND_AFTER_SECONDS = 5.0  # a picture missing an event older than this is "behind" (amber on the dashboard)
-STALE_AFTER_SECONDS = 60.0  # … older than this, or a read model stopped by a failure: "stale" (red)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A read model stopped before the event at `position`, which it fails on."""
-
-    model: str
-    position: int
-    error: str
-    failed_at: str  # when it first failed there (ISO-8601, the server clock)
-    attempts: int
+MAX_WAIT_SECONDS = 10.0
 
 
 def describe(error: BaseException) -> str:
@@ -99,23 +81,17 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {lines[0] if lines else ''}"[:500]
 
 
-@dataclass(frozen=True)
-class Readiness:
-    problems: list[str]  # sentences; none when ready
-    read_models: dict[str, dict[str, Any]]  # name -> position, behind, failed
-    store_unreachable: bool = False
+class Projections(Queries):
+    """Follows the log into `followers` (read models and the audit chain), woken by `listener` where the store
+    announces other processes' writes (PostgreSQL), and answers the reads of the picture (Queries)."""
 
-
-MAX_WAIT_SECONDS = 10.0
-TRACKING_CHANNEL = "valmius_tracking"  # NOTIFYed by every batch a follower commits (PostgreSQL)
-
-
-class Projections:
     def __init__(
         self,
         app: Coordination,
         store: Store,
+        followers: Iterable[ReadModel],
         *,
+        listener: Listener | None = None,
         batch_size: int = 500,
         rebuild_batch_size: int = 2000,
         poll_seconds: float = 1.0,
@@ -125,7 +101,8 @@ class Projections:
         self.batch_size = batch_size
         self.rebuild_batch_size = rebuild_batch_size  # a rebuild writes fewer, larger transactions
         self.poll_seconds = poll_seconds
-        self.models: dict[str, ReadModel] = {cls.name: cls() for cls in READ_MODELS}
+        self.listener = listener
+        self.models: dict[str, ReadModel] = {model.name: model for model in followers}
         prepare(store, self.models.values())
         self._shapes = {name: model.shape() for name, model in self.models.items()}
         self._foreign: set[str] = set()  # models another version of Valmius has taken over (see _leave)
@@ -137,7 +114,7 @@ class Projections:
         self._tracked: dict[str, int] = {}  # the models' positions after this process's last batch (a hint)
         self._failed: dict[str, Failure] = {}  # models this process found failing: followed apart, tried again
         self._retry: dict[str, tuple[float, int]] = {}  # a failed model -> (monotonic time of its next try, tries)
-        self._times: dict[tuple[int, bool], datetime | None] = {}  # see _event_time
+        self._times: dict[tuple[int, bool], datetime | None] = {}  # see Queries._event_time
         app.listeners.append(lambda position: self._wake.set())
 
     # --- following -----------------------------------------------------------------------------------
@@ -210,8 +187,9 @@ class Projections:
         the lowest position of the models afterwards.
 
         One transaction for all models, rather than one per model, is one commit and one pool checkout per
-        batch instead of one per model; on PostgreSQL its statements are sent in bulk (base.batch_transaction)."""
-        with batch_transaction(self.store) as tx:
+        batch instead of one per model; on PostgreSQL its statements are sent in bulk, and its commit announced
+        to `watch`ers (Store.batch_transaction)."""
+        with self.store.batch_transaction() as tx:
             tracked = lock_tracking(tx, [m.name for m in models], self.store.dialect)
             known = {name: position for name, (position, _) in tracked.items()}
             for model in models:
@@ -229,8 +207,6 @@ class Projections:
                     f"DELETE FROM {FAILURES_TABLE} WHERE position <= %s AND view IN ({marks})",
                     (last, *(m.name for m, _ in ready)),
                 )
-            if self.store.dialect == "postgres":
-                tx.execute(f"NOTIFY {TRACKING_CHANNEL}")  # delivered when this commits
         self._tracked.update(known)
         for model, _ in ready:
             failure = self._failed.get(model.name)
@@ -340,7 +316,7 @@ class Projections:
 
     def _leave(self, model: ReadModel, shape: str) -> None:
         """Stop following a read model whose rows are stored in another shape than this process writes: a
-        process of another version of Valmius reset it (see base.prepare) and rebuilds it. Applying this
+        process of another version of Valmius reset it (see tracking.prepare) and rebuilds it. Applying this
         process's events would mix rows of two versions, and so would reading it again from the start."""
         self._foreign.add(model.name)
         log.error(
@@ -382,17 +358,15 @@ class Projections:
             subscription.stop()
 
     def _subscribe(self, stop: threading.Event) -> Any:
-        """On PostgreSQL: wake the follower at every write of any process. The store NOTIFYs its channel when a
-        write commits; LISTENing to it directly wakes the follower at once, where the library's subscription
-        would first read the new notifications itself (a read the follower makes anyway) and hand them over
-        through two more threads."""
-        channel = getattr(self.app.recorder, "channel_name", None)
-        if channel is not None and self.watch(stop, self._wake.set, channel=channel):
+        """Wake the follower at every write of any process: through the listener where the store announces
+        its writes (PostgreSQL), else through the library's subscription where the store has one; SQLite has
+        neither (woken by this process's writes, and a poll)."""
+        if self.listener is not None and self.listener.watch_events(stop, self._wake.set):
             return None
         try:
             subscription = self.app.recorder.subscribe(gt=self.app.recorder.max_notification_id())
         except NotImplementedError:
-            return None  # SQLite: woken by this process's writes, and a poll
+            return None
 
         def listen() -> None:
             try:
@@ -407,40 +381,11 @@ class Projections:
         threading.Thread(target=listen, name="valmius-subscription", daemon=True).start()
         return subscription
 
-    def watch(self, stop: threading.Event, callback: Callable[[], None], channel: str = TRACKING_CHANNEL) -> bool:
-        """Call `callback`, from a thread of its own, whenever `channel` is NOTIFYed, until `stop` is set: by
-        default at every batch a follower of any process commits. Also called once it listens, for what was
-        committed before. Returns False where the store has no notifications (SQLite: this process's own
-        follower announces its batches through `listeners`)."""
-        datastore = getattr(self.store, "datastore", None)
-        if self.store.dialect != "postgres" or not hasattr(datastore, "get_connection"):
-            return False
-        if not channel.replace("_", "").isalnum():
-            raise ValueError(f"not a channel name: {channel!r}")
-
-        def listen() -> None:
-            failures = 0
-            while not stop.is_set():
-                try:
-                    with datastore.get_connection() as conn:
-                        conn.execute(f"LISTEN {channel}")
-                        try:
-                            failures = 0
-                            callback()
-                            while not stop.is_set():
-                                for _ in conn.notifies(timeout=0.5, stop_after=1):
-                                    callback()
-                        finally:
-                            conn.execute(f"UNLISTEN {channel}")  # the connection goes back to the pool
-                except Exception as error:
-                    if not stop.is_set():
-                        delay = retry_delay(failures)
-                        log.warning("listening on %s failed (%s); next attempt in %.1f s", channel, error, delay)
-                        failures += 1
-                        stop.wait(delay)
-
-        threading.Thread(target=listen, name=f"valmius-listen-{channel}", daemon=True).start()
-        return True
+    def watch(self, stop: threading.Event, callback: Callable[[], None]) -> bool:
+        """Call `callback`, from a thread of its own, at every batch a follower of any process commits, until
+        `stop` is set; also once it listens, for what was committed before. False where the store announces
+        nothing (SQLite: this process's own follower announces its batches through `listeners`)."""
+        return self.listener is not None and self.listener.watch(stop, callback)
 
     def start(self) -> None:
         """Follow the log in a background thread of this process (the embedded default)."""
@@ -492,132 +437,3 @@ class Projections:
             self._retry.pop(model.name, None)
         log.info("rebuilding read models %s from the start of the log", ", ".join(m.name for m in models))
         return self.catch_up(models, progress, max(self.batch_size, self.rebuild_batch_size))
-
-    # --- how current the picture is -----------------------------------------------------------------
-
-    def status(self) -> dict[str, tuple[int, Failure | None]]:
-        """Every read model's position, and the failure that stopped it (kept in the store by whichever process
-        follows the log), in one query."""
-        rows = self.store.query(
-            f"SELECT t.view, t.position, f.position AS failed_position, f.error, f.failed_at, f.attempts"
-            f" FROM {TRACKING_TABLE} t LEFT JOIN {FAILURES_TABLE} f ON f.view = t.view"
-        )
-        found = {
-            row["view"]: (
-                int(row["position"]),
-                Failure(row["view"], int(row["failed_position"]), row["error"], row["failed_at"], int(row["attempts"]))
-                if row["failed_position"] is not None
-                else None,
-            )
-            for row in rows
-        }
-        return {name: found.get(name, (0, None)) for name in self.models}
-
-    def failures(self) -> dict[str, Failure]:
-        return {name: failure for name, (_, failure) in self.status().items() if failure is not None}
-
-    def head(self) -> int:
-        return self.app.recorder.max_notification_id() or 0
-
-    def freshness(self, name: str) -> dict[str, Any]:
-        """How current a read of `name` is: the log position it reflects (the lowest of the models it is made
-        of), the head of the log, how many events it is behind, `as_of` (when the last event it reflects was
-        recorded) and `state`: `live`; `behind` when an event it misses is older than BEHIND_AFTER_SECONDS;
-        `stale` when one is older than STALE_AFTER_SECONDS or a model of it is stopped by an event it fails on
-        (`failed`: which, where, since when)."""
-        status = self.status()
-        parts = [status[part] for part in MADE_OF.get(name, (name,))]
-        position = min(part_position for part_position, _ in parts)
-        failure = min((f for _, f in parts if f is not None), key=lambda f: f.position, default=None)
-        head = self.head()
-        behind = max(0, head - position)
-        missing = self._event_time(position, following=True) if behind else None
-        lag = (self.app.now() - missing).total_seconds() if missing is not None else 0.0
-        state = "live" if lag < BEHIND_AFTER_SECONDS else "behind" if lag < STALE_AFTER_SECONDS else "stale"
-        if failure is not None:
-            state = "stale"
-        return {
-            "position": position,
-            "head": head,
-            "behind": behind,
-            "as_of": display(self._event_time(position), seconds=True),
-            "state": state,
-            "failed": None
-            if failure is None
-            else {
-                "model": failure.model,
-                "position": failure.position,
-                "since": display(datetime.fromisoformat(failure.failed_at), seconds=True),
-                "attempts": failure.attempts,
-            },
-        }
-
-    def readiness(self, max_lag: int) -> Readiness:
-        """Whether the picture may be served: the store answers, no read model is stopped by a failure, and
-        every one is within `max_lag` events of the log's head."""
-        try:
-            status, head = self.status(), self.head()
-        except Exception as error:
-            log.warning("readiness: the store does not answer (%s)", error)
-            return Readiness(["the store does not answer"], {}, store_unreachable=True)
-        problems: list[str] = []
-        models: dict[str, dict[str, Any]] = {}
-        for name, (position, failure) in status.items():
-            behind = max(0, head - position)
-            models[name] = {"position": position, "behind": behind, "failed": failure is not None}
-            if failure is not None:
-                kind = failure.error.split(":", 1)[0]
-                problems.append(
-                    f"read model {name} is stopped before the event at position {failure.position}, which it fails "
-                    f"on ({kind}; since {failure.failed_at}, {failure.attempts} attempt(s)); {behind} events behind"
-                )
-            elif behind > max_lag:
-                problems.append(f"read model {name} is {behind} events behind the head {head} (at most {max_lag})")
-        return Readiness(problems, models)
-
-    def _event_time(self, position: int, following: bool = False) -> datetime | None:
-        """When the event at `position` (or the first one after it) was recorded; remembered, a few at a time."""
-        key = (position, following)
-        if key in self._times:
-            return self._times[key]
-        found = self.app.recorder.select_notifications(
-            start=position + 1 if following else position, limit=1, stop=None if following else position
-        ) if following or position > 0 else []
-        moment = None
-        if found:
-            event = self.app.mapper.to_domain_event(found[0])
-            moment = getattr(event, "recorded_at", None) or event.timestamp
-        if len(self._times) >= 256:
-            self._times.clear()
-        self._times[key] = moment
-        return moment
-
-    # --- reads ---------------------------------------------------------------------------------------
-
-    def require_reader(self, actor: Actor) -> None:
-        """Only the roles that read crises read the picture (its stream too): the others get FORBIDDEN_ROLE."""
-        require_role(actor, READS_CRISES, "read the situation picture", role_hint(actor))
-
-    def get_situation_overview(self, actor: Actor, at: datetime | None = None) -> dict[str, Any]:
-        self.require_reader(actor)
-        return situation_overview.overview(self.store, at or self.app.now(), actor.clearance, self.app.policy)
-
-    def get_situation_picture(self, actor: Actor) -> dict[str, Any]:
-        """The overview with its `freshness` (see `freshness`): what the live stream sends."""
-        return {**self.get_situation_overview(actor), "freshness": self.freshness(SituationOverview.name)}
-
-    def get_crisis_timeline(self, actor: Actor, crisis_id: str) -> dict[str, Any]:
-        self.require_reader(actor)
-        return crisis_timeline.timeline(self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy)
-
-    def get_readiness_board(self, actor: Actor) -> dict[str, Any]:
-        self.require_reader(actor)
-        return readiness_board.board(self.store, self.app.now(), actor.clearance, self.app.policy)
-
-    def get_police_liaison_board(self, actor: Actor) -> dict[str, Any]:
-        self.require_reader(actor)
-        return police_liaison_board.board(self.store, self.app.now(), actor.clearance, self.app.policy)
-
-    def get_decision_log(self, actor: Actor, crisis_id: str) -> dict[str, Any]:
-        self.require_reader(actor)
-        return decision_log.decision_log(self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy)

@@ -11,17 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from application.ports import Store, Tx
 from application.projections import decision_log, police_liaison_board, readiness_board
-from application.projections.base import (
-    ReadModel,
-    Store,
-    Tx,
-    by_instant,
-    classification_json,
-    iso,
-    parse,
-    stored_classification,
-)
+from application.projections.read_model import ReadModel
+from application.projections.values import by_instant, classification_json, iso, parse, stored_classification
 from domain.crisis import Crisis
 from domain.secrecy import redact
 from domain.shared import Policy, display

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from application.coordination import Clock
+from application.ports import Clock
 from domain.shared import utc_now
 from infrastructure.bootstrap import Services, open_services, open_services_retrying
 from infrastructure.persistence import store_unavailable

@@ -12,11 +12,13 @@ from datetime import datetime
 
 import pytest
 
-from application.projections.base import apply_batch
+from application.projections.read_model import ReadModel
 from application.projections.runner import Projections
+from application.projections.tracking import apply_batch
 from domain.access import Actor, Role
 from domain.crisis import Crisis
 from domain.shared import Classification
+from infrastructure.bootstrap import followers
 from tests.application.support import AUD, DO1, LR, PC, PM, approved_plan, contact, declare, move
 
 SOTEPE = contact("SOTEPE")
@@ -571,14 +573,14 @@ def test_a_read_model_stored_in_another_shape_is_emptied_and_rebuilt_at_start(se
     with views.store.transaction() as tx:
         tx.execute("UPDATE valmius_read_model_shapes SET shape = 'older' WHERE view = 'decision_log'")
 
-    restarted = Projections(app, views.store)
+    restarted = Projections(app, views.store, followers())
 
     assert restarted.position("decision_log") == 0
     assert restarted.position("situation_overview") == app.recorder.max_notification_id()
     assert views.store.query("SELECT * FROM rm_decisions") == []
     restarted.catch_up()
     assert (table_rows(services), every_read(restarted, ["C-S1", "C-S3"])) == (rows, reads)
-    assert Projections(app, views.store).position() == app.recorder.max_notification_id()  # a second start: no reset
+    assert Projections(app, views.store, followers()).position() == app.recorder.max_notification_id()  # a second start: no reset
 
 
 def test_a_batch_forgets_nothing_it_remembered_before_its_rows_are_written(services, app, views, clock):
@@ -607,7 +609,7 @@ def test_a_follower_leaves_alone_a_read_model_another_version_has_reset(services
     model and leaves the decision log alone (no rows of two versions), saying so in the log."""
     storm_evening(app, clock)
     views.catch_up()
-    with views.store.transaction() as tx:  # what base.prepare of the other version does
+    with views.store.transaction() as tx:  # what tracking.prepare of the other version does
         tx.execute("UPDATE valmius_read_model_shapes SET shape = 'other' WHERE view = 'decision_log'")
         tx.execute("DELETE FROM rm_decisions")
         tx.execute("UPDATE valmius_tracking SET position = 0 WHERE view = 'decision_log'")
@@ -703,7 +705,7 @@ def test_a_read_model_failing_on_an_event_stops_before_it_alone_and_a_fixed_foll
     assert views.position("decision_log") == bug - 1
     assert views.failures()["decision_log"].attempts == 2
 
-    restarted = Projections(app, views.store)  # the fixed version
+    restarted = Projections(app, views.store, followers())  # the fixed version
     follow_until(restarted, lambda: restarted.position("decision_log") == end)
 
     assert restarted.failures() == {} and restarted.readiness(max_lag=0).problems == []
@@ -793,3 +795,21 @@ def test_a_picture_missing_events_turns_behind_then_stale_with_time_and_live_onc
         "position": caught + 2, "head": caught + 2, "behind": 0, "as_of": "2025-10-25T21:41:00+03:00",
         "state": "live", "failed": None,
     }
+
+
+def test_a_read_model_whose_keyed_table_has_a_column_default_is_refused_where_it_is_declared() -> None:
+    """Given that a batch writes a keyed row with NULL in the columns it leaves out, when a read model declares a
+    keyed table with a column DEFAULT, or keys a table it does not have, then the declaration is refused."""
+    with pytest.raises(TypeError, match="no column DEFAULT"):
+
+        class Counted(ReadModel):
+            name = "counted"
+            tables = {"rm_counted": "(id TEXT PRIMARY KEY, seen INTEGER DEFAULT 0)"}
+            keys = {"rm_counted": ("id",)}
+
+    with pytest.raises(TypeError, match="not one of its tables"):
+
+        class Misnamed(ReadModel):
+            name = "misnamed"
+            tables = {"rm_misnamed": "(id TEXT PRIMARY KEY)"}
+            keys = {"rm_other": ("id",)}

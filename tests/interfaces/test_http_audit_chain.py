@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from application.audit.chain import Signer
+from application.audit.checkpoints import Signer
 from tests.conftest import ApiClient, FakeClock, make_api, settings_for
 
 SIGNING_KEY, PUBLIC_KEY = Signer.generate()
