@@ -50,6 +50,11 @@ SCENARIO_DIR = Path(__file__).parent / "scenarios"
 ACTIVE_STATUSES = ("ACTIVE", "CONTAINED")
 
 
+def scenario_ids() -> list[str]:
+    """Every script in the scenarios folder, by its id: ["S1", "S3", …]."""
+    return sorted(json.loads(path.read_text(encoding="utf-8"))["id"] for path in SCENARIO_DIR.glob("*.json"))
+
+
 def load_scenario(scenario_id: str) -> dict[str, Any]:
     """The script whose file is named by its id: "S1" is s1-autumn-storm.json."""
     (path,) = SCENARIO_DIR.glob(f"{scenario_id.lower()}-*.json")
@@ -165,13 +170,13 @@ TOKEN = re.compile(r"[\w§#]+(?:[-.:+/][\w§#]+)*")
 
 
 def gist_words(text: str) -> set[str]:
-    """The significant words and numbers of a text, lower case: identifiers ("pr-s1-01"), times ("23:20",
-    seconds ":00" dropped), dates, numbers, words. A timestamp also gives its clock time ("...T09:35+02:00"
-    gives "09:35")."""
+    """The significant words and numbers of a text, lower case, a plural's "s" dropped: identifiers
+    ("pr-s1-01"), times ("23:20", seconds ":00" dropped), dates, numbers, words. A timestamp also gives its
+    clock time ("...T09:35+02:00" gives "09:35")."""
     text = re.sub(r"\b(\d\d:\d\d):00\b", r"\1", text.lower())
     words = set()
     for token in TOKEN.findall(text):
-        words.add(token)
+        words.add(re.sub(r"(?<=[a-z]{3})s$", "", token))
         words.update(re.findall(r"t(\d\d:\d\d)", token))
     return words - GIST_STOPWORDS
 
