@@ -543,11 +543,10 @@ class Replayer:
         "C-S1 is at N+1" for a read of version 9 is "C-S1 is at 10"."""
         version = step["args"].get("expected_version")
         read = self.replay.read_versions.get(version["read_before_step"]) if isinstance(version, dict) else version
+        gist = step["expect"]["message_gist"]
         if read is None:
-            return step["expect"]["message_gist"]
-        return re.sub(
-            r"\bN(?:([+-])(\d+))?\b", lambda m: str(read + int(m[1] + m[2]) if m[1] else read), step["expect"]["message_gist"]
-        )
+            return gist
+        return re.sub(r"\bN(?:([+-])(\d+))?\b", lambda m: str(read + int(m[1] + m[2]) if m[1] else read), gist)
 
     def check_refusals_kept(self) -> None:
         """Every REJECT step, and nothing else, is kept as a refused attempt, in order; none appended events."""

@@ -23,7 +23,8 @@ DOMAIN_COMMANDS = [
     "RecordPlanReview", "RecordExercise", "ActivateContinuityPlan", "DeactivateContinuityPlan",
     "OpenPoliceLiaison", "ChangeLiaisonPeople", "RaisePoliceRequest", "AnswerPoliceRequest",
     "DeclinePoliceRequest", "WithdrawPoliceRequest", "RecordInformationShared",
-    *(f"{verb}{record}" for verb in ("Edit", "Replace", "Delete") for record in ("Decision", "LogEntry", "SituationReport")),
+    *(f"{verb}{record}" for verb in ("Edit", "Replace", "Delete")
+      for record in ("Decision", "LogEntry", "SituationReport")),
 ]
 
 NOW = "2026-03-10T08:00:00+02:00"
@@ -35,7 +36,10 @@ def script(*steps: dict[str, Any], checkpoints: list[dict[str, Any]] = ()) -> di
         "command": "DeclareCrisis", "actor": "DO-1", "expect": {"outcome": "OK"},
         "args": {"crisis": "C-T", "title": "Test crisis", "category": "OTHER", "severity": 1, "areas": ["Kallio"]},
     }
-    numbered = [{"step": f"{n:02}", "sub": 0, "now": NOW, "occurred_at": NOW, **s} for n, s in enumerate([declare, *steps], 1)]
+    numbered = [
+        {"step": f"{n:02}", "sub": 0, "now": NOW, "occurred_at": NOW, **step}
+        for n, step in enumerate([declare, *steps], 1)
+    ]
     return {"id": "T", "seed": {"plans": []}, "steps": numbered, "checkpoints": list(checkpoints)}
 
 
@@ -66,7 +70,8 @@ def test_an_argument_with_no_place_in_the_route_stops_the_run_naming_it(api: Api
     step = assign_to_hkl("HKL is not a city unit")
     step["args"]["priority"] = "high"
 
-    with pytest.raises(UnmappedCommand, match=r"arguments \['priority'\] have no place in POST /crises/\{crisis_id\}/actions"):
+    unmapped = r"arguments \['priority'\] have no place in POST /crises/\{crisis_id\}/actions"
+    with pytest.raises(UnmappedCommand, match=unmapped):
         Replayer(api, script(step)).run()
 
 
