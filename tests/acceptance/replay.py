@@ -18,7 +18,8 @@ read at run time). For every step the replayer
   and that user.
 
 Before the first step the script's seed plans are drafted and approved by the preparedness manager, and
-before the first police request of a crisis the police coordinator opens its liaison matter "PL-<crisis>".
+before the first police request of a crisis the police coordinator opens its liaison matter "PL-<crisis>"
+(unless the script opens one itself).
 
 After the last command of a checkpoint's `after_step` the clock is set to the checkpoint's time and every
 checkpoint hook is called with the checkpoint dict. `check_current_endpoints` (on by default) checks what
@@ -469,7 +470,7 @@ class Replayer:
             self.expect(read.ok and read.etag, f"read before step {step['step']}: {read.status} {read.response}")
             if read.etag:
                 self.replay.read_versions[step["step"]] = int(read.etag.strip('W/"'))
-        if "liaison_id" in values:
+        if "liaison_id" in values and "crisis" in step["args"]:
             self.ensure_liaison(step["args"]["crisis"], values["liaison_id"])
         extra = {"Idempotency-Key": str(uuid.uuid4())}
         version = step["args"].get("expected_version")
