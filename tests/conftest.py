@@ -4,7 +4,7 @@ PostgreSQL is real: the suite creates its own database on the server at VALMIUS_
 (default postgresql://postgres@127.0.0.1:5432/postgres) and drops it afterwards. If the server cannot be
 reached the PostgreSQL tests fail; they are never skipped.
 
-The scenarios S1, S3 and S4 are replayed through the HTTP API once per session and store (`replays`); a
+The scenario scripts are replayed through the HTTP API once per session and store (`replays`); a
 test that needs a replayed store gets a copy of it of its own (`replayed_api`, `s1`, `s4`): on SQLite a
 copy of the file, on PostgreSQL a database created with the replayed one as its template.
 """

@@ -1,6 +1,7 @@
-"""The scenario scripts S1, S3 and S4 replayed through the HTTP API on SQLite and on real PostgreSQL.
+"""Every scenario script of tests/acceptance/scenarios (S1, S3, S4 from the shared scripts, S5 written here)
+replayed through the HTTP API on SQLite and on real PostgreSQL.
 
-Every step's OK or REJECT(CODE) is checked, with the key facts of each refusal's message; the checkpoints
+Every step's OK or REJECT(CODE) is checked, each refusal's message against the script's gist; the checkpoints
 are checked against what the current GET endpoints show and against the read models (situation overview,
 timeline, police liaison board, decision log), and a checkpoint fact no check understood fails the run; at
 the end every REJECT step appended no domain event and is kept as exactly one refused attempt (and nothing
@@ -13,9 +14,10 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.acceptance.replay import scenario_ids
 from tests.conftest import Replayed
 
-SCENARIOS = ["S1", "S3", "S4"]
+SCENARIOS = scenario_ids()
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
