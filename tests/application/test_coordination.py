@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from application.coordination import Coordination
 from domain.crisis import Crisis
 from domain.division_preparedness import CriticalFunction, DivisionPreparedness
 from domain.shared import Classification, DomainError, Rule
@@ -98,11 +99,15 @@ def test_a_crisis_cannot_close_while_a_police_request_for_it_is_open(services, a
     assert error.message == "open police requests: [PR-S1-02]"
 
 
-@pytest.mark.parametrize("outcome", ["answer", "decline", "withdraw"])
-def test_a_crisis_closes_once_its_police_requests_are_closed(app, outcome):
+@pytest.mark.parametrize(
+    "close",
+    [Coordination.answer_police_request, Coordination.decline_police_request, Coordination.withdraw_police_request],
+    ids=["answer", "decline", "withdraw"],
+)
+def test_a_crisis_closes_once_its_police_requests_are_closed(app, close):
     declare(app, "C-S1")
     open_request(app, "C-S1", "PR-S1-02")
-    app.close_police_request(PC, "L-C-S1", request_id="PR-S1-02", outcome=outcome, response="3 units listed")
+    close(app, PC, "L-C-S1", request_id="PR-S1-02", response="3 units listed")
     move(app, "C-S1", "contain", "resolve", "close")
     assert app.get_crisis(LR, "C-S1").status == "CLOSED"
 
@@ -176,12 +181,12 @@ def test_a_police_request_answered_once_is_already_answered(services, app, clock
     declare(app, "C-S4", category="THREAT_VIOLENCE")
     open_request(app, "C-S4", "PR-S4-02")
     clock.advance(minutes=135)
-    app.close_police_request(PC, "L-C-S4", request_id="PR-S4-02", outcome="answer", response="5/6 swept",
+    app.answer_police_request(PC, "L-C-S4", request_id="PR-S4-02", response="5/6 swept",
                              answered_by="HPD duty commander", late_entry_reason=None)
     clock.advance(minutes=10)
     error = refused(
         services, Rule.ALREADY_ANSWERED,
-        app.close_police_request, PC, "L-C-S4", request_id="PR-S4-02", outcome="answer", response="Pihlajamäki cleared",
+        app.answer_police_request, PC, "L-C-S4", request_id="PR-S4-02", response="Pihlajamäki cleared",
     )
     assert error.message == "PR-S4-02 answered 2025-10-25T23:55+03:00; use a log entry or a new request"
 
@@ -219,7 +224,7 @@ def test_a_stale_version_lists_every_change_since(services, app, clock):
     declare(app, "C-S1")
     clock.advance(minutes=10)
     app.record_log_entry(DO1, "C-S1", text="trees down")
-    app.change_crisis_status(DO2, "C-S1", transition="contain")
+    app.contain_crisis(DO2, "C-S1")
     error = refused(
         services, Rule.CONFLICT_VERSION, app.change_severity, DO1, "C-S1", to_severity=3, expected_version=1
     )
@@ -342,15 +347,15 @@ def test_the_after_action_review_is_recorded_once_after_closing(services, app):
 
 def test_emergency_readiness_waits_for_emergency_conditions_in_force(services, app, clock):
     refused(services, Rule.NO_EMERGENCY_CONDITIONS, app.change_readiness, PM, "SOTEPE", to_level="EMERGENCY")
-    app.record_emergency_conditions(PM, in_force=True, basis="Government decree under the Emergency Powers Act")
+    app.declare_emergency_conditions(PM, basis="Government decree under the Emergency Powers Act")
     app.change_readiness(PM, "SOTEPE", to_level="EMERGENCY", decided_by="Executive Director, SOTEPE")
     assert app.get_division_preparedness(LR, "SOTEPE").readiness == "EMERGENCY"
 
 
 def test_emergency_readiness_is_refused_again_once_emergency_conditions_are_lifted(services, app, clock):
-    app.record_emergency_conditions(PM, in_force=True, basis="Government decree")
+    app.declare_emergency_conditions(PM, basis="Government decree")
     clock.advance(hours=2)
-    app.record_emergency_conditions(PM, in_force=False, basis="decree repealed")
+    app.lift_emergency_conditions(PM, reason="decree repealed")
     refused(services, Rule.NO_EMERGENCY_CONDITIONS, app.change_readiness, PM, "KASKO", to_level="EMERGENCY")
 
 
@@ -360,7 +365,7 @@ def test_a_crisis_is_under_emergency_conditions_only_while_they_are_in_force(ser
     refused(
         services, Rule.NO_EMERGENCY_CONDITIONS, app.change_condition, DO1, "C-S1", to_condition="EMERGENCY_CONDITIONS"
     )
-    app.record_emergency_conditions(PM, in_force=True, basis="Government decree")
+    app.declare_emergency_conditions(PM, basis="Government decree")
     app.change_condition(DO1, "C-S1", to_condition="EMERGENCY_CONDITIONS", reason="decree in force")
     declare(app, "C-E", condition="EMERGENCY_CONDITIONS")
     assert [app.get_crisis(LR, c).condition for c in ("C-S1", "C-E")] == ["EMERGENCY_CONDITIONS"] * 2
@@ -378,7 +383,7 @@ def a_long_crisis(app, clock) -> Crisis:  # noqa: ANN001
     app.issue_situation_report(DO1, "C-S1", number=1, summary="9,000 without power", next_due_at=clock() + hour)
     app.assign_action(DO1, "C-S1", action_id="A-S1-01", unit="STARA", task="Clear trees", due_at=clock() + 2 * hour)
     app.assign_action(DO1, "C-S1", action_id="A-S1-02", unit="SOTEPE", task="Phone-check", due_at=clock() + 2 * hour)
-    app.close_action(SOTEPE, "C-S1", action_id="A-S1-02", outcome="complete", note="140 reached")
+    app.complete_action(SOTEPE, "C-S1", action_id="A-S1-02", note="140 reached")
     app.record_decision(DO1, "C-S1", decision_id="D-S1-01", decided_by="ED SOTEPE", decision="transfer",
                         rationale="battery reserve", options=["battery swaps", "transfer"], review_at=clock() + hour)
     app.record_decision_review(DO1, "C-S1", decision_id="D-S1-01", outcome="clients home")
