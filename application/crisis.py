@@ -135,6 +135,33 @@ class CrisisUseCases(UseCases):
         payload = {"to_condition": to_condition, "reason": reason}
         return self._change_crisis("change_condition", actor, crisis_id, expected_version, payload, change)
 
+    def _move_crisis(
+        self,
+        use_case: str,
+        move: Callable[..., None],
+        actor: Actor,
+        crisis_id: str,
+        reason: str | None,
+        occurred_at: datetime | None,
+        late_entry_reason: str | None,
+        expected_version: int | None,
+    ) -> int:
+        """A change of status: `move` is the crisis's own verb (Crisis.contain, …)."""
+
+        def change(crisis: Crisis, now: datetime) -> None:
+            move(
+                crisis,
+                reason=reason,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = self._given(reason=reason, occurred_at=occurred_at, late_entry_reason=late_entry_reason)
+        return self._change_crisis(use_case, actor, crisis_id, expected_version, payload, change)
+
     def contain_crisis(
         self,
         actor: Actor,
@@ -146,19 +173,9 @@ class CrisisUseCases(UseCases):
         expected_version: int | None = None,
     ) -> int:
         """ACTIVE → CONTAINED."""
-
-        def change(crisis: Crisis, now: datetime) -> None:
-            crisis.contain(
-                reason=reason,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = self._given(reason=reason, occurred_at=occurred_at, late_entry_reason=late_entry_reason)
-        return self._change_crisis("contain_crisis", actor, crisis_id, expected_version, payload, change)
+        return self._move_crisis(
+            "contain_crisis", Crisis.contain, actor, crisis_id, reason, occurred_at, late_entry_reason, expected_version
+        )
 
     def reopen_crisis(
         self,
@@ -171,19 +188,9 @@ class CrisisUseCases(UseCases):
         expected_version: int | None = None,
     ) -> int:
         """CONTAINED → ACTIVE."""
-
-        def change(crisis: Crisis, now: datetime) -> None:
-            crisis.reopen(
-                reason=reason,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = self._given(reason=reason, occurred_at=occurred_at, late_entry_reason=late_entry_reason)
-        return self._change_crisis("reopen_crisis", actor, crisis_id, expected_version, payload, change)
+        return self._move_crisis(
+            "reopen_crisis", Crisis.reopen, actor, crisis_id, reason, occurred_at, late_entry_reason, expected_version
+        )
 
     def resolve_crisis(
         self,
@@ -196,19 +203,9 @@ class CrisisUseCases(UseCases):
         expected_version: int | None = None,
     ) -> int:
         """CONTAINED → RESOLVED."""
-
-        def change(crisis: Crisis, now: datetime) -> None:
-            crisis.resolve(
-                reason=reason,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = self._given(reason=reason, occurred_at=occurred_at, late_entry_reason=late_entry_reason)
-        return self._change_crisis("resolve_crisis", actor, crisis_id, expected_version, payload, change)
+        return self._move_crisis(
+            "resolve_crisis", Crisis.resolve, actor, crisis_id, reason, occurred_at, late_entry_reason, expected_version
+        )
 
     def close_crisis(
         self,
@@ -221,19 +218,9 @@ class CrisisUseCases(UseCases):
         expected_version: int | None = None,
     ) -> int:
         """RESOLVED → CLOSED, once nothing is left open for it (OPEN_ITEMS, PLAN_STILL_ACTIVE)."""
-
-        def change(crisis: Crisis, now: datetime) -> None:
-            crisis.close(
-                reason=reason,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = self._given(reason=reason, occurred_at=occurred_at, late_entry_reason=late_entry_reason)
-        return self._change_crisis("close_crisis", actor, crisis_id, expected_version, payload, change)
+        return self._move_crisis(
+            "close_crisis", Crisis.close, actor, crisis_id, reason, occurred_at, late_entry_reason, expected_version
+        )
 
     def record_log_entry(
         self,
@@ -319,6 +306,43 @@ class CrisisUseCases(UseCases):
         )
         return self._change_crisis("assign_action", actor, crisis_id, expected_version, payload, change)
 
+    def _close_action(
+        self,
+        use_case: str,
+        close: Callable[..., None],
+        actor: Actor,
+        crisis_id: str,
+        action_id: str,
+        note: str | None,
+        occurred_at: datetime | None,
+        late_entry_reason: str | None,
+        expected_version: int | None,
+    ) -> int:
+        """Complete or cancel an action: `close` is the crisis's own verb (Crisis.complete_action, …). A division
+        contact (allowed to complete only) closes its own unit's actions."""
+
+        def change(crisis: Crisis, now: datetime) -> None:
+            action = crisis.action(action_id)
+            if actor.role is Role.DIVISION_CONTACT and action.unit != actor.unit:
+                raise DomainError(
+                    Rule.FORBIDDEN_ROLE,
+                    f"{action_id} is assigned to {action.unit}; the division contact of {actor.unit} "
+                    "completes its own unit's actions only",
+                )
+            close(
+                crisis,
+                action_id=action_id,
+                note=note,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = {"action_id": action_id, "note": note}
+        return self._change_crisis(use_case, actor, crisis_id, expected_version, payload, change)
+
     def complete_action(
         self,
         actor: Actor,
@@ -331,27 +355,10 @@ class CrisisUseCases(UseCases):
         expected_version: int | None = None,
     ) -> int:
         """Complete an action: a duty officer, or the division contact of the unit it is assigned to."""
-
-        def change(crisis: Crisis, now: datetime) -> None:
-            action = crisis.action(action_id)
-            if actor.role is Role.DIVISION_CONTACT and action.unit != actor.unit:
-                raise DomainError(
-                    Rule.FORBIDDEN_ROLE,
-                    f"{action_id} is assigned to {action.unit}; the division contact of {actor.unit} "
-                    "completes its own unit's actions only",
-                )
-            crisis.complete_action(
-                action_id=action_id,
-                note=note,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = {"action_id": action_id, "note": note}
-        return self._change_crisis("complete_action", actor, crisis_id, expected_version, payload, change)
+        return self._close_action(
+            "complete_action", Crisis.complete_action, actor, crisis_id, action_id, note, occurred_at, late_entry_reason,
+            expected_version,
+        )
 
     def cancel_action(
         self,
@@ -364,19 +371,11 @@ class CrisisUseCases(UseCases):
         late_entry_reason: str | None = None,
         expected_version: int | None = None,
     ) -> int:
-        def change(crisis: Crisis, now: datetime) -> None:
-            crisis.cancel_action(
-                action_id=action_id,
-                note=note,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-
-        payload = {"action_id": action_id, "note": note}
-        return self._change_crisis("cancel_action", actor, crisis_id, expected_version, payload, change)
+        """Cancel an action, with a note."""
+        return self._close_action(
+            "cancel_action", Crisis.cancel_action, actor, crisis_id, action_id, note, occurred_at, late_entry_reason,
+            expected_version,
+        )
 
     def issue_situation_report(
         self,

@@ -1,10 +1,12 @@
 """The emergency conditions use cases: recording that emergency conditions under the Emergency Powers Act are in
-force city-wide, or lifted (the preparedness manager's), mixed into the Coordination."""
+force city-wide, or lifted (the preparedness manager's), mixed into the Coordination. Both are authorised and
+kept as `record_emergency_conditions`, the name of their one route."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from domain.access import Actor
 from domain.emergency_conditions import EmergencyConditions
@@ -14,10 +16,20 @@ if TYPE_CHECKING:
 else:
     UseCases = object
 
-TARGET = "emergency-conditions"
-
 
 class EmergencyConditionsUseCases(UseCases):
+    def _record_emergency_conditions(
+        self,
+        actor: Actor,
+        expected_version: int | None,
+        payload: dict[str, Any],
+        change: Callable[[EmergencyConditions, datetime], None],
+    ) -> int:
+        return self._command(
+            "record_emergency_conditions", actor, "emergency-conditions", self.load_emergency_conditions,
+            expected_version, payload, change, label="emergency conditions",
+        )
+
     def declare_emergency_conditions(
         self,
         actor: Actor,
@@ -39,11 +51,7 @@ class EmergencyConditionsUseCases(UseCases):
                 now=now,
             )
 
-        payload = {"in_force": True, "basis": basis}
-        return self._command(
-            "record_emergency_conditions", actor, TARGET, self.load_emergency_conditions, expected_version, payload,
-            change, label="emergency conditions",
-        )
+        return self._record_emergency_conditions(actor, expected_version, {"in_force": True, "basis": basis}, change)
 
     def lift_emergency_conditions(
         self,
@@ -66,8 +74,4 @@ class EmergencyConditionsUseCases(UseCases):
                 now=now,
             )
 
-        payload = {"in_force": False, "basis": reason}
-        return self._command(
-            "record_emergency_conditions", actor, TARGET, self.load_emergency_conditions, expected_version, payload,
-            change, label="emergency conditions",
-        )
+        return self._record_emergency_conditions(actor, expected_version, {"in_force": False, "basis": reason}, change)

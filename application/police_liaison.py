@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
@@ -37,14 +38,43 @@ class PoliceLiaisonUseCases(UseCases):
             use_case, actor, liaison_id, lambda: self.load_liaison(liaison_id), expected_version, payload, change
         )
 
-    def _closed_on_crisis(self, liaison: PoliceLiaison, request_id: str, actor: Actor, now: datetime) -> list[Aggregate]:
-        """The crisis of the matter, if any, with the closed request taken off it."""
-        if not liaison.crisis_id:
-            return []
-        crisis = self.load_crisis(liaison.crisis_id)
-        outcome = liaison.requests[request_id].status
-        crisis.unlink_police_request(request_id=request_id, outcome=outcome, actor=actor.user, now=now)
-        return [crisis]
+    def _close_request(
+        self,
+        use_case: str,
+        close: Callable[..., None],
+        actor: Actor,
+        liaison_id: str,
+        request_id: str,
+        response: str | None,
+        classification: Classification,
+        occurred_at: datetime | None,
+        late_entry_reason: str | None,
+        expected_version: int | None,
+        payload: dict[str, Any],
+    ) -> int:
+        """Close an open request: `close` is the matter's own verb (PoliceLiaison.answer_request, …); the request
+        is taken off the matter's crisis, if any, in the same save."""
+
+        def change(liaison: PoliceLiaison, now: datetime) -> list[Aggregate]:
+            close(
+                liaison,
+                request_id=request_id,
+                response=response,
+                classification=classification,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+            if not liaison.crisis_id:
+                return []
+            crisis = self.load_crisis(liaison.crisis_id)
+            outcome = liaison.requests[request_id].status
+            crisis.unlink_police_request(request_id=request_id, outcome=outcome, actor=actor.user, now=now)
+            return [crisis]
+
+        return self._change_liaison(use_case, actor, liaison_id, expected_version, payload, change)
 
     def open_police_liaison(
         self,
@@ -148,22 +178,12 @@ class PoliceLiaisonUseCases(UseCases):
     ) -> int:
         """Answer an open request; a request has exactly one outcome (ALREADY_ANSWERED)."""
 
-        def change(liaison: PoliceLiaison, now: datetime) -> list[Aggregate]:
-            liaison.answer_request(
-                request_id=request_id,
-                response=response,
-                answered_by=answered_by,
-                classification=classification,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-            return self._closed_on_crisis(liaison, request_id, actor, now)
-
+        answer = partial(PoliceLiaison.answer_request, answered_by=answered_by)
         payload = {"request_id": request_id, "response": response, "answered_by": answered_by}
-        return self._change_liaison("answer_police_request", actor, liaison_id, expected_version, payload, change)
+        return self._close_request(
+            "answer_police_request", answer, actor, liaison_id, request_id, response, classification, occurred_at,
+            late_entry_reason, expected_version, payload,
+        )
 
     def decline_police_request(
         self,
@@ -178,22 +198,11 @@ class PoliceLiaisonUseCases(UseCases):
         expected_version: int | None = None,
     ) -> int:
         """Decline an open request, `response` saying why."""
-
-        def change(liaison: PoliceLiaison, now: datetime) -> list[Aggregate]:
-            liaison.decline_request(
-                request_id=request_id,
-                response=response,
-                classification=classification,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-            return self._closed_on_crisis(liaison, request_id, actor, now)
-
-        payload = {"request_id": request_id, "response": response}
-        return self._change_liaison("decline_police_request", actor, liaison_id, expected_version, payload, change)
+        return self._close_request(
+            "decline_police_request", PoliceLiaison.decline_request, actor, liaison_id, request_id, response,
+            classification, occurred_at, late_entry_reason, expected_version,
+            {"request_id": request_id, "response": response},
+        )
 
     def withdraw_police_request(
         self,
@@ -208,22 +217,11 @@ class PoliceLiaisonUseCases(UseCases):
         expected_version: int | None = None,
     ) -> int:
         """Withdraw an open request, `response` saying why."""
-
-        def change(liaison: PoliceLiaison, now: datetime) -> list[Aggregate]:
-            liaison.withdraw_request(
-                request_id=request_id,
-                response=response,
-                classification=classification,
-                occurred_at=occurred_at or now,
-                late_entry_reason=late_entry_reason,
-                policy=self.policy,
-                actor=actor.user,
-                now=now,
-            )
-            return self._closed_on_crisis(liaison, request_id, actor, now)
-
-        payload = {"request_id": request_id, "response": response}
-        return self._change_liaison("withdraw_police_request", actor, liaison_id, expected_version, payload, change)
+        return self._close_request(
+            "withdraw_police_request", PoliceLiaison.withdraw_request, actor, liaison_id, request_id, response,
+            classification, occurred_at, late_entry_reason, expected_version,
+            {"request_id": request_id, "response": response},
+        )
 
     def record_information_shared(
         self,
