@@ -115,7 +115,6 @@ KEYED_COMMAND: ContextVar[KeyedCommand | None] = ContextVar("valmius_keyed_comma
 class Pipeline(Application):
     """The Application under the use cases: the command pipeline and the reads of whole records."""
 
-    name = "Valmius"
     snapshotting_intervals = {Crisis: 50, DivisionPreparedness: 50, PoliceLiaison: 50}
     env = {"AGGREGATE_CACHE_MAXSIZE": "5000", "COMPRESSOR_TOPIC": ""}
 
@@ -355,3 +354,5 @@ class Coordination(
     CrisisUseCases, DivisionPreparednessUseCases, PoliceLiaisonUseCases, EmergencyConditionsUseCases, Pipeline
 ):
     """Crisis and continuity coordination: the use cases of duty officers, units and the police coordinator."""
+
+    name = "Valmius"  # persisted: it names the store's tables (valmius_events) and its environment variables
