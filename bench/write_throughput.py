@@ -295,7 +295,7 @@ def app_phase(app: Any, prefix: str, args: argparse.Namespace, clients: int, pro
                     app.assign_action(officer, state.crisis_id, **kw)
                 else:
                     contact = Actor(f"DC-{kw['unit']}", Role.DIVISION_CONTACT, unit=kw["unit"])
-                    app.close_action(contact, state.crisis_id, action_id=kw["action_id"], outcome="complete", note=kw["note"])
+                    app.complete_action(contact, state.crisis_id, action_id=kw["action_id"], note=kw["note"])
             except DomainError:
                 fail[0] += 1
                 continue

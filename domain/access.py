@@ -1,4 +1,5 @@
-"""Who does what (DOMAIN.md, "Who does what"): roles, the acting user, and the rule that refuses a role."""
+"""Who does what (DOMAIN.md, "Who does what"): roles, the acting user, PERMISSIONS (use case -> roles, with the
+words of the refusal) and the rules that refuse a role."""
 
 from __future__ import annotations
 
@@ -98,3 +99,125 @@ def require_auditor(actor: Actor, what: str) -> None:
         raise DomainError(
             Rule.FORBIDDEN_ROLE, f"{ROLE_WORDS[actor.role]} may not {what}; that is for auditors", role=str(actor.role)
         )
+
+
+WRITERS = frozenset(Role) - {Role.LEADERSHIP, Role.AUDITOR, Role.ADMIN}
+AUDITORS = frozenset({Role.AUDITOR})
+UNIT_KEEPERS = frozenset({Role.DIVISION_CONTACT, Role.PREPAREDNESS_MANAGER})
+ADMIN_HINT = "admins manage users and tokens only"
+POLICE_HINT = "this is the police coordinator's"
+
+
+@dataclass(frozen=True)
+class Permission:
+    """Who may do one use case, and the words a refusal uses: `what` the actor may not do, and `hint`, who does
+    it instead (without one, `role_hint` tells). `own_unit`: division contacts act for their own unit only."""
+
+    roles: frozenset[Role]
+    what: str
+    hint: str | None = None
+    own_unit: bool = False
+
+    def check(self, actor: Actor, unit: str | None = None) -> None:
+        if self.own_unit:
+            assert unit is not None, "a unit's use case names the unit"
+            require_own_unit(actor, unit, self.what)
+        elif self.roles == AUDITORS:
+            require_auditor(actor, self.what)
+        elif actor.role not in self.roles:
+            raise refuse(actor, self.what, role_hint(actor) if self.hint is None else self.hint)
+
+
+def _runs_crises(what: str, *also: Role) -> Permission:
+    return Permission(RUNS_CRISES | set(also), what)
+
+
+def _unit(what: str) -> Permission:
+    return Permission(UNIT_KEEPERS, what, own_unit=True)
+
+
+def _police(what: str) -> Permission:
+    return Permission(frozenset({Role.POLICE_COORDINATOR}), what, POLICE_HINT)
+
+
+def _auditors(what: str) -> Permission:
+    return Permission(AUDITORS, what)
+
+
+PERMISSIONS: dict[str, Permission] = {
+    # crisis (some refusals name the use case itself: their wording is kept as it was)
+    "declare_crisis": _runs_crises("declare a crisis"),
+    "change_severity": _runs_crises("change_severity"),
+    "change_condition": _runs_crises("change_condition"),
+    "contain_crisis": _runs_crises("contain_crisis"),
+    "reopen_crisis": _runs_crises("reopen_crisis"),
+    "resolve_crisis": _runs_crises("resolve_crisis"),
+    "close_crisis": _runs_crises("close_crisis"),
+    "record_log_entry": _runs_crises("record crisis log entries", Role.DIVISION_CONTACT),
+    "strike_log_entry": _runs_crises("strike_log_entry"),
+    "assign_action": _runs_crises("assign_action"),
+    "complete_action": _runs_crises("complete actions", Role.DIVISION_CONTACT),
+    "cancel_action": _runs_crises("cancel actions"),
+    "issue_situation_report": _runs_crises("issue_situation_report"),
+    "record_decision": _runs_crises("record decisions"),
+    "supersede_decision": _runs_crises("record decisions"),
+    "record_decision_review": _runs_crises("record_decision_review"),
+    "record_after_action_review": Permission(
+        frozenset({Role.PREPAREDNESS_MANAGER}), "record after-action reviews"
+    ),
+    # records never changed: the role is refused before the record is looked at
+    "change_decision": _runs_crises("write decisions"),
+    "change_log_entry": _runs_crises("write crisis log entries", Role.DIVISION_CONTACT),
+    "change_situation_report": _runs_crises("write situation reports"),
+    # division preparedness
+    "change_readiness": _unit("change readiness"),
+    "draft_continuity_plan": _unit("keep continuity plans"),
+    "approve_continuity_plan": _unit("keep continuity plans"),
+    "record_plan_review": _unit("keep continuity plans"),
+    "record_exercise": _unit("keep continuity plans"),
+    "activate_continuity_plan": _unit("activate continuity plans"),
+    "deactivate_continuity_plan": _unit("deactivate continuity plans"),
+    # police liaison
+    "open_police_liaison": _police("open police liaison matters"),
+    "change_liaison_people": _police("keep police requests"),
+    "raise_police_request": _police("keep police requests"),
+    "answer_police_request": _police("keep police requests"),
+    "decline_police_request": _police("keep police requests"),
+    "withdraw_police_request": _police("keep police requests"),
+    "record_information_shared": _police("keep police requests"),
+    # emergency conditions
+    "record_emergency_conditions": Permission(
+        frozenset({Role.PREPAREDNESS_MANAGER}), "record emergency conditions", "the preparedness manager records them"
+    ),
+    # any write at all: read-only roles are refused before the body is looked at
+    "write": Permission(WRITERS, "record anything"),
+    # reads of crisis content
+    "get_crisis": Permission(READS_CRISES, "read crisis content", ADMIN_HINT),
+    "get_division_preparedness": Permission(READS_CRISES, "read preparedness", ADMIN_HINT),
+    "get_police_liaison": Permission(READS_CRISES, "read police liaison", ADMIN_HINT),
+    "get_emergency_conditions": Permission(READS_CRISES, "read emergency conditions", ""),
+    "read_situation_picture": Permission(READS_CRISES, "read the situation picture"),
+    # the auditors' reads
+    "read_audit_trail": _auditors("read the audit trail"),
+    "list_refusals": _auditors("read refused attempts"),
+    "list_disclosures": _auditors("read who saw what"),
+    "list_events": _auditors("read the event log"),
+    "get_crisis_at": _auditors("read a crisis as it was"),
+    "get_division_preparedness_at": _auditors("read a unit's preparedness as it was"),
+    "get_police_liaison_at": _auditors("read a police liaison as it was"),
+    "get_situation_overview_at": _auditors("read the situation overview as it was known"),
+    "get_readiness_board_at": _auditors("read the readiness board as it was known"),
+    "get_police_liaison_board_at": _auditors("read the police liaison board as it was known"),
+    "get_crisis_timeline_at": _auditors("read a crisis timeline as it was known"),
+    "get_decision_log_at": _auditors("read a decision log as it was known"),
+    "get_verdict": _auditors("verify the event log"),
+    "verify_checkpoint": _auditors("verify the event log"),
+    "list_checkpoints": _auditors("read the signed checkpoints"),
+    "get_checkpoint": _auditors("read the signed checkpoints"),
+    "export_crisis": _auditors("export a crisis for an inquiry"),
+}
+
+
+def authorise(actor: Actor, use_case: str, unit: str | None = None) -> None:
+    """Refuse `actor` (FORBIDDEN_ROLE) unless PERMISSIONS lets their role do `use_case` (for `unit`)."""
+    PERMISSIONS[use_case].check(actor, unit)

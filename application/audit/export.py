@@ -60,7 +60,7 @@ from application.projections import crisis_timeline, decision_log, police_liaiso
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
-from domain.access import Actor, require_auditor
+from domain.access import Actor, authorise
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
@@ -197,7 +197,7 @@ def export_crisis(
 ) -> Export:
     """Write the archive of `crisis_id` to `out`, redacted for `actor`'s clearance. `via` names how it was asked
     for (the endpoint or the command), for the manifest."""
-    require_auditor(actor, "export a crisis for an inquiry")
+    authorise(actor, "export_crisis")
     if Crisis.id_for(crisis_id) not in app.repository:
         raise DomainError(Rule.NOT_FOUND, f"there is no crisis {crisis_id}")
     now = app.now()

@@ -45,7 +45,7 @@ from application.projections import (
 from application.projections.read_model import ReadModel
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
-from domain.access import Actor, require_auditor
+from domain.access import Actor, authorise
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
@@ -235,7 +235,7 @@ class History:
         """A page of the log in position order. Filters on actor and time read at most SCAN_BUDGET stored
         events per page: a page may then hold fewer items than asked while `end_of_log` is false; go on from
         `next_after`."""
-        require_auditor(actor, "read the event log")
+        authorise(actor, "list_events")
         if not 1 <= wanted.limit <= MAX_PAGE:
             raise DomainError(Rule.INVALID_INPUT, f"limit must be between 1 and {MAX_PAGE}")
         end = self.log.last_position()
@@ -319,13 +319,13 @@ class History:
     def get_crisis_at(
         self, actor: Actor, crisis_id: str, *, version: int | None = None, as_of: datetime | None = None
     ) -> AggregateAt:
-        require_auditor(actor, "read a crisis as it was")
+        authorise(actor, "get_crisis_at")
         return self._aggregate_at(Crisis.id_for(crisis_id), f"crisis {crisis_id}", version, as_of)
 
     def get_division_preparedness_at(
         self, actor: Actor, unit: str, *, version: int | None = None, as_of: datetime | None = None
     ) -> AggregateAt:
-        require_auditor(actor, "read a unit's preparedness as it was")
+        authorise(actor, "get_division_preparedness_at")
         return self._aggregate_at(
             DivisionPreparedness.id_for(unit), f"preparedness record for {unit}", version, as_of
         )
@@ -333,7 +333,7 @@ class History:
     def get_police_liaison_at(
         self, actor: Actor, liaison_id: str, *, version: int | None = None, as_of: datetime | None = None
     ) -> AggregateAt:
-        require_auditor(actor, "read a police liaison as it was")
+        authorise(actor, "get_police_liaison_at")
         return self._aggregate_at(PoliceLiaison.id_for(liaison_id), f"police liaison {liaison_id}", version, as_of)
 
     # -- the live picture as it was known -------------------------------------------------------------------
@@ -360,13 +360,13 @@ class History:
             yield store, basis
 
     def get_situation_overview_at(self, actor: Actor, at: datetime, *, full_replay: bool = False) -> dict[str, Any]:
-        require_auditor(actor, "read the situation overview as it was known")
+        authorise(actor, "get_situation_overview_at")
         with self._overview_known_at(at, full_replay) as (store, basis):
             picture = situation_overview.overview(store, at, actor.clearance, self.app.policy)
         return {**picture, "history": basis.as_dict()}
 
     def get_readiness_board_at(self, actor: Actor, at: datetime, *, full_replay: bool = False) -> dict[str, Any]:
-        require_auditor(actor, "read the readiness board as it was known")
+        authorise(actor, "get_readiness_board_at")
         with self._overview_known_at(at, full_replay) as (store, basis):
             board = readiness_board.board(store, at, actor.clearance, self.app.policy)
         return {**board, "history": basis.as_dict()}
@@ -374,7 +374,7 @@ class History:
     def get_police_liaison_board_at(
         self, actor: Actor, at: datetime, *, full_replay: bool = False
     ) -> dict[str, Any]:
-        require_auditor(actor, "read the police liaison board as it was known")
+        authorise(actor, "get_police_liaison_board_at")
         with self._overview_known_at(at, full_replay) as (store, basis):
             board = police_liaison_board.board(store, at, actor.clearance, self.app.policy)
         return {**board, "history": basis.as_dict()}
@@ -399,13 +399,13 @@ class History:
             yield store, basis
 
     def get_crisis_timeline_at(self, actor: Actor, crisis_id: str, at: datetime) -> dict[str, Any]:
-        require_auditor(actor, "read a crisis timeline as it was known")
+        authorise(actor, "get_crisis_timeline_at")
         with self._crisis_known_at(crisis_id, at) as (store, basis):
             timeline = crisis_timeline.timeline(store, crisis_id, at, actor.clearance, self.app.policy)
         return {**timeline, "history": basis.as_dict()}
 
     def get_decision_log_at(self, actor: Actor, crisis_id: str, at: datetime) -> dict[str, Any]:
-        require_auditor(actor, "read a decision log as it was known")
+        authorise(actor, "get_decision_log_at")
         with self._crisis_known_at(crisis_id, at) as (store, basis):
             decisions = decision_log.decision_log(store, crisis_id, at, actor.clearance, self.app.policy)
         return {**decisions, "history": basis.as_dict()}

@@ -20,7 +20,7 @@ from application.audit.checkpoints import CHECKPOINT_TABLE, Checkpoint, Signer, 
 from application.coordination import Coordination
 from application.ports import Clock, Store
 from application.projections.tracking import log_pages
-from domain.access import Actor, require_auditor
+from domain.access import Actor, authorise
 from domain.shared import DomainError, Rule
 
 if TYPE_CHECKING:
@@ -130,19 +130,19 @@ class TamperEvidence:
     # --- for auditors (HTTP) -------------------------------------------------------------------------
 
     def get_verdict(self, actor: Actor, public_key: str | None = None) -> Verdict:
-        require_auditor(actor, "verify the event log")
+        authorise(actor, "get_verdict")
         return self.verify(public_key=public_key)
 
     def verify_checkpoint(self, actor: Actor, document: Mapping[str, Any], public_key: str | None = None) -> Verdict:
-        require_auditor(actor, "verify the event log")
+        authorise(actor, "verify_checkpoint")
         return self.verify(against=Checkpoint.from_document(document), public_key=public_key)
 
     def list_checkpoints(self, actor: Actor) -> list[Checkpoint]:
-        require_auditor(actor, "read the signed checkpoints")
+        authorise(actor, "list_checkpoints")
         return self.checkpoints()
 
     def get_checkpoint(self, actor: Actor, position: int) -> Checkpoint:
-        require_auditor(actor, "read the signed checkpoints")
+        authorise(actor, "get_checkpoint")
         found = self.checkpoints(position)
         if not found:
             raise DomainError(Rule.NOT_FOUND, f"there is no signed checkpoint at position {position}")

@@ -17,7 +17,7 @@ from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard
 from application.projections.situation_overview import SituationOverview
 from application.projections.tracking import FAILURES_TABLE, TRACKING_TABLE, Failure
-from domain.access import READS_CRISES, Actor, require_role, role_hint
+from domain.access import Actor, authorise
 from domain.shared import display
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class Queries:
 
     def require_reader(self, actor: Actor) -> None:
         """Only the roles that read crises read the picture (its stream too): the others get FORBIDDEN_ROLE."""
-        require_role(actor, READS_CRISES, "read the situation picture", role_hint(actor))
+        authorise(actor, "read_situation_picture")
 
     def get_situation_overview(self, actor: Actor, at: datetime | None = None) -> dict[str, Any]:
         self.require_reader(actor)

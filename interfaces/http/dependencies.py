@@ -14,7 +14,7 @@ from application.audit.history import History
 from application.audit.verification import TamperEvidence
 from application.coordination import Coordination
 from application.projections.runner import Projections
-from domain.access import Actor, require_auditor, require_writer
+from domain.access import Actor, authorise
 from domain.shared import DomainError, Rule, check_window, parse_instant
 from infrastructure.bootstrap import Services
 from infrastructure.identity import hash_token
@@ -86,13 +86,13 @@ async def get_reader(
 async def get_actor(request: Request, actor: Annotated[Actor, Depends(get_reader)]) -> Actor:
     """The authenticated user; on a write, read-only roles are refused before the body is looked at."""
     if request.method in WRITES:
-        require_writer(actor, "record anything")
+        authorise(actor, "write")
     return actor
 
 
 async def get_auditor(actor: Annotated[Actor, Depends(get_reader)]) -> Actor:
     """An auditor, for the reads sent as POST that only auditors make: others are refused before the body."""
-    require_auditor(actor, "read the audit trail")
+    authorise(actor, "read_audit_trail")
     return actor
 
 

@@ -137,8 +137,10 @@ def printable(text: str, limit: int = QUOTED) -> str:
 
 
 def _record_edge_refusal(request: Request, error: DomainError, payload: dict[str, Any] | None = None) -> None:
+    """Every refusal answered goes to Coordination.record_refusal, which keeps each once: one the command
+    pipeline kept already is not kept again."""
     services = getattr(request.app.state, "services", None)
-    if services is None or getattr(error, "recorded", False):
+    if services is None:
         return
     actor = getattr(request.state, "actor", None)
     route = request.scope.get("route")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,19 @@ PC = Actor("PC", Role.POLICE_COORDINATOR)
 LR = Actor("LR-2", Role.LEADERSHIP)
 AUD = Actor("AUD", Role.AUDITOR)
 ADMIN = Actor("ADM", Role.ADMIN)
+
+
+class RefusalsInMemory:
+    """Where refused attempts go when the application is built by a test without a database of its own."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def record(self, **row: Any) -> None:
+        self.rows.append(row)
+
+    def list(self, *, target: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        return [r for r in self.rows if target is None or r["target"] == target][:limit]
 
 
 def contact(unit: str) -> Actor:
@@ -64,10 +78,19 @@ def open_request(app: Coordination, crisis_id: str = "C-S1", request_id: str = "
     )
 
 
+TRANSITIONS = {
+    "contain": Coordination.contain_crisis,
+    "reopen": Coordination.reopen_crisis,
+    "resolve": Coordination.resolve_crisis,
+    "close": Coordination.close_crisis,
+}
+
+
 def move(app: Coordination, crisis_id: str, *transitions: str, actor: Actor = DO1) -> int:
+    """Given the crisis moved through `transitions` ("contain", "resolve", …) by `actor`."""
     version = 0
     for transition in transitions:
-        version = app.change_crisis_status(actor, crisis_id, transition=transition)
+        version = TRANSITIONS[transition](app, actor, crisis_id)
     return version
 
 

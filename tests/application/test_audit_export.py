@@ -294,8 +294,8 @@ def test_refused_attempts_are_found_by_crisis_through_its_liaisons_and_plans(ser
     app = services.coordination
     # And refused attempts: on C-A itself, under C-A's liaison, on C-B's liaison, and on plans
     refused(app.change_severity, DUTY, "C-A", to_severity=9)
-    refused(app.close_police_request, POLICE, "PL-C-A", request_id="PR-NONE", outcome="answer", response="x")
-    refused(app.close_police_request, POLICE, "PL-C-B", request_id="PR-NONE", outcome="answer", response="x")
+    refused(app.answer_police_request, POLICE, "PL-C-A", request_id="PR-NONE", response="x")
+    refused(app.answer_police_request, POLICE, "PL-C-B", request_id="PR-NONE", response="x")
     refused(app.activate_continuity_plan, SOTEPE, "SOTEPE", plan_id="CP-NONE", crisis_id="C-A")  # no such plan
     clock.advance(minutes=10)
     app.activate_continuity_plan(SOTEPE, "SOTEPE", plan_id="CP-1", crisis_id="C-A")
@@ -336,7 +336,7 @@ def test_refused_attempts_are_filtered_by_user_rule_and_time_and_paged(services,
     for minute in range(5):
         clock.set(start + timedelta(minutes=minute))
         if minute % 2:
-            refused(app.close_police_request, POLICE, "PL-C-A", request_id="PR-NONE", outcome="answer", response="x")
+            refused(app.answer_police_request, POLICE, "PL-C-A", request_id="PR-NONE", response="x")
         else:
             refused(app.change_severity, DUTY, "C-A", to_severity=9)
 

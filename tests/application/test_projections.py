@@ -94,11 +94,11 @@ def storm_evening(app, clock) -> None:  # noqa: ANN001
                              request_type="EXECUTIVE_ASSISTANCE", subject="Close Itäväylä for tree clearing",
                              legal_basis="Police Act 9:1")
     clock.advance(minutes=10)
-    app.close_police_request(PC, "L-C-S1", request_id="PR-2", outcome="answer", response="Patrol on site at 22:15",
+    app.answer_police_request(PC, "L-C-S1", request_id="PR-2", response="Patrol on site at 22:15",
                              answered_by="HPD field commander")
     app.record_decision(DO1, "C-S1", decision_id="D-2", decided_by="Mayor", decision="Open shelters in schools",
                         rationale="Libraries closed at night", options=["Schools", "Libraries"], supersedes="D-1")
-    app.close_action(SOTEPE, "C-S1", action_id="A-1", outcome="complete", note="All 14 reached")
+    app.complete_action(SOTEPE, "C-S1", action_id="A-1", note="All 14 reached")
     declare(app, "C-S3", title="Water main burst in Kallio", category="UTILITY_WATER", external_lead="HSY")
     app.record_decision(DO1, "C-S3", decision_id="D-3", decided_by="Head of Preparedness", decision="Water tanks",
                         rationale="Tap water off", options=["Tanks", "Bottled water"],
@@ -145,7 +145,7 @@ def test_overdue_actions_are_derived_at_the_moment_of_reading(app, views, clock)
                       due_at=t("2025-10-25T22:30+03:00"))
     app.assign_action(DO1, "C-S1", action_id="A-3", unit="SOTEPE", task="Open the Vuosaari service centre",
                       due_at=t("2025-10-25T22:10+03:00"))
-    app.close_action(SOTEPE, "C-S1", action_id="A-3", outcome="complete", note="open")
+    app.complete_action(SOTEPE, "C-S1", action_id="A-3", note="open")
     views.catch_up()
     position = views.position()
 
@@ -207,7 +207,7 @@ def test_the_overview_shows_open_police_requests_and_those_unanswered_beyond_30_
                   subject="Traffic control at Itäväylä")
     raise_request(PC, "L-C-S1", request_id="PR-3", direction="CITY_TO_POLICE", request_type="INFORMATION",
                   subject="Looting reports?")
-    app.close_police_request(PC, "L-C-S1", request_id="PR-3", outcome="withdraw", response="not needed")
+    app.withdraw_police_request(PC, "L-C-S1", request_id="PR-3", response="not needed")
     views.catch_up()
 
     clock.set("2025-10-25T22:10+03:00")
@@ -390,9 +390,9 @@ def test_the_police_liaison_board_shows_age_by_direction_and_type_and_answer_min
     clock.advance(minutes=1)
     raise_request("L-PRIDE", "PR-10", "CITY_TO_POLICE", "INFORMATION", occurred_at=t("2025-10-25T18:46+00:00"))
     clock.set("2025-10-25T21:52+03:00")
-    app.close_police_request(PC, "L-C-S4", request_id="PR-1", outcome="answer", response="Schools listed",
+    app.answer_police_request(PC, "L-C-S4", request_id="PR-1", response="Schools listed",
                              answered_by="KASKO security chief")
-    app.close_police_request(PC, "L-PRIDE", request_id="PR-9", outcome="decline", response="No resources")
+    app.decline_police_request(PC, "L-PRIDE", request_id="PR-9", response="No resources")
     views.catch_up()
     clock.set("2025-10-25T22:00+03:00")
 

@@ -14,7 +14,7 @@ from tests.application.support import ADMIN, AUD, DO1, LR, PC, PM, approved_plan
 WRITES = {
     "declare": lambda app, actor: declare(app, "C-X", actor=actor),
     "severity": lambda app, actor: app.change_severity(actor, "C-S1", to_severity=3),
-    "status": lambda app, actor: app.change_crisis_status(actor, "C-S1", transition="contain"),
+    "status": lambda app, actor: app.contain_crisis(actor, "C-S1"),
     "log": lambda app, actor: app.record_log_entry(actor, "C-S1", text="all quiet"),
     "decision": lambda app, actor: app.record_decision(
         actor, "C-S1", decision_id="D-X", decided_by="Mayor", decision="Close all schools in Helsinki today",
@@ -22,7 +22,7 @@ WRITES = {
     ),
     "readiness": lambda app, actor: app.change_readiness(actor, "KASKO", to_level="ENHANCED"),
     "police": lambda app, actor: app.open_police_liaison(actor, liaison_id="L-X", crisis_id="C-S1"),
-    "emergency": lambda app, actor: app.record_emergency_conditions(actor, in_force=True, basis="decree"),
+    "emergency": lambda app, actor: app.declare_emergency_conditions(actor, basis="decree"),
 }
 
 
@@ -129,7 +129,7 @@ def test_the_preparedness_manager_acts_for_any_unit(app):
 def test_a_division_contact_completes_its_own_units_action(app, clock):
     app.assign_action(DO1, "C-S1", action_id="A-S1-03", unit="PALVELUKESKUS", task="Prioritise alarm call-backs",
                       due_at=clock() + timedelta(hours=1))
-    app.close_action(contact("PALVELUKESKUS"), "C-S1", action_id="A-S1-03", outcome="complete")
+    app.complete_action(contact("PALVELUKESKUS"), "C-S1", action_id="A-S1-03")
     action = app.get_crisis(LR, "C-S1").actions["A-S1-03"]
     assert (action.status, action.closed_by) == ("COMPLETED", "DIV-PALVELUKESKUS")
 
@@ -139,7 +139,7 @@ def test_a_division_contact_cannot_complete_another_units_action(services, app, 
     app.assign_action(DO1, "C-S1", action_id="A-S1-01", unit="STARA", task="Clear trees", due_at=due)
     error = refused(
         services, Rule.FORBIDDEN_ROLE,
-        app.close_action, contact("KASKO"), "C-S1", action_id="A-S1-01", outcome="complete",
+        app.complete_action, contact("KASKO"), "C-S1", action_id="A-S1-01",
     )
     assert error.message == (
         "A-S1-01 is assigned to STARA; the division contact of KASKO completes its own unit's actions only"
@@ -152,7 +152,7 @@ def test_a_division_contact_neither_assigns_nor_cancels_actions(services, app, c
             task="Clear trees", due_at=due)
     app.assign_action(DO1, "C-S1", action_id="A-1", unit="STARA", task="Clear trees", due_at=due)
     refused(
-        services, Rule.FORBIDDEN_ROLE, app.close_action, contact("STARA"), "C-S1", action_id="A-1", outcome="cancel"
+        services, Rule.FORBIDDEN_ROLE, app.cancel_action, contact("STARA"), "C-S1", action_id="A-1"
     )
 
 
@@ -186,9 +186,9 @@ def test_only_the_preparedness_manager_records_the_after_action_review(services,
 
 
 def test_only_the_preparedness_manager_records_emergency_conditions(services, app):
-    error = refused(services, Rule.FORBIDDEN_ROLE, app.record_emergency_conditions, DO1, in_force=True, basis="decree")
+    error = refused(services, Rule.FORBIDDEN_ROLE, app.declare_emergency_conditions, DO1, basis="decree")
     assert "the preparedness manager records them" in error.message
-    app.record_emergency_conditions(PM, in_force=True, basis="Government decree under the Emergency Powers Act")
+    app.declare_emergency_conditions(PM, basis="Government decree under the Emergency Powers Act")
     assert app.get_emergency_conditions(LR).in_force
 
 

@@ -33,6 +33,7 @@ from domain.division_preparedness import CriticalFunction, DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
 from domain.shared import DomainError
 from infrastructure.persistence import eventsourcing_env
+from tests.application.support import RefusalsInMemory
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.postgres
@@ -291,8 +292,8 @@ def test_closing_a_crisis_races_plan_activation_and_police_requests_and_never_en
     for r in range(ROUNDS):
         c = crisis_of(r)
         app.declare_crisis(officer_actor, crisis_id=c, title=f"Race {c}", category="UTILITY_WATER", severity=2)
-        app.change_crisis_status(officer_actor, c, transition="contain")
-        app.change_crisis_status(officer_actor, c, transition="resolve")
+        app.contain_crisis(officer_actor, c)
+        app.resolve_crisis(officer_actor, c)
         for unit in PLANS:
             app.draft_continuity_plan(
                 manager, unit, plan_id=plan_of(r, unit), title="Water outage",
@@ -307,7 +308,8 @@ def test_closing_a_crisis_races_plan_activation_and_police_requests_and_never_en
     coordinator = live_server.token("POL", "police_coordinator")
     settings = live_server.settings.model_copy(update={"postgres_pool_size": 2})
     workers = [
-        Coordination(eventsourcing_env(settings), policy=settings.policy()) for _ in range(CLOSERS + len(PLANS) + 1)
+        Coordination(eventsourcing_env(settings), policy=settings.policy(), refusals=RefusalsInMemory())
+        for _ in range(CLOSERS + len(PLANS) + 1)
     ]
     clients = [httpx.Client(base_url=live_server.base_url, timeout=60) for _ in range(CLOSERS + len(PLANS) + len(REQUESTS))]
 
@@ -337,7 +339,7 @@ def test_closing_a_crisis_races_plan_activation_and_police_requests_and_never_en
                 go = via_http(clients[i], officers[i], f"/crises/{c}/close", {})
             else:
                 closer = Actor(f"DO-{i}", Role.DUTY_OFFICER)
-                go = via_app(lambda w=workers[i], a=closer: w.change_crisis_status(a, c, transition="close"))
+                go = via_app(lambda w=workers[i], a=closer: w.close_crisis(a, c))
             out.append((f"close-{i}", go))
         for j, unit in enumerate(PLANS):
             plan = plan_of(r, unit)
@@ -395,7 +397,7 @@ def test_closing_a_crisis_races_plan_activation_and_police_requests_and_never_en
     elapsed = time.monotonic() - started
 
     # Read back through a fresh application: no cache, nothing but the store.
-    reader = Coordination(eventsourcing_env(settings), policy=settings.policy())
+    reader = Coordination(eventsourcing_env(settings), policy=settings.policy(), refusals=RefusalsInMemory())
     try:
         tally: Counter[str] = Counter()
         for r, outcomes in results.items():

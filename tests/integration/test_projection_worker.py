@@ -130,7 +130,7 @@ class Desk:
                     app.assign_action(DO, crisis, action_id=f"A-{i}", unit=self.unit, task=f"task {i}",
                                       due_at=app.now() + timedelta(hours=1))
                 elif step == 2:
-                    app.close_action(DO, crisis, action_id=f"A-{i - 1}", outcome="complete", note="done")
+                    app.complete_action(DO, crisis, action_id=f"A-{i - 1}", note="done")
                 elif step == 3:
                     app.issue_situation_report(DO, crisis, summary=f"sitrep after {i} steps",
                                                next_due_at=app.now() + timedelta(hours=1))
@@ -146,7 +146,7 @@ class Desk:
                     app.raise_police_request(PC, self.liaison, request_id=f"PR-{i}", direction="POLICE_TO_CITY",
                                              request_type="INFORMATION", subject=f"question {i}")
                     if i % 16 == 7:
-                        app.close_police_request(PC, self.liaison, request_id=f"PR-{i}", outcome="answer",
+                        app.answer_police_request(PC, self.liaison, request_id=f"PR-{i}",
                                                  response="answered")
                 self.done += 1
         except BaseException as error:  # reported by the test, not lost in the thread

@@ -136,6 +136,40 @@ def test_every_string_and_integer_of_every_request_body_is_bounded(api):
                 assert "maximum" in schema or "exclusiveMaximum" in schema, f"{operation} {field} has no maximum"
 
 
+def test_every_request_body_refuses_an_undeclared_key_a_missing_field_and_a_wrong_type_with_422(api, people):
+    """For every command of the OpenAPI document: a key the body does not declare, a required field left out and
+    a value of the wrong type each answer 422 INVALID_INPUT naming the field and the rule (never 500), and
+    nothing is stored."""
+    declare(api, people.duty_officer)
+    spec = api.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    before = last_event(api)
+    bodies = request_bodies(spec)
+    for method, path, body in bodies:
+        url = path
+        for name, value in VALID.items():
+            url = url.replace(f"{{{name}}}", value)
+        schema = schemas[body["$ref"].rsplit("/", 1)[1]]
+        required, declared = schema.get("required", []), list(schema["properties"])
+        sent = {
+            "undeclared": ({"undeclared_key": 1}, {"undeclared_key": "extra_forbidden"}),
+            "missing": ({}, dict.fromkeys(required, "missing")),
+            "wrong type": (dict.fromkeys(declared, {"nested": []}), {}),
+        }
+        for case, (json_body, rules) in sent.items():
+            if case == "missing" and not required:
+                continue  # {} is a whole command here
+            response = api.request(method, url, headers=headers_for(path, people), json=json_body)
+            refused = problem(response, 422, "INVALID_INPUT")
+            named = {e["field"].split(".")[0]: e["rule"] for e in refused["errors"]}
+            for field, rule in rules.items():
+                assert named.get(field) == rule, (method, path, case, refused["errors"])
+            if case == "wrong type":
+                assert set(declared) <= set(named) and "missing" not in named.values(), (method, path, named)
+    assert len(bodies) > 30
+    assert last_event(api) == before
+
+
 # --- the examples of issue 8 ----------------------------------------------------------------------------
 
 

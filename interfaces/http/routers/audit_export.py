@@ -20,7 +20,7 @@ from fastapi.responses import StreamingResponse
 
 from application.audit.export import export_crisis
 from application.audit.refusals import MAX_PAGE, links_from_log, present_refusal, search_refusals
-from domain.access import require_auditor
+from domain.access import authorise
 from domain.shared import display
 from infrastructure.bootstrap import Services
 from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_services, query_time
@@ -59,7 +59,7 @@ def list_refusals(
     """Refused attempts (by rule, by role, by version conflict, by bad input): who tried what, when, and which
     rule refused it, in the order they were kept. The arguments of an attempt are withheld from an auditor
     without clearance, since the classification the attempt asked for is not kept."""
-    require_auditor(actor, "read refused attempts")
+    authorise(actor, "list_refusals")
     links = links_from_log(services.coordination, crisis) if crisis else None
     rows, next_after = search_refusals(
         services.refusals, links=links, target=target, user=user, rule=rule,
@@ -85,7 +85,7 @@ def list_disclosures(
 ) -> dict[str, Any]:
     """Reads of SECRET and RECEIVED content by cleared readers: one row per record shown, rows of one read
     sharing a `read_id`; with the reader, their role, the time and the endpoint."""
-    require_auditor(actor, "read who saw what")
+    authorise(actor, "list_disclosures")
     rows = services.disclosures.list(
         user=user, crisis_id=crisis, kind=kind, record_id=record,
         since=query_time(services.coordination, since, "since"),

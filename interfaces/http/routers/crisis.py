@@ -8,7 +8,7 @@ from typing import NoReturn
 from fastapi import APIRouter, Response, status
 
 from application.coordination import Coordination
-from domain.access import RUNS_CRISES, Actor, Role, require_role, role_hint
+from domain.access import Actor, authorise
 from domain.crisis import Crisis
 from domain.shared import DomainError, Rule
 from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, PathId, PathNumber, answered, etag
@@ -31,7 +31,6 @@ from interfaces.http.schemas.crisis import (
 )
 
 router = APIRouter(prefix="/crises", tags=["crises"])
-
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -70,31 +69,45 @@ def change_condition(
     return answered(response, app, crisis_id, version)
 
 
-def _status_route(transition: str, doc: str) -> None:
-    def change_status(
-        crisis_id: PathId, body: StatusChangeRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
-        response: Response,
-    ) -> CommandResponse:
-        version = app.change_crisis_status(
-            actor, crisis_id, transition=transition, expected_version=expected, **body.args()
-        )
-        return answered(response, app, crisis_id, version)
-
-    change_status.__doc__ = doc
-    router.add_api_route(
-        f"/{{crisis_id}}/{transition}", change_status, methods=["POST"], name=f"{transition}_crisis",
-        summary=f"{transition.capitalize()} the crisis",
-    )
+@router.post("/{crisis_id}/contain", summary="Contain the crisis")
+def contain_crisis(
+    crisis_id: PathId, body: StatusChangeRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    response: Response,
+) -> CommandResponse:
+    """ACTIVE → CONTAINED."""
+    version = app.contain_crisis(actor, crisis_id, expected_version=expected, **body.args())
+    return answered(response, app, crisis_id, version)
 
 
-_status_route("contain", "ACTIVE → CONTAINED.")
-_status_route("reopen", "CONTAINED → ACTIVE.")
-_status_route("resolve", "CONTAINED → RESOLVED.")
-_status_route(
-    "close",
-    "RESOLVED → CLOSED, once no action is open, no police request for it is open and no continuity plan is "
-    "active for it (OPEN_ITEMS, PLAN_STILL_ACTIVE).",
-)
+@router.post("/{crisis_id}/reopen", summary="Reopen the crisis")
+def reopen_crisis(
+    crisis_id: PathId, body: StatusChangeRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    response: Response,
+) -> CommandResponse:
+    """CONTAINED → ACTIVE."""
+    version = app.reopen_crisis(actor, crisis_id, expected_version=expected, **body.args())
+    return answered(response, app, crisis_id, version)
+
+
+@router.post("/{crisis_id}/resolve", summary="Resolve the crisis")
+def resolve_crisis(
+    crisis_id: PathId, body: StatusChangeRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    response: Response,
+) -> CommandResponse:
+    """CONTAINED → RESOLVED."""
+    version = app.resolve_crisis(actor, crisis_id, expected_version=expected, **body.args())
+    return answered(response, app, crisis_id, version)
+
+
+@router.post("/{crisis_id}/close", summary="Close the crisis")
+def close_crisis(
+    crisis_id: PathId, body: StatusChangeRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    response: Response,
+) -> CommandResponse:
+    """RESOLVED → CLOSED, once no action is open, no police request for it is open and no continuity plan is
+    active for it (OPEN_ITEMS, PLAN_STILL_ACTIVE)."""
+    version = app.close_crisis(actor, crisis_id, expected_version=expected, **body.args())
+    return answered(response, app, crisis_id, version)
 
 
 @router.post("/{crisis_id}/log-entries")
@@ -133,9 +146,7 @@ def complete_action(
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Complete an action (its unit's division contact, a duty officer)."""
-    version = app.close_action(
-        actor, crisis_id, action_id=action_id, outcome="complete", expected_version=expected, **body.args()
-    )
+    version = app.complete_action(actor, crisis_id, action_id=action_id, expected_version=expected, **body.args())
     return answered(response, app, crisis_id, version)
 
 
@@ -145,9 +156,7 @@ def cancel_action(
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Cancel an action, with a note."""
-    version = app.close_action(
-        actor, crisis_id, action_id=action_id, outcome="cancel", expected_version=expected, **body.args()
-    )
+    version = app.cancel_action(actor, crisis_id, action_id=action_id, expected_version=expected, **body.args())
     return answered(response, app, crisis_id, version)
 
 
@@ -191,10 +200,10 @@ IMMUTABLE = {"status_code": 409, "responses": {409: {"description": "IMMUTABLE_R
 
 
 def refuse_change(
-    app: Coordination, actor: Actor, crisis_id: str, roles: frozenset[Role], records: str, found: Callable[[Crisis], bool],
-    record: str, instead: str,
+    app: Coordination, actor: Actor, crisis_id: str, use_case: str, found: Callable[[Crisis], bool], record: str,
+    instead: str,
 ) -> NoReturn:
-    require_role(actor, roles, f"write {records}", role_hint(actor))
+    authorise(actor, use_case)
     crisis = app.get_crisis(actor, crisis_id)
     if not found(crisis):
         raise DomainError(Rule.NOT_FOUND, f"{crisis_id} has no {record}")
@@ -207,7 +216,7 @@ def refuse_change(
 def change_decision(crisis_id: PathId, decision_id: PathId, app: App, actor: CurrentActor) -> None:
     """Decisions are append-only: supersede with a new decision, or append a review."""
     refuse_change(
-        app, actor, crisis_id, RUNS_CRISES, "decisions", lambda c: decision_id in c.decisions,
+        app, actor, crisis_id, "change_decision", lambda c: decision_id in c.decisions,
         f"decision {decision_id}", "supersede it with a new decision or append a review",
     )
 
@@ -218,8 +227,8 @@ def change_decision(crisis_id: PathId, decision_id: PathId, app: App, actor: Cur
 def change_log_entry(crisis_id: PathId, number: PathNumber, app: App, actor: CurrentActor) -> None:
     """Log entries are never changed or deleted: strike a wrong one through with a reason."""
     refuse_change(
-        app, actor, crisis_id, RUNS_CRISES | {Role.DIVISION_CONTACT}, "crisis log entries",
-        lambda c: 1 <= number <= len(c.log), f"log entry #{number}", "strike it through with a reason instead",
+        app, actor, crisis_id, "change_log_entry", lambda c: 1 <= number <= len(c.log), f"log entry #{number}",
+        "strike it through with a reason instead",
     )
 
 
@@ -229,7 +238,7 @@ def change_log_entry(crisis_id: PathId, number: PathNumber, app: App, actor: Cur
 def change_situation_report(crisis_id: PathId, number: PathNumber, app: App, actor: CurrentActor) -> None:
     """Situation reports are never changed or deleted: issue the next one."""
     refuse_change(
-        app, actor, crisis_id, RUNS_CRISES, "situation reports", lambda c: 1 <= number <= len(c.situation_reports),
+        app, actor, crisis_id, "change_situation_report", lambda c: 1 <= number <= len(c.situation_reports),
         f"situation report #{number}", "issue the next report instead",
     )
 

@@ -21,7 +21,6 @@ from interfaces.http.schemas.division_preparedness import (
 router = APIRouter(prefix="/division-preparedness", tags=["division preparedness"])
 
 
-
 @router.get("")
 def list_division_preparedness(app: App, actor: CurrentActor) -> list[DivisionPreparednessResponse]:
     """Every unit's readiness and plans."""

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
 
 from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, answered, etag
-from interfaces.http.schemas.common import CommandResponse, EntryRequest, Text, time_out
+from interfaces.http.schemas.common import CommandResponse, time_out
+from interfaces.http.schemas.emergency_conditions import EmergencyConditionsResponse, RecordEmergencyConditionsRequest
 
 router = APIRouter(prefix="/emergency-conditions", tags=["emergency conditions"])
-
-
-class RecordEmergencyConditionsRequest(EntryRequest):
-    in_force: bool = Field(description="true: recorded in force; false: lifted")
-    basis: Text | None = Field(None, description="The decree in force, or why they were lifted.")
-
-
-class EmergencyConditionsResponse(BaseModel):
-    in_force: bool
-    since: str | None
-    basis: str | None
-    version: int
 
 
 @router.get("")
@@ -40,5 +28,9 @@ def record_emergency_conditions(
     response: Response,
 ) -> CommandResponse:
     """Record emergency conditions in force, or lifted (preparedness manager)."""
-    version = app.record_emergency_conditions(actor, expected_version=expected, **body.args())
+    entry = {"occurred_at": body.args().get("occurred_at"), "late_entry_reason": body.late_entry_reason}
+    if body.in_force:
+        version = app.declare_emergency_conditions(actor, basis=body.basis or "", expected_version=expected, **entry)
+    else:
+        version = app.lift_emergency_conditions(actor, reason=body.basis, expected_version=expected, **entry)
     return answered(response, app, "emergency-conditions", version)

@@ -21,7 +21,6 @@ from interfaces.http.schemas.police_liaison import (
 router = APIRouter(prefix="/police-liaisons", tags=["police liaison"])
 
 
-
 @router.post("", status_code=status.HTTP_201_CREATED)
 def open_police_liaison(
     body: OpenPoliceLiaisonRequest, app: App, actor: CurrentActor, response: Response
@@ -67,8 +66,8 @@ def answer_police_request(
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Answer an open request. A request has exactly one outcome (ALREADY_ANSWERED)."""
-    version = app.close_police_request(
-        actor, liaison_id, request_id=request_id, outcome="answer", expected_version=expected, **body.args()
+    version = app.answer_police_request(
+        actor, liaison_id, request_id=request_id, expected_version=expected, **body.args()
     )
     return answered(response, app, liaison_id, version)
 
@@ -79,8 +78,8 @@ def decline_police_request(
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Decline an open request, with the reason."""
-    version = app.close_police_request(
-        actor, liaison_id, request_id=request_id, outcome="decline", expected_version=expected, **body.args()
+    version = app.decline_police_request(
+        actor, liaison_id, request_id=request_id, expected_version=expected, **body.args()
     )
     return answered(response, app, liaison_id, version)
 
@@ -91,8 +90,8 @@ def withdraw_police_request(
     expected: ExpectedVersion, response: Response,
 ) -> CommandResponse:
     """Withdraw an open request, with the reason."""
-    version = app.close_police_request(
-        actor, liaison_id, request_id=request_id, outcome="withdraw", expected_version=expected, **body.args()
+    version = app.withdraw_police_request(
+        actor, liaison_id, request_id=request_id, expected_version=expected, **body.args()
     )
     return answered(response, app, liaison_id, version)
 

@@ -1,5 +1,6 @@
-"""The coordination use cases on every store (memory, SQLite, PostgreSQL): rules that span aggregates,
-stale versions, refused attempts, what every event records, emergency conditions, and snapshots."""
+"""The crisis use cases on every store (memory, SQLite, PostgreSQL): declaring and reading, the rules that hold
+a crisis open while actions, police requests or continuity plans are open for it, stale versions, refused
+attempts, what every event records, decisions, the after-action review, and snapshots."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from application.coordination import Coordination
 from domain.crisis import Crisis
-from domain.division_preparedness import CriticalFunction, DivisionPreparedness
+from domain.division_preparedness import DivisionPreparedness
 from domain.shared import Classification, DomainError, Rule
 from infrastructure.bootstrap import open_services
 from tests.application.support import (
@@ -43,13 +45,6 @@ def test_a_declared_crisis_is_read_back_after_a_change(app, clock):
     version = app.change_severity(DO1, "C-1", to_severity=3, reason="worse")
     crisis = app.get_crisis(LR, "C-1")
     assert (crisis.severity, crisis.version, version) == (3, 2, 2)
-
-
-def test_every_unit_of_the_registry_has_a_preparedness_record_at_basic(app):
-    units = {p.unit: p.readiness for p in app.list_division_preparedness(LR)}
-    assert units == dict.fromkeys(
-        ["KANSLIA", "KASKO", "KYMP", "KUVA", "SOTEPE", "STARA", "PALVELUKESKUS", "TALPA", "TYOTERVEYS"], "BASIC"
-    )
 
 
 def test_a_crisis_id_is_declared_once(services, app):
@@ -98,11 +93,15 @@ def test_a_crisis_cannot_close_while_a_police_request_for_it_is_open(services, a
     assert error.message == "open police requests: [PR-S1-02]"
 
 
-@pytest.mark.parametrize("outcome", ["answer", "decline", "withdraw"])
-def test_a_crisis_closes_once_its_police_requests_are_closed(app, outcome):
+@pytest.mark.parametrize(
+    "close",
+    [Coordination.answer_police_request, Coordination.decline_police_request, Coordination.withdraw_police_request],
+    ids=["answer", "decline", "withdraw"],
+)
+def test_a_crisis_closes_once_its_police_requests_are_closed(app, close):
     declare(app, "C-S1")
     open_request(app, "C-S1", "PR-S1-02")
-    app.close_police_request(PC, "L-C-S1", request_id="PR-S1-02", outcome=outcome, response="3 units listed")
+    close(app, PC, "L-C-S1", request_id="PR-S1-02", response="3 units listed")
     move(app, "C-S1", "contain", "resolve", "close")
     assert app.get_crisis(LR, "C-S1").status == "CLOSED"
 
@@ -123,77 +122,6 @@ def test_a_crisis_cannot_close_with_an_open_action(services, app, clock):
                       due_at=clock() + timedelta(hours=8))
     move(app, "C-S1", "contain", "resolve")
     assert refused(services, Rule.OPEN_ITEMS, move, app, "C-S1", "close").message == "open actions: [A-S1-04]"
-
-
-def test_a_plan_cannot_be_activated_for_a_closed_crisis(services, app):
-    declare(app, "C-S1")
-    approved_plan(app)
-    move(app, "C-S1", "contain", "resolve", "close")
-    refused(
-        services, Rule.CRISIS_CLOSED,
-        app.activate_continuity_plan, SOTEPE, "SOTEPE", plan_id="CP-SOTEPE-02", crisis_id="C-S1",
-    )
-    assert app.get_division_preparedness(LR, "SOTEPE").plans["CP-SOTEPE-02"].active_for is None
-
-
-def test_a_refused_plan_activation_leaves_the_crisis_untouched(services, app):
-    """Given a DRAFT plan, when activated for C-S1, then PLAN_NOT_APPROVED and C-S1 records no active plan."""
-    declare(app, "C-S1")
-    functions = [CriticalFunction("home care", 360, 120)]
-    app.draft_continuity_plan(SOTEPE, "SOTEPE", plan_id="CP-D", title="draft", critical_functions=functions)
-    refused(
-        services, Rule.PLAN_NOT_APPROVED,
-        app.activate_continuity_plan, SOTEPE, "SOTEPE", plan_id="CP-D", crisis_id="C-S1",
-    )
-    crisis = app.get_crisis(LR, "C-S1")
-    assert (crisis.active_plans, crisis.version) == ({}, 1)
-
-
-def test_a_plan_cannot_be_activated_for_a_time_before_the_crisis(services, app, clock):
-    declare(app, "C-S1")
-    approved_plan(app)
-    clock.advance(minutes=20)
-    refused(
-        services, Rule.BEFORE_CRISIS_START,
-        app.activate_continuity_plan, SOTEPE, "SOTEPE", plan_id="CP-SOTEPE-02", crisis_id="C-S1",
-        occurred_at=clock() - timedelta(minutes=30), late_entry_reason="paper log",
-    )
-
-
-def test_a_police_request_cannot_be_raised_for_a_closed_crisis(services, app):
-    declare(app, "C-S1")
-    app.open_police_liaison(PC, liaison_id="L-S1", crisis_id="C-S1")
-    move(app, "C-S1", "contain", "resolve", "close")
-    refused(
-        services, Rule.CRISIS_CLOSED,
-        app.raise_police_request, PC, "L-S1", request_id="PR-9", direction="CITY_TO_POLICE",
-        request_type="INFORMATION", subject="anything",
-    )
-    assert app.get_police_liaison(PC, "L-S1").requests == {}
-
-
-def test_a_police_request_answered_once_is_already_answered(services, app, clock):
-    declare(app, "C-S4", category="THREAT_VIOLENCE")
-    open_request(app, "C-S4", "PR-S4-02")
-    clock.advance(minutes=135)
-    app.close_police_request(PC, "L-C-S4", request_id="PR-S4-02", outcome="answer", response="5/6 swept",
-                             answered_by="HPD duty commander", late_entry_reason=None)
-    clock.advance(minutes=10)
-    error = refused(
-        services, Rule.ALREADY_ANSWERED,
-        app.close_police_request, PC, "L-C-S4", request_id="PR-S4-02", outcome="answer", response="Pihlajamäki cleared",
-    )
-    assert error.message == "PR-S4-02 answered 2025-10-25T23:55+03:00; use a log entry or a new request"
-
-
-def test_executive_assistance_needs_its_legal_basis(services, app):
-    declare(app, "C-S1")
-    app.open_police_liaison(PC, liaison_id="L-S1", crisis_id="C-S1")
-    refused(
-        services, Rule.LEGAL_BASIS_REQUIRED,
-        app.raise_police_request, PC, "L-S1", request_id="PR-EA", direction="CITY_TO_POLICE",
-        request_type="EXECUTIVE_ASSISTANCE", subject="Secure evacuation of a care home",
-    )
 
 
 # --- stale versions -----------------------------------------------------------------------------------
@@ -219,7 +147,7 @@ def test_a_stale_version_lists_every_change_since(services, app, clock):
     declare(app, "C-S1")
     clock.advance(minutes=10)
     app.record_log_entry(DO1, "C-S1", text="trees down")
-    app.change_crisis_status(DO2, "C-S1", transition="contain")
+    app.contain_crisis(DO2, "C-S1")
     error = refused(
         services, Rule.CONFLICT_VERSION, app.change_severity, DO1, "C-S1", to_severity=3, expected_version=1
     )
@@ -238,13 +166,6 @@ def test_an_expected_version_that_does_not_exist_yet_is_a_conflict(services, app
 def test_the_current_expected_version_is_accepted(app):
     declare(app, "C-S1")
     assert app.change_severity(DO1, "C-S1", to_severity=3, expected_version=1) == 2
-
-
-def test_a_stale_version_of_a_units_preparedness_names_the_readiness_change(services, app, clock):
-    app.change_readiness(contact("KASKO"), "KASKO", to_level="ENHANCED", decided_by="Executive Director, KASKO")
-    error = refused(services, Rule.CONFLICT_VERSION, app.change_readiness, PM, "KASKO", to_level="COMMAND",
-                    expected_version=1)
-    assert error.message == "KASKO is at version 2, not 1: readiness changed to ENHANCED by DIV-KASKO at 21:40"
 
 
 # --- refused attempts and what events record ----------------------------------------------------------
@@ -337,35 +258,6 @@ def test_the_after_action_review_is_recorded_once_after_closing(services, app):
     refused(services, Rule.IMMUTABLE_RECORD, app.record_after_action_review, PM, "C-S1", findings=["again"])
 
 
-# --- emergency conditions -----------------------------------------------------------------------------
-
-
-def test_emergency_readiness_waits_for_emergency_conditions_in_force(services, app, clock):
-    refused(services, Rule.NO_EMERGENCY_CONDITIONS, app.change_readiness, PM, "SOTEPE", to_level="EMERGENCY")
-    app.record_emergency_conditions(PM, in_force=True, basis="Government decree under the Emergency Powers Act")
-    app.change_readiness(PM, "SOTEPE", to_level="EMERGENCY", decided_by="Executive Director, SOTEPE")
-    assert app.get_division_preparedness(LR, "SOTEPE").readiness == "EMERGENCY"
-
-
-def test_emergency_readiness_is_refused_again_once_emergency_conditions_are_lifted(services, app, clock):
-    app.record_emergency_conditions(PM, in_force=True, basis="Government decree")
-    clock.advance(hours=2)
-    app.record_emergency_conditions(PM, in_force=False, basis="decree repealed")
-    refused(services, Rule.NO_EMERGENCY_CONDITIONS, app.change_readiness, PM, "KASKO", to_level="EMERGENCY")
-
-
-def test_a_crisis_is_under_emergency_conditions_only_while_they_are_in_force(services, app):
-    refused(services, Rule.NO_EMERGENCY_CONDITIONS, declare, app, "C-E", condition="EMERGENCY_CONDITIONS")
-    declare(app, "C-S1")
-    refused(
-        services, Rule.NO_EMERGENCY_CONDITIONS, app.change_condition, DO1, "C-S1", to_condition="EMERGENCY_CONDITIONS"
-    )
-    app.record_emergency_conditions(PM, in_force=True, basis="Government decree")
-    app.change_condition(DO1, "C-S1", to_condition="EMERGENCY_CONDITIONS", reason="decree in force")
-    declare(app, "C-E", condition="EMERGENCY_CONDITIONS")
-    assert [app.get_crisis(LR, c).condition for c in ("C-S1", "C-E")] == ["EMERGENCY_CONDITIONS"] * 2
-
-
 # --- snapshots ----------------------------------------------------------------------------------------
 
 
@@ -378,7 +270,7 @@ def a_long_crisis(app, clock) -> Crisis:  # noqa: ANN001
     app.issue_situation_report(DO1, "C-S1", number=1, summary="9,000 without power", next_due_at=clock() + hour)
     app.assign_action(DO1, "C-S1", action_id="A-S1-01", unit="STARA", task="Clear trees", due_at=clock() + 2 * hour)
     app.assign_action(DO1, "C-S1", action_id="A-S1-02", unit="SOTEPE", task="Phone-check", due_at=clock() + 2 * hour)
-    app.close_action(SOTEPE, "C-S1", action_id="A-S1-02", outcome="complete", note="140 reached")
+    app.complete_action(SOTEPE, "C-S1", action_id="A-S1-02", note="140 reached")
     app.record_decision(DO1, "C-S1", decision_id="D-S1-01", decided_by="ED SOTEPE", decision="transfer",
                         rationale="battery reserve", options=["battery swaps", "transfer"], review_at=clock() + hour)
     app.record_decision_review(DO1, "C-S1", decision_id="D-S1-01", outcome="clients home")

@@ -1,0 +1,520 @@
+"""The crisis use cases: one typed method per domain verb (DOMAIN.md, "Crisis"), mixed into the Coordination.
+
+Each is a command of the pipeline in application.coordination: PERMISSIONS authorises it by its name, the
+crisis is loaded and its expected version checked, then the body below runs and the crisis is saved. An
+entry's time (`occurred_at`) defaults to now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.access import Actor, Role
+from domain.crisis import Crisis
+from domain.shared import PUBLIC, Classification, DomainError, Rule
+
+if TYPE_CHECKING:
+    from application.coordination import Pipeline as UseCases
+else:
+    UseCases = object
+
+
+class CrisisUseCases(UseCases):
+    def _change_crisis(
+        self,
+        use_case: str,
+        actor: Actor,
+        crisis_id: str,
+        expected_version: int | None,
+        payload: dict[str, Any],
+        change: Callable[[Crisis, datetime], None],
+    ) -> int:
+        return self._command(
+            use_case, actor, crisis_id, lambda: self.load_crisis(crisis_id), expected_version, payload, change
+        )
+
+    def declare_crisis(
+        self,
+        actor: Actor,
+        *,
+        crisis_id: str,
+        title: str,
+        category: str,
+        severity: int,
+        condition: str = "NORMAL_DISRUPTION",
+        areas: list[str] | None = None,
+        lead_authority: str | None = None,
+        external_lead: str | None = None,
+        classification: Classification = PUBLIC,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+    ) -> int:
+        def attempt(now: datetime) -> list[Aggregate]:
+            if Crisis.id_for(crisis_id) in self.repository:
+                raise DomainError(Rule.ALREADY_EXISTS, f"crisis {crisis_id} is already declared; choose another id")
+            emergency = condition == "EMERGENCY_CONDITIONS" and self.emergency_conditions_in_force()
+            crisis = Crisis.declare(
+                crisis_id=crisis_id,
+                title=title,
+                category=category,
+                severity=severity,
+                condition=condition,
+                areas=areas,
+                lead_authority=lead_authority,
+                external_lead=external_lead,
+                classification=classification,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                emergency_conditions_in_force=emergency,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+            return [crisis]
+
+        payload = {"title": title, "category": category, "severity": severity, "condition": condition}
+        return self._run("declare_crisis", actor, crisis_id, payload, attempt)[0].version
+
+    def change_severity(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        to_severity: int,
+        reason: str | None = None,
+        from_severity: int | None = None,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        def change(crisis: Crisis, now: datetime) -> None:
+            if from_severity is not None and from_severity != crisis.severity:
+                raise DomainError(
+                    Rule.INVALID_TRANSITION, f"{crisis_id} is at severity {crisis.severity}, not {from_severity}"
+                )
+            crisis.change_severity(
+                to_severity=to_severity,
+                reason=reason,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = {"to_severity": to_severity, "reason": reason}
+        return self._change_crisis("change_severity", actor, crisis_id, expected_version, payload, change)
+
+    def change_condition(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        to_condition: str,
+        reason: str | None = None,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        def change(crisis: Crisis, now: datetime) -> None:
+            crisis.change_condition(
+                to_condition=to_condition,
+                reason=reason,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                emergency_conditions_in_force=self.emergency_conditions_in_force(),
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = {"to_condition": to_condition, "reason": reason}
+        return self._change_crisis("change_condition", actor, crisis_id, expected_version, payload, change)
+
+    def _move_crisis(
+        self,
+        use_case: str,
+        move: Callable[..., None],
+        actor: Actor,
+        crisis_id: str,
+        reason: str | None,
+        occurred_at: datetime | None,
+        late_entry_reason: str | None,
+        expected_version: int | None,
+    ) -> int:
+        """A change of status: `move` is the crisis's own verb (Crisis.contain, …)."""
+
+        def change(crisis: Crisis, now: datetime) -> None:
+            move(
+                crisis,
+                reason=reason,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = self._given(reason=reason, occurred_at=occurred_at, late_entry_reason=late_entry_reason)
+        return self._change_crisis(use_case, actor, crisis_id, expected_version, payload, change)
+
+    def contain_crisis(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        reason: str | None = None,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """ACTIVE → CONTAINED."""
+        return self._move_crisis(
+            "contain_crisis", Crisis.contain, actor, crisis_id, reason, occurred_at, late_entry_reason, expected_version
+        )
+
+    def reopen_crisis(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        reason: str | None = None,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """CONTAINED → ACTIVE."""
+        return self._move_crisis(
+            "reopen_crisis", Crisis.reopen, actor, crisis_id, reason, occurred_at, late_entry_reason, expected_version
+        )
+
+    def resolve_crisis(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        reason: str | None = None,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """CONTAINED → RESOLVED."""
+        return self._move_crisis(
+            "resolve_crisis", Crisis.resolve, actor, crisis_id, reason, occurred_at, late_entry_reason, expected_version
+        )
+
+    def close_crisis(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        reason: str | None = None,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """RESOLVED → CLOSED, once nothing is left open for it (OPEN_ITEMS, PLAN_STILL_ACTIVE)."""
+        return self._move_crisis(
+            "close_crisis", Crisis.close, actor, crisis_id, reason, occurred_at, late_entry_reason, expected_version
+        )
+
+    def record_log_entry(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        text: str,
+        source: str | None = None,
+        classification: Classification = PUBLIC,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """Division contacts record entries reporting from their own unit."""
+        if actor.role is Role.DIVISION_CONTACT and source is None:
+            source = actor.unit
+
+        def change(crisis: Crisis, now: datetime) -> None:
+            if actor.role is Role.DIVISION_CONTACT and source != actor.unit:
+                raise DomainError(
+                    Rule.FORBIDDEN_ROLE,
+                    f"the division contact of {actor.unit} records entries reporting from {actor.unit} only",
+                )
+            crisis.record_log_entry(
+                text=text,
+                source=source,
+                classification=classification,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = self._given(
+            text=text, source=source, classification=classification, occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+        )
+        return self._change_crisis("record_log_entry", actor, crisis_id, expected_version, payload, change)
+
+    def strike_log_entry(
+        self, actor: Actor, crisis_id: str, *, number: int, reason: str, expected_version: int | None = None
+    ) -> int:
+        def change(crisis: Crisis, now: datetime) -> None:
+            crisis.strike_log_entry(number=number, reason=reason, actor=actor.user, now=now)
+
+        payload = {"number": number, "reason": reason}
+        return self._change_crisis("strike_log_entry", actor, crisis_id, expected_version, payload, change)
+
+    def assign_action(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        action_id: str,
+        unit: str,
+        task: str,
+        due_at: datetime | None = None,
+        classification: Classification = PUBLIC,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """Assign an action to a city unit, due after the time of assignment."""
+
+        def change(crisis: Crisis, now: datetime) -> None:
+            crisis.assign_action(
+                action_id=action_id,
+                unit=unit,
+                task=task,
+                due_at=due_at,
+                classification=classification,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = self._given(
+            action_id=action_id, unit=unit, task=task, due_at=due_at, classification=classification,
+            occurred_at=occurred_at, late_entry_reason=late_entry_reason,
+        )
+        return self._change_crisis("assign_action", actor, crisis_id, expected_version, payload, change)
+
+    def _close_action(
+        self,
+        use_case: str,
+        close: Callable[..., None],
+        actor: Actor,
+        crisis_id: str,
+        action_id: str,
+        note: str | None,
+        occurred_at: datetime | None,
+        late_entry_reason: str | None,
+        expected_version: int | None,
+    ) -> int:
+        """Complete or cancel an action: `close` is the crisis's own verb (Crisis.complete_action, …). A division
+        contact (allowed to complete only) closes its own unit's actions."""
+
+        def change(crisis: Crisis, now: datetime) -> None:
+            action = crisis.action(action_id)
+            if actor.role is Role.DIVISION_CONTACT and action.unit != actor.unit:
+                raise DomainError(
+                    Rule.FORBIDDEN_ROLE,
+                    f"{action_id} is assigned to {action.unit}; the division contact of {actor.unit} "
+                    "completes its own unit's actions only",
+                )
+            close(
+                crisis,
+                action_id=action_id,
+                note=note,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = {"action_id": action_id, "note": note}
+        return self._change_crisis(use_case, actor, crisis_id, expected_version, payload, change)
+
+    def complete_action(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        action_id: str,
+        note: str | None = None,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """Complete an action: a duty officer, or the division contact of the unit it is assigned to."""
+        return self._close_action(
+            "complete_action", Crisis.complete_action, actor, crisis_id, action_id, note, occurred_at, late_entry_reason,
+            expected_version,
+        )
+
+    def cancel_action(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        action_id: str,
+        note: str | None = None,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """Cancel an action, with a note."""
+        return self._close_action(
+            "cancel_action", Crisis.cancel_action, actor, crisis_id, action_id, note, occurred_at, late_entry_reason,
+            expected_version,
+        )
+
+    def issue_situation_report(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        number: int | None = None,
+        summary: str | None = None,
+        next_due_at: datetime | None = None,
+        classification: Classification = PUBLIC,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """Issue the next situation report; `number` defaults to the next."""
+
+        def change(crisis: Crisis, now: datetime) -> None:
+            crisis.issue_situation_report(
+                number=number,
+                summary=summary,
+                next_due_at=next_due_at,
+                classification=classification,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = self._given(
+            number=number, summary=summary, next_due_at=next_due_at, classification=classification,
+            occurred_at=occurred_at, late_entry_reason=late_entry_reason,
+        )
+        return self._change_crisis("issue_situation_report", actor, crisis_id, expected_version, payload, change)
+
+    def record_decision(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        decision_id: str,
+        decided_by: str,
+        decision: str,
+        rationale: str,
+        options: list[str],
+        authority: str | None = None,
+        review_at: datetime | None = None,
+        references: list[str] | None = None,
+        supersedes: str | None = None,
+        classification: Classification = PUBLIC,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """Record a decision on behalf of the decision-maker (`decided_by`); with `supersedes`, superseding one
+        of this crisis."""
+
+        def change(crisis: Crisis, now: datetime) -> None:
+            crisis.record_decision(
+                decision_id=decision_id,
+                decided_by=decided_by,
+                authority=authority,
+                decision=decision,
+                rationale=rationale,
+                options=options,
+                review_at=review_at,
+                references=references,
+                supersedes=supersedes,
+                classification=classification,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = self._given(
+            decision_id=decision_id, decided_by=decided_by, authority=authority, decision=decision,
+            rationale=rationale, options=options, review_at=review_at, references=references, supersedes=supersedes,
+            classification=classification, occurred_at=occurred_at, late_entry_reason=late_entry_reason,
+        )
+        use_case = "supersede_decision" if supersedes else "record_decision"
+        return self._change_crisis(use_case, actor, crisis_id, expected_version, payload, change)
+
+    def record_decision_review(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        decision_id: str,
+        outcome: str,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """Append a review outcome to a decision."""
+
+        def change(crisis: Crisis, now: datetime) -> None:
+            crisis.record_decision_review(
+                decision_id=decision_id,
+                outcome=outcome,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = self._given(
+            decision_id=decision_id, outcome=outcome, occurred_at=occurred_at, late_entry_reason=late_entry_reason
+        )
+        return self._change_crisis("record_decision_review", actor, crisis_id, expected_version, payload, change)
+
+    def record_after_action_review(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        findings: list[str],
+        recommendations: list[str] | None = None,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """The after-action review, once the crisis is CLOSED (preparedness manager)."""
+
+        def change(crisis: Crisis, now: datetime) -> None:
+            crisis.record_after_action_review(
+                findings=findings,
+                recommendations=recommendations,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = self._given(
+            findings=findings, recommendations=recommendations, occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+        )
+        return self._change_crisis("record_after_action_review", actor, crisis_id, expected_version, payload, change)
