@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate
-
+from domain.record import Record
 from domain.shared import (
     CATEGORIES,
     CONDITIONS,
@@ -107,28 +105,17 @@ class AfterActionReview(Entry):
 ENTITY_CLASSES = (LogEntry, Action, SituationReport, DecisionReview, Decision, AfterActionReview)
 
 
-class Crisis(Aggregate):
+class Crisis(Record):
     """One crisis, from its declaration to its after-action review."""
 
-    @staticmethod
-    def id_for(crisis_id: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"valmius:crisis:{crisis_id}")
-
-    def trigger_event(self, event_class: type, **kwargs: object) -> None:
-        """Every crisis event names its crisis, so the log reads on its own (auditors, read models)."""
-        super().trigger_event(event_class, crisis_id=self.crisis_id, **kwargs)
+    kind, key = "crisis", "crisis_id"
 
     # --- events ------------------------------------------------------------------------------------
 
-    class Event(Aggregate.Event):
-        actor: str
-        recorded_at: datetime
+    class Event(Record.Event):
         crisis_id: str
 
-        def summary(self) -> str:
-            return type(self).__name__
-
-    class Declared(Event, Aggregate.Created):
+    class Declared(Event, Record.Created):
         crisis_id: str
         title: str
         category: str
