@@ -10,6 +10,7 @@ are what says so.
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,8 +20,8 @@ import pytest
 
 from infrastructure.settings import Settings
 from interfaces.cli.main import main as valmius
-from tests.conftest import REPLAY_SETTINGS, ApiClient, FakeClock, copy_sqlite, make_api
-from tests.fixtures.make_fixture_store import EXPECTED, READER, STORE
+from tests.conftest import ApiClient, FakeClock, make_api
+from tests.fixtures.make_fixture_store import EXPECTED, READER, SETTINGS, STORE
 
 FIXTURE: dict[str, Any] = json.loads(EXPECTED.read_text(encoding="utf-8"))
 READ_MODEL_PATHS = [
@@ -35,8 +36,8 @@ AS_OF_PATHS = [path for path in FIXTURE["reads"] if "as_of=" in path]
 def stored(tmp_path) -> Iterator[ApiClient]:  # noqa: ANN001
     """The HTTP API on a copy of the fixture store, the server clock where the fixture left it."""
     target = tmp_path / "store.sqlite3"
-    copy_sqlite(STORE, target)
-    settings = Settings(environment="test", database_url=f"sqlite:///{target}", _env_file=None, **REPLAY_SETTINGS)
+    shutil.copyfile(STORE, target)
+    settings = Settings(environment="test", database_url=f"sqlite:///{target}", _env_file=None, **SETTINGS)
     with contextmanager(make_api)(settings, FakeClock(FIXTURE["now"])) as api:
         yield api
 
