@@ -14,10 +14,12 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from domain.crisis import Crisis
 from infrastructure.settings import Settings
 from interfaces.cli.main import main as valmius
 from tests.conftest import ApiClient, FakeClock, make_api
@@ -134,3 +136,22 @@ def test_a_keyed_command_is_answered_again_from_its_old_idempotency_row(stored: 
     again = stored.post(keyed["path"], content=keyed["body"], headers=headers)
     assert (again.status_code, again.json()) == (keyed["status"], keyed["answer"]), again.text
     assert stored.services.coordination.recorder.max_notification_id() == head
+
+
+def test_old_events_keep_their_recorded_time_and_new_ones_have_one_time(stored: ApiClient) -> None:
+    """Given old events whose library `timestamp` was the wall clock when the fixture was made, when the
+    current code appends to the same crisis at the server clock, then every old event still carries its own
+    `recorded_at` (the scenario's time, which every answer above shows), and the new event's `timestamp` and
+    `recorded_at` are the one server time."""
+    crisis_id = Crisis.id_for("C-FIXTURE")
+    [declared] = stored.services.coordination.events.get(crisis_id)
+    assert declared.recorded_at == datetime.fromisoformat(FIXTURE["now"]) != declared.timestamp
+
+    stored.clock.advance(minutes=5)
+    entry = stored.post(
+        "/crises/C-FIXTURE/log-entries", json={"text": "Cooling centre open in Kallio library"},
+        headers=stored.headers("DO-1", "duty_officer"),
+    )
+    assert entry.status_code == 200, entry.text
+    latest = list(stored.services.coordination.events.get(crisis_id))[-1]
+    assert latest.timestamp == latest.recorded_at == stored.clock()
