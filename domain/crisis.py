@@ -7,12 +7,18 @@ appends nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate
-
+from domain.crisis_records import ENTITY_CLASSES  # noqa: F401 - the snapshot transcodings read it here
+from domain.crisis_records import (
+    Action,
+    AfterActionReview,
+    Decision,
+    DecisionReview,
+    LogEntry,
+    SituationReport,
+)
+from domain.record import Record
 from domain.shared import (
     CATEGORIES,
     CONDITIONS,
@@ -31,104 +37,17 @@ from domain.shared import (
 ACTIVE, CONTAINED, RESOLVED, CLOSED = "ACTIVE", "CONTAINED", "RESOLVED", "CLOSED"
 
 
-@dataclass
-class Entry:
-    """When something happened and when it was recorded, by whom: every record of a crisis has these."""
-
-    occurred_at: datetime
-    recorded_at: datetime
-    actor: str
-
-
-@dataclass
-class LogEntry(Entry):
-    number: int
-    text: str
-    source: str | None
-    classification: Classification
-    late_entry_reason: str | None = None
-    struck: bool = False
-    struck_reason: str | None = None
-    struck_by: str | None = None
-    struck_at: datetime | None = None
-
-
-@dataclass
-class Action(Entry):
-    action_id: str
-    unit: str
-    task: str
-    due_at: datetime
-    classification: Classification
-    status: str = "OPEN"
-    closed_at: datetime | None = None
-    closed_by: str | None = None
-    note: str | None = None
-
-    def is_overdue(self, now: datetime) -> bool:
-        return self.status == "OPEN" and now > self.due_at
-
-
-@dataclass
-class SituationReport(Entry):
-    number: int
-    summary: str | None
-    next_due_at: datetime | None
-    classification: Classification
-
-
-@dataclass
-class DecisionReview(Entry):
-    outcome: str
-
-
-@dataclass
-class Decision(Entry):
-    decision_id: str
-    decided_by: str
-    authority: str | None
-    decision: str
-    rationale: str
-    options: list[str]
-    review_at: datetime | None
-    references: list[str]
-    classification: Classification
-    supersedes: str | None = None
-    superseded_by: str | None = None
-    reviews: list[DecisionReview] = field(default_factory=list)
-
-
-@dataclass
-class AfterActionReview(Entry):
-    findings: list[str]
-    recommendations: list[str]
-
-
-ENTITY_CLASSES = (LogEntry, Action, SituationReport, DecisionReview, Decision, AfterActionReview)
-
-
-class Crisis(Aggregate):
+class Crisis(Record):
     """One crisis, from its declaration to its after-action review."""
 
-    @staticmethod
-    def id_for(crisis_id: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"valmius:crisis:{crisis_id}")
-
-    def trigger_event(self, event_class: type, **kwargs: object) -> None:
-        """Every crisis event names its crisis, so the log reads on its own (auditors, read models)."""
-        super().trigger_event(event_class, crisis_id=self.crisis_id, **kwargs)
+    kind, key = "crisis", "crisis_id"
 
     # --- events ------------------------------------------------------------------------------------
 
-    class Event(Aggregate.Event):
-        actor: str
-        recorded_at: datetime
+    class Event(Record.Event):
         crisis_id: str
 
-        def summary(self) -> str:
-            return type(self).__name__
-
-    class Declared(Event, Aggregate.Created):
+    class Declared(Event, Record.Created):
         crisis_id: str
         title: str
         category: str

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate
-
+from domain.record import Record
 from domain.shared import (
     PUBLIC,
     Classification,
@@ -92,26 +90,15 @@ class ReadinessChange:
 ENTITY_CLASSES = (CriticalFunction, Exercise, PlanReview, ContinuityPlan, ReadinessChange)
 
 
-class DivisionPreparedness(Aggregate):
+class DivisionPreparedness(Record):
     """The preparedness of one city unit (KASKO, SOTEPE, STARA, …)."""
 
-    @staticmethod
-    def id_for(unit: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"valmius:division-preparedness:{unit}")
+    kind, key = "division-preparedness", "unit"
 
-    def trigger_event(self, event_class: type, **kwargs: object) -> None:
-        """Every preparedness event names its unit, so the log reads on its own."""
-        super().trigger_event(event_class, unit=self.unit, **kwargs)
-
-    class Event(Aggregate.Event):
-        actor: str
-        recorded_at: datetime
+    class Event(Record.Event):
         unit: str
 
-        def summary(self) -> str:
-            return type(self).__name__
-
-    class Registered(Event, Aggregate.Created):
+    class Registered(Event, Record.Created):
         unit: str
         name: str
         readiness: str

@@ -9,22 +9,19 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import NAMESPACE_URL, uuid5
 
-from eventsourcing.domain import Aggregate
-
+from domain.record import Record
 from domain.shared import DomainError, Policy, Rule, check_entry_time, display, required_text
 
 
-class EmergencyConditions(Aggregate):
+class EmergencyConditions(Record):
+    """The one record of the city (no key): its `ID` is fixed."""
+
     ID = uuid5(NAMESPACE_URL, "valmius:emergency-conditions")
 
-    class Event(Aggregate.Event):
-        actor: str
-        recorded_at: datetime
+    class Event(Record.Event):
+        pass
 
-        def summary(self) -> str:
-            return type(self).__name__
-
-    class Started(Event, Aggregate.Created):
+    class Started(Event, Record.Created):
         def apply(self, conditions: EmergencyConditions) -> None:
             conditions.in_force = False
             conditions.since = None

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate
-
+from domain.record import Record
 from domain.shared import (
     PUBLIC,
     Classification,
@@ -61,26 +59,15 @@ class InformationShare:
 ENTITY_CLASSES = (PoliceRequest, InformationShare)
 
 
-class PoliceLiaison(Aggregate):
+class PoliceLiaison(Record):
     """One liaison matter between the city and the police."""
 
-    @staticmethod
-    def id_for(liaison_id: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"valmius:police-liaison:{liaison_id}")
+    kind, key = "police-liaison", "liaison_id"
 
-    def trigger_event(self, event_class: type, **kwargs: object) -> None:
-        """Every liaison event names its matter, so the log reads on its own."""
-        super().trigger_event(event_class, liaison_id=self.liaison_id, **kwargs)
-
-    class Event(Aggregate.Event):
-        actor: str
-        recorded_at: datetime
+    class Event(Record.Event):
         liaison_id: str
 
-        def summary(self) -> str:
-            return type(self).__name__
-
-    class Opened(Event, Aggregate.Created):
+    class Opened(Event, Record.Created):
         liaison_id: str
         crisis_id: str | None
         topic: str | None

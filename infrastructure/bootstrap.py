@@ -45,7 +45,11 @@ log = logging.getLogger("valmius")
 
 @dataclass
 class Services:
+    """Everything a process works with, opened once. `clock` is the server clock: the one source of "now" for
+    the application, its stores and its interfaces (tests inject their own)."""
+
     settings: Settings
+    clock: Clock
     coordination: Coordination
     tokens: TokenStore
     idempotency: IdempotencyStore
@@ -101,11 +105,12 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
             projections.listeners.append(snapshots.after_batch)
             return Services(
                 settings=settings,
+                clock=clock,
                 coordination=coordination,
                 tokens=TokenStore(sql, policy.units),
                 idempotency=IdempotencyStore(sql, coordination.recorder),
                 refusals=refusals,
-                disclosures=DisclosureLog(sql, coordination.now),
+                disclosures=DisclosureLog(sql, clock),
                 sql=sql,
                 projections=projections,
                 history=History(coordination, event_log, snapshots, scratch_store),

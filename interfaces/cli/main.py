@@ -15,7 +15,7 @@ import logging
 import sys
 
 from domain.access import Role
-from domain.shared import DomainError, utc_now
+from domain.shared import DomainError
 from infrastructure.bootstrap import open_services, open_services_retrying
 from infrastructure.settings import Settings
 from interfaces.cli import audit_chain, audit_export, audit_history
@@ -162,7 +162,7 @@ def manage_tokens(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 token, info = tokens.issue(
                     user=args.user, role=args.role, unit=args.unit, clearance=args.clearance,
-                    issued_by=args.issued_by, now=utc_now(),
+                    issued_by=args.issued_by, now=services.clock(),
                 )
             except DomainError as error:
                 print(f"valmius: {error.message}", file=sys.stderr)
@@ -176,7 +176,7 @@ def manage_tokens(settings: Settings, args: argparse.Namespace) -> int:
             )
             return 0
         if args.token_command == "revoke":
-            count = tokens.revoke(token_id=args.token_id, user=args.user, now=utc_now())
+            count = tokens.revoke(token_id=args.token_id, user=args.user, now=services.clock())
             print(f"revoked {count} token(s)")
             return 0 if count else 1
         for info in tokens.list():

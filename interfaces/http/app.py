@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
             if settings.runs_embedded_projections:
                 running.projections.start()
             app.state.failed_authentications = FailedAuthentications(
-                running.refusals, running.coordination.now, settings.failed_authentications_per_minute
+                running.refusals, running.clock, settings.failed_authentications_per_minute
             )
             app.state.broadcaster = OverviewBroadcaster(
                 running.projections, running.tokens, token_check_seconds=settings.stream_token_check_seconds

@@ -10,17 +10,20 @@ are what says so.
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from domain.crisis import Crisis
 from infrastructure.settings import Settings
 from interfaces.cli.main import main as valmius
-from tests.conftest import REPLAY_SETTINGS, ApiClient, FakeClock, copy_sqlite, make_api
-from tests.fixtures.make_fixture_store import EXPECTED, READER, STORE
+from tests.conftest import ApiClient, FakeClock, make_api
+from tests.fixtures.make_fixture_store import EXPECTED, READER, SETTINGS, STORE
 
 FIXTURE: dict[str, Any] = json.loads(EXPECTED.read_text(encoding="utf-8"))
 READ_MODEL_PATHS = [
@@ -35,8 +38,8 @@ AS_OF_PATHS = [path for path in FIXTURE["reads"] if "as_of=" in path]
 def stored(tmp_path) -> Iterator[ApiClient]:  # noqa: ANN001
     """The HTTP API on a copy of the fixture store, the server clock where the fixture left it."""
     target = tmp_path / "store.sqlite3"
-    copy_sqlite(STORE, target)
-    settings = Settings(environment="test", database_url=f"sqlite:///{target}", _env_file=None, **REPLAY_SETTINGS)
+    shutil.copyfile(STORE, target)
+    settings = Settings(environment="test", database_url=f"sqlite:///{target}", _env_file=None, **SETTINGS)
     with contextmanager(make_api)(settings, FakeClock(FIXTURE["now"])) as api:
         yield api
 
@@ -133,3 +136,22 @@ def test_a_keyed_command_is_answered_again_from_its_old_idempotency_row(stored: 
     again = stored.post(keyed["path"], content=keyed["body"], headers=headers)
     assert (again.status_code, again.json()) == (keyed["status"], keyed["answer"]), again.text
     assert stored.services.coordination.recorder.max_notification_id() == head
+
+
+def test_old_events_keep_their_recorded_time_and_new_ones_have_one_time(stored: ApiClient) -> None:
+    """Given old events whose library `timestamp` was the wall clock when the fixture was made, when the
+    current code appends to the same crisis at the server clock, then every old event still carries its own
+    `recorded_at` (the scenario's time, which every answer above shows), and the new event's `timestamp` and
+    `recorded_at` are the one server time."""
+    crisis_id = Crisis.id_for("C-FIXTURE")
+    [declared] = stored.services.coordination.events.get(crisis_id)
+    assert declared.recorded_at == datetime.fromisoformat(FIXTURE["now"]) != declared.timestamp
+
+    stored.clock.advance(minutes=5)
+    entry = stored.post(
+        "/crises/C-FIXTURE/log-entries", json={"text": "Cooling centre open in Kallio library"},
+        headers=stored.headers("DO-1", "duty_officer"),
+    )
+    assert entry.status_code == 200, entry.text
+    latest = list(stored.services.coordination.events.get(crisis_id))[-1]
+    assert latest.timestamp == latest.recorded_at == stored.clock()
