@@ -96,11 +96,11 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
             chain = AuditChain()
             signer = Signer(settings.signing_key) if settings.signing_key else None
             if signer is not None:
-                chain.sign_every(signer, CHECKPOINT_EVERY, coordination.clock)
+                chain.sign_every(signer, CHECKPOINT_EVERY, clock)
             projections = Projections(coordination, sql, followers(chain), listener=listener)
             event_log = EventLog(coordination, sql)
             snapshots = OverviewSnapshots(
-                event_log, sql, scratch_store, coordination.clock, every=settings.history_snapshot_every
+                event_log, sql, scratch_store, clock, every=settings.history_snapshot_every
             )
             projections.listeners.append(snapshots.after_batch)
             return Services(
@@ -114,7 +114,7 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
                 sql=sql,
                 projections=projections,
                 history=History(coordination, event_log, snapshots, scratch_store),
-                tamper_evidence=TamperEvidence(coordination, sql, projections, chain, coordination.clock, signer),
+                tamper_evidence=TamperEvidence(coordination, sql, projections, chain, clock, signer),
                 scratch_stores=scratch_store,
             )
         except BaseException:
