@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from domain.shared import utc_now
@@ -63,6 +64,7 @@ class LiveServer:
     base_url: str
     services: Services
     settings: Settings
+    http: httpx.Client  # one client for the server: its connections kept, not a new client (and TLS context) per call
 
     def token(self, user: str, role: str, unit: str | None = None, clearance: bool = False) -> str:
         token, _ = self.services.tokens.issue(
@@ -100,7 +102,8 @@ def running_service(settings: Settings) -> Iterator[LiveServer]:
     services = open_services(settings)
     server, thread, base_url = serve_in_thread(create_app(settings, services=services))
     try:
-        yield LiveServer(base_url, services, settings)
+        with httpx.Client(base_url=base_url, timeout=30) as http:
+            yield LiveServer(base_url, services, settings, http)
     finally:
         server.should_exit = True
         thread.join(timeout=15)

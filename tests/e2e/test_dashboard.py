@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from domain.crisis import Crisis
 from domain.shared import utc_now
 from tests.conftest import settings_for
-from tests.live import LiveServer, running_service
+from tests.live import LiveServer, running_service, wait_until
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -98,7 +98,7 @@ def test_overdue_actions_stand_out(browser, server):
     assert answer.status_code == 200, answer.text
     page = open_dashboard(browser, server, reader)
     # The action turns overdue with time alone: the dashboard is refreshed when a reader connects.
-    time.sleep(2.5)
+    wait_until(lambda: utc_now() > due, 5, "the action's due time to pass")
     page.reload()
     page.wait_for_selector("#state.live")
     overdue = page.locator("#overdue td.overdue")

@@ -42,6 +42,7 @@ from tests.live import ROOT, free_port, spawn, valmius_env, wait_until
 
 DO = Actor("DO-1", Role.DUTY_OFFICER)
 BACK_WITHIN_SECONDS = 5.0  # the promise: serving again within 5 s of the store being back
+LOAD_PER_PHASE = 60  # commands of a phase acknowledged before the next fault: the load goes on through each
 
 
 class Cluster:
@@ -213,13 +214,13 @@ def test_two_workers_started_while_the_store_is_down_both_run_and_serve_once_it_
     try:
         wait_until(lambda: len(api.workers()) == 2 and api.log.read_text().count("next attempt in") >= 4, 60,
                    "both workers to start and retry")
-        answer = httpx.get(f"{api.base}/readiness-board", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        answer = api.http.get("/readiness-board", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert (answer.status_code, answer.json()["code"]) == (503, "STORE_UNAVAILABLE"), answer.text
         assert api.process.poll() is None and len(api.workers()) == 2
         cluster.start()
         back = time.monotonic()
-        wait_until(lambda: all(httpx.get(f"{api.base}/readiness-board", timeout=10,
-                                         headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        wait_until(lambda: all(api.http.get("/readiness-board", timeout=10,
+                                            headers={"Authorization": f"Bearer {token}"}).status_code == 200
                                for _ in range(10)),
                    BACK_WITHIN_SECONDS, "both workers to serve")
         print(f"both workers serving {time.monotonic() - back:.2f} s after PostgreSQL started")
@@ -302,6 +303,14 @@ class Load:
         for thread in self._threads:
             thread.join(timeout=self.resolve_within + 30)
 
+    def goes_on(self) -> None:
+        """Wait until LOAD_PER_PHASE commands sent in the current phase are acknowledged."""
+
+        def acknowledged() -> int:
+            return sum(1 for c in list(self.commands) if c.phase == self.phase and c.status is not None
+                       and c.status < 300)
+        wait_until(lambda: acknowledged() >= LOAD_PER_PHASE, 60, f"the load to go on ({self.phase})")
+
     def _client(self, number: int) -> None:
         with httpx.Client(base_url=self.base, timeout=10,
                           headers={"Authorization": f"Bearer {self.token}"}) as http:
@@ -344,6 +353,9 @@ class Api:
         self.log = log
         self.process = spawn(["-m", "interfaces.cli.main", "serve", "--workers", "2", "--port", str(self.port)],
                              database_url, log, environment="production")
+        # the test's own requests: one client (not one, and its TLS context, per request), no connection kept
+        # (each request reaches whichever worker accepts it, as a new client's would)
+        self.http = httpx.Client(base_url=self.base, limits=httpx.Limits(max_keepalive_connections=0))
 
     def workers(self) -> list[int]:
         """The supervisor's worker processes (not multiprocessing's resource tracker)."""
@@ -364,11 +376,12 @@ class Api:
 
     def answers(self) -> bool:
         try:
-            return httpx.get(f"{self.base}/health", timeout=2).status_code == 200
+            return self.http.get("/health", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
 
     def stop(self) -> None:
+        self.http.close()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -409,7 +422,7 @@ def test_no_process_needs_a_human_through_killed_workers_and_a_crashed_store(clu
     try:
         wait_until(lambda: api.answers() and len(api.workers()) == 2, 60, "the API to serve")
         load.start()
-        time.sleep(3)
+        load.goes_on()
 
         # An API worker killed: the supervisor starts another, the other worker serves meanwhile.
         load.phase = fault = "API worker SIGKILL"
@@ -419,7 +432,7 @@ def test_no_process_needs_a_human_through_killed_workers_and_a_crashed_store(clu
         wait_until(lambda: len(api.workers()) == 2 and killed not in api.workers() and api.answers(), 60,
                    "the supervisor to replace the killed worker")
         faults.append(Fault(fault, time.monotonic() - started))
-        time.sleep(3)
+        load.goes_on()
 
         # The projection worker killed, and started again (by systemd's Restart=always in production).
         load.phase = fault = "projection worker SIGKILL + restart"
@@ -430,7 +443,7 @@ def test_no_process_needs_a_human_through_killed_workers_and_a_crashed_store(clu
         head = store_head(url)[0]
         wait_until(lambda: caught_up_to(url, head), 60, "the restarted projection worker to catch up")
         faults.append(Fault(fault, time.monotonic() - started))
-        time.sleep(3)
+        load.goes_on()
 
         # PostgreSQL crashes; while it is down an API worker is killed too (its replacement cannot reach the
         # store at its start); PostgreSQL is started again once the replacement runs, 3 s at the least.
@@ -442,8 +455,7 @@ def test_no_process_needs_a_human_through_killed_workers_and_a_crashed_store(clu
         while len(outage_answers) < 3 or len(api.workers()) < 2 or killed in api.workers():
             assert time.monotonic() < down_since + 60, "the supervisor did not replace the worker"
             try:
-                answer = httpx.get(f"{api.base}/readiness-board", timeout=10,
-                                   headers={"Authorization": f"Bearer {token}"})
+                answer = api.http.get("/readiness-board", timeout=10, headers={"Authorization": f"Bearer {token}"})
                 outage_answers.append((answer.status_code, answer.json().get("code"),
                                        answer.headers.get("Retry-After")))
             except httpx.TransportError as error:
@@ -462,7 +474,7 @@ def test_no_process_needs_a_human_through_killed_workers_and_a_crashed_store(clu
         head = store_head(url)[0]
         wait_until(lambda: caught_up_to(url, head), 60, "the projection worker to follow again")
         faults.append(Fault(fault, time.monotonic() - started))
-        time.sleep(3)
+        load.goes_on()
     except BaseException:
         load.stop()
         api.stop()

@@ -319,13 +319,14 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process = spawn([a.replace("{port}", str(self.port)) for a in argv], database_url, log, mode="ab")
         deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{self.base_url}/health/live", timeout=1)
-                return
-            except httpx.TransportError:
-                assert self.process.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+        with httpx.Client(timeout=1) as probe:  # one client (and TLS context) for the polls, not one per poll
+            while True:
+                try:
+                    probe.get(f"{self.base_url}/health/live")
+                    return
+                except httpx.TransportError:
+                    assert self.process.poll() is None and time.monotonic() < deadline, log.read_text()
+                    time.sleep(0.1)
 
     def kill(self) -> None:
         if self.process.poll() is None:

@@ -196,10 +196,12 @@ class World:
         self.plan = f"CP-{world}"
         self.position = 0
         self.refusal_answers: list[str] = []
+        self.tokens: dict[tuple[str, str | None], str] = {}
 
     def headers(self, role: str, unit: str | None = None) -> dict[str, str]:
-        token = self.server.token(f"W-{role}", role, unit)
-        return {"Authorization": f"Bearer {token}"}
+        if (role, unit) not in self.tokens:
+            self.tokens[role, unit] = self.server.token(f"W-{role}", role, unit)
+        return {"Authorization": f"Bearer {self.tokens[role, unit]}"}
 
     def run(self, method: str, path: str, role: str, world: str | None = None, **given: Any) -> httpx.Response:
         """Run the command; its markers are of `world` (a public record in a classified world: "P")."""
@@ -209,7 +211,7 @@ class World:
                                                                            "request_id")})
         unit = self.unit if role == "division_contact" else None
         body = self.commands.body(method, path, world or self.world, given)
-        answer = httpx.request(method.upper(), f"{self.server.base_url}{concrete}", json=body,
+        answer = self.server.http.request(method.upper(), concrete, json=body,
                                headers=self.headers(role, unit), timeout=30)
         assert answer.status_code < 300, (
             f"{method.upper()} {concrete} {body}: {answer.status_code} {answer.text}"
@@ -225,7 +227,7 @@ class World:
         before = set(self.commands.where)
         body = self.commands.body(method, path, world, given)
         self.commands.refused |= set(self.commands.where) - before
-        answer = httpx.request(method.upper(), f"{self.server.base_url}{concrete}", json=body,
+        answer = self.server.http.request(method.upper(), concrete, json=body,
                                headers={**self.headers(role), **headers}, timeout=30)
         assert answer.status_code == status, answer.text
         self.refusal_answers.append(answer.text)
@@ -246,7 +248,7 @@ class World:
             variants.append((body, {"If-Match": self.commands.marker(world, "If-Match")}))
         self.commands.refused |= set(self.commands.where) - before
         for spoiled, headers in variants:
-            answer = httpx.request(method.upper(), f"{self.server.base_url}{concrete}", json=spoiled,
+            answer = self.server.http.request(method.upper(), concrete, json=spoiled,
                                    headers={**self.headers(role, unit), **headers}, timeout=30)
             assert 400 <= answer.status_code < 500 and answer.status_code not in (401, 403), (
                 f"{method.upper()} {concrete} {spoiled!r} {headers}: {answer.status_code} {answer.text}"
@@ -402,11 +404,11 @@ def server(request: pytest.FixtureRequest, tmp_path) -> Iterator[LiveServer]:  #
 
 def test_no_classified_marker_reaches_an_uncleared_reader_on_any_path(server: LiveServer, caplog) -> None:  # noqa: ANN001
     caplog.set_level(logging.INFO)
-    openapi = httpx.get(f"{server.base_url}/openapi.json").json()
+    openapi = server.http.get("/openapi.json").json()
     commands = Commands(openapi)
     auth = {"Authorization": f"Bearer {server.token('U-EC', 'preparedness_manager')}"}
-    ec = httpx.post(f"{server.base_url}/emergency-conditions", headers=auth, timeout=30,
-                    json=commands.body("post", "/emergency-conditions", "P", {"in_force": True}))
+    ec = server.http.post("/emergency-conditions", headers=auth,
+                          json=commands.body("post", "/emergency-conditions", "P", {"in_force": True}))
     assert ec.status_code < 300, ec.text
 
     # Given a world of records for each classification, markers in every free-text field of every command
@@ -460,7 +462,7 @@ def test_a_read_model_failure_shows_its_structure_never_its_message(server: Live
     are read by every role, cleared or not, and anonymously, then the failure is shown by its structure (model,
     position, the error's kind) and its message by no answer: it is in the server's log only."""
     caplog.set_level(logging.INFO)
-    openapi = httpx.get(f"{server.base_url}/openapi.json").json()
+    openapi = server.http.get("/openapi.json").json()
     for model in server.services.projections.models.values():
         handler = model.handlers.get(Crisis.Declared)
         if handler is None:
@@ -473,13 +475,13 @@ def test_a_read_model_failure_shows_its_structure_never_its_message(server: Live
 
         model.handlers[Crisis.Declared] = failing
     world = World(server, Commands(openapi), "P")
-    declared = httpx.post(f"{server.base_url}/crises", headers=world.headers("duty_officer"), timeout=30, json={
+    declared = server.http.post("/crises", headers=world.headers("duty_officer"), json={
         "crisis_id": world.crisis, "title": "Water main burst in Kallio", "category": "SEVERE_WEATHER", "severity": 2,
     })
     assert declared.status_code < 300, declared.text
     reader = {"Authorization": f"Bearer {server.token('U-LR', 'leadership')}"}
     deadline = time.monotonic() + 30
-    while (ready := httpx.get(f"{server.base_url}/health/ready", headers=reader)).status_code != 503:
+    while (ready := server.http.get("/health/ready", headers=reader)).status_code != 503:
         assert time.monotonic() < deadline, ready.text
         time.sleep(0.2)
     assert "situation_overview" in ready.text and "ValueError" in ready.text, ready.text
