@@ -109,7 +109,9 @@ class DecisionReviewResponse(Entry):
     outcome: str | None
 
 
-class DecisionResponse(Entry):
+class Decision(Record):
+    """A decision with its rationale and options, its supersessions and its reviews."""
+
     record_kind = "decision"
     record_id = "decision_id"
 
@@ -125,6 +127,10 @@ class DecisionResponse(Entry):
     options: list[str] | Label | None
     references: list[str] | Label | None
     reviews: list[DecisionReviewResponse]
+
+
+class DecisionResponse(Entry, Decision):
+    """A decision as its crisis shows it."""
 
 
 class AfterActionReviewResponse(Entry):
@@ -212,8 +218,8 @@ class PoliceAnswerResponse(Record):
     text: str | None
 
 
-class PoliceRequestResponse(Record):
-    """A police request of a liaison matter, with its age (to its closing, once closed)."""
+class PoliceRequest(Record):
+    """A police request: its direction and type, when it was raised and closed, and who answered."""
 
     record_kind = "police_request"
     record_id = "request_id"
@@ -222,16 +228,21 @@ class PoliceRequestResponse(Record):
     direction: str
     request_type: str
     legal_basis: str | None
-    raised_at: str | None
-    recorded_at: str | None
-    actor: str | None
     status: str
-    age_minutes: int
+    raised_at: str | None
     unanswered_beyond_threshold: bool
     closed_at: str | None
-    closed_by: str | None
     subject: str | None
     answered_by: str | None
+
+
+class PoliceRequestResponse(PoliceRequest):
+    """A police request of a liaison matter, with its age (to its closing, once closed)."""
+
+    recorded_at: str | None
+    actor: str | None
+    age_minutes: int
+    closed_by: str | None
     response: PoliceAnswerResponse
 
 
@@ -296,8 +307,8 @@ class OpenAndOverdueResponse(ReadResponse):
     overdue: int
 
 
-class ActivePlanResponse(Record):
-    """A continuity plan active for a crisis, against its MTPD."""
+class BoardPlanResponse(Record):
+    """A continuity plan on the readiness board."""
 
     record_kind = "continuity_plan"
     record_id = "plan_id"
@@ -305,6 +316,11 @@ class ActivePlanResponse(Record):
     unit: str
     plan_id: str
     title: str | None
+
+
+class ActivePlanResponse(BoardPlanResponse):
+    """A continuity plan active for a crisis, against its MTPD."""
+
     crisis_id: str
     activated_at: str | None
     active_minutes: int
@@ -312,38 +328,19 @@ class ActivePlanResponse(Record):
     beyond_mtpd: bool
 
 
-class PlanReviewDueResponse(Record):
+class PlanReviewDueResponse(BoardPlanResponse):
     """A continuity plan due for review."""
 
-    record_kind = "continuity_plan"
-    record_id = "plan_id"
-
-    unit: str
-    plan_id: str
-    title: str | None
     next_review_due: str | None
 
 
-class BoardPoliceRequestResponse(Record):
+class BoardPoliceRequestResponse(PoliceRequest):
     """A police request on the boards: its age while open, or how long its answer took once closed."""
 
-    record_kind = "police_request"
-    record_id = "request_id"
-
     liaison_id: str
-    request_id: str
     crisis_id: str | None
-    direction: str
-    request_type: str
-    legal_basis: str | None
-    status: str
-    raised_at: str | None
     age_minutes: int | None = Field(None, description="While open (the key is absent once closed).")
     answer_minutes: int | None = Field(None, description="Once closed (the key is absent while open).")
-    unanswered_beyond_threshold: bool
-    closed_at: str | None
-    subject: str | None
-    answered_by: str | None
     response: PoliceAnswerResponse | None = Field(description="Once closed.")
 
 
@@ -402,25 +399,12 @@ class CrisisTimelineResponse(ReadResponse):
     entries: list[TimelineEntryResponse]
 
 
-class DecisionLogEntryResponse(Record):
-    record_kind = "decision"
-    record_id = "decision_id"
+class DecisionLogEntryResponse(Decision):
+    """A decision as the decision log shows it: when it was decided, recorded, and by whom."""
 
-    decision_id: str
-    decided_by: str | None
-    authority: str | None
     decided_at: str | None
     recorded_at: str | None
     recorded_by: str | None
-    review_at: str | None
-    review_due: bool
-    supersedes: str | None
-    superseded_by: str | None
-    decision: str | None
-    rationale: str | None
-    options: list[str] | Label | None
-    references: list[str] | Label | None
-    reviews: list[DecisionReviewResponse]
 
 
 class DecisionLogResponse(ReadResponse):
