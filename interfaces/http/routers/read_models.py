@@ -65,7 +65,12 @@ def caught_up(model: str) -> Any:
     return Depends(dependency)
 
 
-@router.get("/situation-overview", response_model=SituationOverviewResponse, dependencies=[caught_up(SituationOverview.name)], **READ)
+@router.get(
+    "/situation-overview",
+    response_model=SituationOverviewResponse,
+    dependencies=[caught_up(SituationOverview.name)],
+    **READ,
+)
 def get_situation_overview(views: Views, actor: CurrentActor) -> dict[str, Any]:
     """What leadership must see: active crises, open and overdue actions, readiness, police requests, active
     plans against MTPD, latest situation reports and decisions due for review. Overdue is derived from the
@@ -92,25 +97,45 @@ async def stream_situation_overview(request: Request, actor: CurrentActor) -> St
     )
 
 
-@router.get("/crises/{crisis_id}/timeline", response_model=CrisisTimelineResponse, dependencies=[caught_up(CrisisTimeline.name)], **READ)
+@router.get(
+    "/crises/{crisis_id}/timeline",
+    response_model=CrisisTimelineResponse,
+    dependencies=[caught_up(CrisisTimeline.name)],
+    **READ,
+)
 def get_crisis_timeline(crisis_id: PathId, views: Views, actor: CurrentActor) -> dict[str, Any]:
     """Every entry of the crisis ordered by instant, both times with offsets, actor, late and struck entries."""
     return views.get_crisis_timeline(actor, crisis_id)
 
 
-@router.get("/crises/{crisis_id}/decision-log", response_model=DecisionLogResponse, dependencies=[caught_up(DecisionLog.name)], **READ)
+@router.get(
+    "/crises/{crisis_id}/decision-log",
+    response_model=DecisionLogResponse,
+    dependencies=[caught_up(DecisionLog.name)],
+    **READ,
+)
 def get_decision_log(crisis_id: PathId, views: Views, actor: CurrentActor) -> dict[str, Any]:
     """The crisis's decisions with rationale and options, supersessions, reviews, and reviews due."""
     return views.get_decision_log(actor, crisis_id)
 
 
-@router.get("/readiness-board", response_model=ReadinessBoardResponse, dependencies=[caught_up(ReadinessBoard.name)], **READ)
+@router.get(
+    "/readiness-board",
+    response_model=ReadinessBoardResponse,
+    dependencies=[caught_up(ReadinessBoard.name)],
+    **READ,
+)
 def get_readiness_board(views: Views, actor: CurrentActor) -> dict[str, Any]:
     """Each unit's readiness, active plans with time active against MTPD, and plan reviews due."""
     return views.get_readiness_board(actor)
 
 
-@router.get("/police-liaison-board", response_model=PoliceLiaisonBoardResponse, dependencies=[caught_up(PoliceLiaisonBoard.name)], **READ)
+@router.get(
+    "/police-liaison-board",
+    response_model=PoliceLiaisonBoardResponse,
+    dependencies=[caught_up(PoliceLiaisonBoard.name)],
+    **READ,
+)
 def get_police_liaison_board(views: Views, actor: CurrentActor) -> dict[str, Any]:
     """Open police requests with their age by direction and type, those beyond the threshold, answer times."""
     return views.get_police_liaison_board(actor)

@@ -57,7 +57,9 @@ class RefusalResponse(ReadResponse):
     target: str | None
     rule: str
     message: str | None
-    payload: dict[str, Any] | None = Field(description="The arguments of the attempt (withheld from an uncleared reader).")
+    payload: dict[str, Any] | None = Field(
+        description="The arguments of the attempt (withheld from an uncleared reader)."
+    )
 
 
 class RefusalPageResponse(ReadResponse):
