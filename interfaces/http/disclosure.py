@@ -3,7 +3,13 @@
 Records in answers carry their `classification` and whether they are `redacted`. A record whose level is not
 PUBLIC, shown with `"redacted": false`, is content the reader saw because they are cleared: the read is kept
 in the disclosure log (infrastructure.disclosures) before the answer leaves, naming the records (kind, id,
-crisis, classification), the reader and the endpoint.
+crisis, classification), the reader and the endpoint. Which records an answer holds, and their kinds and
+ids, are read from its type, the route's response model: each record model declares its kind and the field
+naming it (interfaces.http.schemas.read_models.Record), so nothing is guessed from key names.
+
+The answer is walked as the JSON it is, alongside its model, rather than collected from the route's model
+instances before serialisation: most reads return their read model's rows as dicts, and the walk of the bytes
+costs nothing unless a cleared reader's answer mentions SECRET or RECEIVED.
 
 What it costs, and for whom: a request that is not a GET passes straight through; so does every answer to a
 reader without clearance (one look at the authenticated actor when the answer starts). Only a cleared
@@ -20,95 +26,116 @@ Answers that are not JSON (the crisis export archive) are kept by the route that
 from __future__ import annotations
 
 import json
+import types
 from collections.abc import Iterator
-from typing import Any
+from functools import cache
+from typing import Any, Union, get_args, get_origin
 
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from application.audit.export import RECORD_OF_EVENT
-from application.projections.crisis_timeline import RECORD_OF_ENTRY
+from interfaces.http.schemas.audit import EventPageResponse, EventResponse
+from interfaces.http.schemas.crisis import CrisisResponse
+from interfaces.http.schemas.division_preparedness import DivisionPreparednessResponse
+from interfaces.http.schemas.police_liaison import PoliceLiaisonResponse
+from interfaces.http.schemas.read_models import (
+    CrisisTimelineResponse,
+    DecisionLogResponse,
+    PoliceLiaisonBoardResponse,
+    ReadinessBoardResponse,
+    Record,
+    SituationOverviewResponse,
+)
 
-# A list under one of these keys holds records of this kind.
-KIND_OF_LIST = {
-    "log": "log_entry",
-    "situation_reports": "situation_report",
-    "actions": "action",
-    "open_actions": "action",
-    "overdue_actions": "action",
-    "decisions": "decision",
-    "requests": "police_request",
-    "open": "police_request",
-    "closed": "police_request",
-    "unanswered_beyond_threshold": "police_request",
-    "information_shared": "information_share",
-    "plans": "continuity_plan",
-    "active_plans": "continuity_plan",
-    "reviews_due": "continuity_plan",
-    "active_crises": "crisis",
-}
-ID_OF_KIND = {
-    "crisis": "crisis_id", "log_entry": "number", "situation_report": "number", "action": "action_id",
-    "decision": "decision_id", "police_request": "request_id", "continuity_plan": "plan_id",
-    "information_share": "shared_at",
-}
-ID_KEYS = ("decision_id", "action_id", "request_id", "plan_id", "number")
 NOT_PUBLIC = (b"SECRET", b"RECEIVED")
+# What an answer is read as when its type is not given: the first of these declaring every key of it.
+Answer = Union[  # noqa: UP007 - a union of classes kept as a value
+    CrisisResponse, PoliceLiaisonResponse, DivisionPreparednessResponse, SituationOverviewResponse,
+    CrisisTimelineResponse, DecisionLogResponse, ReadinessBoardResponse, PoliceLiaisonBoardResponse,
+    EventPageResponse,
+]
 
 
-def disclosed_records(document: Any, crisis_id: str | None = None) -> list[dict[str, Any]]:
-    """The records of a JSON answer whose non-public content is shown: kind, id, crisis and classification."""
+def disclosed_records(document: Any, crisis_id: str | None = None, shape: Any = Answer) -> list[dict[str, Any]]:
+    """The records of a JSON answer whose non-public content is shown: kind, id, crisis and classification.
+    `shape` is the answer's type (its route's response model): each record model in it names the kind and id
+    of the records it holds (interfaces.http.schemas.read_models.Record)."""
     found: dict[tuple[str, str | None, str | None], dict[str, Any]] = {}
-    for record in _walk(document, None, {"crisis_id": crisis_id}):
+    for record in _walk(document, shape, None, crisis_id):
         found.setdefault((record["kind"], record["id"], record["crisis_id"]), record)
     return list(found.values())
 
 
-def _walk(node: Any, key: str | None, context: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _walk(node: Any, shape: Any, within: str | None, crisis_id: str | None) -> Iterator[dict[str, Any]]:
     if isinstance(node, list):
-        for item in node:
-            yield from _walk(item, key, context)
+        item = next((get_args(s)[0] for s in _members(shape) if get_origin(s) is list), None)
+        for value in node:
+            yield from _walk(value, item, within, crisis_id)
         return
     if not isinstance(node, dict):
         return
-    here = {**context, **{k: node[k] for k in ("crisis_id", "request_id", "liaison_id", "unit") if node.get(k)}}
-    if isinstance(node.get("type"), str) and isinstance(node.get("data"), dict):  # an event of the log
-        here.update(event_type=node["type"], position=node.get("position"))
+    models = [s for s in _members(shape) if _is_model(s)]
+    model = models[0] if len(models) == 1 else next((m for m in models if node.keys() <= m.model_fields.keys()), None)
+    if model is None:  # a mapping: its values are of the declared type
+        values = next((get_args(s)[1] for s in _members(shape) if get_origin(s) is dict), None)
+        for value in node.values():
+            yield from _walk(value, values, within, crisis_id)
+        return
+    crisis_id = node.get("crisis_id") or crisis_id
+    if issubclass(model, Record):
+        kind, within = model.disclosed_as(node, within, crisis_id)
+        if _shown(node):
+            yield _record(kind, within, crisis_id, node)
+    if issubclass(model, EventResponse):  # the record the event writes: its data
+        data = node.get("data")
+        if isinstance(data, dict) and _shown(data):
+            kind, record_id = model.data_disclosed_as(node, _record_ids())
+            yield _record(kind, record_id, data.get("crisis_id") or crisis_id, data)
+        return
+    for name, field in model.model_fields.items():
+        if isinstance(node.get(name), (dict, list)):
+            yield from _walk(node[name], field.annotation, within, crisis_id)
+
+
+def _members(shape: Any) -> tuple[Any, ...]:
+    return get_args(shape) if get_origin(shape) in (Union, types.UnionType) else (shape,)
+
+
+def _is_model(shape: Any) -> bool:
+    return isinstance(shape, type) and issubclass(shape, BaseModel)
+
+
+def _shown(node: dict[str, Any]) -> bool:
+    """A record of a level other than PUBLIC, shown unredacted."""
     classification = node.get("classification")
-    if (
+    return (
         isinstance(classification, dict)
         and classification.get("level") not in (None, "PUBLIC")
         and node.get("redacted") is False
-    ):
-        yield _record(node, key, here, classification)
-    for child_key, child in node.items():
-        if isinstance(child, (dict, list)):
-            yield from _walk(child, child_key, here)
+    )
 
 
-def _record(node: dict[str, Any], key: str | None, context: dict[str, Any], classification: dict) -> dict[str, Any]:
-    if "kind" in node and "ref" in node:  # a timeline entry: what the crisis records of itself names the crisis
-        kind = RECORD_OF_ENTRY.get(node["kind"], "crisis")
-        kind, record_id = (kind, node["ref"]) if kind in ID_OF_KIND.keys() - {"crisis"} else ("crisis", context.get("crisis_id"))
-    elif key is None and "topic" in node and "liaison_id" in node:  # a police liaison matter
-        kind, record_id = "police_liaison", node["liaison_id"]
-    elif key == "response":  # the answer to a police request, inside the request
-        kind, record_id = "police_request_response", context.get("request_id")
-    elif key == "data" and context.get("event_type") in RECORD_OF_EVENT:  # an event's data (audit history)
-        kind, id_key = RECORD_OF_EVENT[context["event_type"]]
-        record_id = node.get(id_key) if id_key else f"position {context.get('position')}"
-    else:
-        kind = KIND_OF_LIST.get(key or "") or next((k.removesuffix("_id") for k in ID_KEYS if k in node), None)
-        if kind is None:
-            kind = "crisis" if "crisis_id" in node else (key or "record")
-        id_key = ID_OF_KIND.get(kind)
-        record_id = node.get(id_key) if id_key else next((node[k] for k in ID_KEYS if k in node), None)
+def _record(kind: str, record_id: Any, crisis_id: str | None, node: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": kind,
         "id": None if record_id is None else str(record_id),
-        "crisis_id": context.get("crisis_id"),
-        "classification": classification,
+        "crisis_id": crisis_id,
+        "classification": node["classification"],
     }
+
+
+@cache
+def _record_ids() -> dict[str, str | None]:
+    """The field naming a record of each kind, from the record models."""
+    found: dict[str, str | None] = {}
+    models = list(Record.__subclasses__())
+    while models:
+        model = models.pop()
+        models += model.__subclasses__()
+        if getattr(model, "record_id", None):
+            found.setdefault(model.record_kind, model.record_id)
+    return found
 
 
 class DisclosureRecorder:
@@ -165,7 +192,12 @@ class _Watch:
             document = json.loads(content)
         except ValueError:
             return
-        records = disclosed_records(document, (self.scope.get("path_params") or {}).get("crisis_id"))
+        route = self.scope.get("route")
+        records = disclosed_records(
+            document,
+            (self.scope.get("path_params") or {}).get("crisis_id"),
+            getattr(route, "response_model", None) or Answer,
+        )
         await self._record(records)
 
     async def _stream_chunk(self, chunk: bytes) -> None:
@@ -177,7 +209,7 @@ class _Watch:
             if not data:
                 continue
             try:
-                records = disclosed_records(json.loads(data))
+                records = disclosed_records(json.loads(data), shape=SituationOverviewResponse)
             except ValueError:
                 records = []
             await self._record(records or [{"kind": "overview_stream", "id": None, "crisis_id": None,

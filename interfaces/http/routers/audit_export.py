@@ -18,12 +18,13 @@ from typing import IO, Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from application.audit.export import export_crisis
+from application.audit.export import DESCRIBES, export_crisis
 from application.audit.refusals import MAX_PAGE, links_from_log, present_refusal, search_refusals
 from domain.access import authorise
 from domain.shared import display
 from infrastructure.bootstrap import Services
 from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_services, query_time
+from interfaces.http.schemas.audit import DisclosurePageResponse, RefusalPageResponse
 from interfaces.http.schemas.common import BIGINT, Code, Id, Line, Time
 from interfaces.web import report
 
@@ -41,7 +42,7 @@ SPOOL_BYTES = 32 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 
 
-@router.get("/refusals")
+@router.get("/refusals", response_model=RefusalPageResponse)
 def list_refusals(
     services: ServicesDep,
     actor: CurrentActor,
@@ -70,7 +71,7 @@ def list_refusals(
     return {"refusals": [present_refusal(row, actor.clearance) for row in rows], "next_after": next_after}
 
 
-@router.get("/disclosures")
+@router.get("/disclosures", response_model=DisclosurePageResponse)
 def list_disclosures(
     services: ServicesDep,
     actor: CurrentActor,
@@ -102,7 +103,12 @@ def list_disclosures(
 @router.get(
     "/crises/{crisis_id}/export",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/zip": {}}, "description": "The archive (ZIP)."}},
+    responses={200: {
+        "description": "The archive (ZIP): "
+        + "; ".join(f"{name}, {what}" for name, what in DESCRIBES.items())
+        + "; manifest.json, what is in the archive with the SHA-256 of every file; manifest.sha256.",
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    }},
 )
 def export_crisis_archive(
     crisis_id: PathId, request: Request, services: ServicesDep, actor: CurrentActor

@@ -19,10 +19,19 @@ from application.audit.history import MAX_PAGE, AggregateAt, EventFilter, Histor
 from application.audit.redaction import Classifier
 from domain.shared import display
 from interfaces.http.dependencies import CurrentActor, PathId, get_history, query_time
+from interfaces.http.routers.read_models import READ
+from interfaces.http.schemas.audit import EventPageResponse
 from interfaces.http.schemas.common import BIGINT, Code, Id, Line, Time
 from interfaces.http.schemas.crisis import CrisisResponse, present_crisis
 from interfaces.http.schemas.division_preparedness import DivisionPreparednessResponse, present_preparedness
 from interfaces.http.schemas.police_liaison import PoliceLiaisonResponse, present_liaison
+from interfaces.http.schemas.read_models import (
+    CrisisTimelineAsKnownResponse,
+    DecisionLogAsKnownResponse,
+    PoliceLiaisonBoardAsKnownResponse,
+    ReadinessBoardAsKnownResponse,
+    SituationOverviewAsKnownResponse,
+)
 
 router = APIRouter(prefix="/audit", tags=["audit: history"])
 
@@ -94,7 +103,7 @@ def _frame(found: AggregateAt) -> dict[str, Any]:
     }
 
 
-@router.get("/events")
+@router.get("/events", response_model=EventPageResponse)
 def list_events(
     history: Histories,
     actor: CurrentActor,
@@ -186,7 +195,7 @@ def get_police_liaison_as_it_was(
     return PoliceLiaisonAsItWasResponse(**_frame(found), liaison=liaison)
 
 
-@router.get("/situation-overview")
+@router.get("/situation-overview", response_model=SituationOverviewAsKnownResponse, **READ)
 def get_situation_overview_as_known(
     history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False
 ) -> dict[str, Any]:
@@ -196,7 +205,7 @@ def get_situation_overview_as_known(
     return history.get_situation_overview_at(actor, query_time(history.app, as_of, "as_of"), full_replay=full_replay)
 
 
-@router.get("/readiness-board")
+@router.get("/readiness-board", response_model=ReadinessBoardAsKnownResponse, **READ)
 def get_readiness_board_as_known(
     history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False
 ) -> dict[str, Any]:
@@ -204,7 +213,7 @@ def get_readiness_board_as_known(
     return history.get_readiness_board_at(actor, query_time(history.app, as_of, "as_of"), full_replay=full_replay)
 
 
-@router.get("/police-liaison-board")
+@router.get("/police-liaison-board", response_model=PoliceLiaisonBoardAsKnownResponse, **READ)
 def get_police_liaison_board_as_known(
     history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False
 ) -> dict[str, Any]:
@@ -212,7 +221,7 @@ def get_police_liaison_board_as_known(
     return history.get_police_liaison_board_at(actor, query_time(history.app, as_of, "as_of"), full_replay=full_replay)
 
 
-@router.get("/crises/{crisis_id}/timeline")
+@router.get("/crises/{crisis_id}/timeline", response_model=CrisisTimelineAsKnownResponse, **READ)
 def get_crisis_timeline_as_known(
     crisis_id: PathId, history: Histories, actor: CurrentActor, as_of: AsOf
 ) -> dict[str, Any]:
@@ -221,7 +230,7 @@ def get_crisis_timeline_as_known(
     return history.get_crisis_timeline_at(actor, crisis_id, query_time(history.app, as_of, "as_of"))
 
 
-@router.get("/crises/{crisis_id}/decision-log")
+@router.get("/crises/{crisis_id}/decision-log", response_model=DecisionLogAsKnownResponse, **READ)
 def get_decision_log_as_known(
     crisis_id: PathId, history: Histories, actor: CurrentActor, as_of: AsOf
 ) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from application.projections.runner import Projections
 from domain.access import Actor
@@ -35,9 +35,15 @@ class LiveResponse(BaseModel):
     status: str
 
 
+class ReadModelStateResponse(BaseModel):
+    position: int = Field(description="The log position the read model reflects.")
+    behind: int = Field(description="Events between it and the log's head.")
+    failed: bool = Field(description="Whether it is stopped by an event it fails on.")
+
+
 class ReadyResponse(BaseModel):
     status: str
-    read_models: dict[str, dict[str, Any]] | None = None  # authenticated callers only
+    read_models: dict[str, ReadModelStateResponse] | None = None  # authenticated callers only
 
 
 async def get_caller(
@@ -71,7 +77,7 @@ async def live() -> LiveResponse:
     return LiveResponse(status="up")
 
 
-@router.get("/health/ready", responses=NOT_READY)
+@router.get("/health/ready", response_model=ReadyResponse, responses=NOT_READY)
 def ready(request: Request, caller: Caller) -> Any:
     """`ready` when the store answers, no read model is stopped by an event it fails on, and every read model is
     within VALMIUS_READY_MAX_LAG_EVENTS of the log's head; otherwise 503, a problem detail whose `problems` name

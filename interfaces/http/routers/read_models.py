@@ -24,8 +24,19 @@ from application.projections.situation_overview import SituationOverview
 from domain.shared import DomainError, Rule
 from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_projections
 from interfaces.http.schemas.common import BIGINT
+from interfaces.http.schemas.read_models import (
+    CrisisTimelineResponse,
+    DecisionLogResponse,
+    PoliceLiaisonBoardResponse,
+    ReadinessBoardResponse,
+    SituationOverviewResponse,
+)
 
 router = APIRouter(tags=["situation picture"])
+
+# An answer holds the keys its read model gave it and no others (a police request on the boards shows
+# `age_minutes` while open and `answer_minutes` once closed).
+READ: dict[str, Any] = {"response_model_exclude_unset": True}
 
 Views = Annotated[Projections, Depends(get_projections)]
 
@@ -54,7 +65,12 @@ def caught_up(model: str) -> Any:
     return Depends(dependency)
 
 
-@router.get("/situation-overview", dependencies=[caught_up(SituationOverview.name)])
+@router.get(
+    "/situation-overview",
+    response_model=SituationOverviewResponse,
+    dependencies=[caught_up(SituationOverview.name)],
+    **READ,
+)
 def get_situation_overview(views: Views, actor: CurrentActor) -> dict[str, Any]:
     """What leadership must see: active crises, open and overdue actions, readiness, police requests, active
     plans against MTPD, latest situation reports and decisions due for review. Overdue is derived from the
@@ -62,7 +78,15 @@ def get_situation_overview(views: Views, actor: CurrentActor) -> dict[str, Any]:
     return views.get_situation_overview(actor)
 
 
-@router.get("/situation-overview/stream", response_class=StreamingResponse)
+@router.get(
+    "/situation-overview/stream",
+    response_class=StreamingResponse,
+    responses={200: {
+        "description": "Server-Sent Events: `event: overview`, each `data:` a situation overview as GET "
+        "/situation-overview answers it (SituationOverviewResponse).",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }},
+)
 async def stream_situation_overview(request: Request, actor: CurrentActor) -> StreamingResponse:
     """Server-Sent Events: an `overview` event now and at every change of the picture (and every 10 s, as items
     turn overdue with time alone), each redacted for the subscriber's own role and clearance. Refused like the
@@ -73,25 +97,45 @@ async def stream_situation_overview(request: Request, actor: CurrentActor) -> St
     )
 
 
-@router.get("/crises/{crisis_id}/timeline", dependencies=[caught_up(CrisisTimeline.name)])
+@router.get(
+    "/crises/{crisis_id}/timeline",
+    response_model=CrisisTimelineResponse,
+    dependencies=[caught_up(CrisisTimeline.name)],
+    **READ,
+)
 def get_crisis_timeline(crisis_id: PathId, views: Views, actor: CurrentActor) -> dict[str, Any]:
     """Every entry of the crisis ordered by instant, both times with offsets, actor, late and struck entries."""
     return views.get_crisis_timeline(actor, crisis_id)
 
 
-@router.get("/crises/{crisis_id}/decision-log", dependencies=[caught_up(DecisionLog.name)])
+@router.get(
+    "/crises/{crisis_id}/decision-log",
+    response_model=DecisionLogResponse,
+    dependencies=[caught_up(DecisionLog.name)],
+    **READ,
+)
 def get_decision_log(crisis_id: PathId, views: Views, actor: CurrentActor) -> dict[str, Any]:
     """The crisis's decisions with rationale and options, supersessions, reviews, and reviews due."""
     return views.get_decision_log(actor, crisis_id)
 
 
-@router.get("/readiness-board", dependencies=[caught_up(ReadinessBoard.name)])
+@router.get(
+    "/readiness-board",
+    response_model=ReadinessBoardResponse,
+    dependencies=[caught_up(ReadinessBoard.name)],
+    **READ,
+)
 def get_readiness_board(views: Views, actor: CurrentActor) -> dict[str, Any]:
     """Each unit's readiness, active plans with time active against MTPD, and plan reviews due."""
     return views.get_readiness_board(actor)
 
 
-@router.get("/police-liaison-board", dependencies=[caught_up(PoliceLiaisonBoard.name)])
+@router.get(
+    "/police-liaison-board",
+    response_model=PoliceLiaisonBoardResponse,
+    dependencies=[caught_up(PoliceLiaisonBoard.name)],
+    **READ,
+)
 def get_police_liaison_board(views: Views, actor: CurrentActor) -> dict[str, Any]:
     """Open police requests with their age by direction and type, those beyond the threshold, answer times."""
     return views.get_police_liaison_board(actor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from domain.access import Actor
 from domain.crisis import Crisis
@@ -23,6 +23,14 @@ from interfaces.http.schemas.common import (
     Text,
     Time,
     time_out,
+)
+from interfaces.http.schemas.read_models import (
+    ActionResponse,
+    AfterActionReviewResponse,
+    CrisisRecord,
+    DecisionResponse,
+    LogEntryResponse,
+    SituationReportResponse,
 )
 
 
@@ -106,10 +114,9 @@ class RecordAfterActionReviewRequest(EntryRequest):
     recommendations: list[Text] = Field(default_factory=list, max_length=100)
 
 
-class CrisisResponse(BaseModel):
+class CrisisResponse(CrisisRecord):
     """A crisis as it stands now. Content the reader is not cleared for is replaced by its label."""
 
-    crisis_id: str
     version: int
     status: str
     severity: int
@@ -121,13 +128,11 @@ class CrisisResponse(BaseModel):
     areas: list[str] | None
     lead_authority: str | None
     external_lead: str | None
-    classification: dict
-    redacted: bool
-    log: list[dict[str, Any]]
-    actions: list[dict[str, Any]]
-    situation_reports: list[dict[str, Any]]
-    decisions: list[dict[str, Any]]
-    after_action_review: dict[str, Any] | None
+    log: list[LogEntryResponse]
+    actions: list[ActionResponse]
+    situation_reports: list[SituationReportResponse]
+    decisions: list[DecisionResponse]
+    after_action_review: AfterActionReviewResponse | None
     active_plans: list[str]
     open_police_requests: list[str]
     next_situation_report_due: str | None

@@ -23,6 +23,7 @@ from interfaces.http.schemas.common import (
     Time,
     time_out,
 )
+from interfaces.http.schemas.read_models import ContinuityPlanResponse, ReadinessChangeResponse, ReadResponse
 
 
 class ChangeReadinessRequest(EntryRequest):
@@ -85,13 +86,13 @@ class DeactivateContinuityPlanRequest(EntryRequest):
     reason: Text | None = None
 
 
-class DivisionPreparednessResponse(BaseModel):
+class DivisionPreparednessResponse(ReadResponse):
     unit: str
     name: str
     version: int
     readiness: str
-    readiness_history: list[dict[str, Any]]
-    plans: list[dict[str, Any]]
+    readiness_history: list[ReadinessChangeResponse]
+    plans: list[ContinuityPlanResponse]
 
 
 def present_preparedness(prep: DivisionPreparedness, actor: Actor, now: datetime, policy: Policy) -> DivisionPreparednessResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from domain.access import Actor
 from domain.police_liaison import PoliceLiaison
@@ -21,6 +21,7 @@ from interfaces.http.schemas.common import (
     Text,
     time_out,
 )
+from interfaces.http.schemas.read_models import InformationShareResponse, PoliceRequestResponse, Record
 
 
 class OpenPoliceLiaisonRequest(CommandRequest):
@@ -62,17 +63,20 @@ class RecordInformationSharedRequest(EntryRequest):
     classification: ClassificationRequest | None = None
 
 
-class PoliceLiaisonResponse(BaseModel):
+class PoliceLiaisonResponse(Record):
+    """A police liaison matter: its topic and people as secret as its crisis."""
+
+    record_kind = "police_liaison"
+    record_id = "liaison_id"
+
     liaison_id: str
     version: int
     crisis_id: str | None
     topic: str | None
     city_people: list[str] | None
     police_people: list[str] | None
-    classification: dict  # the crisis's: a matter of a classified crisis is as secret as it
-    redacted: bool
-    requests: list[dict[str, Any]]
-    information_shared: list[dict[str, Any]]
+    requests: list[PoliceRequestResponse]
+    information_shared: list[InformationShareResponse]
 
 
 def present_liaison(
