@@ -81,7 +81,7 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
             return Services(
                 settings=settings,
                 coordination=coordination,
-                tokens=TokenStore(sql, policy.units),
+                tokens=TokenStore(sql, policy.units, clock=clock),
                 idempotency=IdempotencyStore(sql, coordination.recorder),
                 refusals=refusals,
                 disclosures=DisclosureLog(sql, coordination.now),

@@ -18,6 +18,7 @@ from domain.access import Actor, require_auditor, require_writer
 from domain.shared import DomainError, Rule, check_window, parse_instant
 from infrastructure.bootstrap import Services
 from infrastructure.identity import hash_token
+from infrastructure.oidc import looks_like_jwt
 from interfaces.http.errors import printable
 from interfaces.http.schemas.common import BIGINT, ID_LENGTH, ID_PATTERN, INT32, CommandResponse
 
@@ -26,7 +27,10 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the thread pool, a
 # hand-off to a worker thread and back for every request and dependency, for nothing.
 
-bearer = HTTPBearer(auto_error=False, description="A token issued with `valmius token issue`")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An access token from the configured OpenID Connect issuer, or a token from `valmius token issue`",
+)
 
 
 async def get_services(request: Request) -> Services:
@@ -59,14 +63,24 @@ async def get_reader(
     if not presented:
         raise DomainError(Rule.UNAUTHENTICATED, "send your token as 'Authorization: Bearer <token>'")
     tokens = request.app.state.services.tokens
-    actor = tokens.cached(presented) if credentials is not None else None  # no I/O: kept tokens
-    if actor is None and credentials is not None:
-        known = getattr(request.state, "authenticated", None)  # (token, actor) by the Idempotency middleware
-        if known is not None and known[0] == presented:
-            actor = known[1]
-        else:
-            actor = await run_in_threadpool(tokens.authenticate, presented)
+    oidc = request.app.state.oidc
+    refused = "this token is unknown or was revoked, or it has expired; ask an admin for a new one"
     digest = hash_token(presented)
+    if oidc is not None and credentials is not None and looks_like_jwt(presented):
+        try:  # an access token from the city's identity provider
+            verified = await run_in_threadpool(oidc.verify, presented)
+            actor = verified.actor
+            tokens.accept_until(digest, verified.expires_at)  # an open stream ends when it expires
+        except DomainError as error:
+            actor, refused = None, error.message
+    else:
+        actor = tokens.cached(presented) if credentials is not None else None  # no I/O: kept tokens
+        if actor is None and credentials is not None:
+            known = getattr(request.state, "authenticated", None)  # (token, actor) by the Idempotency middleware
+            if known is not None and known[0] == presented:
+                actor = known[1]
+            else:
+                actor = await run_in_threadpool(tokens.authenticate, presented)
     if actor is None:
         address = request.client.host if request.client else "unknown"
         throttle = request.app.state.failed_authentications
@@ -77,7 +91,7 @@ async def get_reader(
                 f"too many failed authentications from {address}; retry after {retry_after} s with a valid token",
                 retry_after=retry_after,
             )
-        raise DomainError(Rule.UNAUTHENTICATED, "this token is unknown or was revoked; ask an admin for a new one")
+        raise DomainError(Rule.UNAUTHENTICATED, refused)
     request.state.actor = actor
     request.state.token_hash = digest  # an open stream checks its token again by this
     return actor
