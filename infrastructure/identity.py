@@ -135,7 +135,8 @@ class TokenStore:
                 return kept
             generation = self._generation
         rows = self.sql.query(
-            f"SELECT user_name, role, unit, clearance, expires_at FROM valmius_tokens WHERE token_hash = %s AND {VALID}",
+            "SELECT user_name, role, unit, clearance, expires_at FROM valmius_tokens"
+            f" WHERE token_hash = %s AND {VALID}",
             (digest, _utc(self.clock())),
         )
         if not rows:
@@ -259,7 +260,9 @@ class TokenStore:
 
     def has_admin(self) -> bool:
         return bool(
-            self.sql.query(f"SELECT 1 FROM valmius_tokens WHERE role = %s AND {VALID}", (str(Role.ADMIN), _utc(self.clock())))
+            self.sql.query(
+                f"SELECT 1 FROM valmius_tokens WHERE role = %s AND {VALID}", (str(Role.ADMIN), _utc(self.clock()))
+            )
         )
 
 

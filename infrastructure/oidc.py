@@ -15,6 +15,7 @@ import json
 import threading
 import time
 import urllib.request
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,7 @@ class OidcVerifier:
         audience: str,
         rules: list[GroupRule],
         *,
+        client_id: str | None = None,
         user_claim: str = "preferred_username",
         groups_claim: str = "groups",
         leeway_seconds: float = 30.0,
@@ -62,6 +64,7 @@ class OidcVerifier:
     ) -> None:
         self.issuer = issuer.rstrip("/")
         self.audience = audience
+        self.client_id = client_id  # the public client the dashboard signs in as (code flow with PKCE)
         self.rules = rules
         self.user_claim = user_claim
         self.groups_claim = groups_claim
@@ -71,6 +74,16 @@ class OidcVerifier:
         self._discovery: dict[str, Any] | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
+
+    @property
+    def origin(self) -> str:
+        """Where the issuer answers: the page may connect there (discovery, token endpoint)."""
+        parts = urlsplit(self.issuer)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def sign_in(self) -> dict[str, str | None]:
+        """What the dashboard needs to sign in: the issuer, its client at the issuer, and our audience."""
+        return {"issuer": self.issuer, "client_id": self.client_id, "audience": self.audience}
 
     def discovery(self) -> dict[str, Any]:
         """The issuer's discovery document (fetched once); its `issuer` must be the one configured."""
@@ -136,7 +149,7 @@ class OidcVerifier:
                 self._keys = {str(k.key_id or ""): k for k in key_set.keys}
                 key = self._keys.get(kid)
         if key is None:
-            raise _refused(f"this token is signed with a key ({kid or 'no key id'}) that {self.issuer} does not publish")
+            raise _refused(f"this token is signed with a key ({kid or 'no key id'}) {self.issuer} does not publish")
         return key
 
 
@@ -146,7 +159,7 @@ def _refused(why: str) -> DomainError:
 
 def _fetch_json(url: str) -> dict[str, Any]:
     try:
-        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as answer:  # noqa: S310 - a configured https URL
+        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as answer:  # noqa: S310 - configured
             return json.loads(answer.read())
     except (OSError, ValueError) as error:
         raise DomainError(Rule.UNAUTHENTICATED, f"the identity provider could not be reached ({error})") from None

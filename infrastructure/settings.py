@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     oidc_groups_claim: str = "groups"
     oidc_user_claim: str = "preferred_username"
     oidc_key_refresh_seconds: float = Field(
-        10.0, ge=0, description="a token signed with a key we do not hold fetches the issuer's keys again, at most this often"
+        10.0, ge=0,
+        description="a token signed with a key we do not hold fetches the issuer's keys again, at most this often",
     )
     oidc_client_id: str = Field("valmius", description="the dashboard's public client at the issuer (code + PKCE)")
 
@@ -87,7 +88,8 @@ class Settings(BaseSettings):
         if not self.oidc_issuer or not self.oidc_audience:
             return None
         return OidcVerifier(
-            self.oidc_issuer, self.oidc_audience, self.oidc_roles, user_claim=self.oidc_user_claim,
+            self.oidc_issuer, self.oidc_audience, self.oidc_roles, client_id=self.oidc_client_id,
+            user_claim=self.oidc_user_claim,
             groups_claim=self.oidc_groups_claim, refresh_seconds=self.oidc_key_refresh_seconds,
         )
 

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     which = revoke.add_mutually_exclusive_group(required=True)
     which.add_argument("--id", dest="token_id")
     which.add_argument("--user")
-    token.add_parser("list", help="list tokens: id, user, role, unit, clearance, issued, revoked")
+    token.add_parser("list", help="list tokens: id, user, role, unit, clearance, issued, expires, revoked")
 
     commands.add_parser(
         "project",
@@ -193,10 +193,11 @@ def manage_tokens(settings: Settings, args: argparse.Namespace) -> int:
             print(f"revoked {count} token(s)")
             return 0 if count else 1
         for info in tokens.list():
-            state = f"revoked {info.revoked_at}" if info.revoked_at else f"expires {info.expires_at or 'never'}"
+            state = f"revoked {info.revoked_at}" if info.revoked_at else "active"
             print(
                 f"{info.token_id}  {info.user:<20} {info.role:<22} {info.unit or '-':<14} "
-                f"{'cleared' if info.clearance else '-':<8} issued {info.issued_at}  {state}"
+                f"{'cleared' if info.clearance else '-':<8} issued {info.issued_at}  "
+                f"expires {info.expires_at or 'never'}  {state}"
             )
         return 0
     finally:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from application.audit.chain import TamperEvidence
 from application.audit.history import History
@@ -53,6 +54,23 @@ async def get_tamper_evidence(request: Request) -> TamperEvidence:
     return request.app.state.services.tamper_evidence
 
 
+UNKNOWN_TOKEN = "this token is unknown or was revoked, or it has expired; ask an admin for a new one"
+
+
+async def authenticate(state: State, token: str) -> Actor:
+    """The actor behind a bearer token: an access token from the city's identity provider (a JWT, when an issuer
+    is configured) or one of our own; DomainError(UNAUTHENTICATED) saying why not. Failures are not counted here."""
+    tokens = state.services.tokens
+    if state.oidc is not None and looks_like_jwt(token):
+        verified = await run_in_threadpool(state.oidc.verify, token)
+        tokens.accept_until(hash_token(token), verified.expires_at)  # an open stream ends when it expires
+        return verified.actor
+    actor = tokens.cached(token) or await run_in_threadpool(tokens.authenticate, token)  # cached: no I/O
+    if actor is None:
+        raise DomainError(Rule.UNAUTHENTICATED, UNKNOWN_TOKEN)
+    return actor
+
+
 async def get_reader(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -62,25 +80,16 @@ async def get_reader(
     presented = credentials.credentials if credentials is not None else request.headers.get("authorization")
     if not presented:
         raise DomainError(Rule.UNAUTHENTICATED, "send your token as 'Authorization: Bearer <token>'")
-    tokens = request.app.state.services.tokens
-    oidc = request.app.state.oidc
-    refused = "this token is unknown or was revoked, or it has expired; ask an admin for a new one"
     digest = hash_token(presented)
-    if oidc is not None and credentials is not None and looks_like_jwt(presented):
-        try:  # an access token from the city's identity provider
-            verified = await run_in_threadpool(oidc.verify, presented)
-            actor = verified.actor
-            tokens.accept_until(digest, verified.expires_at)  # an open stream ends when it expires
+    known = getattr(request.state, "authenticated", None)  # (token, actor) by the Idempotency middleware
+    actor, refused = None, UNKNOWN_TOKEN
+    if known is not None and known[0] == presented:
+        actor = known[1]
+    elif credentials is not None:
+        try:
+            actor = await authenticate(request.app.state, presented)
         except DomainError as error:
-            actor, refused = None, error.message
-    else:
-        actor = tokens.cached(presented) if credentials is not None else None  # no I/O: kept tokens
-        if actor is None and credentials is not None:
-            known = getattr(request.state, "authenticated", None)  # (token, actor) by the Idempotency middleware
-            if known is not None and known[0] == presented:
-                actor = known[1]
-            else:
-                actor = await run_in_threadpool(tokens.authenticate, presented)
+            refused = error.message
     if actor is None:
         address = request.client.host if request.client else "unknown"
         throttle = request.app.state.failed_authentications

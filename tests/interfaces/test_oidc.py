@@ -69,6 +69,16 @@ def test_a_service_accounts_token_from_the_provider_acts_as_its_mapped_role_with
     assert "sirens-script" in crisis.text
 
 
+def test_a_command_sent_twice_with_a_provider_token_and_one_idempotency_key_is_recorded_once(provider, city_api):
+    token = provider.client_credentials("sirens-script")
+    body = {"crisis_id": "C-ONCE", "title": "Storm", "category": "SEVERE_WEATHER", "severity": 2,
+            "classification": {"level": "PUBLIC"}}
+    headers = {**bearer(token), "Idempotency-Key": "storm-1"}
+    first, again = (city_api.post("/crises", json=body, headers=headers) for _ in range(2))
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.headers["ETag"] == first.headers["ETag"]
+
+
 def test_groups_map_to_roles_in_order_and_a_token_without_a_mapped_group_is_refused(provider, city_api):
     # Given a leadership reader's token (signed by the provider's key) and a script whose only group is staff
     leader = sign(claims(provider, sub="lindqvist", preferred_username="lindqvist",

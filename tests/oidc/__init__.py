@@ -87,7 +87,8 @@ class Provider:
             except httpx.TransportError:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the OpenID provider did not start: {(self.workdir / 'provider.log').read_text()}")
+                log_text = (self.workdir / "provider.log").read_text()
+                raise AssertionError(f"the OpenID provider did not start: {log_text}")
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -116,7 +117,7 @@ def install() -> None:
     """The pinned oidc-provider, from package-lock.json, unless it is installed already."""
     for tool in ("node", "npm"):
         if shutil.which(tool) is None:
-            raise AssertionError(f"{tool} is needed to run the test OpenID provider (Node.js 20: apt install nodejs npm)")
+            raise AssertionError(f"{tool} is needed to run the test OpenID provider (Node.js 20: apt install npm)")
     if not (HERE / "node_modules" / "oidc-provider").is_dir():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)
 
