@@ -31,8 +31,8 @@ from typing import Any
 import psycopg
 
 from application.backoff import retry_delay
-from domain.access import Actor, Role
 from application.coordination import Clock
+from domain.access import Actor, Role
 from domain.shared import DEFAULT_UNITS, DomainError, Rule, UnitRegistry, utc_now
 from infrastructure.sql import Sql
 
@@ -92,10 +92,14 @@ class TokenStore:
 
     def _add_expiry_column(self) -> None:
         """Stores written before tokens expired have no `expires_at`: it is added, empty (never expiring)."""
-        if self.sql.dialect == "postgres":
-            self.sql.create("ALTER TABLE valmius_tokens ADD COLUMN IF NOT EXISTS expires_at TEXT")
-        elif not any(c["name"] == "expires_at" for c in self.sql.query("PRAGMA table_info(valmius_tokens)")):
-            self.sql.create("ALTER TABLE valmius_tokens ADD COLUMN expires_at TEXT")
+        columns = (
+            "SELECT column_name AS name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = 'valmius_tokens'"
+            if self.sql.dialect == "postgres" else "PRAGMA table_info(valmius_tokens)"
+        )
+        if not any(column["name"] == "expires_at" for column in self.sql.query(columns)):
+            if_missing = " IF NOT EXISTS" if self.sql.dialect == "postgres" else ""  # another process may race us
+            self.sql.create(f"ALTER TABLE valmius_tokens ADD COLUMN{if_missing} expires_at TEXT")
 
     def issue(
         self, *, user: str, role: str, unit: str | None, clearance: bool, issued_by: str, now: datetime,

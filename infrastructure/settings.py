@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.access import Role
 from domain.shared import DEFAULT_UNITS, Policy, TimeRules, UnitRegistry
 from infrastructure.oidc import GroupRule, OidcVerifier
 
@@ -82,6 +83,9 @@ class Settings(BaseSettings):
             raise ValueError("an in-memory store loses everything on restart; not allowed in production")
         if self.oidc_issuer and not (self.oidc_audience and self.oidc_roles):
             raise ValueError("VALMIUS_OIDC_ISSUER needs VALMIUS_OIDC_AUDIENCE and VALMIUS_OIDC_ROLES")
+        for rule in self.oidc_roles:
+            if (rule.role is Role.DIVISION_CONTACT) != bool(rule.unit):
+                raise ValueError(f"VALMIUS_OIDC_ROLES, group {rule.group}: a unit is named for division contacts only")
         return self
 
     def oidc_verifier(self) -> OidcVerifier | None:

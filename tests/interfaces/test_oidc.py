@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
+from pydantic import ValidationError
 
 from domain.shared import utc_now
 from infrastructure.bootstrap import open_services
 from infrastructure.identity import hash_token
+from infrastructure.settings import Settings
 from tests.conftest import FakeClock, make_api, settings_for
 from tests.interfaces.test_cli import service, store, valmius  # noqa: F401 - fixtures of the CLI's tests
 from tests.interfaces.conftest import problem
@@ -108,6 +111,12 @@ def test_a_token_the_service_must_not_trust_is_refused_saying_why(provider, city
     assert why in body["detail"]
 
 
+def test_a_division_contacts_rule_without_a_unit_is_refused_at_start():
+    with pytest.raises(ValidationError, match="group valmius-rescue: a unit is named for division contacts only"):
+        Settings(_env_file=None, oidc_issuer="https://login.example", oidc_audience=AUDIENCE,
+                 oidc_roles=[{"group": "valmius-rescue", "role": "division_contact"}])
+
+
 def test_refused_provider_tokens_count_in_the_failed_authentication_throttle(provider, city_api):
     expired = sign(claims(provider, exp=int(time.time()) - 3600), provider.keys[0])
     for _ in range(3):
@@ -176,23 +185,28 @@ def test_the_cli_issues_tokens_for_as_long_as_asked_and_the_service_refuses_them
         valmius(capsys, "token", "issue", "--user", "x", "--role", "auditor", "--expires-in", "soon")
 
 
-def test_tokens_of_a_store_written_before_tokens_expired_keep_working(tmp_path, clock):
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_tokens_of_a_store_written_before_tokens_expired_keep_working(backend, tmp_path, clock, request):
     # Given a store whose token table has no expiry column, holding a token
-    path = tmp_path / "valmius.sqlite3"
-    with sqlite3.connect(path) as old:
-        old.execute(
-            "CREATE TABLE valmius_tokens (token_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL, user_name TEXT NOT NULL,"
-            " role TEXT NOT NULL, unit TEXT, clearance INTEGER NOT NULL, issued_at TEXT NOT NULL,"
-            " issued_by TEXT NOT NULL, revoked_at TEXT)"
-        )
-        old.execute("INSERT INTO valmius_tokens VALUES (?, 'old1', 'LR-1', 'leadership', NULL, 0, ?, 'cli', NULL)",
-                    (hash_token("vlm_old"), "2025-01-01T00:00:00+00:00"))
+    pg = request.getfixturevalue("postgres_url") if backend == "postgres" else None
+    settings = settings_for(backend, tmp_path, pg)
+    url = settings.database_url
+    old = psycopg.connect(url, autocommit=True) if pg else sqlite3.connect(url.removeprefix("sqlite:///"))
+    old.execute(
+        "CREATE TABLE valmius_tokens (token_hash TEXT PRIMARY KEY, token_id TEXT NOT NULL, user_name TEXT NOT NULL,"
+        " role TEXT NOT NULL, unit TEXT, clearance INTEGER NOT NULL, issued_at TEXT NOT NULL,"
+        " issued_by TEXT NOT NULL, revoked_at TEXT)"
+    )
+    old.execute(f"INSERT INTO valmius_tokens VALUES ('{hash_token('vlm_old')}', 'old1', 'LR-1', 'leadership', NULL, 0,"
+                " '2025-01-01T00:00:00+00:00', 'cli', NULL)")
+    old.commit()
     old.close()
-    # When the service opens it
-    services = open_services(settings_for("sqlite", tmp_path), clock)
-    try:
-        # Then the old token still authenticates, and never expires
-        assert services.tokens.authenticate("vlm_old") is not None
-        assert [info.expires_at for info in services.tokens.list()] == [None]
-    finally:
-        services.close()
+    # When the service opens it, twice (the column is added once)
+    for _ in range(2):
+        services = open_services(settings, clock)
+        try:
+            # Then the old token still authenticates, and never expires
+            assert services.tokens.authenticate("vlm_old") is not None
+            assert [info.expires_at for info in services.tokens.list()] == [None]
+        finally:
+            services.close()
