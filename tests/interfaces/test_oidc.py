@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
-from domain.shared import utc_now
+from domain.shared import DomainError, utc_now
 from infrastructure.bootstrap import open_services
 from infrastructure.identity import hash_token
 from infrastructure.settings import Settings
@@ -138,6 +138,21 @@ def test_a_key_rotated_at_the_provider_is_fetched_on_the_first_token_signed_with
             rotated = provider.client_credentials("sirens-script")
             assert api.get("/situation-overview", headers=bearer(rotated)).status_code == 200
             assert api.get("/situation-overview", headers=bearer(sign(claims(provider), old))).status_code == 200
+
+
+def test_the_key_set_is_fetched_again_at_most_once_per_refresh_interval(tmp_path):
+    with running_provider(tmp_path) as provider:
+        # Given a verifier that fetched the provider's keys, and may fetch them again once a minute
+        verifier = Settings(_env_file=None, oidc_key_refresh_seconds=60, **provider.settings()).oidc_verifier()
+        assert verifier.verify(provider.client_credentials("sirens-script")).actor.user == "sirens-script"
+        # When tokens with made-up key ids arrive, and then the provider rotates its key
+        for kid in ("made-up-1", "made-up-2"):
+            with pytest.raises(DomainError, match="does not publish"):
+                verifier.verify(sign(claims(provider), signing_key(kid)))
+        provider.restart([signing_key("second"), provider.keys[0]])
+        # Then within a minute of the last fetch nothing is fetched: not for the made-up key ids, nor the new key
+        with pytest.raises(DomainError, match="does not publish"):
+            verifier.verify(provider.client_credentials("sirens-script"))
 
 
 def test_a_stream_opened_with_a_provider_token_ends_when_the_token_expires(provider, tmp_path):
