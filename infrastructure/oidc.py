@@ -15,9 +15,9 @@ import json
 import threading
 import time
 import urllib.request
-from urllib.parse import urlsplit
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 

@@ -20,8 +20,8 @@ from infrastructure.bootstrap import open_services
 from infrastructure.identity import hash_token
 from infrastructure.settings import Settings
 from tests.conftest import FakeClock, make_api, settings_for
-from tests.interfaces.test_cli import service, store, valmius  # noqa: F401 - fixtures of the CLI's tests
 from tests.interfaces.conftest import problem
+from tests.interfaces.test_cli import service, store, valmius  # noqa: F401 - fixtures of the CLI's tests
 from tests.interfaces.test_stream_access import Subscription
 from tests.live import LiveServer, running_service
 from tests.oidc import AUDIENCE, Provider, running_provider, sign, signing_key
@@ -184,7 +184,9 @@ def test_tokens_from_the_cli_stay_beside_the_providers_and_expire(city_api, cloc
     problem(city_api.get("/situation-overview", headers=bearer(token)), 401, "UNAUTHENTICATED")
 
 
-def test_the_cli_issues_tokens_for_as_long_as_asked_and_the_service_refuses_them_after(capsys, service, clock):
+def test_the_cli_issues_tokens_for_as_long_as_asked_and_the_service_refuses_them_after(
+    capsys, service, clock,  # noqa: F811 - service: the fixture of the CLI's tests
+):
     # Given a token issued with `valmius token issue --expires-in 12h`
     code, token, _ = valmius(capsys, "token", "issue", "--user", "sirens", "--role", "duty_officer",
                              "--expires-in", "12h")
