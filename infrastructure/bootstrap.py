@@ -18,8 +18,8 @@ from application.audit.history import History
 from application.audit.snapshots import OverviewSnapshots
 from application.audit.verification import TamperEvidence
 from application.backoff import retry_delay
-from application.coordination import Clock, Coordination
-from application.ports import ScratchStores
+from application.coordination import Coordination
+from application.ports import Clock, ScratchStores
 from application.projections.read_model import ReadModel
 from application.projections.runner import READ_MODELS, Projections
 from domain.shared import utc_now
@@ -107,7 +107,7 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
                 settings=settings,
                 clock=clock,
                 coordination=coordination,
-                tokens=TokenStore(sql, policy.units),
+                tokens=TokenStore(sql, policy.units, clock=clock),
                 idempotency=IdempotencyStore(sql, coordination.recorder),
                 refusals=refusals,
                 disclosures=DisclosureLog(sql, clock),

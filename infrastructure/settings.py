@@ -10,7 +10,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.access import Role
 from domain.shared import DEFAULT_UNITS, Policy, TimeRules, UnitRegistry
+from infrastructure.oidc import GroupRule, OidcVerifier
 
 DEFAULT_DATABASE_URL = "sqlite:///var/valmius.sqlite3"
 
@@ -57,6 +59,21 @@ class Settings(BaseSettings):
         2.0, gt=0, le=5, description="how often an open overview stream's token is checked again (revocation)"
     )
     units_file: Path | None = Field(None, description="JSON with units, partners, retired and short_names")
+    oidc_issuer: str | None = Field(
+        None, description="the city's OpenID Connect issuer URL; when set, JWT access tokens it signs are accepted"
+    )
+    oidc_audience: str | None = Field(None, description="the audience (resource) our access tokens are issued for")
+    oidc_roles: list[GroupRule] = Field(
+        [], description='JSON list of {"group", "role", "unit", "clearance"}: the first rule whose group a token '
+        "carries gives its role",
+    )
+    oidc_groups_claim: str = "groups"
+    oidc_user_claim: str = "preferred_username"
+    oidc_key_refresh_seconds: float = Field(
+        10.0, ge=0,
+        description="a token signed with a key we do not hold fetches the issuer's keys again, at most this often",
+    )
+    oidc_client_id: str = Field("valmius", description="the dashboard's public client at the issuer (code + PKCE)")
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
@@ -64,7 +81,21 @@ class Settings(BaseSettings):
             raise ValueError("VALMIUS_DATABASE_URL must start with sqlite:///, postgresql:// or memory://")
         if self.environment == "production" and self.database_url.startswith("memory://"):
             raise ValueError("an in-memory store loses everything on restart; not allowed in production")
+        if self.oidc_issuer and not (self.oidc_audience and self.oidc_roles):
+            raise ValueError("VALMIUS_OIDC_ISSUER needs VALMIUS_OIDC_AUDIENCE and VALMIUS_OIDC_ROLES")
+        for rule in self.oidc_roles:
+            if (rule.role is Role.DIVISION_CONTACT) != bool(rule.unit):
+                raise ValueError(f"VALMIUS_OIDC_ROLES, group {rule.group}: a unit is named for division contacts only")
         return self
+
+    def oidc_verifier(self) -> OidcVerifier | None:
+        if not self.oidc_issuer or not self.oidc_audience:
+            return None
+        return OidcVerifier(
+            self.oidc_issuer, self.oidc_audience, self.oidc_roles, client_id=self.oidc_client_id,
+            user_claim=self.oidc_user_claim,
+            groups_claim=self.oidc_groups_claim, refresh_seconds=self.oidc_key_refresh_seconds,
+        )
 
     @property
     def store(self) -> str:

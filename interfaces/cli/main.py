@@ -1,7 +1,7 @@
 """The `valmius` command: run the service, manage tokens.
 
     valmius serve                                   start the HTTP service (SQLite file by default)
-    valmius token issue --user NAME --role ROLE     issue a token (shown once)
+    valmius token issue --user NAME --role ROLE     issue a token (shown once; --expires-in 90d by default)
     valmius token revoke --id ID | --user NAME      revoke tokens
     valmius token list                              list tokens (never the tokens themselves)
     valmius project                                 follow the log into the read models (the worker)
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import timedelta
 
 from domain.access import Role
 from domain.shared import DomainError
@@ -45,11 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     issue.add_argument("--unit", help="the unit of a division contact (e.g. SOTEPE)")
     issue.add_argument("--clearance", action="store_true", help="may read SECRET and RECEIVED content")
     issue.add_argument("--issued-by", default="cli", help="who issues it (recorded)")
+    issue.add_argument(
+        "--expires-in", type=duration, default=timedelta(days=90), metavar="DURATION",
+        help="how long it is valid: days, hours or minutes, such as 90d (the default), 12h or 30m",
+    )
     revoke = token.add_parser("revoke", help="revoke a token by its id, or all tokens of a user")
     which = revoke.add_mutually_exclusive_group(required=True)
     which.add_argument("--id", dest="token_id")
     which.add_argument("--user")
-    token.add_parser("list", help="list tokens: id, user, role, unit, clearance, issued, revoked")
+    token.add_parser("list", help="list tokens: id, user, role, unit, clearance, issued, expires, revoked")
 
     commands.add_parser(
         "project",
@@ -154,6 +159,14 @@ def serve_http(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def duration(text: str) -> timedelta:
+    """`90d`, `12h` or `30m`: how long a token is valid."""
+    unit = {"d": "days", "h": "hours", "m": "minutes"}.get(text[-1:])
+    if unit is None or not text[:-1].isdigit() or int(text[:-1]) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90d, 12h or 30m")
+    return timedelta(**{unit: int(text[:-1])})
+
+
 def manage_tokens(settings: Settings, args: argparse.Namespace) -> int:
     services = open_services(settings)
     try:
@@ -162,7 +175,7 @@ def manage_tokens(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 token, info = tokens.issue(
                     user=args.user, role=args.role, unit=args.unit, clearance=args.clearance,
-                    issued_by=args.issued_by, now=services.clock(),
+                    issued_by=args.issued_by, now=services.clock(), expires_in=args.expires_in,
                 )
             except DomainError as error:
                 print(f"valmius: {error.message}", file=sys.stderr)
@@ -171,7 +184,7 @@ def manage_tokens(settings: Settings, args: argparse.Namespace) -> int:
             print(
                 f"(token {info.token_id} for {info.user}, {info.role}"
                 f"{', ' + info.unit if info.unit else ''}{', cleared' if info.clearance else ''}; "
-                "shown only now: keep it safe)",
+                f"expires {info.expires_at}; shown only now: keep it safe)",
                 file=sys.stderr,
             )
             return 0
@@ -183,7 +196,8 @@ def manage_tokens(settings: Settings, args: argparse.Namespace) -> int:
             state = f"revoked {info.revoked_at}" if info.revoked_at else "active"
             print(
                 f"{info.token_id}  {info.user:<20} {info.role:<22} {info.unit or '-':<14} "
-                f"{'cleared' if info.clearance else '-':<8} issued {info.issued_at}  {state}"
+                f"{'cleared' if info.clearance else '-':<8} issued {info.issued_at}  "
+                f"expires {info.expires_at or 'never'}  {state}"
             )
         return 0
     finally:

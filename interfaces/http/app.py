@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
+    app.state.oidc = settings.oidc_verifier()  # access tokens from the city's identity provider, if configured
     errors.install(app)
     app.add_middleware(DisclosureRecorder)
     app.add_middleware(Idempotency)

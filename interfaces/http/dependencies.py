@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from application.audit.history import History
 from application.audit.verification import TamperEvidence
@@ -18,6 +19,7 @@ from domain.access import Actor, authorise
 from domain.shared import DomainError, Rule, check_window, parse_instant
 from infrastructure.bootstrap import Services
 from infrastructure.identity import hash_token
+from infrastructure.oidc import looks_like_jwt
 from interfaces.http.errors import printable
 from interfaces.http.schemas.common import BIGINT, ID_LENGTH, ID_PATTERN, INT32, CommandResponse
 
@@ -26,7 +28,10 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the thread pool, a
 # hand-off to a worker thread and back for every request and dependency, for nothing.
 
-bearer = HTTPBearer(auto_error=False, description="A token issued with `valmius token issue`")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An access token from the configured OpenID Connect issuer, or a token from `valmius token issue`",
+)
 
 
 async def get_services(request: Request) -> Services:
@@ -49,6 +54,23 @@ async def get_tamper_evidence(request: Request) -> TamperEvidence:
     return request.app.state.services.tamper_evidence
 
 
+UNKNOWN_TOKEN = "this token is unknown or was revoked, or it has expired; ask an admin for a new one"
+
+
+async def authenticate(state: State, token: str) -> Actor:
+    """The actor behind a bearer token: an access token from the city's identity provider (a JWT, when an issuer
+    is configured) or one of our own; DomainError(UNAUTHENTICATED) saying why not. Failures are not counted here."""
+    tokens = state.services.tokens
+    if state.oidc is not None and looks_like_jwt(token):
+        verified = await run_in_threadpool(state.oidc.verify, token)
+        tokens.accept_until(hash_token(token), verified.expires_at)  # an open stream ends when it expires
+        return verified.actor
+    actor = tokens.cached(token) or await run_in_threadpool(tokens.authenticate, token)  # cached: no I/O
+    if actor is None:
+        raise DomainError(Rule.UNAUTHENTICATED, UNKNOWN_TOKEN)
+    return actor
+
+
 async def get_reader(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -58,15 +80,16 @@ async def get_reader(
     presented = credentials.credentials if credentials is not None else request.headers.get("authorization")
     if not presented:
         raise DomainError(Rule.UNAUTHENTICATED, "send your token as 'Authorization: Bearer <token>'")
-    tokens = request.app.state.services.tokens
-    actor = tokens.cached(presented) if credentials is not None else None  # no I/O: kept tokens
-    if actor is None and credentials is not None:
-        known = getattr(request.state, "authenticated", None)  # (token, actor) by the Idempotency middleware
-        if known is not None and known[0] == presented:
-            actor = known[1]
-        else:
-            actor = await run_in_threadpool(tokens.authenticate, presented)
     digest = hash_token(presented)
+    known = getattr(request.state, "authenticated", None)  # (token, actor) by the Idempotency middleware
+    actor, refused = None, UNKNOWN_TOKEN
+    if known is not None and known[0] == presented:
+        actor = known[1]
+    elif credentials is not None:
+        try:
+            actor = await authenticate(request.app.state, presented)
+        except DomainError as error:
+            refused = error.message
     if actor is None:
         address = request.client.host if request.client else "unknown"
         throttle = request.app.state.failed_authentications
@@ -77,7 +100,7 @@ async def get_reader(
                 f"too many failed authentications from {address}; retry after {retry_after} s with a valid token",
                 retry_after=retry_after,
             )
-        raise DomainError(Rule.UNAUTHENTICATED, "this token is unknown or was revoked; ask an admin for a new one")
+        raise DomainError(Rule.UNAUTHENTICATED, refused)
     request.state.actor = actor
     request.state.token_hash = digest  # an open stream checks its token again by this
     return actor

@@ -19,9 +19,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.coordination import KEYED_COMMAND, KeyedCommand
-from domain.shared import Rule
+from domain.shared import DomainError, Rule
 from infrastructure.idempotency import Claim, StoredAnswer
 from infrastructure.identity import hash_token
+from interfaces.http.dependencies import authenticate
 from interfaces.http.errors import problem
 
 REPLAYED_HEADERS = ("etag", "location", "content-type", "valmius-position")
@@ -130,8 +131,9 @@ class Idempotency:
             return
         services = scope["app"].state.services
         token = authorization[7:].strip()
-        actor = services.tokens.cached(token) or await run_in_threadpool(services.tokens.authenticate, token)
-        if actor is None:
+        try:
+            actor = await authenticate(scope["app"].state, token)
+        except DomainError:
             await self.app(scope, receive, send)  # refused by the route (401, or 429 when throttled): no key claimed
             return
         scope.setdefault("state", {})["authenticated"] = (token, actor)  # get_reader takes it: one lookup a request

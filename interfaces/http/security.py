@@ -5,7 +5,7 @@ and a Content-Security-Policy. An answer that is not a page gets `default-src 'n
 (it runs nothing). A page (text/html) gets a policy without 'unsafe-inline': its own `<script>` and
 `<style>` elements run only with the nonce drawn for this one response (`page()` puts it on them), inline
 event handlers and style attributes never; sources beyond our own origin only where a page names them
-(the API documentation loads Swagger UI from its CDN).
+(the API documentation loads Swagger UI from its CDN; the dashboard fetches from the city's identity provider).
 """
 
 from __future__ import annotations
@@ -26,19 +26,22 @@ ALWAYS = [
 _TAG = re.compile(r"<(script|style)(?=[\s>])", re.IGNORECASE)
 
 
-def page(request: Request, html: str, *, sources: tuple[str, ...] = (), **headers: str) -> HTMLResponse:
+def page(
+    request: Request, html: str, *, sources: tuple[str, ...] = (), connect: tuple[str, ...] = (), **headers: str
+) -> HTMLResponse:
     """An HTML answer whose `<script>` and `<style>` elements carry this response's nonce; `sources` are
-    origins its scripts, styles and images may also load from."""
+    origins its scripts, styles and images may also load from, `connect` origins it may also fetch from."""
     nonce = secrets.token_urlsafe(18)
-    request.state.csp = page_policy(nonce, sources)
+    request.state.csp = page_policy(nonce, sources, connect)
     return HTMLResponse(_TAG.sub(lambda m: f'<{m.group(1)} nonce="{nonce}"', html), headers=headers)
 
 
-def page_policy(nonce: str, sources: tuple[str, ...] = ()) -> str:
+def page_policy(nonce: str, sources: tuple[str, ...] = (), connect: tuple[str, ...] = ()) -> str:
     extra = "".join(f" {source}" for source in sources)
+    fetches = "".join(f" {origin}" for origin in connect)
     return (
         f"default-src 'none'; script-src 'nonce-{nonce}'{extra}; style-src 'nonce-{nonce}'{extra}; "
-        f"img-src 'self' data:{extra}; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+        f"img-src 'self' data:{extra}; connect-src 'self'{fetches}; base-uri 'none'; form-action 'self'; "
         "frame-ancestors 'none'"
     )
 

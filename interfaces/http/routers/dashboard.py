@@ -11,6 +11,8 @@ is not served: it would add a second CDN and web fonts for the same document.
 
 from __future__ import annotations
 
+import json
+from html import escape
 from importlib import resources
 
 from fastapi import APIRouter, Request
@@ -28,7 +30,12 @@ SWAGGER_UI_CDN = "https://cdn.jsdelivr.net"
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=True)
 def dashboard(request: Request) -> HTMLResponse:
     """The situation overview for leadership, for a wall screen or a laptop; updates live."""
-    return page(request, PAGE, **{"Cache-Control": "no-cache"})
+    oidc = request.app.state.oidc  # sign-in with the city's identity provider, when one is configured
+    sign_in = escape(json.dumps(oidc.sign_in() if oidc is not None else {}))
+    return page(
+        request, PAGE.replace('data-sign-in="{}"', f'data-sign-in="{sign_in}"'),
+        connect=(oidc.origin,) if oidc is not None else (), **{"Cache-Control": "no-cache"},
+    )
 
 
 @router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
