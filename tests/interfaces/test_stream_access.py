@@ -3,6 +3,7 @@ redacted for its own subscriber, and ended soon after its token is revoked."""
 
 from __future__ import annotations
 
+import copy
 import json
 import queue
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -24,13 +26,40 @@ THREATS = {"crisis_id": "C-X", "title": "Emailed bomb threats against schools", 
 ENDED = object()
 
 
-class Subscription:
-    """An open stream read in a thread of its own: its overview frames arrive in `frames`, ENDED when it ends."""
+def apply_patch(document: Any, patch: list[dict]) -> Any:
+    """RFC 6902 add, remove and replace, as a client applies them (a path the document lacks raises)."""
+    document = copy.deepcopy(document)
+    for operation in patch:
+        if operation["path"] == "":
+            document = operation["value"]
+            continue
+        *keys, last = [k.replace("~1", "/").replace("~0", "~") for k in operation["path"][1:].split("/")]
+        parent = document
+        for key in keys:
+            parent = parent[int(key)] if isinstance(parent, list) else parent[key]
+        at: int | str = int(last) if isinstance(parent, list) else last
+        if operation["op"] == "remove":
+            del parent[at]
+        elif operation["op"] == "add" and isinstance(parent, list):
+            parent.insert(at, operation["value"])
+        else:
+            if operation["op"] == "replace":
+                parent[at]  # noqa: B018 -- replace needs the value to exist
+            parent[at] = operation["value"]
+    return document
 
-    def __init__(self, server: LiveServer, token: str) -> None:
+
+class Subscription:
+    """An open stream read in a thread of its own: the pictures it shows (its first frame, then each patch applied)
+    arrive in `frames`, ENDED when it ends; `raw` holds each frame as (event, id, data)."""
+
+    def __init__(self, server: LiveServer, token: str, last_event_id: str | None = None,
+                 picture: dict | None = None) -> None:
         self.frames: queue.Queue = queue.Queue()
-        self.client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"},
-                                   timeout=httpx.Timeout(5, read=30))
+        self.raw: list[tuple[str, str, str]] = []
+        self.picture = picture
+        headers = {"Authorization": f"Bearer {token}"} | ({"Last-Event-ID": last_event_id} if last_event_id else {})
+        self.client = httpx.Client(base_url=server.base_url, headers=headers, timeout=httpx.Timeout(5, read=30))
         self.response = self.client.send(self.client.build_request("GET", "/situation-overview/stream"), stream=True)
         assert self.response.status_code == 200, self.response.read()
         assert self.response.headers["x-content-type-options"] == "nosniff"
@@ -40,14 +69,26 @@ class Subscription:
 
     def _read(self) -> None:
         try:
+            fields: dict[str, str] = {}
             for line in self.response.iter_lines():
-                if line.startswith("data:"):
-                    self.frames.put(json.loads(line[5:]))
+                if line:
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+                    continue
+                if "data" in fields:
+                    self.raw.append((fields["event"], fields["id"], fields["data"]))
+                    data = json.loads(fields["data"])
+                    self.picture = apply_patch(self.picture, data) if fields["event"] == "patch" else data
+                    self.frames.put((fields["id"], self.picture))
+                fields = {}
         except httpx.HTTPError:
             pass
         self.frames.put(ENDED)
 
     def next(self, seconds: float = 10) -> dict:
+        return self.next_with_id(seconds)[1]
+
+    def next_with_id(self, seconds: float = 10) -> tuple[str, dict]:
         frame = self.frames.get(timeout=seconds)
         assert frame is not ENDED, "the stream ended"
         return frame
