@@ -94,11 +94,12 @@ class Subscription:
         return frame
 
     def until(self, condition, seconds: float = 10) -> dict:  # noqa: ANN001
+        """The first picture meeting `condition`; `last` is then its (id, picture)."""
         deadline = time.monotonic() + seconds
         while True:
-            frame = self.next(max(0.1, deadline - time.monotonic()))
-            if condition(frame):
-                return frame
+            self.last = self.next_with_id(max(0.1, deadline - time.monotonic()))
+            if condition(self.last[1]):
+                return self.last[1]
 
     def ended_within(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
