@@ -7,8 +7,8 @@ created afresh and dropped at the end unless --keep-database), opens N (default 
 clients on GET /situation-overview/stream with a leadership token (raw asyncio connections, in a separate
 process), sends commands at a modest rate, and for each command and each client takes the time from the
 command's HTTP answer until that client has received a frame (the whole `overview` on connecting, a `patch`
-after it) whose `id:` is ≥ the command's position. The read models' tracking position is polled meanwhile, so the time splits into commit → read models
-and read models → client.
+after it) whose `id:` is ≥ the command's position. The read models' tracking position is polled meanwhile, so
+the time splits into commit → read models and read models → client.
 
 Nothing is written into the repository: results go to stdout, progress to stderr, optionally --json FILE.
 """
@@ -324,7 +324,8 @@ def report(results: dict[str, Any], args: argparse.Namespace, command: str, comm
         f"{s['first_client']['p99']:.1f}; first → last client of a command (fan-out): median "
         f"{s['spread']['median']:.1f}, p99 {s['spread']['p99']:.1f}",
         f"   {s['frames_per_client']:.0f} frames per client, median frame after the first "
-        f"{s['frame_bytes_median'] / 1024:.1f} KiB (first, whole picture: {s['first_frame_bytes_median'] / 1024:.1f} KiB); "
+        f"{s['frame_bytes_median'] / 1024:.1f} KiB (the first, whole: "
+        f"{s['first_frame_bytes_median'] / 1024:.1f} KiB); "
         f"HTTP command latency median {s['http_latency']['median']:.1f} ms, p99 {s['http_latency']['p99']:.1f} ms.",
         "   Delivery = arrival (in the client process) of the first frame with id ≥ the command's "
         "Valmius-Position − arrival of the command's HTTP answer.",

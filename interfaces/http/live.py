@@ -7,6 +7,13 @@ views, so never across clearances. The broadcaster recomputes the overview once 
 models' position (and every `refresh_seconds`, since overdue items change with time alone), once per view
 that has subscribers, and fans it out; a frame is encoded once per view, not once per client.
 
+A subscriber is sent its view's whole picture first (`event: overview`), then what changed (`event: patch`: the
+JSON Patch, RFC 6902, from the view's previous picture to its new one, computed from the two redacted pictures
+of that view, so it carries nothing the view's whole picture would not). Each frame's `id:` is the log position
+it shows (`P.k` for the k-th refresh at an unchanged position). Each view keeps its last RETAINED change frames:
+a client reconnecting with Last-Event-ID gets the ones after that frame, or the whole picture when it is older.
+A client too slow to take a frame skips to the whole newest picture.
+
 The token a stream was opened with is checked again every `token_check_seconds` (2 s): a token revoked
 (or otherwise no longer valid) by then has its stream ended, and the client's reconnection is refused with
 401. The check costs nothing while the process keeps tokens in memory (PostgreSQL: revocations clear them
@@ -102,7 +109,8 @@ class ViewPicture:
     def advance(self, position: int, picture: dict) -> bytes | None:
         """Make `picture` the newest; its change frame (None for the first picture of the view)."""
         known, base = self.picture, self.id
-        self.id = str(position) if position != self.position else f"{position}.{int(self.id.partition('.')[2] or 0) + 1}"
+        refresh = int(self.id.partition(".")[2] or 0) + 1 if position == self.position else 0
+        self.id = f"{position}.{refresh}" if refresh else str(position)
         self.position, self.picture, self._full = position, picture, None
         if known is None:
             return None
@@ -230,7 +238,8 @@ class OverviewBroadcaster:
     async def _publish(self, position: int) -> None:
         self.position = position
         for view in {s.view for s in self.clients}:
-            self._advance(view, position, await self._in_thread(self.projections.get_situation_picture, _reader_of(view)))
+            picture = await self._in_thread(self.projections.get_situation_picture, _reader_of(view))
+            self._advance(view, position, picture)
 
     def _advance(self, view: View, position: int, picture: dict) -> None:
         """The view's newest picture, its change sent to the view's subscribers. Synchronous: a subscriber joins

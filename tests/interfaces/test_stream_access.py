@@ -24,6 +24,8 @@ SECRET = {"level": "SECRET", "legal_basis": "JulkL 24.1 § 7 k"}
 THREATS = {"crisis_id": "C-X", "title": "Emailed bomb threats against schools", "category": "THREAT_VIOLENCE",
            "severity": 2, "classification": SECRET}
 ENDED = object()
+ACTION = {"action_id": "A-X-01", "unit": "STARA", "task": "Sweep the schools of Itäkeskus before the morning",
+          "due_at": "2030-01-01T08:00+02:00", "classification": SECRET}
 
 
 def apply_patch(document: Any, patch: list[dict]) -> Any:
@@ -128,6 +130,14 @@ def declare_secret_crisis(server: LiveServer) -> None:
     assert answer.status_code == 201, answer.text
 
 
+def change_the_secret_crisis(server: LiveServer) -> None:
+    duty = {"Authorization": f"Bearer {server.token('DO-1', 'duty_officer')}"}
+    severity = {"to_severity": 3, "reason": "Threats now name two schools"}
+    for path, body in [("/crises/C-X/actions", ACTION), ("/crises/C-X/severity", severity)]:
+        answer = httpx.post(f"{server.base_url}{path}", json=body, headers=duty)
+        assert answer.status_code < 300, answer.text
+
+
 def test_an_admin_is_refused_the_stream_even_while_a_reader_streams(server: LiveServer) -> None:
     # Given a leadership reader's stream open on this worker
     reader = Subscription(server, server.token("LR-1", "leadership"))
@@ -166,6 +176,17 @@ def test_a_cleared_and_an_uncleared_subscriber_on_one_worker_get_frames_of_their
             assert THREATS["title"] not in json.dumps(late.next())
         finally:
             late.close()
+        # and when an action of it, SECRET too, is assigned and its severity changed, the cleared reader's patches
+        # carry the title and the task, the uncleared one's neither: each computed from the reader's own picture
+        change_the_secret_crisis(server)
+        done = lambda o: o["active_crises"][0]["severity"] == 3 and o["open_actions"]  # noqa: E731
+        cleared.until(done), uncleared.until(done)
+        secrets = [THREATS["title"], ACTION["task"]]
+        for reader, shows in [(cleared, True), (uncleared, False)]:
+            patches = [json.dumps(json.loads(data), ensure_ascii=False) for event, _, data in reader.raw
+                       if event == "patch"]
+            assert len(patches) >= 2
+            assert [any(secret in patch for patch in patches) for secret in secrets] == [shows, shows]
     finally:
         uncleared.close()
         cleared.close()

@@ -1,23 +1,23 @@
 """The stream sends what changed: the whole picture first, then for each change a JSON Patch of the subscriber's
 own picture; a client applying them holds exactly the picture a newcomer is sent whole. A reconnection naming
 its last frame (Last-Event-ID) gets the patches after it while they are kept, else the whole picture again; and
-an uncleared reader's patches carry no classified word, as its whole pictures do not."""
+(tests/interfaces/test_stream_access.py) an uncleared reader's patches carry no classified word."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from tests.conftest import settings_for
 from interfaces.http.live import diff
-from tests.interfaces.test_stream_access import THREATS, Subscription, apply_patch, declare_secret_crisis
+from tests.conftest import settings_for
+from tests.interfaces.test_stream_access import (
+    Subscription,
+    apply_patch,
+    change_the_secret_crisis,
+    declare_secret_crisis,
+)
 from tests.live import LiveServer, running_service
-
-ACTION = {"action_id": "A-X-01", "unit": "STARA", "task": "Sweep the schools of Itäkeskus before the morning",
-          "due_at": "2030-01-01T08:00+02:00", "classification": THREATS["classification"]}
 
 
 def test_one_record_added_changed_or_removed_in_a_list_is_one_operation() -> None:
@@ -47,11 +47,18 @@ def server(tmp_path) -> Iterator[LiveServer]:  # noqa: ANN001
         yield running
 
 
-def change_the_secret_crisis(server: LiveServer) -> None:
-    duty = {"Authorization": f"Bearer {server.token('DO-1', 'duty_officer')}"}
-    for path, body in [("/crises/C-X/actions", ACTION), ("/crises/C-X/severity", {"to_severity": 3, "reason": "Threats now name two schools"})]:
-        answer = httpx.post(f"{server.base_url}{path}", json=body, headers=duty)
-        assert answer.status_code < 300, answer.text
+def assert_holds_what_a_newcomer_is_sent(server: LiveServer, token: str, streaming: Subscription) -> None:
+    """The picture `streaming` pieced together is the one a reader connecting now is sent whole, at the same frame."""
+    newcomer = Subscription(server, token)
+    try:
+        joined_id, whole = newcomer.next_with_id()
+        frame_id, picture = streaming.last
+        while frame_id != joined_id:  # the newest frame of the view: the stream may be one frame behind
+            frame_id, picture = streaming.next_with_id()
+        assert picture == whole
+        assert newcomer.raw[0][0] == "overview"
+    finally:
+        newcomer.close()
 
 
 def test_a_client_applying_the_patches_holds_exactly_the_picture_a_newcomer_is_sent_whole(server: LiveServer) -> None:
@@ -65,19 +72,10 @@ def test_a_client_applying_the_patches_holds_exactly_the_picture_a_newcomer_is_s
         change_the_secret_crisis(server)
         # Then after the first frame it got patches only, each much smaller than the picture
         streaming.until(lambda o: o["active_crises"] and o["active_crises"][0]["severity"] == 3 and o["open_actions"])
-        frame_id, picture = streaming.last
         assert [event for event, _, _ in streaming.raw] == ["overview"] + ["patch"] * (len(streaming.raw) - 1)
         assert len(streaming.raw) > 1
-        # and the picture it pieced together is the one a reader connecting now is sent whole, at the same frame
-        newcomer = Subscription(server, token)
-        try:
-            joined_id, whole = newcomer.next_with_id()
-            while frame_id != joined_id:  # the newest frame of the view: the stream may be one frame behind
-                frame_id, picture = streaming.next_with_id()
-            assert picture == whole
-            assert newcomer.raw[0][0] == "overview"
-        finally:
-            newcomer.close()
+        # and the picture it pieced together is the one a reader connecting now is sent whole
+        assert_holds_what_a_newcomer_is_sent(server, token, streaming)
     finally:
         streaming.close()
 
@@ -94,16 +92,8 @@ def test_a_reconnection_within_the_kept_frames_gets_the_patches_after_its_last_o
     try:
         # Then it is sent patches only, and applying them to what it held gives the picture of now
         resumed.until(lambda o: o["active_crises"])
-        resumed_id, picture = resumed.last
         assert {event for event, _, _ in resumed.raw} == {"patch"}
-        newcomer = Subscription(server, token)
-        try:
-            joined_id, whole = newcomer.next_with_id()
-            while resumed_id != joined_id:
-                resumed_id, picture = resumed.next_with_id()
-            assert picture == whole
-        finally:
-            newcomer.close()
+        assert_holds_what_a_newcomer_is_sent(server, token, resumed)
     finally:
         resumed.close()
 
@@ -119,28 +109,3 @@ def test_a_reconnection_past_the_kept_frames_gets_the_whole_picture(server: Live
         assert resumed.raw[0][0] == "overview" and picture["active_crises"][0]["crisis_id"] == "C-X"
     finally:
         resumed.close()
-
-
-def test_an_uncleared_readers_patches_carry_no_classified_word(server: LiveServer) -> None:
-    # Given an uncleared and a cleared reader streaming
-    uncleared = Subscription(server, server.token("LR-1", "leadership"))
-    cleared = Subscription(server, server.token("LR-2", "leadership", clearance=True))
-    try:
-        uncleared.next(), cleared.next()
-        # When a SECRET crisis is declared, a SECRET action assigned in it and its severity changed
-        declare_secret_crisis(server)
-        change_the_secret_crisis(server)
-        done = lambda o: o["active_crises"] and o["active_crises"][0]["severity"] == 3 and o["open_actions"]  # noqa: E731
-        cleared.until(done), uncleared.until(done)
-        # Then the cleared reader's patches carry the title and the task, the uncleared one's neither: the
-        # patches were computed from each reader's own redacted picture
-        secrets = [THREATS["title"], ACTION["task"]]
-        seen = [json.dumps(json.loads(data), ensure_ascii=False) for event, _, data in cleared.raw if event == "patch"]
-        assert all(any(secret in patch for patch in seen) for secret in secrets)
-        patches = [json.dumps(json.loads(data), ensure_ascii=False) for event, _, data in uncleared.raw
-                   if event == "patch"]
-        assert len(patches) >= 2
-        assert not [secret for secret in secrets for patch in patches if secret in patch]
-    finally:
-        uncleared.close()
-        cleared.close()
