@@ -7,6 +7,13 @@ views, so never across clearances. The broadcaster recomputes the overview once 
 models' position (and every `refresh_seconds`, since overdue items change with time alone), once per view
 that has subscribers, and fans it out; a frame is encoded once per view, not once per client.
 
+A subscriber is sent its view's whole picture first (`event: overview`), then what changed (`event: patch`: the
+JSON Patch, RFC 6902, from the view's previous picture to its new one, computed from the two redacted pictures
+of that view, so it carries nothing the view's whole picture would not). Each frame's `id:` is the log position
+it shows (`P.k` for the k-th refresh at an unchanged position). Each view keeps its last RETAINED change frames:
+a client reconnecting with Last-Event-ID gets the ones after that frame, or the whole picture when it is older.
+A client too slow to take a frame skips to the whole newest picture.
+
 The token a stream was opened with is checked again every `token_check_seconds` (2 s): a token revoked
 (or otherwise no longer valid) by then has its stream ended, and the client's reconnection is refused with
 401. The check costs nothing while the process keeps tokens in memory (PostgreSQL: revocations clear them
@@ -24,8 +31,10 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -39,6 +48,7 @@ log = logging.getLogger("valmius.live")
 OVERVIEW = SituationOverview.name  # its position, not every model's: another model failing stops no frame
 WATCHED_POLL_SECONDS = 1.0  # the fallback poll while the worker's notifications wake the broadcaster
 View = tuple[Role, bool, str | None]  # what a reader may see of the picture: role, clearance, unit
+RETAINED = 64  # change frames each view keeps for a client resuming with Last-Event-ID
 
 
 def view_of(actor: Actor) -> View:
@@ -50,15 +60,91 @@ def _reader_of(view: View) -> Actor:
     return Actor("live", role, unit=unit, clearance=clearance)
 
 
+def diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
+    """The JSON Patch (RFC 6902: add, remove, replace) that turns `old` into `new`. Objects are compared key by key;
+    a list keeps its unchanged head and tail, so one record added, changed or removed in a list is one operation."""
+    if type(old) is type(new) and old == new:
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        patch: list[dict[str, Any]] = [{"op": "remove", "path": _pointer(path, key)} for key in old if key not in new]
+        for key, value in new.items():
+            at = _pointer(path, key)
+            patch += diff(old[key], value, at) if key in old else [{"op": "add", "path": at, "value": value}]
+        return patch
+    if isinstance(old, list) and isinstance(new, list):
+        head = 0
+        while head < min(len(old), len(new)) and old[head] == new[head]:
+            head += 1
+        tail = 0
+        while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+            tail += 1
+        gone, came = old[head : len(old) - tail], new[head : len(new) - tail]
+        paired = min(len(gone), len(came))
+        patch = [op for i in range(paired) for op in diff(gone[i], came[i], _pointer(path, head + i))]
+        patch += [{"op": "remove", "path": _pointer(path, head + paired)} for _ in range(len(gone) - paired)]
+        patch += [{"op": "add", "path": _pointer(path, head + i), "value": came[i]} for i in range(paired, len(came))]
+        return patch
+    return [{"op": "replace", "path": path, "value": new}]
+
+
+def _pointer(path: str, key: str | int) -> str:  # RFC 6901
+    return f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}"
+
+
+def _frame(event: str, frame_id: str, data: Any) -> bytes:
+    return f"event: {event}\nid: {frame_id}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+class ViewPicture:
+    """The newest picture of one view, its frame id, and the change frames that led to it (the newest RETAINED),
+    for a client resuming with Last-Event-ID."""
+
+    def __init__(self) -> None:
+        self.position = -1
+        self.id = ""
+        self.picture: dict | None = None
+        self.changes: deque[tuple[str, bytes]] = deque(maxlen=RETAINED)  # (id of the picture it applies to, frame)
+        self._full: bytes | None = None
+
+    def advance(self, position: int, picture: dict) -> bytes | None:
+        """Make `picture` the newest; its change frame (None for the first picture of the view)."""
+        known, base = self.picture, self.id
+        refresh = int(self.id.partition(".")[2] or 0) + 1 if position == self.position else 0
+        self.id = f"{position}.{refresh}" if refresh else str(position)
+        self.position, self.picture, self._full = position, picture, None
+        if known is None:
+            return None
+        change = _frame("patch", self.id, diff(known, picture))
+        self.changes.append((base, change))
+        return change
+
+    def full(self) -> bytes:
+        if self._full is None:
+            self._full = _frame("overview", self.id, self.picture)
+        return self._full
+
+    def since(self, last_event_id: str | None) -> list[bytes]:
+        """What a client holding the picture `last_event_id` needs: the change frames after it while they are
+        retained, else the full picture."""
+        if last_event_id == self.id:
+            return []
+        bases = [base for base, _ in self.changes]
+        if last_event_id in bases:
+            return [frame for _, frame in list(self.changes)[bases.index(last_event_id) :]]
+        return [self.full()]
+
+
 @dataclass(eq=False)
 class Subscriber:
     view: View
     token_hash: str
     queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(maxsize=2))
 
-    def send(self, frame: bytes | None) -> None:
-        if self.queue.full():
-            self.queue.get_nowait()  # a slow client skips to the newest picture
+    def send(self, frame: bytes, picture: ViewPicture) -> None:
+        if self.queue.full():  # a slow client skips to the newest picture, whole: a change frame needs the one before
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            frame = picture.full()
         self.queue.put_nowait(frame)
 
     def close(self) -> None:
@@ -78,8 +164,7 @@ class OverviewBroadcaster:
         self.refresh_seconds = refresh_seconds
         self.token_check_seconds = token_check_seconds
         self.clients: set[Subscriber] = set()
-        self.latest: dict[View, bytes] = {}
-        self.latest_position: dict[View, int] = {}  # the position each of `latest` was computed at
+        self.views: dict[View, ViewPicture] = {}
         self.position = -1
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -122,7 +207,6 @@ class OverviewBroadcaster:
             if not self.clients:
                 # Nobody is listening: do not ask the store 20 times a second where the read models are (it
                 # costs the writers); sleep until a client connects, which computes its own first picture.
-                self.latest.clear()
                 await self._changed.wait()
                 self._changed.clear()
                 continue
@@ -153,41 +237,44 @@ class OverviewBroadcaster:
 
     async def _publish(self, position: int) -> None:
         self.position = position
-        subscribers = list(self.clients)
-        for view in {s.view for s in subscribers}:
-            overview = await self._in_thread(self.projections.get_situation_picture, _reader_of(view))
-            self.latest[view] = self._frame(position, overview)
-            self.latest_position[view] = position
-        for view in set(self.latest) - {s.view for s in self.clients}:
-            del self.latest[view]  # nobody of this view listens any more: compute it again when one connects
-        for subscriber in subscribers:
-            if subscriber in self.clients and subscriber.view in self.latest:
-                subscriber.send(self.latest[subscriber.view])
+        for view in {s.view for s in self.clients}:
+            picture = await self._in_thread(self.projections.get_situation_picture, _reader_of(view))
+            self._advance(view, position, picture)
 
-    @staticmethod
-    def _frame(position: int, overview: dict) -> bytes:
-        return f"event: overview\nid: {position}\ndata: {json.dumps(overview, ensure_ascii=False)}\n\n".encode()
+    def _advance(self, view: View, position: int, picture: dict) -> None:
+        """The view's newest picture, its change sent to the view's subscribers. Synchronous: a subscriber joins
+        between two pictures, never in the middle of one."""
+        shown = self.views.setdefault(view, ViewPicture())
+        if position < shown.position:
+            return  # computed before a newer picture of this view was published
+        change = shown.advance(position, picture)
+        for subscriber in self.clients:
+            if subscriber.view == view and change is not None:
+                subscriber.send(change, shown)
 
-    async def subscribe(self, actor: Actor, token_hash: str) -> AsyncIterator[bytes]:
-        """The frames of one subscriber. Authorises before anything is streamed: a refused role gets its 403
-        problem as the answer, not a 200 stream that ends."""
+    async def subscribe(self, actor: Actor, token_hash: str, last_event_id: str | None = None) -> AsyncIterator[bytes]:
+        """The frames of one subscriber: the full picture, or on a resume (Last-Event-ID) the change frames
+        after that picture while they are retained; then the change frames. Authorises before anything is
+        streamed: a refused role gets its 403 problem as the answer, not a 200 stream that ends."""
         self.projections.require_reader(actor)
         view = view_of(actor)
         position = await run_in_threadpool(self.projections.position, OVERVIEW)
-        if self.clients and self.latest_position.get(view) == position and view in self.latest:
-            first = self.latest[view]  # the picture just published for this view (a reconnecting wall of dashboards)
-        else:
-            first = self._frame(position, await run_in_threadpool(self.projections.get_situation_picture, actor))
-        return self._frames(Subscriber(view, token_hash), first, position)
+        shown = self.views.get(view)
+        listened = any(s.view == view for s in self.clients)  # else its picture is not kept current
+        if not (listened and shown is not None and shown.position == position):
+            self._advance(view, position, await run_in_threadpool(self.projections.get_situation_picture, actor))
+        return self._frames(Subscriber(view, token_hash), last_event_id, position)
 
-    async def _frames(self, subscriber: Subscriber, first: bytes, position: int) -> AsyncIterator[bytes]:
+    async def _frames(self, subscriber: Subscriber, last_event_id: str | None, position: int) -> AsyncIterator[bytes]:
         if not self.clients:  # the broadcaster slept: this first picture is the newest one published
             self.position = position
         self.clients.add(subscriber)
+        first = self.views[subscriber.view].since(last_event_id)  # no await since joining: no change is missed
         self._changed.set()  # wake the broadcaster if it slept for want of listeners
         try:
             yield b"retry: 2000\n\n"
-            yield first
+            for frame in first:
+                yield frame
             while True:
                 try:
                     async with asyncio.timeout(15):  # no task per frame, unlike wait_for

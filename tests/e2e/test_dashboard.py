@@ -86,6 +86,22 @@ def test_an_uncleared_reader_sees_that_a_secret_crisis_exists_but_not_its_title(
     assert "bomb" not in row.inner_text()
 
 
+def test_a_page_applying_the_streams_patches_shows_what_a_page_opened_now_shows(browser, server):
+    reader = server.token("LR-1", "leadership")
+    officer = server.token("DO-1", "duty_officer")
+    page = open_dashboard(browser, server, reader)
+    for n in range(3):
+        declare(server, officer, f"C-P{n}", f"Storm damage, district {n}")
+    answer = httpx.post(f"{server.base_url}/crises/C-P1/severity", json={"to_severity": 1},
+                        headers={"Authorization": f"Bearer {officer}"})
+    assert answer.status_code < 300, answer.text
+    page.wait_for_selector('[data-crisis="C-P1"] .sev-1', timeout=2_000)
+    opened = open_dashboard(browser, server, reader)
+    opened.wait_for_selector('[data-crisis="C-P1"] .sev-1', timeout=2_000)
+    for section in ["#figures", "#crises", "#readiness"]:
+        assert page.inner_html(section) == opened.inner_html(section), section
+
+
 def test_overdue_actions_stand_out(browser, server):
     reader = server.token("LR-1", "leadership")
     officer = server.token("DO-1", "duty_officer")

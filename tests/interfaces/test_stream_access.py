@@ -3,6 +3,7 @@ redacted for its own subscriber, and ended soon after its token is revoked."""
 
 from __future__ import annotations
 
+import copy
 import json
 import queue
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -22,15 +24,44 @@ SECRET = {"level": "SECRET", "legal_basis": "JulkL 24.1 § 7 k"}
 THREATS = {"crisis_id": "C-X", "title": "Emailed bomb threats against schools", "category": "THREAT_VIOLENCE",
            "severity": 2, "classification": SECRET}
 ENDED = object()
+ACTION = {"action_id": "A-X-01", "unit": "STARA", "task": "Sweep the schools of Itäkeskus before the morning",
+          "due_at": "2030-01-01T08:00+02:00", "classification": SECRET}
+
+
+def apply_patch(document: Any, patch: list[dict]) -> Any:
+    """RFC 6902 add, remove and replace, as a client applies them (a path the document lacks raises)."""
+    document = copy.deepcopy(document)
+    for operation in patch:
+        if operation["path"] == "":
+            document = operation["value"]
+            continue
+        *keys, last = [k.replace("~1", "/").replace("~0", "~") for k in operation["path"][1:].split("/")]
+        parent = document
+        for key in keys:
+            parent = parent[int(key)] if isinstance(parent, list) else parent[key]
+        at: int | str = int(last) if isinstance(parent, list) else last
+        if operation["op"] == "remove":
+            del parent[at]
+        elif operation["op"] == "add" and isinstance(parent, list):
+            parent.insert(at, operation["value"])
+        else:
+            if operation["op"] == "replace":
+                parent[at]  # noqa: B018 -- replace needs the value to exist
+            parent[at] = operation["value"]
+    return document
 
 
 class Subscription:
-    """An open stream read in a thread of its own: its overview frames arrive in `frames`, ENDED when it ends."""
+    """An open stream read in a thread of its own: the pictures it shows (its first frame, then each patch applied)
+    arrive in `frames`, ENDED when it ends; `raw` holds each frame as (event, id, data)."""
 
-    def __init__(self, server: LiveServer, token: str) -> None:
+    def __init__(self, server: LiveServer, token: str, last_event_id: str | None = None,
+                 picture: dict | None = None) -> None:
         self.frames: queue.Queue = queue.Queue()
-        self.client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"},
-                                   timeout=httpx.Timeout(5, read=30))
+        self.raw: list[tuple[str, str, str]] = []
+        self.picture = picture
+        headers = {"Authorization": f"Bearer {token}"} | ({"Last-Event-ID": last_event_id} if last_event_id else {})
+        self.client = httpx.Client(base_url=server.base_url, headers=headers, timeout=httpx.Timeout(5, read=30))
         self.response = self.client.send(self.client.build_request("GET", "/situation-overview/stream"), stream=True)
         assert self.response.status_code == 200, self.response.read()
         assert self.response.headers["x-content-type-options"] == "nosniff"
@@ -40,24 +71,37 @@ class Subscription:
 
     def _read(self) -> None:
         try:
+            fields: dict[str, str] = {}
             for line in self.response.iter_lines():
-                if line.startswith("data:"):
-                    self.frames.put(json.loads(line[5:]))
+                if line:
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+                    continue
+                if "data" in fields:
+                    self.raw.append((fields["event"], fields["id"], fields["data"]))
+                    data = json.loads(fields["data"])
+                    self.picture = apply_patch(self.picture, data) if fields["event"] == "patch" else data
+                    self.frames.put((fields["id"], self.picture))
+                fields = {}
         except httpx.HTTPError:
             pass
         self.frames.put(ENDED)
 
     def next(self, seconds: float = 10) -> dict:
+        return self.next_with_id(seconds)[1]
+
+    def next_with_id(self, seconds: float = 10) -> tuple[str, dict]:
         frame = self.frames.get(timeout=seconds)
         assert frame is not ENDED, "the stream ended"
         return frame
 
     def until(self, condition, seconds: float = 10) -> dict:  # noqa: ANN001
+        """The first picture meeting `condition`; `last` is then its (id, picture)."""
         deadline = time.monotonic() + seconds
         while True:
-            frame = self.next(max(0.1, deadline - time.monotonic()))
-            if condition(frame):
-                return frame
+            self.last = self.next_with_id(max(0.1, deadline - time.monotonic()))
+            if condition(self.last[1]):
+                return self.last[1]
 
     def ended_within(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
@@ -84,6 +128,14 @@ def declare_secret_crisis(server: LiveServer) -> None:
     duty = server.token("DO-1", "duty_officer")
     answer = httpx.post(f"{server.base_url}/crises", json=THREATS, headers={"Authorization": f"Bearer {duty}"})
     assert answer.status_code == 201, answer.text
+
+
+def change_the_secret_crisis(server: LiveServer) -> None:
+    duty = {"Authorization": f"Bearer {server.token('DO-1', 'duty_officer')}"}
+    severity = {"to_severity": 3, "reason": "Threats now name two schools"}
+    for path, body in [("/crises/C-X/actions", ACTION), ("/crises/C-X/severity", severity)]:
+        answer = httpx.post(f"{server.base_url}{path}", json=body, headers=duty)
+        assert answer.status_code < 300, answer.text
 
 
 def test_an_admin_is_refused_the_stream_even_while_a_reader_streams(server: LiveServer) -> None:
@@ -124,6 +176,17 @@ def test_a_cleared_and_an_uncleared_subscriber_on_one_worker_get_frames_of_their
             assert THREATS["title"] not in json.dumps(late.next())
         finally:
             late.close()
+        # and when an action of it, SECRET too, is assigned and its severity changed, the cleared reader's patches
+        # carry the title and the task, the uncleared one's neither: each computed from the reader's own picture
+        change_the_secret_crisis(server)
+        done = lambda o: o["active_crises"][0]["severity"] == 3 and o["open_actions"]  # noqa: E731
+        cleared.until(done), uncleared.until(done)
+        secrets = [THREATS["title"], ACTION["task"]]
+        for reader, shows in [(cleared, True), (uncleared, False)]:
+            patches = [json.dumps(json.loads(data), ensure_ascii=False) for event, _, data in reader.raw
+                       if event == "patch"]
+            assert len(patches) >= 2
+            assert [any(secret in patch for patch in patches) for secret in secrets] == [shows, shows]
     finally:
         uncleared.close()
         cleared.close()

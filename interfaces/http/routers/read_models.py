@@ -82,16 +82,20 @@ def get_situation_overview(views: Views, actor: CurrentActor) -> dict[str, Any]:
     "/situation-overview/stream",
     response_class=StreamingResponse,
     responses={200: {
-        "description": "Server-Sent Events: `event: overview`, each `data:` a situation overview as GET "
-        "/situation-overview answers it (SituationOverviewResponse).",
+        "description": "Server-Sent Events: `event: overview`, its `data:` a situation overview as GET "
+        "/situation-overview answers it (SituationOverviewResponse), then `event: patch`, each `data:` the JSON "
+        "Patch (RFC 6902) from the previous frame's picture; `id:` the log position shown. With Last-Event-ID "
+        "the stream resumes with the patches after that frame while they are retained, else the full picture.",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }},
 )
 async def stream_situation_overview(request: Request, actor: CurrentActor) -> StreamingResponse:
-    """Server-Sent Events: an `overview` event now and at every change of the picture (and every 10 s, as items
-    turn overdue with time alone), each redacted for the subscriber's own role and clearance. Refused like the
-    plain read (403 to admins); the stream ends within seconds when its token is revoked."""
-    frames = await request.app.state.broadcaster.subscribe(actor, request.state.token_hash)
+    """Server-Sent Events: an `overview` event now, then a `patch` event at every change of the picture (and
+    every 10 s, as items turn overdue with time alone), each redacted for the subscriber's own role and clearance.
+    Refused like the plain read (403 to admins); the stream ends within seconds when its token is revoked."""
+    frames = await request.app.state.broadcaster.subscribe(
+        actor, request.state.token_hash, request.headers.get("last-event-id")
+    )
     return StreamingResponse(
         frames, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
