@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     stream_token_check_seconds: float = Field(
         2.0, gt=0, le=5, description="how often an open overview stream's token is checked again (revocation)"
     )
+    stream_refresh_seconds: float = Field(
+        10.0, gt=0, description="how often an open overview stream's picture is sent again when no event came "
+        "(overdue items and a stopped read model change with time alone)",
+    )
     units_file: Path | None = Field(None, description="JSON with units, partners, retired and short_names")
     oidc_issuer: str | None = Field(
         None, description="the city's OpenID Connect issuer URL; when set, JWT access tokens it signs are accepted"

@@ -94,6 +94,12 @@ def reset_postgres(url: str) -> None:
         conn.execute("CREATE SCHEMA public")
 
 
+# The services of one test, driven in process a request or a call at a time, open a pool of 3 connections (up
+# to 6), not production's 10 (up to 20): each is a server process forked at every opening. The live servers,
+# which the concurrency tests race over HTTP, keep production's pool.
+TEST_POOL = {"postgres_pool_size": 3}
+
+
 def settings_for(backend: str, tmp_path, postgres_url: str | None = None, **overrides) -> Settings:  # noqa: ANN001
     if backend == "memory":
         url = "memory://"
@@ -115,7 +121,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def services(backend: str, tmp_path, clock: FakeClock, request: pytest.FixtureRequest) -> Iterator[Services]:  # noqa: ANN001
     """The application and its stores on each backend in turn."""
     pg = request.getfixturevalue("postgres_url") if backend == "postgres" else None
-    opened = open_services(settings_for(backend, tmp_path, pg), clock)
+    opened = open_services(settings_for(backend, tmp_path, pg, **TEST_POOL), clock)
     yield opened
     opened.close()
 
@@ -162,7 +168,8 @@ def api(tmp_path, clock: FakeClock) -> Iterator[ApiClient]:  # noqa: ANN001
 def pg_api(postgres_url: str, tmp_path, clock: FakeClock) -> Iterator[ApiClient]:  # noqa: ANN001
     """The HTTP API on the real PostgreSQL server."""
     # The read models are followed in-process here, by the same code `valmius project` runs as the worker.
-    yield from make_api(settings_for("postgres", tmp_path, postgres_url, embedded_projections=True), clock)
+    settings = settings_for("postgres", tmp_path, postgres_url, embedded_projections=True, **TEST_POOL)
+    yield from make_api(settings, clock)
 
 
 @pytest.fixture
@@ -235,7 +242,7 @@ def copy_sqlite(source: str | Path, target: Path) -> None:
 
 
 def store_settings(url: str) -> Settings:
-    return Settings(environment="test", database_url=url, _env_file=None, **REPLAY_SETTINGS)
+    return Settings(environment="test", database_url=url, _env_file=None, **REPLAY_SETTINGS, **TEST_POOL)
 
 
 CopyOf = Callable[..., tuple[ApiClient, Replayed]]

@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
                 running.refusals, running.clock, settings.failed_authentications_per_minute
             )
             app.state.broadcaster = OverviewBroadcaster(
-                running.projections, running.tokens, token_check_seconds=settings.stream_token_check_seconds
+                running.projections, running.tokens, refresh_seconds=settings.stream_refresh_seconds,
+                token_check_seconds=settings.stream_token_check_seconds,
             )
             app.state.broadcaster.start()
             app.state.services = running

@@ -30,7 +30,8 @@ FLAGS = [
 
 @pytest.fixture
 def server(tmp_path) -> Iterator[LiveServer]:  # noqa: ANN001
-    with running_service(settings_for("sqlite", tmp_path)) as running:
+    # The picture is sent again every second, not every 10 s: a stopped read model shows without waiting long.
+    with running_service(settings_for("sqlite", tmp_path, stream_refresh_seconds=1.0)) as running:
         yield running
 
 
