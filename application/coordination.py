@@ -327,10 +327,6 @@ class Pipeline(Application):
     def load_emergency_conditions(self) -> EmergencyConditions:
         return self._load(EmergencyConditions, EmergencyConditions.ID, "emergency conditions record")
 
-    def get_crisis(self, actor: Actor, crisis_id: str) -> Crisis:
-        authorise(actor, "get_crisis")
-        return self.load_crisis(crisis_id)
-
     def get_division_preparedness(self, actor: Actor, unit: str) -> DivisionPreparedness:
         authorise(actor, "get_division_preparedness")
         return self.load_preparedness(unit)

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
-from domain.access import Actor, Role
+from domain.access import Actor, Role, authorise
 from domain.crisis import Crisis
+from domain.crisis_records import CrisisRecord
 from domain.shared import PUBLIC, Classification, DomainError, Rule
 
 if TYPE_CHECKING:
@@ -24,6 +25,18 @@ else:
 
 
 class CrisisUseCases(UseCases):
+    def get_crisis(self, actor: Actor, crisis_id: str) -> CrisisRecord:
+        authorise(actor, "get_crisis")
+        return self.crisis_record(crisis_id)
+
+    def crisis_record(self, crisis_id: str, version: int | None = None) -> CrisisRecord:
+        """The crisis with all it recorded (at `version`), folded from its events: the aggregate keeps no texts."""
+        events = self.events.get(Crisis.id_for(crisis_id), lte=version)
+        record = CrisisRecord.of(events)
+        if not record.version:
+            raise DomainError(Rule.NOT_FOUND, f"there is no crisis {crisis_id}")
+        return record
+
     def _change_crisis(
         self,
         use_case: str,

@@ -10,14 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.crisis_records import ENTITY_CLASSES  # noqa: F401 - the snapshot transcodings read it here
-from domain.crisis_records import (
-    Action,
-    AfterActionReview,
-    Decision,
-    DecisionReview,
-    LogEntry,
-    SituationReport,
-)
+from domain.crisis_records import ActionState, DecisionState, Entry
 from domain.record import Record
 from domain.shared import (
     CATEGORIES,
@@ -38,9 +31,16 @@ ACTIVE, CONTAINED, RESOLVED, CLOSED = "ACTIVE", "CONTAINED", "RESOLVED", "CLOSED
 
 
 class Crisis(Record):
-    """One crisis, from its declaration to its after-action review."""
+    """One crisis, from its declaration to its after-action review.
+
+    It keeps what its rules need and no more (the texts of its records live in its events; CrisisRecord in
+    domain.crisis_records folds them for reading): how many log entries, which were struck through and by whom,
+    the classification of each log entry that is not public, its actions and decisions by id with their
+    units, status and successors, when and by whom each situation report and the after-action review were
+    recorded, the plans active and the police requests open for it."""
 
     kind, key = "crisis", "crisis_id"
+    class_version = 2
 
     # --- events ------------------------------------------------------------------------------------
 
@@ -74,7 +74,9 @@ class Crisis(Record):
             crisis.declared_by = self.actor
             crisis.status = ACTIVE
             crisis.status_changed_at = self.occurred_at
-            crisis.log = []
+            crisis.entries = 0
+            crisis.struck = {}
+            crisis.classified_entries = {}
             crisis.actions = {}
             crisis.situation_reports = []
             crisis.decisions = {}
@@ -134,18 +136,9 @@ class Crisis(Record):
         late_entry_reason: str | None
 
         def apply(self, crisis: Crisis) -> None:
-            crisis.log.append(
-                LogEntry(
-                    occurred_at=self.occurred_at,
-                    recorded_at=self.recorded_at,
-                    actor=self.actor,
-                    number=self.number,
-                    text=self.text,
-                    source=self.source,
-                    classification=self.classification,
-                    late_entry_reason=self.late_entry_reason,
-                )
-            )
+            crisis.entries = self.number
+            if not self.classification.is_public:
+                crisis.classified_entries[str(self.number)] = self.classification
 
         def summary(self) -> str:
             return f"log entry #{self.number} recorded by {self.actor} at {clock_time(self.occurred_at)}"
@@ -155,11 +148,7 @@ class Crisis(Record):
         reason: str
 
         def apply(self, crisis: Crisis) -> None:
-            entry = crisis.log[self.number - 1]
-            entry.struck = True
-            entry.struck_reason = self.reason
-            entry.struck_by = self.actor
-            entry.struck_at = self.recorded_at
+            crisis.struck[str(self.number)] = self.actor
 
         def summary(self) -> str:
             return f"log entry #{self.number} struck through by {self.actor} at {clock_time(self.recorded_at)}"
@@ -174,16 +163,7 @@ class Crisis(Record):
         late_entry_reason: str | None
 
         def apply(self, crisis: Crisis) -> None:
-            crisis.actions[self.action_id] = Action(
-                occurred_at=self.occurred_at,
-                recorded_at=self.recorded_at,
-                actor=self.actor,
-                action_id=self.action_id,
-                unit=self.unit,
-                task=self.task,
-                due_at=self.due_at,
-                classification=self.classification,
-            )
+            crisis.actions[self.action_id] = ActionState(unit=self.unit, classification=self.classification)
 
         def summary(self) -> str:
             return f"action {self.action_id} assigned to {self.unit} by {self.actor} at {clock_time(self.occurred_at)}"
@@ -200,7 +180,6 @@ class Crisis(Record):
             action.status = self.outcome
             action.closed_at = self.occurred_at
             action.closed_by = self.actor
-            action.note = self.note
 
         def summary(self) -> str:
             return f"action {self.action_id} {self.outcome.lower()} by {self.actor} at {clock_time(self.occurred_at)}"
@@ -215,15 +194,7 @@ class Crisis(Record):
 
         def apply(self, crisis: Crisis) -> None:
             crisis.situation_reports.append(
-                SituationReport(
-                    occurred_at=self.occurred_at,
-                    recorded_at=self.recorded_at,
-                    actor=self.actor,
-                    number=self.number,
-                    summary=self.summary_text,
-                    next_due_at=self.next_due_at,
-                    classification=self.classification,
-                )
+                Entry(occurred_at=self.occurred_at, recorded_at=self.recorded_at, actor=self.actor)
             )
 
         def summary(self) -> str:
@@ -244,21 +215,7 @@ class Crisis(Record):
         late_entry_reason: str | None
 
         def apply(self, crisis: Crisis) -> None:
-            crisis.decisions[self.decision_id] = Decision(
-                occurred_at=self.occurred_at,
-                recorded_at=self.recorded_at,
-                actor=self.actor,
-                decision_id=self.decision_id,
-                decided_by=self.decided_by,
-                authority=self.authority,
-                decision=self.decision,
-                rationale=self.rationale,
-                options=list(self.options),
-                review_at=self.review_at,
-                references=list(self.references),
-                classification=self.classification,
-                supersedes=self.supersedes,
-            )
+            crisis.decisions[self.decision_id] = DecisionState(classification=self.classification)
             if self.supersedes:
                 crisis.decisions[self.supersedes].superseded_by = self.decision_id
 
@@ -273,11 +230,7 @@ class Crisis(Record):
         late_entry_reason: str | None
 
         def apply(self, crisis: Crisis) -> None:
-            crisis.decisions[self.decision_id].reviews.append(
-                DecisionReview(
-                    occurred_at=self.occurred_at, recorded_at=self.recorded_at, actor=self.actor, outcome=self.outcome
-                )
-            )
+            pass  # a review changes no rule: it is read from the event
 
         def summary(self) -> str:
             return f"decision {self.decision_id} reviewed by {self.actor} at {clock_time(self.occurred_at)}"
@@ -328,12 +281,8 @@ class Crisis(Record):
         late_entry_reason: str | None
 
         def apply(self, crisis: Crisis) -> None:
-            crisis.after_action_review = AfterActionReview(
-                occurred_at=self.occurred_at,
-                recorded_at=self.recorded_at,
-                actor=self.actor,
-                findings=list(self.findings),
-                recommendations=list(self.recommendations),
+            crisis.after_action_review = Entry(
+                occurred_at=self.occurred_at, recorded_at=self.recorded_at, actor=self.actor
             )
 
         def summary(self) -> str:
@@ -453,7 +402,7 @@ class Crisis(Record):
 
     def close(self, **kwargs: object) -> None:
         if self.status == RESOLVED:
-            open_actions = sorted(a.action_id for a in self.actions.values() if a.status == "OPEN")
+            open_actions = sorted(i for i, a in self.actions.items() if a.status == "OPEN")
             if open_actions:
                 raise DomainError(Rule.OPEN_ITEMS, f"open actions: [{', '.join(open_actions)}]")
             if self.open_police_requests:
@@ -481,7 +430,7 @@ class Crisis(Record):
         self.check_open()
         required_text(text, "the log entry text")
         self.check_time(occurred_at, now, policy, late_entry_reason)
-        number = len(self.log) + 1
+        number = self.entries + 1
         self.trigger_event(
             self.LogEntryRecorded,
             number=number,
@@ -498,13 +447,13 @@ class Crisis(Record):
     def strike_log_entry(self, *, number: int, reason: str, actor: str, now: datetime) -> None:
         self.check_open()
         required_text(reason, "the reason for striking the entry through")
-        if not 1 <= number <= len(self.log):
+        if not 1 <= number <= self.entries:
             raise DomainError(Rule.NOT_FOUND, f"{self.crisis_id} has no log entry #{number}")
-        entry = self.log[number - 1]
-        if entry.struck:
+        struck_by = self.struck.get(str(number))
+        if struck_by is not None:
             raise DomainError(
                 Rule.IMMUTABLE_RECORD,
-                f"log entry #{number} was already struck through by {entry.struck_by}; entries are never changed",
+                f"log entry #{number} was already struck through by {struck_by}; entries are never changed",
             )
         self.trigger_event(self.LogEntryStruck, number=number, reason=reason, actor=actor, recorded_at=now)
 
@@ -550,7 +499,7 @@ class Crisis(Record):
             recorded_at=now,
         )
 
-    def action(self, action_id: str) -> Action:
+    def action(self, action_id: str) -> ActionState:
         try:
             return self.actions[action_id]
         except KeyError:
@@ -755,12 +704,25 @@ class Crisis(Record):
 
     # --- reads ---------------------------------------------------------------------------------------
 
-    def open_actions(self) -> list[Action]:
-        return [a for a in self.actions.values() if a.status == "OPEN"]
+    def entry_classification(self, number: int) -> Classification | None:
+        """The classification of log entry #`number`, None for an entry it does not have."""
+        return self.classified_entries.get(str(number), PUBLIC) if 1 <= number <= self.entries else None
 
-    @property
-    def latest_situation_report(self) -> SituationReport | None:
-        return self.situation_reports[-1] if self.situation_reports else None
+    @staticmethod
+    def upcast_v1_v2(state: dict) -> None:
+        """A snapshot of version 1 held the whole records: keep what the rules need (class docstring)."""
+        log = state.pop("log")
+        state["entries"] = len(log)
+        state["struck"] = {str(e.number): e.struck_by for e in log if e.struck}
+        state["classified_entries"] = {str(e.number): e.classification for e in log if not e.classification.is_public}
+        state["actions"] = {
+            i: ActionState(a.unit, a.classification, a.status, a.closed_at, a.closed_by)
+            for i, a in state["actions"].items()
+        }
+        state["situation_reports"] = [Entry(r.occurred_at, r.recorded_at, r.actor) for r in state["situation_reports"]]
+        state["decisions"] = {i: DecisionState(d.classification, d.superseded_by) for i, d in state["decisions"].items()}
+        review = state["after_action_review"]
+        state["after_action_review"] = review and Entry(review.occurred_at, review.recorded_at, review.actor)
 
     # --- helpers -------------------------------------------------------------------------------------
 

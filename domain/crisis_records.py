@@ -1,14 +1,20 @@
-"""The records a crisis keeps: log entries, actions, situation reports, decisions and their reviews, the
-after-action review.
+"""The records of a crisis: log entries, actions, situation reports, decisions and their reviews, the
+after-action review; `CrisisRecord`, the whole crisis folded from its events, as readers are shown it; and the
+little the Crisis aggregate keeps of its records to decide its rules (`Entry`, `ActionState`, `DecisionState`).
 
-Snapshots of a crisis encode these by class name (`DataclassAsDict` in application/coordination.py): the
-names, not the module, are persisted, so they are free to live here.
+The aggregate keeps no texts: they live in its events and in the read models, so that a crisis, its
+snapshots and its cached copy stay small however long its log grows. Snapshots of a crisis encode these
+classes by class name (`DataclassAsDict` in application/coordination.py): the names, not the module, are
+persisted. Snapshots written before the aggregate was slimmed hold the full records (`LogEntry`, `Action`,
+…); `Crisis.upcast_v1_v2` turns them into what it keeps now.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from domain.shared import Classification
 
@@ -86,4 +92,128 @@ class AfterActionReview(Entry):
     recommendations: list[str]
 
 
-ENTITY_CLASSES = (LogEntry, Action, SituationReport, DecisionReview, Decision, AfterActionReview)
+@dataclass
+class ActionState:
+    """What the crisis keeps of an action: its unit (who may complete it), its classification (what its closing
+    is as secret as), and whether, when and by whom it was closed."""
+
+    unit: str
+    classification: Classification
+    status: str = "OPEN"
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+
+
+@dataclass
+class DecisionState:
+    """What the crisis keeps of a decision: its classification (its reviews are as secret) and its successor."""
+
+    classification: Classification
+    superseded_by: str | None = None
+
+
+@dataclass
+class CrisisRecord:
+    """A crisis with all it recorded, folded from its events in order: what GET /crises/{id} and the audit
+    history show. The Crisis aggregate decides the rules; this is read."""
+
+    crisis_id: str = ""
+    version: int = 0
+    title: str = ""
+    category: str = ""
+    severity: int = 0
+    condition: str = ""
+    areas: list[str] = field(default_factory=list)
+    lead_authority: str | None = None
+    external_lead: str | None = None
+    classification: Classification | None = None
+    declared_at: datetime | None = None
+    declared_by: str = ""
+    status: str = ""
+    status_changed_at: datetime | None = None
+    log: list[LogEntry] = field(default_factory=list)
+    actions: dict[str, Action] = field(default_factory=dict)
+    situation_reports: list[SituationReport] = field(default_factory=list)
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    after_action_review: AfterActionReview | None = None
+    active_plans: dict[str, str] = field(default_factory=dict)
+    open_police_requests: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, events: Iterable[Any]) -> CrisisRecord:
+        record = cls()
+        for event in events:
+            record.apply(event)
+        return record
+
+    @property
+    def latest_situation_report(self) -> SituationReport | None:
+        return self.situation_reports[-1] if self.situation_reports else None
+
+    def open_actions(self) -> list[Action]:
+        return [a for a in self.actions.values() if a.status == "OPEN"]
+
+    def apply(self, e: Any) -> None:  # noqa: C901 - one case per event of a crisis
+        self.version = e.originator_version
+        when = {"occurred_at": getattr(e, "occurred_at", e.recorded_at), "recorded_at": e.recorded_at, "actor": e.actor}
+        match type(e).__name__:
+            case "Declared":
+                self.crisis_id, self.title, self.category = e.crisis_id, e.title, e.category
+                self.severity, self.condition, self.areas = e.severity, e.condition, list(e.areas)
+                self.lead_authority, self.external_lead = e.lead_authority, e.external_lead
+                self.classification, self.declared_at, self.declared_by = e.classification, e.occurred_at, e.actor
+                self.status, self.status_changed_at = "ACTIVE", e.occurred_at
+            case "SeverityChanged":
+                self.severity = e.to_severity
+            case "ConditionChanged":
+                self.condition = e.to_condition
+            case "StatusChanged":
+                self.status, self.status_changed_at = e.to_status, e.occurred_at
+            case "LogEntryRecorded":
+                self.log.append(LogEntry(
+                    **when, number=e.number, text=e.text, source=e.source, classification=e.classification,
+                    late_entry_reason=e.late_entry_reason,
+                ))
+            case "LogEntryStruck":
+                entry = self.log[e.number - 1]
+                entry.struck, entry.struck_reason, entry.struck_by, entry.struck_at = True, e.reason, e.actor, e.recorded_at
+            case "ActionAssigned":
+                self.actions[e.action_id] = Action(
+                    **when, action_id=e.action_id, unit=e.unit, task=e.task, due_at=e.due_at,
+                    classification=e.classification,
+                )
+            case "ActionClosed":
+                action = self.actions[e.action_id]
+                action.status, action.closed_at, action.closed_by, action.note = e.outcome, e.occurred_at, e.actor, e.note
+            case "SituationReportIssued":
+                self.situation_reports.append(SituationReport(
+                    **when, number=e.number, summary=e.summary_text, next_due_at=e.next_due_at,
+                    classification=e.classification,
+                ))
+            case "DecisionRecorded":
+                self.decisions[e.decision_id] = Decision(
+                    **when, decision_id=e.decision_id, decided_by=e.decided_by, authority=e.authority,
+                    decision=e.decision, rationale=e.rationale, options=list(e.options), review_at=e.review_at,
+                    references=list(e.references), classification=e.classification, supersedes=e.supersedes,
+                )
+                if e.supersedes:
+                    self.decisions[e.supersedes].superseded_by = e.decision_id
+            case "DecisionReviewed":
+                self.decisions[e.decision_id].reviews.append(DecisionReview(**when, outcome=e.outcome))
+            case "ContinuityPlanActivated":
+                self.active_plans[e.plan_id] = e.unit
+            case "ContinuityPlanDeactivated":
+                self.active_plans.pop(e.plan_id, None)
+            case "PoliceRequestOpened":
+                self.open_police_requests[e.request_id] = e.liaison_id
+            case "PoliceRequestClosed":
+                self.open_police_requests.pop(e.request_id, None)
+            case "AfterActionReviewRecorded":
+                self.after_action_review = AfterActionReview(
+                    **when, findings=list(e.findings), recommendations=list(e.recommendations)
+                )
+
+
+ENTITY_CLASSES = (
+    LogEntry, Action, SituationReport, DecisionReview, Decision, AfterActionReview, Entry, ActionState, DecisionState,
+)

@@ -189,8 +189,8 @@ def classification_of(
 
 def _crisis_record(event: Any, crisis: Crisis) -> Classification | None:
     """The classification of the record of a crisis that an event without its own adds to."""
-    if isinstance(event, Crisis.LogEntryStruck) and 1 <= event.number <= len(crisis.log):
-        return crisis.log[event.number - 1].classification
+    if isinstance(event, Crisis.LogEntryStruck):
+        return crisis.entry_classification(event.number)
     if isinstance(event, Crisis.ActionClosed) and event.action_id in crisis.actions:
         return crisis.actions[event.action_id].classification
     if isinstance(event, Crisis.DecisionReviewed) and event.decision_id in crisis.decisions:

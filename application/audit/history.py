@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -320,7 +320,8 @@ class History:
         self, actor: Actor, crisis_id: str, *, version: int | None = None, as_of: datetime | None = None
     ) -> AggregateAt:
         authorise(actor, "get_crisis_at")
-        return self._aggregate_at(Crisis.id_for(crisis_id), f"crisis {crisis_id}", version, as_of)
+        found = self._aggregate_at(Crisis.id_for(crisis_id), f"crisis {crisis_id}", version, as_of)
+        return replace(found, aggregate=self.app.crisis_record(crisis_id, found.version))  # with its texts
 
     def get_division_preparedness_at(
         self, actor: Actor, unit: str, *, version: int | None = None, as_of: datetime | None = None

@@ -251,7 +251,7 @@ def test_two_runs_with_one_key_store_the_command_once(settings, clock):  # noqa:
         for thread in threads:
             thread.join(timeout=60)
         # Then the entry is stored once, and both answer with its version and position
-        crisis = first.coordination.load_crisis("C-S1")
+        crisis = first.coordination.crisis_record("C-S1")
         assert [entry.text for entry in crisis.log] == ["Trees down"]
         assert results["first"] == results["second"] == (2, first.coordination.recorder.max_notification_id())
     finally:
@@ -283,7 +283,7 @@ def test_concurrent_retries_with_one_key_over_http_run_the_command_once(settings
         with httpx.Client(base_url=server.base_url, headers={**headers, "Idempotency-Key": "e-1"}) as c:
             last = c.post("/crises/C-S1/log-entries", json=ENTRY)
         # Then the entry is stored once; every answer is that entry's, or "in progress, retry"
-        crisis = server.services.coordination.load_crisis("C-S1")
+        crisis = server.services.coordination.crisis_record("C-S1")
         assert [entry.text for entry in crisis.log] == [ENTRY["text"]]
         assert last.status_code == 200 and last.json() == {"id": "C-S1", "version": 2}
         for answer in answers:
@@ -378,7 +378,7 @@ def test_a_server_killed_after_storing_answers_the_retry_from_a_new_process(post
         assert (again.json(), again.headers["ETag"], again.headers["Idempotent-Replayed"]) == (
             {"id": "C-S1", "version": 2}, '"2"', "true")
         assert again.headers["Valmius-Position"] == str(services.coordination.recorder.max_notification_id())
-        assert [entry.text for entry in services.coordination.load_crisis("C-S1").log] == [ENTRY["text"]]
+        assert [entry.text for entry in services.coordination.crisis_record("C-S1").log] == [ENTRY["text"]]
     finally:
         services.close()
 
@@ -448,7 +448,7 @@ def test_a_server_killed_under_keyed_load_leaves_every_key_resolved_once(postgre
         assert unanswered and all(answer.status_code == 200 for answer in retried.values()), {
             k: (a.status_code, a.text) for k, a in retried.items()}
         # and every entry, acknowledged or retried, is stored exactly once
-        texts = [e.text for n in range(CLIENTS) for e in services.coordination.load_crisis(f"C-{n}").log]
+        texts = [e.text for n in range(CLIENTS) for e in services.coordination.crisis_record(f"C-{n}").log]
         assert sorted(texts) == sorted([*acknowledged, *retried])
         # and a retry of an acknowledged entry gets its first answer
         key, first_answer = next(iter(acknowledged.items()))
