@@ -22,13 +22,14 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
@@ -83,6 +84,14 @@ class DataclassAsDict(Transcoding):
 
 
 @dataclass(frozen=True)
+class Saved:
+    """A record as a command left it: its id and new version (what the use cases answer with)."""
+
+    id: UUID
+    version: int
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What a stored command left: the records it changed at their new versions, and the log position of its
     last event. Enough to answer it again exactly as it was answered."""
@@ -112,6 +121,38 @@ class KeyedCommand:
 KEYED_COMMAND: ContextVar[KeyedCommand | None] = ContextVar("valmius_keyed_command", default=None)
 
 
+class CommandRepository(Repository):
+    """The library's repository, whose cache a command takes its records out of instead of deep copying them.
+
+    A command changes the very object it took (`take`): out of the cache, no other thread sees it while it
+    changes; once its events are stored it goes back (`put_back`). Every load from the cache, and every take,
+    is one step under a lock per record, so a reader never copies a record while a command takes it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._locks = tuple(threading.Lock() for _ in range(QUEUES))
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None, **kwargs: Any) -> Any:
+        if self.cache is None or version is not None:
+            return super().get(aggregate_id, version=version, **kwargs)
+        with self._locks[hash(aggregate_id) % QUEUES]:
+            return super().get(aggregate_id, **kwargs)
+
+    def take(self, aggregate_id: UUID) -> Any:
+        if self.cache is None:
+            return super().get(aggregate_id)
+        with self._locks[hash(aggregate_id) % QUEUES]:
+            aggregate = super().get(aggregate_id, deepcopy_from_cache=False)
+            with suppress(KeyError):
+                self.cache.get(aggregate_id, evict=True)
+        return aggregate
+
+    def put_back(self, aggregate: Aggregate) -> None:
+        """A record whose events are all stored goes back into the cache; one with unsaved changes does not."""
+        if self.cache is not None and not aggregate.pending_events:
+            self.cache.put(aggregate.id, aggregate)
+
+
 class Pipeline(Application):
     """The Application under the use cases: the command pipeline and the reads of whole records."""
 
@@ -130,10 +171,16 @@ class Pipeline(Application):
         self.clock = clock
         self.listeners: list[Callable[[int], None]] = []
         self._written = threading.local()
+        self._taken = threading.local()  # .records: what the running command took out of the cache, by id
         self._queues = tuple(threading.Lock() for _ in range(QUEUES))
         self._recorded: weakref.WeakSet[DomainError] = weakref.WeakSet()
         super().__init__(env)
         self.refusals = refusals  # where refused attempts are kept (infrastructure.refusals.RefusalLog)
+
+    def construct_repository(self) -> CommandRepository:
+        size = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return CommandRepository(event_store=self.events, snapshot_store=self.snapshots,
+                                 cache_maxsize=int(size) if size else None)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -209,13 +256,18 @@ class Pipeline(Application):
         attempt: Callable[[datetime], list[Aggregate]],
         *,
         unit: str | None = None,
-    ) -> list[Aggregate]:
+    ) -> list[Saved]:
         """Authorise `actor` for `use_case`, run `attempt` (load, check, change) and save what it changed,
-        atomically; refusals are kept.
+        atomically; refusals are kept. The changed records' new versions.
 
         Commands on the same record queue behind each other in this process, so they do not race; writers in
         other processes can still win the race, and then the command runs again on fresh state after a short
         random pause.
+
+        The records a command loads are taken out of the aggregate cache rather than deep copied from it
+        (CommandRepository): no one else sees them while the command changes them, and only once their events are
+        stored do they go back. A refused, raced or failed attempt leaves them out: the next load reads the
+        store.
 
         A command with an idempotency key (KEYED_COMMAND) is saved with its key's decision, in one transaction.
         If a run with the same key stored its events first, that run's records are the answer."""
@@ -229,13 +281,17 @@ class Pipeline(Application):
             authorise(actor, use_case, unit)
             with self._queue_for(target):
                 for attempt_number in range(MAX_ATTEMPTS):
-                    changed = attempt(self.now())
+                    outer, self._taken.records = getattr(self._taken, "records", None), {}
                     try:
+                        changed = attempt(self.now())
+                        saved = [Saved(aggregate.id, aggregate.version) for aggregate in changed]
                         if keyed is None:
                             self.save(*changed)
                         else:
-                            keyed.aggregates = tuple((aggregate.id, aggregate.version) for aggregate in changed)
+                            keyed.aggregates = tuple((record.id, record.version) for record in saved)
                             self.save(*changed, idempotency=keyed)
+                        for aggregate in self._taken.records.values():
+                            self.repository.put_back(aggregate)
                     except IntegrityError:
                         stored = keyed.ledger.outcome(keyed.user, keyed.key) if keyed is not None else None
                         if stored is not None:
@@ -244,10 +300,12 @@ class Pipeline(Application):
                         log.info("%s on %s raced another writer; running it again on fresh state", use_case, target)
                         time.sleep(random.uniform(0, 0.002 * 2**attempt_number))
                         continue
+                    finally:
+                        self._taken.records = outer
                     if keyed is not None:
                         keyed.stored = True
                     log.info("%s on %s by %s (%s)", use_case, target, actor.user, actor.role)
-                    return changed
+                    return saved
             raise DomainError(
                 Rule.CONFLICT_VERSION, f"{target} is being changed by others right now; reload and try again"
             )
@@ -260,10 +318,10 @@ class Pipeline(Application):
         """The arguments a command was given (those not left out), kept with its refusal."""
         return {name: value for name, value in arguments.items() if value is not None}
 
-    def _as_stored(self, outcome: Outcome) -> list[Aggregate]:
+    def _as_stored(self, outcome: Outcome) -> list[Saved]:
         """The records as a stored command left them, and its log position as this thread's last write."""
         self._written.position = outcome.position
-        return [self.repository.get(aggregate_id, version=version) for aggregate_id, version in outcome.aggregates]
+        return [Saved(aggregate_id, version) for aggregate_id, version in outcome.aggregates]
 
     def _queue_for(self, target: str) -> threading.Lock:
         return self._queues[hash(target) % QUEUES]
@@ -291,7 +349,12 @@ class Pipeline(Application):
 
     def _load(self, cls: type[A], aggregate_id: UUID, label: str) -> A:
         try:
-            return self.repository.get(aggregate_id)
+            taken = getattr(self._taken, "records", None)
+            if taken is None:
+                return self.repository.get(aggregate_id)
+            if aggregate_id not in taken:
+                taken[aggregate_id] = self.repository.take(aggregate_id)
+            return taken[aggregate_id]
         except AggregateNotFoundError:
             raise DomainError(Rule.NOT_FOUND, f"there is no {label}") from None
 
