@@ -33,6 +33,7 @@ from application.projections.runner import Projections
 from application.projections.situation_overview import SituationOverview
 from domain.access import Actor, Role
 from infrastructure.identity import TokenStore
+from interfaces.http.metrics import STREAM_CLIENTS
 
 log = logging.getLogger("valmius.live")
 
@@ -184,6 +185,7 @@ class OverviewBroadcaster:
         if not self.clients:  # the broadcaster slept: this first picture is the newest one published
             self.position = position
         self.clients.add(subscriber)
+        STREAM_CLIENTS.inc()
         self._changed.set()  # wake the broadcaster if it slept for want of listeners
         try:
             yield b"retry: 2000\n\n"
@@ -199,3 +201,4 @@ class OverviewBroadcaster:
                 yield frame
         finally:
             self.clients.discard(subscriber)
+            STREAM_CLIENTS.dec()
