@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     settings = Settings()
-    logging.config.dictConfig(logging_config(settings.log_format))
+    if not logging.getLogger().handlers:  # (as basicConfig: a host that set up logging, such as pytest, keeps it)
+        logging.config.dictConfig(logging_config(settings.log_format))
     if args.command == "serve":
         return serve_http(settings, args)
     if args.command == "project":

@@ -31,6 +31,7 @@ import os
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -61,18 +62,21 @@ def request_id_of(sent: str | None) -> str:
     return sent if sent is not None and _VALID_ID.fullmatch(sent) else uuid.uuid4().hex
 
 
+@dataclass
 class Observed:
     """Gives each request its id and measures its answer. Outermost of our middleware: it sees every answer,
     refusals at the edge included. A request runs in its own task, so REQUEST_ID stays set for the server-error
     handler that answers an unexpected failure outside it."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    app: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.answer(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = request_id_of(Headers(scope=scope).get("x-request-id"))
         REQUEST_ID.set(request_id)
         started = time.perf_counter()
