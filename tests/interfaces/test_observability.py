@@ -9,7 +9,6 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,7 +18,7 @@ from interfaces.http.app import create_app
 from tests.conftest import ApiClient, FakeClock, make_api, settings_for
 from tests.interfaces.conftest import PROBLEM_JSON, STORM, accepted, api_routes, declare, last_event, problem
 from tests.interfaces.test_stream_access import Subscription
-from tests.live import LiveServer, running_service
+from tests.live import LiveServer, running_service, wait_until
 
 serving = contextmanager(make_api)
 Samples = dict[tuple[str, frozenset], float]
@@ -130,12 +129,8 @@ def test_open_streams_are_counted(server: LiveServer) -> None:
         assert streams() == before + 1
     finally:
         stream.close()
-    # and none once it is closed
-    deadline = 50
-    while streams() != before and deadline:
-        deadline -= 1
-        httpx.get(f"{server.base_url}/health/live")  # (the server notices the closed stream when it next sends)
-    assert streams() == before
+    # and no longer once it is closed
+    wait_until(lambda: streams() == before, 10, "the closed stream to be uncounted")
 
 
 def test_a_request_id_sent_is_echoed_and_one_is_made_for_a_request_without(api: ApiClient, people) -> None:  # noqa: ANN001
