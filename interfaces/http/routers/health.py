@@ -114,7 +114,7 @@ async def get_scraper(
 
 
 @router.get("/metrics", dependencies=[Depends(get_scraper)], response_class=Response,
-            responses={200: {"description": "The Prometheus text format", "content": {CONTENT_TYPE_LATEST: {}}}})
+            responses={200: {"description": "The Prometheus text format", "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}})
 def metrics(request: Request) -> Response:
     """The service's metrics in the Prometheus text format: request latency by route template, commands by use
     case, refusals by rule code, each read model's position and lag, open streams."""
