@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.access import Role
 from domain.shared import DEFAULT_UNITS, Policy, TimeRules, UnitRegistry
+from infrastructure.logging import LogFormat
 from infrastructure.oidc import GroupRule, OidcVerifier
 
 DEFAULT_DATABASE_URL = "sqlite:///var/valmius.sqlite3"
@@ -78,6 +79,11 @@ class Settings(BaseSettings):
         description="a token signed with a key we do not hold fetches the issuer's keys again, at most this often",
     )
     oidc_client_id: str = Field("valmius", description="the dashboard's public client at the issuer (code + PKCE)")
+    log_format: LogFormat = Field("text", description="`text` for a terminal, `json` (one object a line) for a collector")
+    metrics_public: bool = Field(
+        False, description="serve /metrics to anyone who reaches it (a scraper on a private network); otherwise "
+        "to an admin's or an auditor's bearer token only",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.config
 import sys
 from datetime import timedelta
 
 from domain.access import Role
 from domain.shared import DomainError
 from infrastructure.bootstrap import open_services, open_services_retrying
+from infrastructure.logging import logging_config
 from infrastructure.settings import Settings
 from interfaces.cli import audit_chain, audit_export, audit_history
 
@@ -71,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         module.register(audit)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()
+    if not logging.getLogger().handlers:  # (as basicConfig: a host that set up logging, such as pytest, keeps it)
+        logging.config.dictConfig(logging_config(settings.log_format))
     if args.command == "serve":
         return serve_http(settings, args)
     if args.command == "project":
@@ -140,6 +143,10 @@ def rebuild_read_models(settings: Settings, names: list[str]) -> int:
 
 
 def serve_http(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+    import shutil
+    import tempfile
+
     import uvicorn
 
     host = args.host or settings.host
@@ -151,11 +158,19 @@ def serve_http(settings: Settings, args: argparse.Namespace) -> int:
     # lifespan="on": a start-up that fails stops the process, rather than serving without its store. A store
     # out of reach does not fail it (see interfaces.http.app), so uvicorn's supervisor, which stops every
     # worker when one fails its start-up, only ever sees workers that die, and starts those again.
-    uvicorn.run(
-        "interfaces.http.app:create_app", factory=True, host=host, port=port, workers=args.workers,
-        log_level="info", timeout_graceful_shutdown=5,  # live dashboards hold SSE streams open
-        lifespan="on",
-    )
+    # Several workers add up their metrics in a directory of their own (prometheus-client's multiprocess mode).
+    shared_metrics = args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    if shared_metrics:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="valmius-metrics-")
+    try:
+        uvicorn.run(
+            "interfaces.http.app:create_app", factory=True, host=host, port=port, workers=args.workers,
+            log_level="info", timeout_graceful_shutdown=5,  # live dashboards hold SSE streams open
+            lifespan="on", log_config=logging_config(settings.log_format),  # applied in every worker
+        )
+    finally:
+        if shared_metrics:
+            shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)
     return 0
 
 

@@ -23,7 +23,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from application.backoff import RETRY_CAP_SECONDS
 from domain.shared import DomainError, Rule
+from infrastructure.logging import REQUEST_ID
 from infrastructure.persistence import STORE_ERRORS, store_unavailable
+from interfaces.http.metrics import REFUSALS
 from interfaces.http.security import harden
 
 log = logging.getLogger("valmius.http")
@@ -66,7 +68,10 @@ TITLES = {
 
 
 def problem(rule: Rule, detail: str, status: int | None = None, instance: str | None = None, **extra: Any) -> JSONResponse:
+    """The problem detail refusing this request by `rule`, with the request's id (and counted by its rule)."""
     status = status or STATUS.get(rule, 422)
+    REFUSALS.labels(str(rule)).inc()
+    request_id = REQUEST_ID.get()
     body = {
         "type": f"urn:valmius:rule:{rule}",
         "title": TITLES.get(rule, rule.replace("_", " ").capitalize()),
@@ -75,8 +80,11 @@ def problem(rule: Rule, detail: str, status: int | None = None, instance: str | 
         "code": str(rule),
         **({"instance": instance} if instance else {}),
         **extra,
+        "request_id": request_id,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if request_id is not None:  # (an answer to an unexpected failure is sent outside the middleware that adds it)
+        headers["X-Request-ID"] = request_id
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)

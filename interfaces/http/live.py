@@ -42,6 +42,7 @@ from application.projections.runner import Projections
 from application.projections.situation_overview import SituationOverview
 from domain.access import Actor, Role
 from infrastructure.identity import TokenStore
+from interfaces.http.metrics import STREAM_CLIENTS
 
 log = logging.getLogger("valmius.live")
 
@@ -270,6 +271,7 @@ class OverviewBroadcaster:
             self.position = position
         self.clients.add(subscriber)
         first = self.views[subscriber.view].since(last_event_id)  # no await since joining: no change is missed
+        STREAM_CLIENTS.inc()
         self._changed.set()  # wake the broadcaster if it slept for want of listeners
         try:
             yield b"retry: 2000\n\n"
@@ -286,3 +288,4 @@ class OverviewBroadcaster:
                 yield frame
         finally:
             self.clients.discard(subscriber)
+            STREAM_CLIENTS.dec()

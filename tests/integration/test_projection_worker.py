@@ -438,7 +438,7 @@ def test_ready_waits_for_read_models_within_the_configured_lag_and_tells_details
     behind = f"read model situation_overview is {head - caught} events behind the head {head} (at most 2)"
     assert head - caught == 3 and behind in told.json()["problems"]
     assert anonymous.status_code == 503 and set(anonymous.json()) == {"type", "title", "status", "detail", "code",
-                                                                       "instance"}
+                                                                       "instance", "request_id"}
     assert (anonymous.json()["code"], anonymous.json()["detail"]) == ("NOT_READY", "not ready")
     assert forged.status_code == 401
     assert api.get("/health/live").json() == {"status": "up"}

@@ -25,7 +25,7 @@ from tests.interfaces.test_rejection_codes import DECISION
 READ_ONLY = ("leadership", "auditor", "admin")
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 NEVER_CHANGED = {"PUT", "PATCH", "DELETE"}
-PUBLIC = re.compile(r"^/(health(/.*)?|dashboard|docs)$")
+PUBLIC = re.compile(r"^/(health(/.*)?|metrics|dashboard|docs)$")  # /metrics: a token unless made public
 
 
 def calls(dependant) -> set:  # noqa: ANN001

@@ -6,21 +6,25 @@
   is named to an authenticated caller only (an anonymous one learns ready or not ready).
 - `/health`: `ok` while the store answers (503 otherwise); to an authenticated caller also the store's kind and
   the position of the last stored event (tools and tests read it), to an anonymous one nothing more.
+- `/metrics`: the Prometheus series of interfaces.http.metrics, to an admin or an auditor (to anyone with
+  VALMIUS_METRICS_PUBLIC).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 
 from application.projections.runner import Projections
-from domain.access import Actor
-from domain.shared import Rule
+from domain.access import Actor, Role
+from domain.shared import DomainError, Rule
 from interfaces.http.dependencies import App, bearer, get_reader
 from interfaces.http.errors import PROBLEM_JSON, problem
+from interfaces.http.metrics import exposition
 
 router = APIRouter(tags=["health"])
 
@@ -57,6 +61,7 @@ async def get_caller(
 
 
 Caller = Annotated[Actor | None, Depends(get_caller)]
+SCRAPERS = frozenset({Role.ADMIN, Role.AUDITOR})
 NOT_READY = {503: {"description": "Not ready: a problem detail (naming what is wrong to authenticated callers)",
                    "content": {PROBLEM_JSON: {}}}}
 
@@ -95,3 +100,22 @@ def ready(request: Request, caller: Caller) -> Any:
         read_models=readiness.read_models,
     )
 
+
+
+async def get_scraper(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
+    """Anyone when VALMIUS_METRICS_PUBLIC is set; otherwise an admin or an auditor."""
+    if request.app.state.services.settings.metrics_public:
+        return
+    actor = await get_reader(request, credentials)
+    if actor.role not in SCRAPERS:
+        raise DomainError(Rule.FORBIDDEN_ROLE, "only admins and auditors read the service's metrics")
+
+
+@router.get("/metrics", dependencies=[Depends(get_scraper)], response_class=Response,
+            responses={200: {"description": "The Prometheus text format", "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}})
+def metrics(request: Request) -> Response:
+    """The service's metrics in the Prometheus text format: request latency by route template, commands by use
+    case, refusals by rule code, each read model's position and lag, open streams."""
+    return Response(exposition(request.app.state.services), media_type=CONTENT_TYPE_LATEST)

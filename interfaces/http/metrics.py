@@ -1,0 +1,144 @@
+"""`/metrics` in the Prometheus text format, and the request id every answer carries.
+
+What is measured, with labels that name code, never content (route templates, use cases, rule codes, read
+model names), so no classified word reaches a scraper and the series stay few:
+
+- `valmius_http_request_duration_seconds{route, method, status}`: latency by route template (`/crises/{crisis_id}`,
+  not the path sent; `unmatched` for a path no route has) and status class (`2xx` … `5xx`);
+- `valmius_commands_total{use_case, outcome}`: each write by its use case, `done`, `refused` or `failed`;
+- `valmius_refusals_total{rule}`: each problem detail answered, by its rule code (counted in errors.problem,
+  the one place every refusal is answered);
+- `valmius_read_model_position`, `_behind_events`, `_lag_seconds{read_model}` and `valmius_log_head_position`:
+  read at scrape time from the read models' tracking rows (one query, and the time of the oldest event a model
+  misses, remembered by Projections);
+- `valmius_stream_clients`: open `/situation-overview/stream` connections.
+
+Who may scrape: an admin's or an auditor's bearer token, or anyone when VALMIUS_METRICS_PUBLIC is set (a
+scraper on a private network; the series say nothing classified, but how busy the unit is can be telling).
+
+Several workers (`valmius serve --workers N`) share their counters through prometheus-client's multiprocess
+mode: `serve` gives them a directory (PROMETHEUS_MULTIPROC_DIR), any worker answering a scrape sums them all,
+and the stream-client gauge sums the live workers'.
+
+The request id: an incoming `X-Request-ID` of 1 to 64 letters, digits and `-_.:` is kept, anything else is
+replaced by a new one; it is echoed in `X-Request-ID`, put in every problem detail (`request_id`) and on every
+log record written for the request (infrastructure.logging.REQUEST_ID).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from infrastructure.bootstrap import Services
+from infrastructure.logging import REQUEST_ID
+
+REQUEST_DURATION = Histogram(
+    "valmius_http_request_duration_seconds", "Time to answer an HTTP request, by route template",
+    ["route", "method", "status"],
+)
+COMMANDS = Counter("valmius_commands", "Writes by use case and outcome", ["use_case", "outcome"])
+REFUSALS = Counter("valmius_refusals", "Problem details answered, by rule code", ["rule"])
+STREAM_CLIENTS = Gauge(
+    "valmius_stream_clients", "Open situation-overview streams", multiprocess_mode="livesum"
+)
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+_VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id_of(sent: str | None) -> str:
+    """The client's X-Request-ID when it is a plain, short token; a new one otherwise."""
+    return sent if sent is not None and _VALID_ID.fullmatch(sent) else uuid.uuid4().hex
+
+
+@dataclass
+class Observed:
+    """Gives each request its id and measures its answer. Outermost of our middleware: it sees every answer,
+    refusals at the edge included. A request runs in its own task, so REQUEST_ID stays set for the server-error
+    handler that answers an unexpected failure outside it."""
+
+    app: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.answer(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = request_id_of(Headers(scope=scope).get("x-request-id"))
+        REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            observe(scope, status, time.perf_counter() - started)
+
+
+def observe(scope: Scope, status: int, seconds: float) -> None:
+    route = scope.get("route")
+    method = scope["method"]
+    REQUEST_DURATION.labels(getattr(route, "path", "unmatched"), method, f"{status // 100}xx").observe(seconds)
+    if method not in READS and route is not None:
+        outcome = "done" if status < 400 else "refused" if status < 500 else "failed"
+        COMMANDS.labels(route.name, outcome).inc()
+
+
+class ReadModels:
+    """Each read model's position and lag, read when scraped (the same in every process: from the store)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def collect(self) -> list[Any]:
+        projections = self.services.projections
+        status, head = projections.status(), projections.head()
+        now = self.services.clock()
+        labels = ["read_model"]
+        position = GaugeMetricFamily("valmius_read_model_position", "Log position the read model reflects",
+                                     labels=labels)
+        behind = GaugeMetricFamily("valmius_read_model_behind_events", "Events between the read model and the "
+                                   "log's head", labels=labels)
+        lag = GaugeMetricFamily("valmius_read_model_lag_seconds", "Age of the oldest event the read model has "
+                                "not applied (0 when it is at the head)", labels=labels)
+        for name, (at, _) in sorted(status.items()):
+            missed = projections._event_time(at, following=True) if head > at else None
+            position.add_metric([name], at)
+            behind.add_metric([name], max(0, head - at))
+            lag.add_metric([name], max(0.0, (now - missed).total_seconds()) if missed is not None else 0.0)
+        return [position, behind, lag, GaugeMetricFamily("valmius_log_head_position", "Position of the last "
+                                                         "stored event", value=head)]
+
+
+def exposition(services: Services) -> bytes:
+    """Every series, in the text format: this process's (or, with several workers, all of theirs, summed) and
+    the read models'."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return generate_latest(registry) + generate_latest(ReadModels(services))
