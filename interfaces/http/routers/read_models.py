@@ -17,13 +17,14 @@ from fastapi.responses import StreamingResponse
 
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
+from application.projections.paging import Page
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard
 from application.projections.runner import MAX_WAIT_SECONDS, Projections
 from application.projections.situation_overview import SituationOverview
 from domain.shared import DomainError, Rule
-from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_projections
-from interfaces.http.schemas.common import BIGINT
+from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_projections, query_time
+from interfaces.http.schemas.common import BIGINT, TIME_EXAMPLE, Time
 from interfaces.http.schemas.read_models import (
     CrisisTimelineResponse,
     DecisionLogResponse,
@@ -65,6 +66,39 @@ def caught_up(model: str) -> Any:
     return Depends(dependency)
 
 
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+def paged(
+    views: Views,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"At most this many items (≤ {MAX_LIMIT}).")] = DEFAULT_LIMIT,
+    after: Annotated[int | None, Query(ge=0, le=BIGINT, description="The items after this cursor (a page's `next`).")] = None,
+    before: Annotated[int | None, Query(ge=0, le=BIGINT, description="The items before this cursor (a page's `previous`).")] = None,
+    start: Annotated[Time | None, Query(alias="from", description="Items that occurred at or after this time (explicit offset).", examples=[TIME_EXAMPLE])] = None,
+    end: Annotated[Time | None, Query(alias="to", description="Items that occurred before this time (explicit offset).", examples=[TIME_EXAMPLE])] = None,
+) -> Page:
+    """A page of a long list (application.projections.paging): `limit` items after or before a cursor,
+    within a window of occurrence times."""
+    return Page(limit, after, before, query_time(views.app, start, "from"), query_time(views.app, end, "to"))
+
+
+Paged = Annotated[Page, Depends(paged)]
+
+
+def linked(request: Request, response: Response, answer: dict[str, Any]) -> dict[str, Any]:
+    """The neighbours of a page as `Link` headers (RFC 8288): rel="next" and rel="prev"."""
+    links = [
+        f'<{request.url.remove_query_params(["after", "before"]).include_query_params(**{cursor: answer[key]})}>;'
+        f' rel="{rel}"'
+        for key, cursor, rel in (("next", "after", "next"), ("previous", "before", "prev"))
+        if answer.get(key) is not None
+    ]
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return answer
+
+
 @router.get(
     "/situation-overview",
     response_model=SituationOverviewResponse,
@@ -103,9 +137,14 @@ async def stream_situation_overview(request: Request, actor: CurrentActor) -> St
     dependencies=[caught_up(CrisisTimeline.name)],
     **READ,
 )
-def get_crisis_timeline(crisis_id: PathId, views: Views, actor: CurrentActor) -> dict[str, Any]:
-    """Every entry of the crisis ordered by instant, both times with offsets, actor, late and struck entries."""
-    return views.get_crisis_timeline(actor, crisis_id)
+def get_crisis_timeline(
+    crisis_id: PathId, views: Views, actor: CurrentActor, page: Paged, request: Request, response: Response
+) -> dict[str, Any]:
+    """The entries of the crisis ordered by instant, both times with offsets, actor, late and struck entries;
+    a page at a time (`limit`, at most 1000): page on with `after=next` (or back with `before=previous`), also
+    given as `Link` headers. A cursor is an entry's `position`, stable while entries arrive; `from`/`to` cut
+    the timeline to the entries that occurred in that window."""
+    return linked(request, response, views.get_crisis_timeline(actor, crisis_id, page))
 
 
 @router.get(

@@ -397,6 +397,10 @@ class CrisisTimelineResponse(ReadResponse):
     crisis_id: str
     at: str
     entries: list[TimelineEntryResponse]
+    next: int | None = Field(None, description="The cursor of the next page (`after=`); null on the last page.")
+    previous: int | None = Field(
+        None, description="The cursor of the page before (`before=`); null on the first page."
+    )
 
 
 class DecisionLogEntryResponse(Decision):
