@@ -3,11 +3,11 @@ times and their offsets, the actor, late entries flagged, and struck entries sho
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from application.ports import Store, Tx
-from application.projections.paging import Page, unknown_cursor
+from application.projections.paging import Page, microseconds, page_rows
 from application.projections.read_model import ReadModel
 from application.projections.values import classification_text, dump, iso, load, parse, stored_classification
 from domain.crisis import Crisis
@@ -15,8 +15,6 @@ from domain.secrecy import redact
 from domain.shared import PUBLIC, Classification, Policy, display
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-MICROSECOND = timedelta(microseconds=1)
 MINUTE = timedelta(minutes=1)
 
 
@@ -90,7 +88,7 @@ class CrisisTimeline(ReadModel):
         if kind in self.PARENTS:
             self.remember(self._parents, (e.crisis_id, kind, ref), classification)
         self.append(tx, "rm_timeline", self.COLUMNS, (
-            e.crisis_id, position, kind, ref, occurred.isoformat(), _us(occurred),
+            e.crisis_id, position, kind, ref, occurred.isoformat(), microseconds(occurred),
             recorded.isoformat(), e.actor, max((recorded - occurred) // MINUTE, 0),
             getattr(e, "late_entry_reason", None), dump(content), classification_text(classification),
         ))
@@ -141,7 +139,7 @@ def timeline(
     """The crisis's entries ordered by instant; with a `page`, only that page, and the cursors of its
     neighbours (`next`, `previous`: None where there is nothing more)."""
     names = policy.units.short_names
-    rows, neighbours = _rows(store, crisis_id, page or Page())
+    rows, neighbours = page_rows(store, "rm_timeline", ("occurred_us", "position"), crisis_id, page or Page())
     # what the crisis records of itself (a reason for a change of severity, the after-action review) is as
     # secret as the crisis; its log entries, actions, reports and decisions carry their own classification
     declared = store.query(
@@ -155,47 +153,6 @@ def timeline(
         "entries": [_entry(r, crisis, cleared, names, policy) for r in rows],
         **(neighbours if page is not None else {}),
     }
-
-
-def _rows(store: Store, crisis_id: str, page: Page) -> tuple[list[dict[str, Any]], dict[str, int | None]]:
-    """One page in the order (occurred_us, position), read along the index of that order: a condition per
-    bound, one more row than the limit to know whether there is more."""
-    where, args = ["crisis_id = %s"], [crisis_id]
-    if page.start is not None:
-        where.append("occurred_us >= %s")
-        args.append(_us(page.start))
-    if page.end is not None:
-        where.append("occurred_us < %s")
-        args.append(_us(page.end))
-    backwards = page.before is not None
-    cursor = page.before if backwards else page.after
-    if cursor is not None:
-        found = store.query(
-            "SELECT occurred_us FROM rm_timeline WHERE crisis_id = %s AND position = %s", (crisis_id, cursor)
-        )
-        if not found:
-            raise unknown_cursor("before" if backwards else "after", cursor, f"the timeline of {crisis_id}")
-        instant = found[0]["occurred_us"]
-        where.append("occurred_us <= %s AND (occurred_us < %s OR position < %s)" if backwards else
-                     "occurred_us >= %s AND (occurred_us > %s OR position > %s)")
-        args += [instant, instant, cursor]
-    order = "occurred_us DESC, position DESC" if backwards else "occurred_us, position"
-    limit = "" if page.limit is None else f" LIMIT {int(page.limit) + 1}"
-    rows = store.query(f"SELECT * FROM rm_timeline WHERE {' AND '.join(where)} ORDER BY {order}{limit}", tuple(args))
-    more = page.limit is not None and len(rows) > page.limit
-    rows = rows[: page.limit] if more else rows
-    if backwards:
-        rows.reverse()
-    # beyond a page lies more in the direction it was read when there was one row more; the other way, the cursor
-    more_after, more_before = (cursor is not None, more) if backwards else (more, cursor is not None)
-    return rows, {
-        "next": rows[-1]["position"] if rows and more_after else None,
-        "previous": rows[0]["position"] if rows and more_before else None,
-    }
-
-
-def _us(moment: datetime) -> int:
-    return (moment - EPOCH) // MICROSECOND
 
 
 def _entry(

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from application.ports import Store, Tx
+from application.projections.paging import Page, microseconds, page_rows
 from application.projections.read_model import ReadModel
 from application.projections.values import (
-    by_instant,
     classification_json,
     dump,
     iso,
@@ -31,8 +31,8 @@ class DecisionLog(ReadModel):
         "rm_decisions": (
             "(crisis_id TEXT, decision_id TEXT, decided_by TEXT, authority TEXT, decision TEXT, rationale TEXT,"
             " options TEXT, refs TEXT, classification TEXT, decided_at TEXT, recorded_at TEXT, actor TEXT,"
-            " review_at TEXT, supersedes TEXT, superseded_by TEXT, reviewed INTEGER,"
-            " PRIMARY KEY (crisis_id, decision_id))"
+            " review_at TEXT, supersedes TEXT, superseded_by TEXT, reviewed INTEGER, decided_us BIGINT,"
+            " PRIMARY KEY (crisis_id, decision_id), UNIQUE (crisis_id, decided_us, decision_id))"  # pages read it
         ),
         "rm_decision_reviews": (
             "(crisis_id TEXT, position BIGINT, decision_id TEXT, occurred_at TEXT, recorded_at TEXT, actor TEXT,"
@@ -52,7 +52,7 @@ class DecisionLog(ReadModel):
             "authority": e.authority, "decision": e.decision, "rationale": e.rationale, "options": dump(e.options),
             "refs": dump(e.references), "classification": classification_json(e), "decided_at": iso(e.occurred_at),
             "recorded_at": iso(e.recorded_at), "actor": e.actor, "review_at": iso(e.review_at),
-            "supersedes": e.supersedes, "reviewed": 0,
+            "supersedes": e.supersedes, "reviewed": 0, "decided_us": microseconds(e.occurred_at),
         })
         if e.supersedes:
             self.update(tx, "rm_decisions", (e.crisis_id, e.supersedes), {"superseded_by": e.decision_id})
@@ -83,20 +83,31 @@ def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
     return out
 
 
-def decision_log(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
+def decision_log(
+    store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy, page: Page | None = None
+) -> dict[str, Any]:
+    """The crisis's decisions ordered by the instant they were decided (then by id), with their reviews and
+    those due; with a `page`, only that page (its reviews due among them), and the cursors of its neighbours
+    (`next`, `previous`: a decision id, None where there is nothing more)."""
     names = policy.units.short_names
-    rows = by_instant(
-        store.query("SELECT * FROM rm_decisions WHERE crisis_id = %s ORDER BY decision_id", (crisis_id,)), "decided_at"
-    )
-    reviews: dict[str, list[dict[str, Any]]] = {}
-    for review in store.query("SELECT * FROM rm_decision_reviews WHERE crisis_id = %s ORDER BY position", (crisis_id,)):
+    rows, neighbours = page_rows(store, "rm_decisions", ("decided_us", "decision_id"), crisis_id, page or Page())
+    reviews: dict[str, list[dict[str, Any]]] = {r["decision_id"]: [] for r in rows}
+    if page is None:  # every review of the crisis, in one read
+        found = store.query("SELECT * FROM rm_decision_reviews WHERE crisis_id = %s ORDER BY position", (crisis_id,))
+    else:
+        found = store.query(
+            f"SELECT * FROM rm_decision_reviews WHERE crisis_id = %s AND decision_id IN"
+            f" ({', '.join(['%s'] * len(reviews)) or 'NULL'}) ORDER BY position", (crisis_id, *reviews),
+        )
+    for review in found:
         reviews.setdefault(review["decision_id"], []).append(review)
-    decisions = [_present(r, reviews.get(r["decision_id"], []), at, cleared, names) for r in rows]
+    decisions = [_present(r, reviews[r["decision_id"]], at, cleared, names) for r in rows]
     return {
         "crisis_id": crisis_id,
         "at": display(at, seconds=True),
         "decisions": decisions,
         "review_due": [d["decision_id"] for d in decisions if d["review_due"]],
+        **(neighbours if page is not None else {}),
     }
 
 

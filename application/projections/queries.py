@@ -77,9 +77,12 @@ class Queries:
         self.require_reader(actor)
         return police_liaison_board.board(self.store, self.app.now(), actor.clearance, self.app.policy)
 
-    def get_decision_log(self, actor: Actor, crisis_id: str) -> dict[str, Any]:
+    def get_decision_log(self, actor: Actor, crisis_id: str, page: Page | None = None) -> dict[str, Any]:
+        """Every decision, or with a `page` that page and its neighbours' cursors."""
         self.require_reader(actor)
-        return decision_log.decision_log(self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy)
+        return decision_log.decision_log(
+            self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy, page
+        )
 
     # --- how current the picture is -----------------------------------------------------------------
 

@@ -10,6 +10,7 @@ seconds (10 at most), until the read model has applied N, and is refused with 50
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -24,7 +25,7 @@ from application.projections.runner import MAX_WAIT_SECONDS, Projections
 from application.projections.situation_overview import SituationOverview
 from domain.shared import DomainError, Rule
 from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_projections, query_time
-from interfaces.http.schemas.common import BIGINT, TIME_EXAMPLE, Time
+from interfaces.http.schemas.common import BIGINT, TIME_EXAMPLE, Id, Time
 from interfaces.http.schemas.read_models import (
     CrisisTimelineResponse,
     DecisionLogResponse,
@@ -69,21 +70,51 @@ def caught_up(model: str) -> Any:
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"At most this many items (≤ {MAX_LIMIT}).")]
+From = Annotated[
+    Time | None,
+    Query(alias="from", description="Items that occurred at or after this time (explicit offset).",
+          examples=[TIME_EXAMPLE]),
+]
+To = Annotated[
+    Time | None,
+    Query(alias="to", description="Items that occurred before this time (explicit offset).", examples=[TIME_EXAMPLE]),
+]
+AFTER = "The items after this cursor (a page's `next`)."
+BEFORE = "The items before this cursor (a page's `previous`)."
+
 
 def paged(
     views: Views,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"At most this many items (≤ {MAX_LIMIT}).")] = DEFAULT_LIMIT,
-    after: Annotated[int | None, Query(ge=0, le=BIGINT, description="The items after this cursor (a page's `next`).")] = None,
-    before: Annotated[int | None, Query(ge=0, le=BIGINT, description="The items before this cursor (a page's `previous`).")] = None,
-    start: Annotated[Time | None, Query(alias="from", description="Items that occurred at or after this time (explicit offset).", examples=[TIME_EXAMPLE])] = None,
-    end: Annotated[Time | None, Query(alias="to", description="Items that occurred before this time (explicit offset).", examples=[TIME_EXAMPLE])] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    after: Annotated[int | None, Query(ge=0, le=BIGINT, description=AFTER + " An entry's position.")] = None,
+    before: Annotated[int | None, Query(ge=0, le=BIGINT, description=BEFORE + " An entry's position.")] = None,
+    start: From = None,
+    end: To = None,
 ) -> Page:
-    """A page of a long list (application.projections.paging): `limit` items after or before a cursor,
+    """A page of the timeline (application.projections.paging): `limit` entries after or before a cursor,
     within a window of occurrence times."""
-    return Page(limit, after, before, query_time(views.app, start, "from"), query_time(views.app, end, "to"))
+    return Page(limit, after, before, *window(views, start, end))
+
+
+def window(views: Views, start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    return query_time(views.app, start, "from"), query_time(views.app, end, "to")
+
+
+def paged_by_id(
+    views: Views,
+    limit: Limit = DEFAULT_LIMIT,
+    after: Annotated[Id | None, Query(description=AFTER + " A record's id.")] = None,
+    before: Annotated[Id | None, Query(description=BEFORE + " A record's id.")] = None,
+    start: From = None,
+    end: To = None,
+) -> Page:
+    """A page of a list whose cursors are record ids (the decision log)."""
+    return Page(limit, after, before, *window(views, start, end))
 
 
 Paged = Annotated[Page, Depends(paged)]
+PagedById = Annotated[Page, Depends(paged_by_id)]
 
 
 def linked(request: Request, response: Response, answer: dict[str, Any]) -> dict[str, Any]:
@@ -153,9 +184,14 @@ def get_crisis_timeline(
     dependencies=[caught_up(DecisionLog.name)],
     **READ,
 )
-def get_decision_log(crisis_id: PathId, views: Views, actor: CurrentActor) -> dict[str, Any]:
-    """The crisis's decisions with rationale and options, supersessions, reviews, and reviews due."""
-    return views.get_decision_log(actor, crisis_id)
+def get_decision_log(
+    crisis_id: PathId, views: Views, actor: CurrentActor, page: PagedById, request: Request, response: Response
+) -> dict[str, Any]:
+    """The crisis's decisions with rationale and options, supersessions, reviews, and the reviews due among
+    them; ordered by when they were decided, a page at a time (`limit`, at most 1000): page on with
+    `after=next` (or back with `before=previous`), also given as `Link` headers. A cursor is a decision id;
+    `from`/`to` keep the decisions decided in that window."""
+    return linked(request, response, views.get_decision_log(actor, crisis_id, page))
 
 
 @router.get(

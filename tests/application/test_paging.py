@@ -1,6 +1,6 @@
-"""A long crisis timeline read a page at a time, on every store: every entry exactly once and in instant order,
-forwards and backwards; time windows that cut where they say; cursors that hold while entries arrive; and
-cursors, windows and pages that cannot be followed refused with the rule they break."""
+"""A long crisis timeline and decision log read a page at a time, on every store: every item exactly once and
+in instant order, forwards and backwards; time windows that cut where they say; cursors that hold while items
+arrive; and cursors, windows and pages that cannot be followed refused with the rule they break."""
 
 from __future__ import annotations
 
@@ -119,3 +119,32 @@ def test_a_cursor_that_names_no_entry_of_the_crisis_and_a_window_that_ends_befor
         with pytest.raises(DomainError) as refused:
             ask()
         assert (refused.value.rule, refused.value.details["field"]) == (Rule.INVALID_INPUT, field)
+
+
+def test_the_decision_log_pages_by_decision_instant_with_each_page_holding_its_reviews(app, views, clock):
+    """Given nine decisions decided out of recording order and a review of one, when
+    the log is read 4 at a time following `next`, then the pages together are the whole log in its order, the
+    review comes with its decision, and an id of no decision of C-S1 is refused as a cursor."""
+    declare(app, "C-S1")
+    clock.advance(hours=1)
+    for n in range(9):
+        app.record_decision(DO1, "C-S1", decision_id=f"D-{n}", decided_by="Mayor", decision=f"measure {n}",
+                            rationale="storm", options=["do it", "wait"], late_entry_reason="minutes typed up",
+                            occurred_at=START + timedelta(minutes=n * 5 % 17))
+    app.record_decision_review(DO1, "C-S1", decision_id="D-4", outcome="still in force")
+    views.catch_up()
+    whole = views.get_decision_log(LR, "C-S1")["decisions"]
+
+    pages, page = [], views.get_decision_log(LR, "C-S1", Page(limit=4))
+    while True:
+        pages += page["decisions"]
+        if page["next"] is None:
+            break
+        page = views.get_decision_log(LR, "C-S1", Page(limit=4, after=page["next"]))
+
+    assert pages == whole
+    assert [d["decision_id"] for d in whole] == ["D-0", "D-7", "D-4", "D-1", "D-8", "D-5", "D-2", "D-6", "D-3"]
+    assert [r["outcome"] for d in pages if d["decision_id"] == "D-4" for r in d["reviews"]] == ["still in force"]
+    with pytest.raises(DomainError) as refused:
+        views.get_decision_log(LR, "C-S1", Page(limit=4, after="D-99"))
+    assert refused.value.details["field"] == "after"
