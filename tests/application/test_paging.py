@@ -11,19 +11,10 @@ import pytest
 from application.projections.paging import Page
 from domain.shared import DomainError, Rule
 from tests.application.support import DO1, LR, declare
+from tests.application.test_projections import app, views  # noqa: F401 (the same fixtures)
 
 START = datetime.fromisoformat("2025-10-25T21:40:00+03:00")
 ENTRIES = 120
-
-
-@pytest.fixture
-def app(services):  # noqa: ANN001, ANN201
-    return services.coordination
-
-
-@pytest.fixture
-def views(services):  # noqa: ANN001, ANN201
-    return services.projections
 
 
 def record(app, count: int, first: int = 0) -> None:  # noqa: ANN001
