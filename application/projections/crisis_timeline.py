@@ -137,7 +137,7 @@ def timeline(
     store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy, page: Page | None = None
 ) -> dict[str, Any]:
     """The crisis's entries ordered by instant; with a `page`, only that page, and the cursors of its
-    neighbours (`next`, `previous`: None where there is nothing more)."""
+    neighbours (`next`, `previous`: absent where there is nothing more)."""
     names = policy.units.short_names
     rows, neighbours = page_rows(store, "rm_timeline", ("occurred_us", "position"), crisis_id, page or Page())
     # what the crisis records of itself (a reason for a change of severity, the after-action review) is as
@@ -151,7 +151,7 @@ def timeline(
         "crisis_id": crisis_id,
         "at": display(at, seconds=True),
         "entries": [_entry(r, crisis, cleared, names, policy) for r in rows],
-        **(neighbours if page is not None else {}),
+        **{cursor: key for cursor, key in neighbours.items() if key is not None},
     }
 
 

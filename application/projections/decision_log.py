@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from application.ports import Store, Tx
-from application.projections.paging import Page, microseconds, page_rows
+from application.projections.paging import Page
 from application.projections.read_model import ReadModel
 from application.projections.values import (
+    by_instant,
     classification_json,
     dump,
     iso,
@@ -22,7 +23,7 @@ from application.projections.values import (
 )
 from domain.crisis import Crisis
 from domain.secrecy import redact
-from domain.shared import Policy, display
+from domain.shared import DomainError, Policy, Rule, display
 
 
 class DecisionLog(ReadModel):
@@ -31,8 +32,8 @@ class DecisionLog(ReadModel):
         "rm_decisions": (
             "(crisis_id TEXT, decision_id TEXT, decided_by TEXT, authority TEXT, decision TEXT, rationale TEXT,"
             " options TEXT, refs TEXT, classification TEXT, decided_at TEXT, recorded_at TEXT, actor TEXT,"
-            " review_at TEXT, supersedes TEXT, superseded_by TEXT, reviewed INTEGER, decided_us BIGINT,"
-            " PRIMARY KEY (crisis_id, decision_id), UNIQUE (crisis_id, decided_us, decision_id))"  # pages read it
+            " review_at TEXT, supersedes TEXT, superseded_by TEXT, reviewed INTEGER,"
+            " PRIMARY KEY (crisis_id, decision_id))"
         ),
         "rm_decision_reviews": (
             "(crisis_id TEXT, position BIGINT, decision_id TEXT, occurred_at TEXT, recorded_at TEXT, actor TEXT,"
@@ -52,7 +53,7 @@ class DecisionLog(ReadModel):
             "authority": e.authority, "decision": e.decision, "rationale": e.rationale, "options": dump(e.options),
             "refs": dump(e.references), "classification": classification_json(e), "decided_at": iso(e.occurred_at),
             "recorded_at": iso(e.recorded_at), "actor": e.actor, "review_at": iso(e.review_at),
-            "supersedes": e.supersedes, "reviewed": 0, "decided_us": microseconds(e.occurred_at),
+            "supersedes": e.supersedes, "reviewed": 0,
         })
         if e.supersedes:
             self.update(tx, "rm_decisions", (e.crisis_id, e.supersedes), {"superseded_by": e.decision_id})
@@ -88,9 +89,12 @@ def decision_log(
 ) -> dict[str, Any]:
     """The crisis's decisions ordered by the instant they were decided (then by id), with their reviews and
     those due; with a `page`, only that page (its reviews due among them), and the cursors of its neighbours
-    (`next`, `previous`: a decision id, None where there is nothing more)."""
+    (`next`, `previous`: a decision id, absent where there is nothing more)."""
     names = policy.units.short_names
-    rows, neighbours = page_rows(store, "rm_decisions", ("decided_us", "decision_id"), crisis_id, page or Page())
+    rows = by_instant(
+        store.query("SELECT * FROM rm_decisions WHERE crisis_id = %s ORDER BY decision_id", (crisis_id,)), "decided_at"
+    )
+    rows, neighbours = _page(rows, page or Page(), crisis_id)
     reviews: dict[str, list[dict[str, Any]]] = {r["decision_id"]: [] for r in rows}
     if page is None:  # every review of the crisis, in one read
         found = store.query("SELECT * FROM rm_decision_reviews WHERE crisis_id = %s ORDER BY position", (crisis_id,))
@@ -107,7 +111,31 @@ def decision_log(
         "at": display(at, seconds=True),
         "decisions": decisions,
         "review_due": [d["decision_id"] for d in decisions if d["review_due"]],
-        **(neighbours if page is not None else {}),
+        **{cursor: key for cursor, key in neighbours.items() if key is not None},
+    }
+
+
+def _page(rows: list[dict[str, Any]], page: Page, crisis_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The page of a crisis's decisions (few beside its timeline entries: read whole, then cut, so that the
+    table keeps its shape and the overview's history snapshots stay valid)."""
+    cursor = page.before if page.before is not None else page.after
+    order = {r["decision_id"]: n for n, r in enumerate(rows)}
+    if cursor is not None and cursor not in order:
+        name = "before" if page.before is not None else "after"
+        raise DomainError(Rule.INVALID_INPUT, f"{name}={cursor} names nothing of {crisis_id} here", field=name)
+    inside = [
+        r for r in rows
+        if (page.start is None or parse(r["decided_at"]) >= page.start)
+        and (page.end is None or parse(r["decided_at"]) < page.end)
+        and (page.after is None or order[r["decision_id"]] > order[page.after])
+        and (page.before is None or order[r["decision_id"]] < order[page.before])
+    ]
+    more = page.limit is not None and len(inside) > page.limit
+    chosen = (inside[-page.limit:] if page.before is not None else inside[: page.limit]) if more else inside
+    more_after, more_before = (cursor is not None, more) if page.before is not None else (more, cursor is not None)
+    return chosen, {
+        "next": chosen[-1]["decision_id"] if chosen and more_after else None,
+        "previous": chosen[0]["decision_id"] if chosen and more_before else None,
     }
 
 

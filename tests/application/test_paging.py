@@ -43,13 +43,13 @@ def test_paging_forwards_and_backwards_returns_every_entry_exactly_once_in_insta
     end following `previous`), then the pages together are the whole timeline, in its order, each entry once;
     the first page has no `previous` and the last no `next`."""
     forwards, page = [], views.get_crisis_timeline(LR, "C-S1", Page(limit=7))
-    assert page["previous"] is None
+    assert page.get("previous") is None
     while True:
         assert len(page["entries"]) <= 7
         forwards += page["entries"]
-        if page["next"] is None:
+        if page.get("next") is None:
             break
-        page = views.get_crisis_timeline(LR, "C-S1", Page(limit=7, after=page["next"]))
+        page = views.get_crisis_timeline(LR, "C-S1", Page(limit=7, after=page.get("next")))
     assert forwards == long_crisis
     assert len(set(positions(forwards))) == ENTRIES + 1
 
@@ -57,9 +57,9 @@ def test_paging_forwards_and_backwards_returns_every_entry_exactly_once_in_insta
     page = views.get_crisis_timeline(LR, "C-S1", Page(limit=7, before=long_crisis[-1]["position"]))
     while True:
         backwards = page["entries"] + backwards
-        if page["previous"] is None:
+        if page.get("previous") is None:
             break
-        page = views.get_crisis_timeline(LR, "C-S1", Page(limit=7, before=page["previous"]))
+        page = views.get_crisis_timeline(LR, "C-S1", Page(limit=7, before=page.get("previous")))
     assert backwards + long_crisis[-1:] == long_crisis
 
 
@@ -71,10 +71,10 @@ def test_a_window_holds_the_entries_that_occurred_from_its_start_until_before_it
     assert 0 < len(inside) < len(long_crisis)
 
     first = views.get_crisis_timeline(LR, "C-S1", Page(limit=5, start=start, end=end))
-    rest = views.get_crisis_timeline(LR, "C-S1", Page(limit=1000, after=first["next"], start=start, end=end))
+    rest = views.get_crisis_timeline(LR, "C-S1", Page(limit=1000, after=first.get("next"), start=start, end=end))
 
     assert first["entries"] + rest["entries"] == inside
-    assert rest["next"] is None
+    assert rest.get("next") is None
 
 
 def test_a_cursor_holds_while_new_entries_arrive(app, views, long_crisis):
@@ -85,9 +85,9 @@ def test_a_cursor_holds_while_new_entries_arrive(app, views, long_crisis):
     views.catch_up()
     everything = views.get_crisis_timeline(LR, "C-S1")["entries"]
 
-    rest = views.get_crisis_timeline(LR, "C-S1", Page(limit=1000, after=first["next"]))
+    rest = views.get_crisis_timeline(LR, "C-S1", Page(limit=1000, after=first.get("next")))
 
-    cut = positions(everything).index(first["next"]) + 1
+    cut = positions(everything).index(first.get("next")) + 1
     assert rest["entries"] == everything[cut:]
     assert not set(positions(first["entries"])) & set(positions(rest["entries"]))
 
@@ -129,9 +129,9 @@ def test_the_decision_log_pages_by_decision_instant_with_each_page_holding_its_r
     pages, page = [], views.get_decision_log(LR, "C-S1", Page(limit=4))
     while True:
         pages += page["decisions"]
-        if page["next"] is None:
+        if page.get("next") is None:
             break
-        page = views.get_decision_log(LR, "C-S1", Page(limit=4, after=page["next"]))
+        page = views.get_decision_log(LR, "C-S1", Page(limit=4, after=page.get("next")))
 
     assert pages == whole
     assert [d["decision_id"] for d in whole] == ["D-0", "D-7", "D-4", "D-1", "D-8", "D-5", "D-2", "D-6", "D-3"]

@@ -18,15 +18,15 @@ def test_the_timeline_answers_a_page_and_links_to_the_next_one(api, people, cloc
 
     # Then it answers the first 100, the cursor of the next page, and the same as a Link header
     page = accepted(first)
-    assert (len(page["entries"]), page["previous"]) == (100, None)
-    assert page["next"] == page["entries"][-1]["position"]
+    assert (len(page["entries"]), page.get("previous")) == (100, None)
+    assert page.get("next") == page["entries"][-1]["position"]
     link = first.headers["Link"]
     assert link.endswith('rel="next"') and f"after={page['next']}" in link
     # And following the link answers the last 5, linking back and not onwards
     rest = api.get(link[1:link.index(">")], headers=people.leadership)
     last = accepted(rest)
     assert [e["content"]["text"] for e in last["entries"]] == [f"report {n}" for n in range(99, 104)]
-    assert (last["next"], last["previous"]) == (None, last["entries"][0]["position"])
+    assert (last.get("next"), last.get("previous")) == (None, last["entries"][0]["position"])
     assert rest.headers["Link"].endswith('rel="prev"') and "before=" in rest.headers["Link"]
 
 

@@ -6,6 +6,10 @@ Every answer says how current it is, in headers: `Valmius-Position`, the log pos
 older than a minute, or its read model is stopped by an event it fails on). A client that has just written (its
 command answer carries the write's position) may ask for `min_position=N`: the read waits, for at most `wait`
 seconds (10 at most), until the read model has applied N, and is refused with 503 if it has not.
+
+The lists that grow with a crisis, its timeline and decision log, answer a page at a time: `limit` items (100
+unless asked, at most 1000) after or before a cursor, within a `from`/`to` window; the answer's `next` and
+`previous` are the cursors of its neighbours, also given as `Link` headers (application.projections.paging).
 """
 
 from __future__ import annotations

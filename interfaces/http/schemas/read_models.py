@@ -397,9 +397,9 @@ class CrisisTimelineResponse(ReadResponse):
     crisis_id: str
     at: str
     entries: list[TimelineEntryResponse]
-    next: int | None = Field(None, description="The cursor of the next page (`after=`); null on the last page.")
+    next: int | None = Field(None, description="The cursor of the next page (`after=`); absent on the last page.")
     previous: int | None = Field(
-        None, description="The cursor of the page before (`before=`); null on the first page."
+        None, description="The cursor of the page before (`before=`); absent on the first page."
     )
 
 
@@ -416,9 +416,9 @@ class DecisionLogResponse(ReadResponse):
     at: str
     decisions: list[DecisionLogEntryResponse]
     review_due: list[str] = Field(description="The decisions due for review (of this page).")
-    next: str | None = Field(None, description="The cursor of the next page (`after=`); null on the last page.")
+    next: str | None = Field(None, description="The cursor of the next page (`after=`); absent on the last page.")
     previous: str | None = Field(
-        None, description="The cursor of the page before (`before=`); null on the first page."
+        None, description="The cursor of the page before (`before=`); absent on the first page."
     )
 
 
