@@ -15,7 +15,7 @@ What it does, per store:
    events: everything a request does but HTTP). The first command after opening is not timed (it warms
    the cache).
 4. Reads the size of the crisis's latest snapshot from the store, catches the read models up and times the
-   crisis timeline read (the whole timeline: it is not paged yet).
+   crisis timeline read: its first page as HTTP answers it (100 entries) and the whole timeline.
 
 The commands are measured one at a time on one thread: this is the cost of one command, not throughput
 (bench/write_throughput.py measures that). Nothing is written into the repository: results go to stdout,
@@ -42,11 +42,13 @@ sys.path.insert(0, str(REPO))
 
 from tqdm import tqdm  # noqa: E402
 
+from application.projections.paging import Page  # noqa: E402
 from bench.common import add_database_arguments, drop_database, fresh_database, percentile  # noqa: E402
 from domain.access import Actor, Role  # noqa: E402
 from domain.crisis import Crisis  # noqa: E402
 from infrastructure.bootstrap import Services, open_services  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
+from interfaces.http.routers.read_models import DEFAULT_LIMIT  # noqa: E402
 
 KINDS = ("log entry", "action", "decision")
 UNITS = ["KYMP", "SOTEPE", "STARA", "KASKO", "KUVA", "KANSLIA"]
@@ -68,6 +70,7 @@ class Result:
     snapshot_bytes: int
     timeline_ms: float
     timeline_entries: int
+    first_page_ms: float
 
 
 def settings_for(store: str, url: str, cache: int) -> Settings:
@@ -132,16 +135,20 @@ def snapshot_bytes(services: Services) -> int:
     return len(stored[0].state) if stored else 0
 
 
-def timeline_read(services: Services, reads: int) -> tuple[float, int]:
-    """Catch the read models up, then the median of `reads` reads of the crisis's whole timeline (ms)."""
+def timeline_read(services: Services, reads: int) -> tuple[float, int, float]:
+    """Catch the read models up, then the medians of `reads` reads of the crisis's whole timeline and of its
+    first page as GET /crises/{id}/timeline answers it (ms), and the number of entries."""
     services.projections.catch_up()
-    times, entries = [], 0
+    times, first_pages, entries = [], [], 0
     for _ in range(reads):
         t0 = time.perf_counter()
         timeline = services.projections.get_crisis_timeline(OFFICER, CRISIS)
         times.append(time.perf_counter() - t0)
         entries = len(timeline["entries"])
-    return statistics.median(times) * 1000, entries
+        t0 = time.perf_counter()
+        services.projections.get_crisis_timeline(OFFICER, CRISIS, Page(limit=DEFAULT_LIMIT))
+        first_pages.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000, entries, statistics.median(first_pages) * 1000
 
 
 def run_store(store: str, args: argparse.Namespace) -> list[Result]:
@@ -165,11 +172,11 @@ def run_store(store: str, args: argparse.Namespace) -> list[Result]:
                     timings = measure(settings_for(store, url, cache_size), args.commands, counter,
                                       f"{store} {reached} events, cache {cache}", args.quiet)
                     snap = snapshot_bytes(filler)
-                    timeline_ms, entries = timeline_read(filler, args.timeline_reads)
+                    timeline_ms, entries, first_page_ms = timeline_read(filler, args.timeline_reads)
                     for kind in KINDS:
                         results.append(Result(
                             store, cache, size, kind, len(timings[kind]), percentile(timings[kind], 50) * 1000,
-                            percentile(timings[kind], 99) * 1000, snap, timeline_ms, entries,
+                            percentile(timings[kind], 99) * 1000, snap, timeline_ms, entries, first_page_ms,
                         ))
                     bar.update(3 * args.commands + 1)  # the measured commands grew the crisis too
                     bar.refresh()
@@ -228,12 +235,12 @@ def report(results: list[Result], args: argparse.Namespace, command_line: str, l
         f"kind per size and cache, one at a time, through the application's use cases, no HTTP)",
         "",
         f"{'store':<9} {'cache':<5} {'events':>7} {'command':<10} {'median ms':>10} {'p99 ms':>8} "
-        f"{'snapshot bytes':>15} {'timeline ms':>12} {'entries':>8}",
+        f"{'snapshot bytes':>15} {'timeline ms':>12} {'entries':>8} {'page 1 ms':>10}",
     ]
     for r in results:
         lines.append(
             f"{r.store:<9} {r.cache:<5} {r.size:>7} {r.kind:<10} {r.median_ms:>10.2f} {r.p99_ms:>8.2f} "
-            f"{r.snapshot_bytes:>15,} {r.timeline_ms:>12.1f} {r.timeline_entries:>8}"
+            f"{r.snapshot_bytes:>15,} {r.timeline_ms:>12.1f} {r.timeline_entries:>8} {r.first_page_ms:>10.1f}"
         )
     lines.append("")
     smallest, largest = min(args.sizes), max(args.sizes)
@@ -246,11 +253,11 @@ def report(results: list[Result], args: argparse.Namespace, command_line: str, l
                     f"target median at {largest} ≤ 1.3 × median at {smallest} ({store}, cache {cache}, {kind}): "
                     f"{ratio:.2f} ×  {'MET' if ratio <= 1.3 else 'NOT MET'}"
                 )
-        timeline = max((r for r in results if r.store == store and r.size == largest), key=lambda r: r.timeline_ms)
+        timeline = max((r for r in results if r.store == store and r.size == largest), key=lambda r: r.first_page_ms)
         lines.append(
-            f"target first timeline page at {largest} ≤ 50 ms ({store}; measured: the WHOLE timeline, "
-            f"{timeline.timeline_entries} entries, not paged yet): {timeline.timeline_ms:.1f} ms  "
-            f"{'MET' if timeline.timeline_ms <= 50 else 'NOT MET'}"
+            f"target first timeline page at {largest} ≤ 50 ms ({store}; {DEFAULT_LIMIT} of "
+            f"{timeline.timeline_entries} entries): {timeline.first_page_ms:.1f} ms  "
+            f"{'MET' if timeline.first_page_ms <= 50 else 'NOT MET'}"
         )
     if largest != 50000:
         lines.append(f"(the targets are set at 50000 events; this run's largest size is {largest})")

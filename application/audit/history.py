@@ -44,6 +44,7 @@ from application.projections import (
 )
 from application.projections.read_model import ReadModel
 from application.projections.crisis_timeline import CrisisTimeline
+from application.projections.paging import Page
 from application.projections.decision_log import DecisionLog
 from domain.access import Actor, authorise
 from domain.crisis import Crisis
@@ -399,14 +400,18 @@ class History:
             basis.events_applied = apply_known(store, self.crisis_models, known)
             yield store, basis
 
-    def get_crisis_timeline_at(self, actor: Actor, crisis_id: str, at: datetime) -> dict[str, Any]:
+    def get_crisis_timeline_at(
+        self, actor: Actor, crisis_id: str, at: datetime, page: Page | None = None
+    ) -> dict[str, Any]:
         authorise(actor, "get_crisis_timeline_at")
         with self._crisis_known_at(crisis_id, at) as (store, basis):
-            timeline = crisis_timeline.timeline(store, crisis_id, at, actor.clearance, self.app.policy)
+            timeline = crisis_timeline.timeline(store, crisis_id, at, actor.clearance, self.app.policy, page)
         return {**timeline, "history": basis.as_dict()}
 
-    def get_decision_log_at(self, actor: Actor, crisis_id: str, at: datetime) -> dict[str, Any]:
+    def get_decision_log_at(
+        self, actor: Actor, crisis_id: str, at: datetime, page: Page | None = None
+    ) -> dict[str, Any]:
         authorise(actor, "get_decision_log_at")
         with self._crisis_known_at(crisis_id, at) as (store, basis):
-            decisions = decision_log.decision_log(store, crisis_id, at, actor.clearance, self.app.policy)
+            decisions = decision_log.decision_log(store, crisis_id, at, actor.clearance, self.app.policy, page)
         return {**decisions, "history": basis.as_dict()}

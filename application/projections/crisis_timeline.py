@@ -3,10 +3,11 @@ times and their offsets, the actor, late entries flagged, and struck entries sho
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from application.ports import Store, Tx
+from application.projections.paging import Page, microseconds, page_rows
 from application.projections.read_model import ReadModel
 from application.projections.values import classification_text, dump, iso, load, parse, stored_classification
 from domain.crisis import Crisis
@@ -14,8 +15,6 @@ from domain.secrecy import redact
 from domain.shared import PUBLIC, Classification, Policy, display
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-MICROSECOND = timedelta(microseconds=1)
 MINUTE = timedelta(minutes=1)
 
 
@@ -26,7 +25,7 @@ class CrisisTimeline(ReadModel):
             "(crisis_id TEXT, position BIGINT, kind TEXT, ref TEXT, occurred_at TEXT, occurred_us BIGINT,"
             " recorded_at TEXT, actor TEXT, late_minutes INTEGER, late_entry_reason TEXT, content TEXT,"
             " classification TEXT, struck INTEGER DEFAULT 0, struck_reason TEXT, struck_by TEXT, struck_at TEXT,"
-            " PRIMARY KEY (crisis_id, position))"
+            " PRIMARY KEY (crisis_id, position), UNIQUE (crisis_id, occurred_us, position))"  # the index pages read
         ),
     }
 
@@ -89,7 +88,7 @@ class CrisisTimeline(ReadModel):
         if kind in self.PARENTS:
             self.remember(self._parents, (e.crisis_id, kind, ref), classification)
         self.append(tx, "rm_timeline", self.COLUMNS, (
-            e.crisis_id, position, kind, ref, occurred.isoformat(), (occurred - EPOCH) // MICROSECOND,
+            e.crisis_id, position, kind, ref, occurred.isoformat(), microseconds(occurred),
             recorded.isoformat(), e.actor, max((recorded - occurred) // MINUTE, 0),
             getattr(e, "late_entry_reason", None), dump(content), classification_text(classification),
         ))
@@ -134,18 +133,25 @@ RECORD_OF_ENTRY = {
 }
 
 
-def timeline(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
+def timeline(
+    store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy, page: Page | None = None
+) -> dict[str, Any]:
+    """The crisis's entries ordered by instant; with a `page`, only that page, and the cursors of its
+    neighbours (`next`, `previous`: absent where there is nothing more)."""
     names = policy.units.short_names
-    rows = store.query(
-        "SELECT * FROM rm_timeline WHERE crisis_id = %s ORDER BY occurred_us, position", (crisis_id,)
-    )
+    rows, neighbours = page_rows(store, "rm_timeline", ("occurred_us", "position"), crisis_id, page or Page())
     # what the crisis records of itself (a reason for a change of severity, the after-action review) is as
     # secret as the crisis; its log entries, actions, reports and decisions carry their own classification
-    crisis = next((stored_classification(r["classification"]) for r in rows if r["kind"] == "declared"), PUBLIC)
+    declared = store.query(
+        "SELECT classification FROM rm_timeline WHERE crisis_id = %s AND kind = 'declared' ORDER BY position"
+        " LIMIT 1", (crisis_id,),
+    )
+    crisis = stored_classification(declared[0]["classification"]) if declared else PUBLIC
     return {
         "crisis_id": crisis_id,
         "at": display(at, seconds=True),
         "entries": [_entry(r, crisis, cleared, names, policy) for r in rows],
+        **{cursor: key for cursor, key in neighbours.items() if key is not None},
     }
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from application.ports import Store, Tx
+from application.projections.paging import Page
 from application.projections.read_model import ReadModel
 from application.projections.values import (
     by_instant,
@@ -22,7 +23,7 @@ from application.projections.values import (
 )
 from domain.crisis import Crisis
 from domain.secrecy import redact
-from domain.shared import Policy, display
+from domain.shared import DomainError, Policy, Rule, display
 
 
 class DecisionLog(ReadModel):
@@ -83,20 +84,58 @@ def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
     return out
 
 
-def decision_log(store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
+def decision_log(
+    store: Store, crisis_id: str, at: datetime, cleared: bool, policy: Policy, page: Page | None = None
+) -> dict[str, Any]:
+    """The crisis's decisions ordered by the instant they were decided (then by id), with their reviews and
+    those due; with a `page`, only that page (its reviews due among them), and the cursors of its neighbours
+    (`next`, `previous`: a decision id, absent where there is nothing more)."""
     names = policy.units.short_names
     rows = by_instant(
         store.query("SELECT * FROM rm_decisions WHERE crisis_id = %s ORDER BY decision_id", (crisis_id,)), "decided_at"
     )
-    reviews: dict[str, list[dict[str, Any]]] = {}
-    for review in store.query("SELECT * FROM rm_decision_reviews WHERE crisis_id = %s ORDER BY position", (crisis_id,)):
+    rows, neighbours = _page(rows, page or Page(), crisis_id)
+    reviews: dict[str, list[dict[str, Any]]] = {r["decision_id"]: [] for r in rows}
+    if page is None:  # every review of the crisis, in one read
+        found = store.query("SELECT * FROM rm_decision_reviews WHERE crisis_id = %s ORDER BY position", (crisis_id,))
+    else:
+        found = store.query(
+            f"SELECT * FROM rm_decision_reviews WHERE crisis_id = %s AND decision_id IN"
+            f" ({', '.join(['%s'] * len(reviews)) or 'NULL'}) ORDER BY position", (crisis_id, *reviews),
+        )
+    for review in found:
         reviews.setdefault(review["decision_id"], []).append(review)
-    decisions = [_present(r, reviews.get(r["decision_id"], []), at, cleared, names) for r in rows]
+    decisions = [_present(r, reviews[r["decision_id"]], at, cleared, names) for r in rows]
     return {
         "crisis_id": crisis_id,
         "at": display(at, seconds=True),
         "decisions": decisions,
         "review_due": [d["decision_id"] for d in decisions if d["review_due"]],
+        **{cursor: key for cursor, key in neighbours.items() if key is not None},
+    }
+
+
+def _page(rows: list[dict[str, Any]], page: Page, crisis_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The page of a crisis's decisions (few beside its timeline entries: read whole, then cut, so that the
+    table keeps its shape and the overview's history snapshots stay valid)."""
+    cursor = page.before if page.before is not None else page.after
+    order = {r["decision_id"]: n for n, r in enumerate(rows)}
+    if cursor is not None and cursor not in order:
+        name = "before" if page.before is not None else "after"
+        raise DomainError(Rule.INVALID_INPUT, f"{name}={cursor} names nothing of {crisis_id} here", field=name)
+    inside = [
+        r for r in rows
+        if (page.start is None or parse(r["decided_at"]) >= page.start)
+        and (page.end is None or parse(r["decided_at"]) < page.end)
+        and (page.after is None or order[r["decision_id"]] > order[page.after])
+        and (page.before is None or order[r["decision_id"]] < order[page.before])
+    ]
+    more = page.limit is not None and len(inside) > page.limit
+    chosen = (inside[-page.limit:] if page.before is not None else inside[: page.limit]) if more else inside
+    more_after, more_before = (cursor is not None, more) if page.before is not None else (more, cursor is not None)
+    return chosen, {
+        "next": chosen[-1]["decision_id"] if chosen and more_after else None,
+        "previous": chosen[0]["decision_id"] if chosen and more_before else None,
     }
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
 from application.projections import situation_overview
 from application.projections.decision_log import DecisionLog
+from application.projections.paging import Page
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard
 from application.projections.situation_overview import SituationOverview
@@ -61,9 +62,12 @@ class Queries:
         """The overview with its `freshness` (see `freshness`): what the live stream sends."""
         return {**self.get_situation_overview(actor), "freshness": self.freshness(SituationOverview.name)}
 
-    def get_crisis_timeline(self, actor: Actor, crisis_id: str) -> dict[str, Any]:
+    def get_crisis_timeline(self, actor: Actor, crisis_id: str, page: Page | None = None) -> dict[str, Any]:
+        """Every entry, or with a `page` that page and its neighbours' cursors (application.projections.paging)."""
         self.require_reader(actor)
-        return crisis_timeline.timeline(self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy)
+        return crisis_timeline.timeline(
+            self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy, page
+        )
 
     def get_readiness_board(self, actor: Actor) -> dict[str, Any]:
         self.require_reader(actor)
@@ -73,9 +77,12 @@ class Queries:
         self.require_reader(actor)
         return police_liaison_board.board(self.store, self.app.now(), actor.clearance, self.app.policy)
 
-    def get_decision_log(self, actor: Actor, crisis_id: str) -> dict[str, Any]:
+    def get_decision_log(self, actor: Actor, crisis_id: str, page: Page | None = None) -> dict[str, Any]:
+        """Every decision, or with a `page` that page and its neighbours' cursors."""
         self.require_reader(actor)
-        return decision_log.decision_log(self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy)
+        return decision_log.decision_log(
+            self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy, page
+        )
 
     # --- how current the picture is -----------------------------------------------------------------
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from application.audit.history import MAX_PAGE, AggregateAt, EventFilter, History
 from application.audit.redaction import Classifier
 from domain.shared import display
 from interfaces.http.dependencies import CurrentActor, PathId, get_history, query_time
-from interfaces.http.routers.read_models import READ
+from interfaces.http.routers.read_models import READ, Paged, PagedById, linked
 from interfaces.http.schemas.audit import EventPageResponse
 from interfaces.http.schemas.common import BIGINT, Code, Id, Line, Time
 from interfaces.http.schemas.crisis import CrisisResponse, present_crisis
@@ -223,16 +223,21 @@ def get_police_liaison_board_as_known(
 
 @router.get("/crises/{crisis_id}/timeline", response_model=CrisisTimelineAsKnownResponse, **READ)
 def get_crisis_timeline_as_known(
-    crisis_id: PathId, history: Histories, actor: CurrentActor, as_of: AsOf
+    crisis_id: PathId, history: Histories, actor: CurrentActor, as_of: AsOf, page: Paged, request: Request,
+    response: Response,
 ) -> dict[str, Any]:
     """The crisis timeline as known at `as_of`: the entries recorded by then, ordered by instant, struck
-    entries as struck by then."""
-    return history.get_crisis_timeline_at(actor, crisis_id, query_time(history.app, as_of, "as_of"))
+    entries as struck by then; paged as GET /crises/{crisis_id}/timeline is."""
+    at = query_time(history.app, as_of, "as_of")
+    return linked(request, response, history.get_crisis_timeline_at(actor, crisis_id, at, page))
 
 
 @router.get("/crises/{crisis_id}/decision-log", response_model=DecisionLogAsKnownResponse, **READ)
 def get_decision_log_as_known(
-    crisis_id: PathId, history: Histories, actor: CurrentActor, as_of: AsOf
+    crisis_id: PathId, history: Histories, actor: CurrentActor, as_of: AsOf, page: PagedById, request: Request,
+    response: Response,
 ) -> dict[str, Any]:
-    """The decision log as known at `as_of`, with the reviews due at that moment."""
-    return history.get_decision_log_at(actor, crisis_id, query_time(history.app, as_of, "as_of"))
+    """The decision log as known at `as_of`, with the reviews due at that moment; paged as GET
+    /crises/{crisis_id}/decision-log is."""
+    at = query_time(history.app, as_of, "as_of")
+    return linked(request, response, history.get_decision_log_at(actor, crisis_id, at, page))

@@ -6,10 +6,15 @@ Every answer says how current it is, in headers: `Valmius-Position`, the log pos
 older than a minute, or its read model is stopped by an event it fails on). A client that has just written (its
 command answer carries the write's position) may ask for `min_position=N`: the read waits, for at most `wait`
 seconds (10 at most), until the read model has applied N, and is refused with 503 if it has not.
+
+The lists that grow with a crisis, its timeline and decision log, answer a page at a time: `limit` items (100
+unless asked, at most 1000) after or before a cursor, within a `from`/`to` window; the answer's `next` and
+`previous` are the cursors of its neighbours, also given as `Link` headers (application.projections.paging).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -17,13 +22,14 @@ from fastapi.responses import StreamingResponse
 
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
+from application.projections.paging import Page
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard
 from application.projections.runner import MAX_WAIT_SECONDS, Projections
 from application.projections.situation_overview import SituationOverview
 from domain.shared import DomainError, Rule
-from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_projections
-from interfaces.http.schemas.common import BIGINT
+from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_projections, query_time
+from interfaces.http.schemas.common import BIGINT, TIME_EXAMPLE, Id, Time
 from interfaces.http.schemas.read_models import (
     CrisisTimelineResponse,
     DecisionLogResponse,
@@ -63,6 +69,69 @@ def caught_up(model: str) -> Any:
             response.headers["Valmius-As-Of"] = fresh["as_of"]
 
     return Depends(dependency)
+
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"At most this many items (≤ {MAX_LIMIT}).")]
+From = Annotated[
+    Time | None,
+    Query(alias="from", description="Items that occurred at or after this time (explicit offset).",
+          examples=[TIME_EXAMPLE]),
+]
+To = Annotated[
+    Time | None,
+    Query(alias="to", description="Items that occurred before this time (explicit offset).", examples=[TIME_EXAMPLE]),
+]
+AFTER = "The items after this cursor (a page's `next`)."
+BEFORE = "The items before this cursor (a page's `previous`)."
+
+
+def paged(
+    views: Views,
+    limit: Limit = DEFAULT_LIMIT,
+    after: Annotated[int | None, Query(ge=0, le=BIGINT, description=AFTER + " An entry's position.")] = None,
+    before: Annotated[int | None, Query(ge=0, le=BIGINT, description=BEFORE + " An entry's position.")] = None,
+    start: From = None,
+    end: To = None,
+) -> Page:
+    """A page of the timeline (application.projections.paging): `limit` entries after or before a cursor,
+    within a window of occurrence times."""
+    return Page(limit, after, before, *window(views, start, end))
+
+
+def window(views: Views, start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    return query_time(views.app, start, "from"), query_time(views.app, end, "to")
+
+
+def paged_by_id(
+    views: Views,
+    limit: Limit = DEFAULT_LIMIT,
+    after: Annotated[Id | None, Query(description=AFTER + " A record's id.")] = None,
+    before: Annotated[Id | None, Query(description=BEFORE + " A record's id.")] = None,
+    start: From = None,
+    end: To = None,
+) -> Page:
+    """A page of a list whose cursors are record ids (the decision log)."""
+    return Page(limit, after, before, *window(views, start, end))
+
+
+Paged = Annotated[Page, Depends(paged)]
+PagedById = Annotated[Page, Depends(paged_by_id)]
+
+
+def linked(request: Request, response: Response, answer: dict[str, Any]) -> dict[str, Any]:
+    """The neighbours of a page as `Link` headers (RFC 8288): rel="next" and rel="prev"."""
+    links = [
+        f'<{request.url.remove_query_params(["after", "before"]).include_query_params(**{cursor: answer[key]})}>;'
+        f' rel="{rel}"'
+        for key, cursor, rel in (("next", "after", "next"), ("previous", "before", "prev"))
+        if answer.get(key) is not None
+    ]
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return answer
 
 
 @router.get(
@@ -107,9 +176,14 @@ async def stream_situation_overview(request: Request, actor: CurrentActor) -> St
     dependencies=[caught_up(CrisisTimeline.name)],
     **READ,
 )
-def get_crisis_timeline(crisis_id: PathId, views: Views, actor: CurrentActor) -> dict[str, Any]:
-    """Every entry of the crisis ordered by instant, both times with offsets, actor, late and struck entries."""
-    return views.get_crisis_timeline(actor, crisis_id)
+def get_crisis_timeline(
+    crisis_id: PathId, views: Views, actor: CurrentActor, page: Paged, request: Request, response: Response
+) -> dict[str, Any]:
+    """The entries of the crisis ordered by instant, both times with offsets, actor, late and struck entries;
+    a page at a time (`limit`, at most 1000): page on with `after=next` (or back with `before=previous`), also
+    given as `Link` headers. A cursor is an entry's `position`, stable while entries arrive; `from`/`to` cut
+    the timeline to the entries that occurred in that window."""
+    return linked(request, response, views.get_crisis_timeline(actor, crisis_id, page))
 
 
 @router.get(
@@ -118,9 +192,14 @@ def get_crisis_timeline(crisis_id: PathId, views: Views, actor: CurrentActor) ->
     dependencies=[caught_up(DecisionLog.name)],
     **READ,
 )
-def get_decision_log(crisis_id: PathId, views: Views, actor: CurrentActor) -> dict[str, Any]:
-    """The crisis's decisions with rationale and options, supersessions, reviews, and reviews due."""
-    return views.get_decision_log(actor, crisis_id)
+def get_decision_log(
+    crisis_id: PathId, views: Views, actor: CurrentActor, page: PagedById, request: Request, response: Response
+) -> dict[str, Any]:
+    """The crisis's decisions with rationale and options, supersessions, reviews, and the reviews due among
+    them; ordered by when they were decided, a page at a time (`limit`, at most 1000): page on with
+    `after=next` (or back with `before=previous`), also given as `Link` headers. A cursor is a decision id;
+    `from`/`to` keep the decisions decided in that window."""
+    return linked(request, response, views.get_decision_log(actor, crisis_id, page))
 
 
 @router.get(

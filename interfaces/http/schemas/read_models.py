@@ -397,6 +397,10 @@ class CrisisTimelineResponse(ReadResponse):
     crisis_id: str
     at: str
     entries: list[TimelineEntryResponse]
+    next: int | None = Field(None, description="The cursor of the next page (`after=`); absent on the last page.")
+    previous: int | None = Field(
+        None, description="The cursor of the page before (`before=`); absent on the first page."
+    )
 
 
 class DecisionLogEntryResponse(Decision):
@@ -411,7 +415,11 @@ class DecisionLogResponse(ReadResponse):
     crisis_id: str
     at: str
     decisions: list[DecisionLogEntryResponse]
-    review_due: list[str] = Field(description="The decisions due for review.")
+    review_due: list[str] = Field(description="The decisions due for review (of this page).")
+    next: str | None = Field(None, description="The cursor of the next page (`after=`); absent on the last page.")
+    previous: str | None = Field(
+        None, description="The cursor of the page before (`before=`); absent on the first page."
+    )
 
 
 class UnitReadinessResponse(ReadResponse):
