@@ -8,6 +8,7 @@ a token the provider would never issue: expired, not yet valid); `restart` start
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -118,8 +119,10 @@ def install() -> None:
     for tool in ("node", "npm"):
         if shutil.which(tool) is None:
             raise AssertionError(f"{tool} is needed to run the test OpenID provider (Node.js 20: apt install npm)")
-    if not (HERE / "node_modules" / "oidc-provider").is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)
+    with open(HERE / ".install.lock", "w") as lock:  # the suite's parallel workers install it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (HERE / "node_modules" / "oidc-provider").is_dir():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)
 
 
 @contextmanager
