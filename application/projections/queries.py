@@ -122,8 +122,7 @@ class Queries:
         failure = min((f for _, f in parts if f is not None), key=lambda f: f.position, default=None)
         head = self.head()
         behind = max(0, head - position)
-        missing = self._event_time(position, following=True) if behind else None
-        lag = (self.app.now() - missing).total_seconds() if missing is not None else 0.0
+        lag = self.lag_seconds(position, head)
         state = "live" if lag < BEHIND_AFTER_SECONDS else "behind" if lag < STALE_AFTER_SECONDS else "stale"
         if failure is not None:
             state = "stale"
@@ -165,6 +164,11 @@ class Queries:
             elif behind > max_lag:
                 problems.append(f"read model {name} is {behind} events behind the head {head} (at most {max_lag})")
         return Readiness(problems, models)
+
+    def lag_seconds(self, position: int, head: int) -> float:
+        """How old the first event after `position` is, when the log's head is beyond it (0 at the head)."""
+        missing = self._event_time(position, following=True) if head > position else None
+        return max(0.0, (self.app.now() - missing).total_seconds()) if missing is not None else 0.0
 
     def _event_time(self, position: int, following: bool = False) -> datetime | None:
         """When the event at `position` (or the first one after it) was recorded; remembered, a few at a time."""

@@ -116,7 +116,6 @@ class ReadModels:
     def collect(self) -> list[Any]:
         projections = self.services.projections
         status, head = projections.status(), projections.head()
-        now = self.services.clock()
         labels = ["read_model"]
         position = GaugeMetricFamily("valmius_read_model_position", "Log position the read model reflects",
                                      labels=labels)
@@ -125,10 +124,9 @@ class ReadModels:
         lag = GaugeMetricFamily("valmius_read_model_lag_seconds", "Age of the oldest event the read model has "
                                 "not applied (0 when it is at the head)", labels=labels)
         for name, (at, _) in sorted(status.items()):
-            missed = projections._event_time(at, following=True) if head > at else None
             position.add_metric([name], at)
             behind.add_metric([name], max(0, head - at))
-            lag.add_metric([name], max(0.0, (now - missed).total_seconds()) if missed is not None else 0.0)
+            lag.add_metric([name], projections.lag_seconds(at, head))
         return [position, behind, lag, GaugeMetricFamily("valmius_log_head_position", "Position of the last "
                                                          "stored event", value=head)]
 
