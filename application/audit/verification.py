@@ -137,9 +137,10 @@ class TamperEvidence:
         authorise(actor, "verify_checkpoint")
         return self.verify(against=Checkpoint.from_document(document), public_key=public_key)
 
-    def list_checkpoints(self, actor: Actor) -> list[Checkpoint]:
+    def list_checkpoints(self, actor: Actor, after: int = 0, limit: int | None = None) -> list[Checkpoint]:
+        """The signed checkpoints after log position `after`, oldest first, at most `limit` of them."""
         authorise(actor, "list_checkpoints")
-        return self.checkpoints()
+        return self.checkpoints(after=after, limit=limit)
 
     def get_checkpoint(self, actor: Actor, position: int) -> Checkpoint:
         authorise(actor, "get_checkpoint")
@@ -150,11 +151,11 @@ class TamperEvidence:
 
     # --- checkpoints ---------------------------------------------------------------------------------
 
-    def checkpoints(self, position: int | None = None) -> list[Checkpoint]:
-        where, params = ("WHERE position = %s", (position,)) if position is not None else ("", ())
+    def checkpoints(self, position: int | None = None, after: int = 0, limit: int | None = None) -> list[Checkpoint]:
+        where, params = ("position = %s", (position,)) if position is not None else ("position > %s", (after,))
         rows = self.store.query(
             f"SELECT position, digest, created_at, public_key, signature, algorithm FROM {CHECKPOINT_TABLE}"
-            f" {where} ORDER BY position",
+            f" WHERE {where} ORDER BY position" + ("" if limit is None else f" LIMIT {int(limit)}"),
             params,
         )
         return [Checkpoint(**{**row, "position": int(row["position"])}) for row in rows]

@@ -47,6 +47,7 @@ class DecisionLog(ReadModel):
         ),
     }
     paging_tables = frozenset({"rm_decision_pages"})
+    indexes = {"rm_decision_reviews_of_decision": "rm_decision_reviews (crisis_id, decision_id, position)"}
 
     keys = {"rm_decisions": ("crisis_id", "decision_id")}
     REVIEW_COLUMNS = ("crisis_id", "position", "decision_id", "occurred_at", "recorded_at", "actor", "outcome")

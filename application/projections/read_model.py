@@ -77,6 +77,9 @@ class ReadModel:
     # rebuilt with them): the overview's history snapshots leave them out, so adding one keeps old snapshots
     # valid (application.audit.snapshots).
     paging_tables: ClassVar[frozenset[str]] = frozenset()
+    # Index name -> "table (columns)": made when missing at every start (not part of the shape: adding one
+    # rebuilds nothing, and the snapshots hold rows, not indexes).
+    indexes: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """The rules of `keys`, checked where a model is declared: each names one of its tables, and that table
@@ -215,6 +218,8 @@ class ReadModel:
     def create(self, tx: Tx) -> None:
         for table, columns in self.tables.items():
             tx.execute(f"CREATE TABLE IF NOT EXISTS {table} {columns}")
+        for index, columns in self.indexes.items():
+            tx.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {columns}")
 
     def clear(self, tx: Tx, dialect: str = "sqlite") -> None:
         """Empty the model's tables: TRUNCATE on PostgreSQL (transactional there, and it leaves no dead rows
