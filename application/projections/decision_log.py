@@ -81,13 +81,18 @@ def _review_due(row: dict[str, Any], at: datetime, reviewed: bool) -> bool:
 
 
 def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
-    """Per crisis: how many decisions, and which are due for review at `at`."""
-    out: dict[str, dict[str, Any]] = {}
-    for row in store.query("SELECT crisis_id, decision_id, review_at, reviewed, superseded_by FROM rm_decisions"):
-        entry = out.setdefault(row["crisis_id"], {"total": 0, "review_due": []})
-        entry["total"] += 1
-        if _review_due(row, at, bool(row["reviewed"])):
-            entry["review_due"].append(
+    """Per crisis: how many decisions, and which are due for review at `at` (read among those awaiting one)."""
+    out: dict[str, dict[str, Any]] = {
+        row["crisis_id"]: {"total": int(row["total"]), "review_due": []}
+        for row in store.query("SELECT crisis_id, COUNT(*) AS total FROM rm_decisions GROUP BY crisis_id ORDER BY crisis_id")
+    }
+    awaiting = store.query(
+        "SELECT crisis_id, decision_id, review_at, superseded_by FROM rm_decisions WHERE review_at IS NOT NULL"
+        " AND reviewed = 0 AND superseded_by IS NULL ORDER BY crisis_id, decision_id"
+    )
+    for row in awaiting:
+        if _review_due(row, at, False):
+            out[row["crisis_id"]]["review_due"].append(
                 {"crisis_id": row["crisis_id"], "decision_id": row["decision_id"],
                  "review_at": display(parse(row["review_at"]))}
             )
