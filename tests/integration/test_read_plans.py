@@ -1,23 +1,23 @@
 """A page of a long crisis costs a bounded indexed query on PostgreSQL, whatever the crisis's length: with
 50,000 timeline entries and 50,000 decisions in one crisis (and others beside it), every statement a page of
-the timeline or the decision log runs (first page, onwards, backwards, within a window) is planned without a
-sequential scan of a read model's table, nor reads more than a page's rows in any of its steps. The statements are the ones the query functions send, recorded as
-they run, and EXPLAINed with their own parameters."""
+the timeline or the decision log runs (first page, onwards, backwards, within a window) runs without a
+sequential scan of a read model's table, and no step of its plan reads more than about a page's rows. The
+statements are the ones the query functions send, recorded as they run, and run again under EXPLAIN ANALYZE
+with their own parameters (the rows: bench/reads.py's `fill`)."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 
 from application.projections import crisis_timeline, decision_log
-from application.projections.paging import Page, microseconds
+from application.projections.paging import Page
+from bench.reads import START, fill
 from tests.conftest import ApiClient
 
 ROWS = 50_000
-START = datetime.fromisoformat("2025-10-25T21:40:00+03:00")
 
 
 class Recording:
@@ -29,36 +29,6 @@ class Recording:
     def query(self, statement: str, params: tuple = ()) -> list[dict[str, Any]]:
         self.statements.append((statement, params))
         return self.store.query(statement, params)
-
-
-def fill(url: str) -> None:
-    """ROWS timeline entries and ROWS decisions (each reviewed) of C-LONG, one a minute, and 1,000 of each of ten other crises."""
-    us, minute = microseconds(START), 60_000_000
-    with psycopg.connect(url, autocommit=True) as conn:
-        for crisis, count in [("C-LONG", ROWS), *((f"C-{n}", 1_000) for n in range(10))]:
-            conn.execute(
-                "INSERT INTO rm_timeline (crisis_id, position, kind, ref, occurred_at, occurred_us, recorded_at, actor,"
-                " late_minutes, content, classification, struck)"
-                " SELECT %s, n, CASE n WHEN 0 THEN 'declared' ELSE 'log_entry' END, n::text, %s, %s::bigint + n::bigint * %s::bigint, %s, 'DO-1', 0, '{}', NULL, 0"
-                " FROM generate_series(0, %s) n",  # 0: its declaration
-                (crisis, START.isoformat(), us, minute, START.isoformat(), count),
-            )
-            conn.execute(
-                "INSERT INTO rm_decision_pages (crisis_id, decided_us, decision_id)"
-                " SELECT %s, %s::bigint + n::bigint * %s::bigint, 'D-' || n FROM generate_series(1, %s) n", (crisis, us, minute, count),
-            )
-            conn.execute(
-                "INSERT INTO rm_decisions (crisis_id, decision_id, decided_by, decision, rationale, options, refs,"
-                " classification, decided_at, recorded_at, actor, reviewed)"
-                " SELECT %s, 'D-' || n, 'Head', 'evacuate', 'flooding', '[]', '[]', NULL, %s, %s, 'DO-1', 0"
-                " FROM generate_series(1, %s) n", (crisis, START.isoformat(), START.isoformat(), count),
-            )
-            conn.execute(
-                "INSERT INTO rm_decision_reviews (crisis_id, position, decision_id, occurred_at, recorded_at, actor,"
-                " outcome) SELECT %s, n, 'D-' || n, %s, %s, 'DO-1', 'upheld' FROM generate_series(1, %s) n",
-                (crisis, START.isoformat(), START.isoformat(), count),
-            )
-        conn.execute("ANALYZE")
 
 
 def wide_scans(url: str, statements: list[tuple[str, tuple]], bound: int) -> list[str]:
@@ -82,7 +52,8 @@ def wide_scans(url: str, statements: list[tuple[str, tuple]], bound: int) -> lis
 def test_pages_of_a_50000_entry_crisis_read_along_indexes(pg_api: ApiClient, postgres_url: str) -> None:
     # Given a crisis of 50,000 timeline entries and 50,000 decisions, beside ten others, on PostgreSQL
     url = pg_api.services.settings.database_url
-    fill(url)
+    for crisis, count in [("C-LONG", ROWS), *((f"C-{n}", 1_000) for n in range(10))]:
+        fill(url, crisis, count)
     store = Recording(pg_api.services.sql)
     policy, at = pg_api.services.coordination.policy, START + timedelta(days=60)
 
