@@ -144,7 +144,7 @@ def linked(request: Request, response: Response, answer: dict[str, Any]) -> dict
 def get_situation_overview(views: Views, actor: CurrentActor, limit: ListLimit = DEFAULT_LIMIT) -> dict[str, Any]:
     """What leadership must see: active crises, open and overdue actions, readiness, police requests, active
     plans against MTPD, latest situation reports and decisions due for review. Overdue is derived from the
-    server clock at the moment of reading. Each list holds at most `limit` items, the most urgent first; `cut`
+    server clock at the moment of reading. Each list holds its first `limit` items (actions by due time); `cut`
     says which hold more, and how many (the counts beside them are of all)."""
     return views.get_situation_overview(actor, limit=limit)
 
