@@ -80,9 +80,9 @@ class OverviewSnapshots:
         self.every = every
         self.models = [cls() for cls in OVERVIEW_MODELS]
         self.topics = topics_of(self.models)
-        self.fingerprint = hashlib.sha256(
-            json.dumps([SNAPSHOT_FORMAT, [(m.name, m.shape(paging=False)) for m in self.models]], sort_keys=True).encode()
-        ).hexdigest()[:16]
+        shapes = [(m.name, m.shape(paging=False)) for m in self.models]  # what a snapshot holds of each
+        fingerprint = json.dumps([SNAPSHOT_FORMAT, shapes], sort_keys=True).encode()
+        self.fingerprint = hashlib.sha256(fingerprint).hexdigest()[:16]
         self._last: int | None = None
         self._taking = threading.Lock()
         store.create(

@@ -11,6 +11,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import Notification
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from application.projections.runner import Projections
 
 VERIFY_BATCH = 5000
+CHECKPOINT_BATCH = 1000  # checkpoints read at a time when a list of them is filtered by time
 
 
 @dataclass(frozen=True)
@@ -137,10 +139,23 @@ class TamperEvidence:
         authorise(actor, "verify_checkpoint")
         return self.verify(against=Checkpoint.from_document(document), public_key=public_key)
 
-    def list_checkpoints(self, actor: Actor, after: int = 0, limit: int | None = None) -> list[Checkpoint]:
-        """The signed checkpoints after log position `after`, oldest first, at most `limit` of them."""
+    def list_checkpoints(
+        self, actor: Actor, after: int = 0, limit: int = 100, since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Checkpoint]:
+        """The signed checkpoints after log position `after`, in position order, signed from `since` up to
+        `until` (instants: a checkpoint's time keeps the offset it was signed with), at most `limit`. Read in
+        batches: checkpoints are few (one per 1000 events)."""
         authorise(actor, "list_checkpoints")
-        return self.checkpoints(after=after, limit=limit)
+        found: list[Checkpoint] = []
+        while len(found) < limit:
+            batch = self.checkpoints(after=after, limit=CHECKPOINT_BATCH)
+            found += [c for c in batch if (since is None or datetime.fromisoformat(c.created_at) >= since)
+                      and (until is None or datetime.fromisoformat(c.created_at) <= until)]
+            if len(batch) < CHECKPOINT_BATCH:
+                break
+            after = batch[-1].position
+        return found[:limit]
 
     def get_checkpoint(self, actor: Actor, position: int) -> Checkpoint:
         authorise(actor, "get_checkpoint")

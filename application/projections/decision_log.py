@@ -64,7 +64,9 @@ class DecisionLog(ReadModel):
             "recorded_at": iso(e.recorded_at), "actor": e.actor, "review_at": iso(e.review_at),
             "supersedes": e.supersedes, "reviewed": 0,
         })
-        self.append(tx, "rm_decision_pages", self.PAGE_COLUMNS, (e.crisis_id, microseconds(e.occurred_at), e.decision_id))
+        self.append(
+            tx, "rm_decision_pages", self.PAGE_COLUMNS, (e.crisis_id, microseconds(e.occurred_at), e.decision_id)
+        )
         if e.supersedes:
             self.update(tx, "rm_decisions", (e.crisis_id, e.supersedes), {"superseded_by": e.decision_id})
 
@@ -84,7 +86,9 @@ def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
     """Per crisis: how many decisions, and which are due for review at `at` (read among those awaiting one)."""
     out: dict[str, dict[str, Any]] = {
         row["crisis_id"]: {"total": int(row["total"]), "review_due": []}
-        for row in store.query("SELECT crisis_id, COUNT(*) AS total FROM rm_decisions GROUP BY crisis_id ORDER BY crisis_id")
+        for row in store.query(
+            "SELECT crisis_id, COUNT(*) AS total FROM rm_decisions GROUP BY crisis_id ORDER BY crisis_id"
+        )
     }
     awaiting = store.query(
         "SELECT crisis_id, decision_id, review_at, superseded_by FROM rm_decisions WHERE review_at IS NOT NULL"

@@ -85,7 +85,8 @@ def page_rows(
 def bounded(answer: dict[str, Any], limit: int) -> dict[str, Any]:
     """`answer` with each of its lists, at any depth, cut to its first `limit` items (in the list's own order:
     actions by due time, crises by declaration); `cut` names each list that was cut, by its JSON Pointer
-    (RFC 6901), with how many items it had. No `cut` when nothing was. Maps keyed by unit are bounded by the unit registry and are kept whole."""
+    (RFC 6901), with how many items it had. No `cut` when nothing was. Maps keyed by unit are bounded by the
+    unit registry and are kept whole."""
     cut: dict[str, int] = {}
 
     def walk(value: Any, pointer: str) -> Any:

@@ -59,7 +59,8 @@ def test_pages_of_a_50000_entry_crisis_read_along_indexes(pg_api: ApiClient, pos
 
     # When its timeline and decision log are read a page at a time: the first, onwards, back, and in a window
     window = Page(limit=100, start=START + timedelta(days=10), end=START + timedelta(days=11))
-    for read, cursors in ((crisis_timeline.timeline, (25_000, 25_001)), (decision_log.decision_log, ("D-25000", "D-25002"))):
+    reads = ((crisis_timeline.timeline, (25_000, 25_001)), (decision_log.decision_log, ("D-25000", "D-25002")))
+    for read, cursors in reads:
         for page in (Page(limit=100), Page(limit=100, after=cursors[0]), Page(limit=100, before=cursors[1]), window):
             answer = read(store, "C-LONG", at, True, policy, page)
             assert len(answer.get("entries", answer.get("decisions"))) == 100

@@ -52,7 +52,8 @@ def seeded(api: ApiClient) -> dict[str, Any]:
     for n in range(SEEDED):
         declare(app, f"C-{n}", areas=["Vuosaari"])
         app.record_log_entry(DO1, "C-0", text=f"report {n}", classification=SECRET)
-        app.assign_action(DO1, "C-0", action_id=f"A-{n}", unit=units[n], task="sandbags", due_at=now + timedelta(hours=1))
+        app.assign_action(DO1, "C-0", action_id=f"A-{n}", unit=units[n], task="sandbags",
+                          due_at=now + timedelta(hours=1))
         app.record_decision(DO1, "C-0", decision_id=f"D-{n}", decided_by="Head of preparedness", decision="evacuate",
                             rationale="flooding", options=["stay", "leave"], review_at=now + timedelta(hours=1))
         app.draft_continuity_plan(

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from application.audit.checkpoints import FORMAT
 from application.audit.verification import TamperEvidence
 from application.projections.paging import DEFAULT_LIMIT, bounded
-from interfaces.http.dependencies import AuditorReader, CurrentActor, PathPosition, get_tamper_evidence
+from interfaces.http.dependencies import AuditorReader, CurrentActor, PathPosition, get_tamper_evidence, query_time
 from interfaces.http.routers.read_models import Limit, ListLimit
 from interfaces.http.schemas.common import BIGINT, Code, Line, Text, Time
 
@@ -132,11 +132,14 @@ def list_checkpoints(
     response: Response,
     after: Annotated[int, Query(ge=0, le=BIGINT, description="The checkpoints after this log position.")] = 0,
     limit: Limit = DEFAULT_LIMIT,
+    since: Annotated[Time | None, Query(description="Signed from this time on (ISO-8601 with an offset).")] = None,
+    until: Annotated[Time | None, Query(description="Signed up to this time (ISO-8601 with an offset).")] = None,
 ) -> list[dict[str, Any]]:
-    """The signed checkpoints in the database after log position `after`, oldest first, at most `limit`, each
-    as the document an auditor keeps; when there are more, a `Link` header rel="next" names the next page.
-    Auditors only."""
-    found = evidence.list_checkpoints(actor, after, limit + 1)
+    """The signed checkpoints in the database after log position `after`, oldest first, signed within
+    `since`/`until` if given, at most `limit`, each as the document an auditor keeps; when there are more, a
+    `Link` header rel="next" names the next page. Auditors only."""
+    window = query_time(evidence.app, since, "since"), query_time(evidence.app, until, "until")
+    found = evidence.list_checkpoints(actor, after, limit + 1, *window)
     if len(found) > limit:
         found = found[:limit]
         next_page = request.url.include_query_params(after=found[-1].position)
