@@ -46,16 +46,15 @@ class ScratchStore:
     def __init__(self, models: Iterable[ReadModel], image: bytes | None = None) -> None:
         self.connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self.connection.row_factory = sqlite3.Row
-        if image is not None:
+        if image is not None:  # a snapshot: it holds every table but the models' paging tables
             self.connection.deserialize(image)
-        else:
-            self.create(
-                *(
-                    f"CREATE TABLE {table} {columns}" + (" WITHOUT ROWID" if "PRIMARY KEY" in columns else "")
-                    for model in models
-                    for table, columns in model.tables.items()
-                )
+        self.create(
+            *(
+                f"CREATE TABLE IF NOT EXISTS {table} {columns}" + (" WITHOUT ROWID" if "PRIMARY KEY" in columns else "")
+                for model in models
+                for table, columns in model.tables.items()
             )
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[_ScratchTx]:

@@ -80,9 +80,9 @@ class OverviewSnapshots:
         self.every = every
         self.models = [cls() for cls in OVERVIEW_MODELS]
         self.topics = topics_of(self.models)
-        self.fingerprint = hashlib.sha256(
-            json.dumps([SNAPSHOT_FORMAT, [(m.name, m.shape()) for m in self.models]], sort_keys=True).encode()
-        ).hexdigest()[:16]
+        shapes = [(m.name, m.shape(paging=False)) for m in self.models]  # what a snapshot holds of each
+        fingerprint = json.dumps([SNAPSHOT_FORMAT, shapes], sort_keys=True).encode()
+        self.fingerprint = hashlib.sha256(fingerprint).hexdigest()[:16]
         self._last: int | None = None
         self._taking = threading.Lock()
         store.create(
@@ -130,7 +130,7 @@ class OverviewSnapshots:
             with self.scratch(self.models) as copy:
                 with copy.transaction() as into:
                     for model in self.models:
-                        for table in model.tables:
+                        for table in (t for t in model.tables if t not in model.paging_tables):
                             tx.execute(f"SELECT * FROM {table}")
                             rows = tx.fetchall()
                             if rows:

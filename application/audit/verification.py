@@ -11,6 +11,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import Notification
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from application.projections.runner import Projections
 
 VERIFY_BATCH = 5000
+CHECKPOINT_BATCH = 1000  # checkpoints read at a time when a list of them is filtered by time
 
 
 @dataclass(frozen=True)
@@ -137,9 +139,23 @@ class TamperEvidence:
         authorise(actor, "verify_checkpoint")
         return self.verify(against=Checkpoint.from_document(document), public_key=public_key)
 
-    def list_checkpoints(self, actor: Actor) -> list[Checkpoint]:
+    def list_checkpoints(
+        self, actor: Actor, after: int = 0, limit: int = 100, since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Checkpoint]:
+        """The signed checkpoints after log position `after`, in position order, signed from `since` up to
+        `until` (instants: a checkpoint's time keeps the offset it was signed with), at most `limit`. Read in
+        batches: checkpoints are few (one per 1000 events)."""
         authorise(actor, "list_checkpoints")
-        return self.checkpoints()
+        found: list[Checkpoint] = []
+        while len(found) < limit:
+            batch = self.checkpoints(after=after, limit=CHECKPOINT_BATCH)
+            found += [c for c in batch if (since is None or datetime.fromisoformat(c.created_at) >= since)
+                      and (until is None or datetime.fromisoformat(c.created_at) <= until)]
+            if len(batch) < CHECKPOINT_BATCH:
+                break
+            after = batch[-1].position
+        return found[:limit]
 
     def get_checkpoint(self, actor: Actor, position: int) -> Checkpoint:
         authorise(actor, "get_checkpoint")
@@ -150,11 +166,11 @@ class TamperEvidence:
 
     # --- checkpoints ---------------------------------------------------------------------------------
 
-    def checkpoints(self, position: int | None = None) -> list[Checkpoint]:
-        where, params = ("WHERE position = %s", (position,)) if position is not None else ("", ())
+    def checkpoints(self, position: int | None = None, after: int = 0, limit: int | None = None) -> list[Checkpoint]:
+        where, params = ("position = %s", (position,)) if position is not None else ("position > %s", (after,))
         rows = self.store.query(
             f"SELECT position, digest, created_at, public_key, signature, algorithm FROM {CHECKPOINT_TABLE}"
-            f" {where} ORDER BY position",
+            f" WHERE {where} ORDER BY position" + ("" if limit is None else f" LIMIT {int(limit)}"),
             params,
         )
         return [Checkpoint(**{**row, "position": int(row["position"])}) for row in rows]

@@ -142,10 +142,10 @@ def timeline(
     rows, neighbours = page_rows(store, "rm_timeline", ("occurred_us", "position"), crisis_id, page or Page())
     # what the crisis records of itself (a reason for a change of severity, the after-action review) is as
     # secret as the crisis; its log entries, actions, reports and decisions carry their own classification
-    declared = store.query(
-        "SELECT classification FROM rm_timeline WHERE crisis_id = %s AND kind = 'declared' ORDER BY position"
-        " LIMIT 1", (crisis_id,),
+    first = store.query(  # its declaration, the crisis's first event: one row along the primary key
+        "SELECT kind, classification FROM rm_timeline WHERE crisis_id = %s ORDER BY position LIMIT 1", (crisis_id,)
     )
+    declared = [row for row in first if row["kind"] == "declared"]
     crisis = stored_classification(declared[0]["classification"]) if declared else PUBLIC
     return {
         "crisis_id": crisis_id,

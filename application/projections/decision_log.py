@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from application.ports import Store, Tx
-from application.projections.paging import Page
+from application.projections.paging import Page, microseconds, page_rows
 from application.projections.read_model import ReadModel
 from application.projections.values import (
     by_instant,
@@ -39,10 +39,19 @@ class DecisionLog(ReadModel):
             "(crisis_id TEXT, position BIGINT, decision_id TEXT, occurred_at TEXT, recorded_at TEXT, actor TEXT,"
             " outcome TEXT, PRIMARY KEY (crisis_id, position))"
         ),
+        # the order pages read: by the instant decided, then id (rm_decisions keeps the shape the history
+        # snapshots hold); the cursor's row is found by its id
+        "rm_decision_pages": (
+            "(crisis_id TEXT, decided_us BIGINT, decision_id TEXT, PRIMARY KEY (crisis_id, decided_us, decision_id),"
+            " UNIQUE (crisis_id, decision_id))"
+        ),
     }
+    paging_tables = frozenset({"rm_decision_pages"})
+    indexes = {"rm_decision_reviews_of_decision": "rm_decision_reviews (crisis_id, decision_id, position)"}
 
     keys = {"rm_decisions": ("crisis_id", "decision_id")}
     REVIEW_COLUMNS = ("crisis_id", "position", "decision_id", "occurred_at", "recorded_at", "actor", "outcome")
+    PAGE_COLUMNS = ("crisis_id", "decided_us", "decision_id")
 
     def subscriptions(self) -> dict:
         return {Crisis.DecisionRecorded: self.recorded, Crisis.DecisionReviewed: self.reviewed}
@@ -55,6 +64,9 @@ class DecisionLog(ReadModel):
             "recorded_at": iso(e.recorded_at), "actor": e.actor, "review_at": iso(e.review_at),
             "supersedes": e.supersedes, "reviewed": 0,
         })
+        self.append(
+            tx, "rm_decision_pages", self.PAGE_COLUMNS, (e.crisis_id, microseconds(e.occurred_at), e.decision_id)
+        )
         if e.supersedes:
             self.update(tx, "rm_decisions", (e.crisis_id, e.supersedes), {"superseded_by": e.decision_id})
 
@@ -71,13 +83,20 @@ def _review_due(row: dict[str, Any], at: datetime, reviewed: bool) -> bool:
 
 
 def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
-    """Per crisis: how many decisions, and which are due for review at `at`."""
-    out: dict[str, dict[str, Any]] = {}
-    for row in store.query("SELECT crisis_id, decision_id, review_at, reviewed, superseded_by FROM rm_decisions"):
-        entry = out.setdefault(row["crisis_id"], {"total": 0, "review_due": []})
-        entry["total"] += 1
-        if _review_due(row, at, bool(row["reviewed"])):
-            entry["review_due"].append(
+    """Per crisis: how many decisions, and which are due for review at `at` (read among those awaiting one)."""
+    out: dict[str, dict[str, Any]] = {
+        row["crisis_id"]: {"total": int(row["total"]), "review_due": []}
+        for row in store.query(
+            "SELECT crisis_id, COUNT(*) AS total FROM rm_decisions GROUP BY crisis_id ORDER BY crisis_id"
+        )
+    }
+    awaiting = store.query(
+        "SELECT crisis_id, decision_id, review_at, superseded_by FROM rm_decisions WHERE review_at IS NOT NULL"
+        " AND reviewed = 0 AND superseded_by IS NULL ORDER BY crisis_id, decision_id"
+    )
+    for row in awaiting:
+        if _review_due(row, at, False):
+            out[row["crisis_id"]]["review_due"].append(
                 {"crisis_id": row["crisis_id"], "decision_id": row["decision_id"],
                  "review_at": display(parse(row["review_at"]))}
             )
@@ -91,19 +110,13 @@ def decision_log(
     those due; with a `page`, only that page (its reviews due among them), and the cursors of its neighbours
     (`next`, `previous`: a decision id, absent where there is nothing more)."""
     names = policy.units.short_names
-    rows = by_instant(
-        store.query("SELECT * FROM rm_decisions WHERE crisis_id = %s ORDER BY decision_id", (crisis_id,)), "decided_at"
-    )
-    rows, neighbours = _page(rows, page or Page(), crisis_id)
-    reviews: dict[str, list[dict[str, Any]]] = {r["decision_id"]: [] for r in rows}
-    if page is None:  # every review of the crisis, in one read
-        found = store.query("SELECT * FROM rm_decision_reviews WHERE crisis_id = %s ORDER BY position", (crisis_id,))
-    else:
-        found = store.query(
-            f"SELECT * FROM rm_decision_reviews WHERE crisis_id = %s AND decision_id IN"
-            f" ({', '.join(['%s'] * len(reviews)) or 'NULL'}) ORDER BY position", (crisis_id, *reviews),
-        )
-    for review in found:
+    order, neighbours = page_rows(store, "rm_decision_pages", ("decided_us", "decision_id"), crisis_id, page or Page())
+    ids = [r["decision_id"] for r in order]
+    among = None if page is None else ids  # unpaged: every decision and review of the crisis, a read each
+    found = {r["decision_id"]: r for r in _of_crisis(store, "rm_decisions", crisis_id, among)}
+    rows = [found[i] for i in ids]
+    reviews: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    for review in _of_crisis(store, "rm_decision_reviews", crisis_id, among, " ORDER BY position"):
         reviews.setdefault(review["decision_id"], []).append(review)
     decisions = [_present(r, reviews[r["decision_id"]], at, cleared, names) for r in rows]
     return {
@@ -115,28 +128,12 @@ def decision_log(
     }
 
 
-def _page(rows: list[dict[str, Any]], page: Page, crisis_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The page of a crisis's decisions (few beside its timeline entries: read whole, then cut, so that the
-    table keeps its shape and the overview's history snapshots stay valid)."""
-    cursor = page.before if page.before is not None else page.after
-    order = {r["decision_id"]: n for n, r in enumerate(rows)}
-    if cursor is not None and cursor not in order:
-        name = "before" if page.before is not None else "after"
-        raise DomainError(Rule.INVALID_INPUT, f"{name}={cursor} names nothing of {crisis_id} here", field=name)
-    inside = [
-        r for r in rows
-        if (page.start is None or parse(r["decided_at"]) >= page.start)
-        and (page.end is None or parse(r["decided_at"]) < page.end)
-        and (page.after is None or order[r["decision_id"]] > order[page.after])
-        and (page.before is None or order[r["decision_id"]] < order[page.before])
-    ]
-    more = page.limit is not None and len(inside) > page.limit
-    chosen = (inside[-page.limit:] if page.before is not None else inside[: page.limit]) if more else inside
-    more_after, more_before = (cursor is not None, more) if page.before is not None else (more, cursor is not None)
-    return chosen, {
-        "next": chosen[-1]["decision_id"] if chosen and more_after else None,
-        "previous": chosen[0]["decision_id"] if chosen and more_before else None,
-    }
+def _of_crisis(
+    store: Store, table: str, crisis_id: str, ids: list[str] | None, order: str = ""
+) -> list[dict[str, Any]]:
+    """The rows of `table` of the crisis; only those of the decisions `ids` when given."""
+    among = "" if ids is None else f" AND decision_id IN ({', '.join(['%s'] * len(ids)) or 'NULL'})"
+    return store.query(f"SELECT * FROM {table} WHERE crisis_id = %s{among}{order}", (crisis_id, *(ids or ())))
 
 
 def _present(

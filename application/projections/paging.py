@@ -1,7 +1,8 @@
 """A page of a long list read from a read model: at most `limit` items, after or before a cursor, within a
 time window. A list is ordered by an instant (microseconds since the epoch) and then a key; a cursor is an
 item's key (an entry's `position` in the timeline, a decision's id in the decision log), so it holds while new
-items arrive. A page answers the cursors of its neighbours, `next` and `previous`."""
+items arrive. A page answers the cursors of its neighbours, `next` and `previous`. The lists of a picture (the
+overview, the boards) are cut to `limit` items each, saying which were cut (`bounded`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from domain.shared import DomainError, Rule
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROSECOND = timedelta(microseconds=1)
+DEFAULT_LIMIT = 100  # items of a list when a reader asks for no `limit`
+MAX_LIMIT = 1000  # … and at most, whatever it asks
 
 
 @dataclass(frozen=True)
@@ -77,3 +80,25 @@ def page_rows(
         "next": rows[-1][key] if rows and more_after else None,
         "previous": rows[0][key] if rows and more_before else None,
     }
+
+
+def bounded(answer: dict[str, Any], limit: int) -> dict[str, Any]:
+    """`answer` with each of its lists, at any depth, cut to its first `limit` items (in the list's own order:
+    actions by due time, crises by declaration); `cut` names each list that was cut, by its JSON Pointer
+    (RFC 6901), with how many items it had. No `cut` when nothing was. Maps keyed by unit are bounded by the
+    unit registry and are kept whole."""
+    cut: dict[str, int] = {}
+
+    def walk(value: Any, pointer: str) -> Any:
+        if isinstance(value, list):
+            if len(value) > limit:
+                cut[pointer] = len(value)
+                value = value[:limit]
+            return [walk(item, f"{pointer}/{n}") for n, item in enumerate(value)]
+        if isinstance(value, dict):
+            return {key: walk(item, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+                    for key, item in value.items()}
+        return value
+
+    out = walk(answer, "")
+    return {**out, "cut": cut} if cut else out

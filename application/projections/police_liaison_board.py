@@ -28,6 +28,7 @@ class PoliceLiaisonBoard(ReadModel):
     }
 
     keys = {"rm_liaisons": ("liaison_id",), "rm_police_requests": ("liaison_id", "request_id")}
+    indexes = {"rm_police_requests_by_status": "rm_police_requests (status)"}  # the overview reads the open ones
 
     def subscriptions(self) -> dict:
         E = PoliceLiaison

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
 from application.projections import situation_overview
 from application.projections.decision_log import DecisionLog
-from application.projections.paging import Page
+from application.projections.paging import DEFAULT_LIMIT, Page, bounded
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard
 from application.projections.situation_overview import SituationOverview
@@ -54,9 +54,14 @@ class Queries:
         """Only the roles that read crises read the picture (its stream too): the others get FORBIDDEN_ROLE."""
         authorise(actor, "read_situation_picture")
 
-    def get_situation_overview(self, actor: Actor, at: datetime | None = None) -> dict[str, Any]:
+    def get_situation_overview(
+        self, actor: Actor, at: datetime | None = None, limit: int = DEFAULT_LIMIT
+    ) -> dict[str, Any]:
+        """The overview, each of its lists cut to `limit` items (application.projections.paging.bounded)."""
         self.require_reader(actor)
-        return situation_overview.overview(self.store, at or self.app.now(), actor.clearance, self.app.policy)
+        return bounded(
+            situation_overview.overview(self.store, at or self.app.now(), actor.clearance, self.app.policy), limit
+        )
 
     def get_situation_picture(self, actor: Actor) -> dict[str, Any]:
         """The overview with its `freshness` (see `freshness`): what the live stream sends."""
@@ -69,13 +74,15 @@ class Queries:
             self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy, page
         )
 
-    def get_readiness_board(self, actor: Actor) -> dict[str, Any]:
+    def get_readiness_board(self, actor: Actor, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
         self.require_reader(actor)
-        return readiness_board.board(self.store, self.app.now(), actor.clearance, self.app.policy)
+        return bounded(readiness_board.board(self.store, self.app.now(), actor.clearance, self.app.policy), limit)
 
-    def get_police_liaison_board(self, actor: Actor) -> dict[str, Any]:
+    def get_police_liaison_board(self, actor: Actor, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
         self.require_reader(actor)
-        return police_liaison_board.board(self.store, self.app.now(), actor.clearance, self.app.policy)
+        return bounded(
+            police_liaison_board.board(self.store, self.app.now(), actor.clearance, self.app.policy), limit
+        )
 
     def get_decision_log(self, actor: Actor, crisis_id: str, page: Page | None = None) -> dict[str, Any]:
         """Every decision, or with a `page` that page and its neighbours' cursors."""

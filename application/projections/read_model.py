@@ -73,6 +73,13 @@ class ReadModel:
     keys: ClassVar[dict[str, tuple[str, ...]]] = {}  # table -> primary key columns, for insert and update
     version: ClassVar[int] = 1  # raise it when the handlers change what they write into the same tables
     rebuildable: ClassVar[bool] = True  # False for evidence (the audit chain): never emptied, never rebuilt
+    # Tables that only order the model's other rows for paged reads (written by its handlers like the others,
+    # rebuilt with them): the overview's history snapshots leave them out, so adding one keeps old snapshots
+    # valid (application.audit.snapshots).
+    paging_tables: ClassVar[frozenset[str]] = frozenset()
+    # Index name -> "table (columns)": made when missing at every start (not part of the shape: adding one
+    # rebuilds nothing, and the snapshots hold rows, not indexes).
+    indexes: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """The rules of `keys`, checked where a model is declared: each names one of its tables, and that table
@@ -202,13 +209,17 @@ class ReadModel:
         for statement, params in batch.after:
             tx.execute(statement, params)
 
-    def shape(self) -> str:
-        """What this model's stored rows look like: its tables and its version (see `prepare`)."""
-        return hashlib.sha256(json.dumps([self.version, self.tables], sort_keys=True).encode()).hexdigest()[:16]
+    def shape(self, *, paging: bool = True) -> str:
+        """What this model's stored rows look like: its tables and its version (see `prepare`); without its
+        `paging_tables` when `paging` is false (what a history snapshot holds of it)."""
+        tables = {t: c for t, c in self.tables.items() if paging or t not in self.paging_tables}
+        return hashlib.sha256(json.dumps([self.version, tables], sort_keys=True).encode()).hexdigest()[:16]
 
     def create(self, tx: Tx) -> None:
         for table, columns in self.tables.items():
             tx.execute(f"CREATE TABLE IF NOT EXISTS {table} {columns}")
+        for index, columns in self.indexes.items():
+            tx.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {columns}")
 
     def clear(self, tx: Tx, dialect: str = "sqlite") -> None:
         """Empty the model's tables: TRUNCATE on PostgreSQL (transactional there, and it leaves no dead rows

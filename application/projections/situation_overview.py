@@ -37,6 +37,7 @@ class SituationOverview(ReadModel):
     }
 
     keys = {"rm_crises": ("crisis_id",), "rm_actions": ("crisis_id", "action_id")}
+    indexes = {"rm_actions_by_status": "rm_actions (status, crisis_id)"}  # the open ones, not every action ever
 
     def subscriptions(self) -> dict:
         return {

@@ -16,8 +16,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from application.projections.paging import DEFAULT_LIMIT
 from domain.crisis import Crisis
 from domain.shared import utc_now
+from tests.application.support import DO1
 from tests.conftest import settings_for
 from tests.live import LiveServer, running_service, wait_until
 
@@ -160,3 +162,16 @@ def test_a_read_model_stopped_by_an_event_it_fails_on_turns_the_picture_red_unti
     assert page.locator('[data-crisis="C-POISON"]').count() == 1
     assert page.locator('[data-crisis="C-NEXT"]').count() == 1
     assert httpx.get(f"{server.base_url}/health/ready").status_code == 200
+
+
+def test_the_figures_count_every_crisis_when_the_picture_shows_the_first_ones(browser, server):
+    # Given more active crises than a picture's list holds (the stream sends the first DEFAULT_LIMIT of them)
+    app = server.services.coordination
+    for n in range(DEFAULT_LIMIT + 1):
+        app.declare_crisis(DO1, crisis_id=f"C-{n:03}", title="Storm", category="SEVERE_WEATHER", severity=2,
+                           areas=["Vuosaari"])
+    # When leadership opens the dashboard
+    page = open_dashboard(browser, server, server.token("LR-1", "leadership"))
+    # Then the table shows the first DEFAULT_LIMIT and the figure counts them all
+    wait_until(lambda: page.locator("#crises tr[data-crisis]").count() == DEFAULT_LIMIT, 10, "the crises shown")
+    assert page.locator('[data-figure="Active crises"]').inner_text() == str(DEFAULT_LIMIT + 1)

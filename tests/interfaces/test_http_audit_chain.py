@@ -4,6 +4,8 @@ and verifies the log against a document kept; every other role is refused."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
+from urllib.parse import quote
 
 import pytest
 
@@ -99,3 +101,33 @@ def test_only_auditors_may_send_a_document_to_verify(api):
     _, signed = api.services.tamper_evidence.sign_checkpoint()
     response = api.post("/audit/verify-checkpoint", json=signed.document(), headers=api.headers("DO-1", "duty_officer"))
     assert (response.status_code, response.json()["code"]) == (403, "FORBIDDEN_ROLE")
+
+
+def test_checkpoints_are_listed_a_page_at_a_time_within_a_window_of_signing_times(api):
+    """Given three checkpoints signed an hour apart, when the auditor lists them one at a time, then following
+    the `Link` header gives each once in position order and the last page links nowhere; and a window of
+    signing times keeps those signed within it."""
+    a_crisis_with_entries(api)
+    signed = []
+    for n in range(3):
+        if n:  # a new head to sign
+            api.post("/crises/C-S1/log-entries", json={"text": f"more {n}"}, headers=api.headers("DO-1", "duty_officer"))
+        assert api.services.projections.wait_for(api.services.coordination.recorder.max_notification_id(), 5)
+        signed.append(api.services.tamper_evidence.sign_checkpoint()[1])
+        api.clock.advance(hours=1)
+
+    pages, url = [], "/audit/checkpoints?limit=1"
+    while url:
+        answer = api.get(url, headers=auditor(api))
+        assert answer.status_code == 200, answer.text
+        pages.append([c["position"] for c in answer.json()])
+        link = answer.headers.get("link", "")
+        url = link[link.index("/audit"):link.index(">")] if 'rel="next"' in link else None
+    assert pages == [[c.position] for c in signed]
+
+    since = quote(datetime.fromisoformat(signed[1].created_at).isoformat())
+    within = api.get(f"/audit/checkpoints?since={since}", headers=auditor(api)).json()
+    assert [c["position"] for c in within] == [c.position for c in signed[1:]]
+    until = quote(datetime.fromisoformat(signed[1].created_at).isoformat())
+    before = api.get(f"/audit/checkpoints?until={until}", headers=auditor(api)).json()
+    assert [c["position"] for c in before] == [c.position for c in signed[:2]]

@@ -349,7 +349,7 @@ def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], head
                     variants = [{"as_of": now}] + ([{"as_of": now, "full_replay": "true"}] if "full_replay" in query
                                                    else [])
                 if "limit" in query:
-                    variants = [{"limit": 1000}]
+                    variants = [{**variant, "limit": 1000} for variant in variants]
                 for params in variants:
                     answer = client.get(url, params=params)
                     key = f"{url}?{params}"
@@ -360,7 +360,7 @@ def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], head
                         latest = answer.json().get("latest_version") or answer.json().get("version") or 0
                         for version in range(1, int(latest) + 1):
                             seen[f"{url}?version={version}"] = client.get(url, params={"version": version}).text
-                    if answer.status_code == 200 and "after" in query:  # every page
+                    if answer.status_code == 200 and "after" in query and "next_after" in answer.json():  # every page
                         body, after = answer.json(), None
                         while body.get("next_after") not in (None, after) and not body.get("end_of_log", True):
                             after = body["next_after"]

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from application.audit.checkpoints import FORMAT
 from application.audit.verification import TamperEvidence
-from interfaces.http.dependencies import AuditorReader, CurrentActor, PathPosition, get_tamper_evidence
+from application.projections.paging import DEFAULT_LIMIT, bounded
+from interfaces.http.dependencies import AuditorReader, CurrentActor, PathPosition, get_tamper_evidence, query_time
+from interfaces.http.routers.read_models import Limit, ListLimit
 from interfaces.http.schemas.common import BIGINT, Code, Line, Text, Time
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -97,6 +99,10 @@ class VerdictResponse(BaseModel):
     head_digest: str | None
     checkpoints: list[CheckpointCheckResponse]
     seconds: float
+    cut: dict[str, int] | None = Field(
+        None, description="The lists cut to `limit` items, by JSON Pointer, with how many items each has; absent "
+        "when none was cut."
+    )
 
 
 PublicKey = Annotated[
@@ -107,19 +113,38 @@ PublicKey = Annotated[
 ]
 
 
-@router.get("/verify", response_model=VerdictResponse)
-def verify_event_log(evidence: Evidence, actor: CurrentActor, public_key: PublicKey = None) -> dict[str, Any]:
+@router.get("/verify", response_model=VerdictResponse, response_model_exclude_unset=True)
+def verify_event_log(
+    evidence: Evidence, actor: CurrentActor, public_key: PublicKey = None, limit: ListLimit = DEFAULT_LIMIT
+) -> dict[str, Any]:
     """Recompute the hash chain from every stored event and compare it with the stored chain and every signed
     checkpoint. Names the first position where stored events were changed, removed, inserted or reordered.
-    Events stored after the chain's head are counted as not yet chained, not as tampering. Auditors only."""
-    return evidence.get_verdict(actor, public_key).as_dict()
+    Events stored after the chain's head are counted as not yet chained, not as tampering. Its lists of
+    findings and checkpoints hold at most `limit` items (`cut` says which hold more). Auditors only."""
+    return bounded(evidence.get_verdict(actor, public_key).as_dict(), limit)
 
 
 @router.get("/checkpoints", response_model=list[CheckpointDocument])
-def list_checkpoints(evidence: Evidence, actor: CurrentActor) -> list[dict[str, Any]]:
-    """Every signed checkpoint in the database, oldest first, each as the document an auditor keeps. Auditors
-    only."""
-    return [checkpoint.document() for checkpoint in evidence.list_checkpoints(actor)]
+def list_checkpoints(
+    evidence: Evidence,
+    actor: CurrentActor,
+    request: Request,
+    response: Response,
+    after: Annotated[int, Query(ge=0, le=BIGINT, description="The checkpoints after this log position.")] = 0,
+    limit: Limit = DEFAULT_LIMIT,
+    since: Annotated[Time | None, Query(description="Signed from this time on (ISO-8601 with an offset).")] = None,
+    until: Annotated[Time | None, Query(description="Signed up to this time (ISO-8601 with an offset).")] = None,
+) -> list[dict[str, Any]]:
+    """The signed checkpoints in the database after log position `after`, oldest first, signed within
+    `since`/`until` if given, at most `limit`, each as the document an auditor keeps; when there are more, a
+    `Link` header rel="next" names the next page. Auditors only."""
+    window = query_time(evidence.app, since, "since"), query_time(evidence.app, until, "until")
+    found = evidence.list_checkpoints(actor, after, limit + 1, *window)
+    if len(found) > limit:
+        found = found[:limit]
+        next_page = request.url.include_query_params(after=found[-1].position)
+        response.headers["Link"] = f'<{next_page}>; rel="next"'
+    return [checkpoint.document() for checkpoint in found]
 
 
 @router.get("/checkpoints/{position}", response_model=CheckpointDocument)
@@ -130,7 +155,7 @@ def export_checkpoint(position: PathPosition, evidence: Evidence, actor: Current
     return evidence.get_checkpoint(actor, position).document()
 
 
-@router.post("/verify-checkpoint", response_model=VerdictResponse)
+@router.post("/verify-checkpoint", response_model=VerdictResponse, response_model_exclude_unset=True)
 def verify_against_checkpoint(
     document: Annotated[CheckpointDocument, Body()], evidence: Evidence, actor: AuditorReader, public_key: PublicKey = None
 ) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from application.audit.history import MAX_PAGE, AggregateAt, EventFilter, Histor
 from application.audit.redaction import Classifier
 from domain.shared import display
 from interfaces.http.dependencies import CurrentActor, PathId, get_history, query_time
-from interfaces.http.routers.read_models import READ, Paged, PagedById, linked
+from application.projections.paging import DEFAULT_LIMIT, bounded
+from interfaces.http.routers.read_models import READ, ListLimit, Paged, PagedById, linked
 from interfaces.http.schemas.audit import EventPageResponse
 from interfaces.http.schemas.common import BIGINT, Code, Id, Line, Time
 from interfaces.http.schemas.crisis import CrisisResponse, present_crisis
@@ -197,28 +198,35 @@ def get_police_liaison_as_it_was(
 
 @router.get("/situation-overview", response_model=SituationOverviewAsKnownResponse, **READ)
 def get_situation_overview_as_known(
-    history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False
+    history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False,
+    limit: ListLimit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """The situation overview leadership would have seen at `as_of`: from the events recorded by then, with
     overdue actions and reports, unanswered requests and time against MTPD computed for then. `history`
-    says what it was computed from (a snapshot's position, the events applied)."""
-    return history.get_situation_overview_at(actor, query_time(history.app, as_of, "as_of"), full_replay=full_replay)
+    says what it was computed from (a snapshot's position, the events applied). Each list at most `limit` items,
+    as the live overview."""
+    at = query_time(history.app, as_of, "as_of")
+    return bounded(history.get_situation_overview_at(actor, at, full_replay=full_replay), limit)
 
 
 @router.get("/readiness-board", response_model=ReadinessBoardAsKnownResponse, **READ)
 def get_readiness_board_as_known(
-    history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False
+    history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False,
+    limit: ListLimit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """Each unit's readiness, active plans against MTPD and reviews due, as known at `as_of`."""
-    return history.get_readiness_board_at(actor, query_time(history.app, as_of, "as_of"), full_replay=full_replay)
+    at = query_time(history.app, as_of, "as_of")
+    return bounded(history.get_readiness_board_at(actor, at, full_replay=full_replay), limit)
 
 
 @router.get("/police-liaison-board", response_model=PoliceLiaisonBoardAsKnownResponse, **READ)
 def get_police_liaison_board_as_known(
-    history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False
+    history: Histories, actor: CurrentActor, as_of: AsOf, full_replay: FullReplay = False,
+    limit: ListLimit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """Open police requests with their age, those beyond the threshold, and answer times, as known at `as_of`."""
-    return history.get_police_liaison_board_at(actor, query_time(history.app, as_of, "as_of"), full_replay=full_replay)
+    at = query_time(history.app, as_of, "as_of")
+    return bounded(history.get_police_liaison_board_at(actor, at, full_replay=full_replay), limit)
 
 
 @router.get("/crises/{crisis_id}/timeline", response_model=CrisisTimelineAsKnownResponse, **READ)

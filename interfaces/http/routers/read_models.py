@@ -22,7 +22,7 @@ from fastapi.responses import StreamingResponse
 
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
-from application.projections.paging import Page
+from application.projections.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard
 from application.projections.runner import MAX_WAIT_SECONDS, Projections
@@ -71,10 +71,11 @@ def caught_up(model: str) -> Any:
     return Depends(dependency)
 
 
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
-
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"At most this many items (≤ {MAX_LIMIT}).")]
+ListLimit = Annotated[int, Query(
+    ge=1, le=MAX_LIMIT, description=f"At most this many items in each list of the answer (≤ {MAX_LIMIT}); the "
+    "answer's `cut` names the lists that hold more.",
+)]
 From = Annotated[
     Time | None,
     Query(alias="from", description="Items that occurred at or after this time (explicit offset).",
@@ -140,11 +141,12 @@ def linked(request: Request, response: Response, answer: dict[str, Any]) -> dict
     dependencies=[caught_up(SituationOverview.name)],
     **READ,
 )
-def get_situation_overview(views: Views, actor: CurrentActor) -> dict[str, Any]:
+def get_situation_overview(views: Views, actor: CurrentActor, limit: ListLimit = DEFAULT_LIMIT) -> dict[str, Any]:
     """What leadership must see: active crises, open and overdue actions, readiness, police requests, active
     plans against MTPD, latest situation reports and decisions due for review. Overdue is derived from the
-    server clock at the moment of reading."""
-    return views.get_situation_overview(actor)
+    server clock at the moment of reading. Each list holds its first `limit` items (actions by due time); `cut`
+    says which hold more, and how many (the counts beside them are of all)."""
+    return views.get_situation_overview(actor, limit=limit)
 
 
 @router.get(
@@ -208,9 +210,10 @@ def get_decision_log(
     dependencies=[caught_up(ReadinessBoard.name)],
     **READ,
 )
-def get_readiness_board(views: Views, actor: CurrentActor) -> dict[str, Any]:
-    """Each unit's readiness, active plans with time active against MTPD, and plan reviews due."""
-    return views.get_readiness_board(actor)
+def get_readiness_board(views: Views, actor: CurrentActor, limit: ListLimit = DEFAULT_LIMIT) -> dict[str, Any]:
+    """Each unit's readiness, active plans with time active against MTPD, and plan reviews due; each list at
+    most `limit` items (`cut` says which hold more)."""
+    return views.get_readiness_board(actor, limit)
 
 
 @router.get(
@@ -219,6 +222,9 @@ def get_readiness_board(views: Views, actor: CurrentActor) -> dict[str, Any]:
     dependencies=[caught_up(PoliceLiaisonBoard.name)],
     **READ,
 )
-def get_police_liaison_board(views: Views, actor: CurrentActor) -> dict[str, Any]:
-    """Open police requests with their age by direction and type, those beyond the threshold, answer times."""
-    return views.get_police_liaison_board(actor)
+def get_police_liaison_board(
+    views: Views, actor: CurrentActor, limit: ListLimit = DEFAULT_LIMIT
+) -> dict[str, Any]:
+    """Open police requests with their age by direction and type, those beyond the threshold, answer times;
+    each list at most `limit` items (`cut` says which hold more)."""
+    return views.get_police_liaison_board(actor, limit)

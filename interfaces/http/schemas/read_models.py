@@ -350,7 +350,18 @@ class OverviewPoliceRequestsResponse(ReadResponse):
     threshold_minutes: int
 
 
-class SituationOverviewResponse(ReadResponse):
+class PictureResponse(ReadResponse):
+    """A picture (the overview, a board): each of its lists holds at most `limit` items (application.projections.
+    paging.bounded)."""
+
+    cut: dict[str, int] | None = Field(
+        None, description="The lists cut to `limit` items, each by its JSON Pointer (RFC 6901) with how many items "
+        "it has; absent when none was cut. Ask again with a larger `limit` (at most 1000) for more.",
+        examples=[{"/open_actions": 1250}],
+    )
+
+
+class SituationOverviewResponse(PictureResponse):
     """What leadership must see, computed for `at` (also each frame of the live overview stream)."""
 
     at: str
@@ -433,14 +444,14 @@ class UnitReadinessResponse(ReadResponse):
     active_plans: list[str]
 
 
-class ReadinessBoardResponse(ReadResponse):
+class ReadinessBoardResponse(PictureResponse):
     at: str
     units: list[UnitReadinessResponse]
     active_plans: list[ActivePlanResponse]
     reviews_due: list[PlanReviewDueResponse]
 
 
-class PoliceLiaisonBoardResponse(ReadResponse):
+class PoliceLiaisonBoardResponse(PictureResponse):
     at: str
     threshold_minutes: int
     open: list[BoardPoliceRequestResponse]
