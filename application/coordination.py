@@ -390,17 +390,6 @@ class Pipeline(Application):
     def load_emergency_conditions(self) -> EmergencyConditions:
         return self._load(EmergencyConditions, EmergencyConditions.ID, "emergency conditions record")
 
-    def get_division_preparedness(self, actor: Actor, unit: str) -> DivisionPreparedness:
-        authorise(actor, "get_division_preparedness")
-        return self.load_preparedness(unit)
-
-    def list_division_preparedness(self, actor: Actor) -> list[DivisionPreparedness]:
-        return [self.get_division_preparedness(actor, unit) for unit in self.policy.units.units]
-
-    def get_police_liaison(self, actor: Actor, liaison_id: str) -> PoliceLiaison:
-        authorise(actor, "get_police_liaison")
-        return self.load_liaison(liaison_id)
-
     def get_emergency_conditions(self, actor: Actor) -> EmergencyConditions:
         authorise(actor, "get_emergency_conditions")
         return self.load_emergency_conditions()

@@ -5,17 +5,18 @@
 What it does, per store:
 
 1. Creates a store of its own (a fresh PostgreSQL database, or a SQLite file in a temporary directory).
-2. Declares one crisis and grows it to each size in turn with log entries, as fast as the application allows:
-   the crisis aggregate is kept in memory and saved 500 events at a time, with the application's periodic
-   snapshots off during the fill and one snapshot taken at its end (so the store then looks as if every
-   command had been one request: the latest snapshot is at most 50 events back).
+2. Declares one crisis and grows it to each size in turn with log entries, in bulk: the crisis aggregate is
+   kept in memory, its new events are encoded by the application's mapper and inserted through its recorder
+   5,000 at a time (no request, no read-model work: 50,000 entries take seconds), then one snapshot is taken
+   (so the store then looks as if every command had been one request: the latest snapshot is near).
 3. At each size, with the Coordination application opened through `open_services` with the aggregate cache
    off (VALMIUS_AGGREGATE_CACHE_SIZE=0) and on (the default, 5000), times N commands of each kind, one
    after the other through the use cases (authorisation, load, rules, save with retry, a snapshot every 50
    events: everything a request does but HTTP). The first command after opening is not timed (it warms
    the cache).
-4. Reads the size of the crisis's latest snapshot from the store, catches the read models up and times the
-   crisis timeline read: its first page as HTTP answers it (100 entries) and the whole timeline.
+4. Reads the size of the crisis's latest snapshot from the store, times the crisis as GET /crises/{id}
+   answers it (read and presented, without HTTP), catches the read models up and times the crisis timeline
+   read: its first page as HTTP answers it (100 entries) and the whole timeline.
 
 The commands are measured one at a time on one thread: this is the cost of one command, not throughput
 (bench/write_throughput.py measures that). Nothing is written into the repository: results go to stdout,
@@ -49,12 +50,13 @@ from domain.crisis import Crisis  # noqa: E402
 from infrastructure.bootstrap import Services, open_services  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 from interfaces.http.routers.read_models import DEFAULT_LIMIT  # noqa: E402
+from interfaces.http.schemas.crisis import present_crisis  # noqa: E402
 
 KINDS = ("log entry", "action", "decision")
 UNITS = ["KYMP", "SOTEPE", "STARA", "KASKO", "KUVA", "KANSLIA"]
 OFFICER = Actor("BENCH-DO", Role.DUTY_OFFICER)
 CRISIS = "G-1"
-FILL_BATCH = 500  # events per save while filling (a multiple of the snapshotting interval, 50)
+FILL_BATCH = 5000  # events per bulk insert while filling
 CACHE_ON = 5000
 
 
@@ -71,6 +73,7 @@ class Result:
     timeline_ms: float
     timeline_entries: int
     first_page_ms: float
+    crisis_read_ms: float
 
 
 def settings_for(store: str, url: str, cache: int) -> Settings:
@@ -81,18 +84,17 @@ def settings_for(store: str, url: str, cache: int) -> Settings:
 
 
 def fill(services: Services, size: int, bar: tqdm) -> None:
-    """Grow the crisis to `size` events with log entries: the aggregate stays in memory, saved FILL_BATCH
-    events at a time, periodic snapshots off; then one snapshot at the end."""
+    """Grow the crisis to `size` events with log entries: the aggregate stays in memory, its events are
+    inserted through the recorder FILL_BATCH at a time; then one snapshot."""
     app = services.coordination
-    app.snapshotting_intervals = {}  # this instance only: the fill's own application
     crisis = app.repository.get(Crisis.id_for(CRISIS))
     while crisis.version < size:
-        step = min(size - crisis.version, FILL_BATCH - crisis.version % FILL_BATCH)
+        step = min(size - crisis.version, FILL_BATCH)
         now = datetime.now(timezone.utc)
         for _ in range(step):
             crisis.record_log_entry(text=f"Situation update {crisis.version}: crews on site", source="Helen",
                                     occurred_at=now, policy=app.policy, actor=OFFICER.user, now=now)
-        app.save(crisis)
+        app.recorder.insert_events([app.mapper.to_stored_event(e) for e in crisis.collect_events()])
         bar.update(step)
     app.take_snapshot(crisis.id)
 
@@ -135,6 +137,17 @@ def snapshot_bytes(services: Services) -> int:
     return len(stored[0].state) if stored else 0
 
 
+def crisis_read(services: Services, reads: int) -> float:
+    """The median of `reads` reads of the crisis as GET /crises/{id} answers it (ms): read and presented."""
+    app = services.coordination
+    times = []
+    for _ in range(reads):
+        t0 = time.perf_counter()
+        present_crisis(app.get_crisis(OFFICER, CRISIS), OFFICER, app.now(), app.policy)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
 def timeline_read(services: Services, reads: int) -> tuple[float, int, float]:
     """Catch the read models up, then the medians of `reads` reads of the crisis's whole timeline and of its
     first page as GET /crises/{id}/timeline answers it (ms), and the number of entries."""
@@ -172,11 +185,13 @@ def run_store(store: str, args: argparse.Namespace) -> list[Result]:
                     timings = measure(settings_for(store, url, cache_size), args.commands, counter,
                                       f"{store} {reached} events, cache {cache}", args.quiet)
                     snap = snapshot_bytes(filler)
+                    crisis_ms = crisis_read(filler, args.timeline_reads)
                     timeline_ms, entries, first_page_ms = timeline_read(filler, args.timeline_reads)
                     for kind in KINDS:
                         results.append(Result(
                             store, cache, size, kind, len(timings[kind]), percentile(timings[kind], 50) * 1000,
                             percentile(timings[kind], 99) * 1000, snap, timeline_ms, entries, first_page_ms,
+                            crisis_ms,
                         ))
                     bar.update(3 * args.commands + 1)  # the measured commands grew the crisis too
                     bar.refresh()
@@ -199,7 +214,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: sizes 100,1000 (instead of --sizes) and at most 20 commands per kind")
     parser.add_argument("--commands", type=int, default=50, help="timed commands of each kind per size and cache")
-    parser.add_argument("--timeline-reads", type=int, default=5, help="timeline reads per size and cache (median)")
+    parser.add_argument("--timeline-reads", type=int, default=5,
+                        help="reads of the crisis and of its timeline per size and cache (median)")
     add_database_arguments(parser, "valmius_bench_growth")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -235,12 +251,13 @@ def report(results: list[Result], args: argparse.Namespace, command_line: str, l
         f"kind per size and cache, one at a time, through the application's use cases, no HTTP)",
         "",
         f"{'store':<9} {'cache':<5} {'events':>7} {'command':<10} {'median ms':>10} {'p99 ms':>8} "
-        f"{'snapshot bytes':>15} {'timeline ms':>12} {'entries':>8} {'page 1 ms':>10}",
+        f"{'snapshot bytes':>15} {'timeline ms':>12} {'entries':>8} {'page 1 ms':>10} {'crisis ms':>10}",
     ]
     for r in results:
         lines.append(
             f"{r.store:<9} {r.cache:<5} {r.size:>7} {r.kind:<10} {r.median_ms:>10.2f} {r.p99_ms:>8.2f} "
-            f"{r.snapshot_bytes:>15,} {r.timeline_ms:>12.1f} {r.timeline_entries:>8} {r.first_page_ms:>10.1f}"
+            f"{r.snapshot_bytes:>15,} {r.timeline_ms:>12.1f} {r.timeline_entries:>8} {r.first_page_ms:>10.1f} "
+            f"{r.crisis_read_ms:>10.1f}"
         )
     lines.append("")
     smallest, largest = min(args.sizes), max(args.sizes)
@@ -266,7 +283,8 @@ def report(results: list[Result], args: argparse.Namespace, command_line: str, l
     lines.append(
         "events: the crisis's history when measuring began, filled to that size (the cache-on commands come after "
         "the cache-off ones, on 3 × --commands + 1 more events). snapshot bytes: the crisis's latest snapshot as "
-        "stored, after the commands."
+        "stored, after the commands. crisis ms: the crisis as GET /crises/{id} answers it, read and presented (no "
+        "HTTP)."
     )
     lines.append(f"load average (1 min) at start {load_at_start:.2f}, at end {os.getloadavg()[0]:.2f}")
     print("\n".join(lines))

@@ -328,15 +328,15 @@ class History:
         self, actor: Actor, unit: str, *, version: int | None = None, as_of: datetime | None = None
     ) -> AggregateAt:
         authorise(actor, "get_division_preparedness_at")
-        return self._aggregate_at(
-            DivisionPreparedness.id_for(unit), f"preparedness record for {unit}", version, as_of
-        )
+        found = self._aggregate_at(DivisionPreparedness.id_for(unit), f"preparedness record for {unit}", version, as_of)
+        return replace(found, aggregate=self.app.preparedness_record(unit, found.version))  # with its texts
 
     def get_police_liaison_at(
         self, actor: Actor, liaison_id: str, *, version: int | None = None, as_of: datetime | None = None
     ) -> AggregateAt:
         authorise(actor, "get_police_liaison_at")
-        return self._aggregate_at(PoliceLiaison.id_for(liaison_id), f"police liaison {liaison_id}", version, as_of)
+        found = self._aggregate_at(PoliceLiaison.id_for(liaison_id), f"police liaison {liaison_id}", version, as_of)
+        return replace(found, aggregate=self.app.liaison_record(liaison_id, found.version))  # with its texts
 
     # -- the live picture as it was known -------------------------------------------------------------------
 
