@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from application.ports import EventLogReader
 
 from domain.access import Actor, Role, authorise
 from domain.crisis import Crisis
@@ -24,18 +28,50 @@ else:
     UseCases = object
 
 
+LOG_SHOWN = 100  # the latest log entries a crisis answer holds; GET /crises/{id}/timeline pages through them all
+TAIL_PAGE = 250  # events read at a time, newest first, to find them
+RECORDS = [  # the events of a crisis other than its log: its head and its other records
+    get_topic(cls) for cls in vars(Crisis).values()
+    if isinstance(cls, type) and issubclass(cls, Crisis.Event) and cls not in (Crisis.LogEntryRecorded, Crisis.LogEntryStruck)
+]
+
+
 class CrisisUseCases(UseCases):
+    event_log: EventLogReader  # the stored events by aggregate and type (handed in by infrastructure.bootstrap)
+
     def get_crisis(self, actor: Actor, crisis_id: str) -> CrisisRecord:
         authorise(actor, "get_crisis")
         return self.crisis_record(crisis_id)
 
     def crisis_record(self, crisis_id: str, version: int | None = None) -> CrisisRecord:
-        """The crisis with all it recorded (at `version`), folded from its events: the aggregate keeps no texts."""
-        events = self.events.get(Crisis.id_for(crisis_id), lte=version)
-        record = CrisisRecord.of(events)
-        if not record.version:
+        """The crisis with what it recorded (at `version`), folded from its events: every record but the log, of
+        which the latest LOG_SHOWN entries. A long crisis's log is not read whole: its newest events are read
+        back to the LOG_SHOWN-th latest entry, and its other records by their types."""
+        crisis = Crisis.id_for(crisis_id)
+        tail: list[Any] = []
+        entries = 0
+        while entries < LOG_SHOWN:
+            below = tail[-1].originator_version - 1 if tail else version
+            page = list(self.events.get(crisis, lte=below, desc=True, limit=TAIL_PAGE))
+            tail += page
+            entries += sum(isinstance(e, Crisis.LogEntryRecorded) for e in page)
+            if len(page) < TAIL_PAGE:
+                break
+        if not tail:
             raise DomainError(Rule.NOT_FOUND, f"there is no crisis {crisis_id}")
-        return record
+        head, start = tail[0].originator_version, tail[-1].originator_version
+        older = [e for e in self._records_of(crisis, head) if e.originator_version < start]
+        return CrisisRecord.of([*older, *reversed(tail)], log_shown=LOG_SHOWN)
+
+    def _records_of(self, crisis: UUID, head: int) -> list[Any]:
+        """The crisis's events other than its log, up to version `head`."""
+        found, after = [], 0
+        while True:
+            page = self.event_log.select(after=after, limit=TAIL_PAGE, originators=[crisis], topics=RECORDS)
+            found += [self.event_log.decode(n) for n in page if n.originator_version <= head]
+            if len(page) < TAIL_PAGE:
+                return found
+            after = page[-1].id
 
     def _change_crisis(
         self,

@@ -140,10 +140,14 @@ class CrisisRecord:
     open_police_requests: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, events: Iterable[Any]) -> CrisisRecord:
+    def of(cls, events: Iterable[Any], log_shown: int | None = None) -> CrisisRecord:
+        """The crisis folded from `events`, in order. They may leave out log entries and strikes older than the
+        latest entries they hold; with `log_shown`, only the latest that many entries are kept."""
         record = cls()
         for event in events:
             record.apply(event)
+        if log_shown is not None:
+            del record.log[:-log_shown]
         return record
 
     @property
@@ -175,8 +179,11 @@ class CrisisRecord:
                     late_entry_reason=e.late_entry_reason,
                 ))
             case "LogEntryStruck":
-                entry = self.log[e.number - 1]
-                entry.struck, entry.struck_reason, entry.struck_by, entry.struck_at = True, e.reason, e.actor, e.recorded_at
+                if self.log and 0 <= e.number - self.log[0].number < len(self.log):  # one of the entries read
+                    entry = self.log[e.number - self.log[0].number]
+                    entry.struck, entry.struck_reason, entry.struck_by, entry.struck_at = (
+                        True, e.reason, e.actor, e.recorded_at
+                    )
             case "ActionAssigned":
                 self.actions[e.action_id] = Action(
                     **when, action_id=e.action_id, unit=e.unit, task=e.task, due_at=e.due_at,
