@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from domain.record import Folded
 from domain.shared import Classification
 
 
@@ -113,7 +114,7 @@ class DecisionState:
 
 
 @dataclass
-class CrisisRecord:
+class CrisisRecord(Folded):
     """A crisis with all it recorded, folded from its events in order: what GET /crises/{id} and the audit
     history show. The Crisis aggregate decides the rules; this is read."""
 
@@ -143,9 +144,7 @@ class CrisisRecord:
     def of(cls, events: Iterable[Any], log_shown: int | None = None) -> CrisisRecord:
         """The crisis folded from `events`, in order. They may leave out log entries and strikes older than the
         latest entries they hold; with `log_shown`, only the latest that many entries are kept."""
-        record = cls()
-        for event in events:
-            record.apply(event)
+        record = super().of(events)
         if log_shown is not None:
             del record.log[:-log_shown]
         return record

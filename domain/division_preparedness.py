@@ -13,12 +13,11 @@ folds them for reading. Snapshots encode the entity classes by class name: `Cont
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.record import Record
+from domain.record import Folded, Record
 from domain.shared import (
     PUBLIC,
     Classification,
@@ -492,7 +491,7 @@ class DivisionPreparedness(Record):
 
 
 @dataclass
-class PreparednessRecord:
+class PreparednessRecord(Folded):
     """A unit's preparedness with all it recorded, folded from its events in order: what GET
     /division-preparedness/{unit} and the audit history show. The aggregate decides the rules; this is read."""
 
@@ -502,13 +501,6 @@ class PreparednessRecord:
     readiness: str = ""
     readiness_history: list[ReadinessChange] = field(default_factory=list)
     plans: dict[str, ContinuityPlan] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, events: Iterable[Any]) -> PreparednessRecord:
-        record = cls()
-        for event in events:
-            record.apply(event)
-        return record
 
     def apply(self, e: Any) -> None:
         self.version = e.originator_version

@@ -9,12 +9,11 @@ classification, status and times); subjects, answers, people and what was shared
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from domain.record import Record
+from domain.record import Folded, Record
 from domain.shared import (
     PUBLIC,
     Classification,
@@ -355,7 +354,7 @@ class PoliceLiaison(Record):
 
 
 @dataclass
-class LiaisonRecord:
+class LiaisonRecord(Folded):
     """A liaison matter with all it recorded, folded from its events in order: what GET /police-liaisons/{id}
     and the audit history show. The aggregate decides the rules; this is read."""
 
@@ -368,13 +367,6 @@ class LiaisonRecord:
     opened_at: datetime | None = None
     requests: dict[str, PoliceRequest] = field(default_factory=dict)
     information_shared: list[InformationShare] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, events: Iterable[Any]) -> LiaisonRecord:
-        record = cls()
-        for event in events:
-            record.apply(event)
-        return record
 
     def apply(self, e: Any) -> None:
         self.version = e.originator_version
