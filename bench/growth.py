@@ -5,7 +5,8 @@
 What it does, per store:
 
 1. Creates a store of its own (a fresh PostgreSQL database, or a SQLite file in a temporary directory).
-2. Declares one crisis and grows it to each size in turn with log entries, in bulk: the crisis aggregate is
+2. Declares a crisis of its own for each size (so that each size meets as many actions and decisions of the
+   measured commands before it) and grows it to that size with log entries, in bulk: the crisis aggregate is
    kept in memory, its new events are encoded by the application's mapper and inserted through its recorder
    5,000 at a time (no request, no read-model work: 50,000 entries take seconds), then one snapshot is taken
    (so the store then looks as if every command had been one request: the latest snapshot is near).
@@ -55,7 +56,6 @@ from interfaces.http.schemas.crisis import present_crisis  # noqa: E402
 KINDS = ("log entry", "action", "decision")
 UNITS = ["KYMP", "SOTEPE", "STARA", "KASKO", "KUVA", "KANSLIA"]
 OFFICER = Actor("BENCH-DO", Role.DUTY_OFFICER)
-CRISIS = "G-1"
 FILL_BATCH = 5000  # events per bulk insert while filling
 CACHE_ON = 5000
 
@@ -84,11 +84,13 @@ def settings_for(store: str, url: str, cache: int) -> Settings:
                     embedded_projections=False, _env_file=None)
 
 
-def fill(services: Services, size: int, bar: tqdm) -> None:
-    """Grow the crisis to `size` events with log entries: the aggregate stays in memory, its events are
-    inserted through the recorder FILL_BATCH at a time; then one snapshot."""
+def fill(services: Services, crisis_id: str, size: int, bar: tqdm) -> None:
+    """Declare a crisis and grow it to `size` events with log entries: the aggregate stays in memory, its events
+    are inserted through the recorder FILL_BATCH at a time; then one snapshot."""
     app = services.coordination
-    crisis = app.repository.get(Crisis.id_for(CRISIS))
+    app.declare_crisis(OFFICER, crisis_id=crisis_id, title="Storm: power outages, growth bench",
+                       category="SEVERE_WEATHER", severity=2)
+    crisis = app.repository.get(Crisis.id_for(crisis_id))
     while crisis.version < size:
         step = min(size - crisis.version, FILL_BATCH)
         now = datetime.now(timezone.utc)
@@ -100,22 +102,22 @@ def fill(services: Services, size: int, bar: tqdm) -> None:
     app.take_snapshot(crisis.id)
 
 
-def command(app: Any, kind: str, n: int) -> None:
+def command(app: Any, crisis_id: str, kind: str, n: int) -> None:
     now = datetime.now(timezone.utc)
     if kind == "log entry":
-        app.record_log_entry(OFFICER, CRISIS, text=f"Measured update {n}: {n * 37 % 9999} customers affected",
+        app.record_log_entry(OFFICER, crisis_id, text=f"Measured update {n}: {n * 37 % 9999} customers affected",
                              source="Helen")
     elif kind == "action":
         unit = UNITS[n % len(UNITS)]
-        app.assign_action(OFFICER, CRISIS, action_id=f"A-{n}", unit=unit, task=f"Task {n} for {unit}",
+        app.assign_action(OFFICER, crisis_id, action_id=f"A-{n}", unit=unit, task=f"Task {n} for {unit}",
                           due_at=now + timedelta(hours=2))
     else:
-        app.record_decision(OFFICER, CRISIS, decision_id=f"D-{n}", decided_by="Mayor", decision=f"Decision {n}",
+        app.record_decision(OFFICER, crisis_id, decision_id=f"D-{n}", decided_by="Mayor", decision=f"Decision {n}",
                             rationale="the forecast", options=["open shelters", "wait"])
 
 
 def measure(
-    settings: Settings, count: int, counter: list[int], label: str, quiet: bool
+    settings: Settings, crisis_id: str, count: int, counter: list[int], label: str, quiet: bool
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """`count` commands of each kind, interleaved (so each kind meets the snapshots every 50 events alike): the
     wall-clock time of each, and the CPU time of the thread that ran it (what a loaded machine disturbs least)."""
@@ -125,12 +127,12 @@ def measure(
     try:
         app = services.coordination
         counter[0] += 1
-        command(app, "log entry", counter[0])  # untimed: loads the crisis (into the cache, when on)
+        command(app, crisis_id, "log entry", counter[0])  # untimed: loads the crisis (into the cache, when on)
         for _ in tqdm(range(count), desc=label, unit="round", disable=quiet, file=sys.stderr, leave=False):
             for kind in KINDS:
                 counter[0] += 1
                 c0, t0 = time.thread_time(), time.perf_counter()
-                command(app, kind, counter[0])
+                command(app, crisis_id, kind, counter[0])
                 timings[kind].append(time.perf_counter() - t0)
                 cpu[kind].append(time.thread_time() - c0)
     finally:
@@ -138,34 +140,34 @@ def measure(
     return timings, cpu
 
 
-def snapshot_bytes(services: Services) -> int:
-    stored = services.coordination.snapshots.recorder.select_events(Crisis.id_for(CRISIS), desc=True, limit=1)
+def snapshot_bytes(services: Services, crisis_id: str) -> int:
+    stored = services.coordination.snapshots.recorder.select_events(Crisis.id_for(crisis_id), desc=True, limit=1)
     return len(stored[0].state) if stored else 0
 
 
-def crisis_read(services: Services, reads: int) -> float:
+def crisis_read(services: Services, crisis_id: str, reads: int) -> float:
     """The median of `reads` reads of the crisis as GET /crises/{id} answers it (ms): read and presented."""
     app = services.coordination
     times = []
     for _ in range(reads):
         t0 = time.perf_counter()
-        present_crisis(app.get_crisis(OFFICER, CRISIS), OFFICER, app.now(), app.policy)
+        present_crisis(app.get_crisis(OFFICER, crisis_id), OFFICER, app.now(), app.policy)
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
 
 
-def timeline_read(services: Services, reads: int) -> tuple[float, int, float]:
+def timeline_read(services: Services, crisis_id: str, reads: int) -> tuple[float, int, float]:
     """Catch the read models up, then the medians of `reads` reads of the crisis's whole timeline and of its
     first page as GET /crises/{id}/timeline answers it (ms), and the number of entries."""
     services.projections.catch_up()
     times, first_pages, entries = [], [], 0
     for _ in range(reads):
         t0 = time.perf_counter()
-        timeline = services.projections.get_crisis_timeline(OFFICER, CRISIS)
+        timeline = services.projections.get_crisis_timeline(OFFICER, crisis_id)
         times.append(time.perf_counter() - t0)
         entries = len(timeline["entries"])
         t0 = time.perf_counter()
-        services.projections.get_crisis_timeline(OFFICER, CRISIS, Page(limit=DEFAULT_LIMIT))
+        services.projections.get_crisis_timeline(OFFICER, crisis_id, Page(limit=DEFAULT_LIMIT))
         first_pages.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000, entries, statistics.median(first_pages) * 1000
 
@@ -180,27 +182,23 @@ def run_store(store: str, args: argparse.Namespace) -> list[Result]:
     filler = open_services(settings_for(store, url, 0))
     counter = [0]
     try:
-        filler.coordination.declare_crisis(OFFICER, crisis_id=CRISIS, title="Storm: power outages, growth bench",
-                                           category="SEVERE_WEATHER", severity=2)
-        with tqdm(total=max(args.sizes), initial=1, desc=f"{store}: fill", unit="event", unit_scale=True,
+        with tqdm(total=sum(args.sizes), desc=f"{store}: fill", unit="event", unit_scale=True,
                   disable=args.quiet, file=sys.stderr) as bar:
             for size in args.sizes:
-                fill(filler, size, bar)
-                reached = filler.coordination.repository.get(Crisis.id_for(CRISIS)).version
+                crisis_id = f"G-{size}"
+                fill(filler, crisis_id, size, bar)
                 for cache, cache_size in (("off", 0), ("on", CACHE_ON)):
-                    timings, cpu = measure(settings_for(store, url, cache_size), args.commands, counter,
-                                      f"{store} {reached} events, cache {cache}", args.quiet)
-                    snap = snapshot_bytes(filler)
-                    crisis_ms = crisis_read(filler, args.timeline_reads)
-                    timeline_ms, entries, first_page_ms = timeline_read(filler, args.timeline_reads)
+                    timings, cpu = measure(settings_for(store, url, cache_size), crisis_id, args.commands, counter,
+                                           f"{store} {size} events, cache {cache}", args.quiet)
+                    snap = snapshot_bytes(filler, crisis_id)
+                    crisis_ms = crisis_read(filler, crisis_id, args.timeline_reads)
+                    timeline_ms, entries, first_page_ms = timeline_read(filler, crisis_id, args.timeline_reads)
                     for kind in KINDS:
                         results.append(Result(
                             store, cache, size, kind, len(timings[kind]), percentile(timings[kind], 50) * 1000,
-                            percentile(timings[kind], 99) * 1000, percentile(cpu[kind], 50) * 1000, snap, timeline_ms, entries, first_page_ms,
-                            crisis_ms,
+                            percentile(timings[kind], 99) * 1000, percentile(cpu[kind], 50) * 1000, snap,
+                            timeline_ms, entries, first_page_ms, crisis_ms,
                         ))
-                    bar.update(3 * args.commands + 1)  # the measured commands grew the crisis too
-                    bar.refresh()
     finally:
         filler.close()
         if store == "postgres" and not args.keep_database:
@@ -288,8 +286,8 @@ def report(results: list[Result], args: argparse.Namespace, command_line: str, l
     lines.append("")
     lines.append(f"command: {command_line}")
     lines.append(
-        "events: the crisis's history when measuring began, filled to that size (the cache-on commands come after "
-        "the cache-off ones, on 3 × --commands + 1 more events). snapshot bytes: the crisis's latest snapshot as "
+        "events: the crisis's history when measuring began, filled to that size, a crisis of its own for each size "
+        "(the cache-on commands come after the cache-off ones, on 3 × --commands + 1 more events). snapshot bytes: the crisis's latest snapshot as "
         "stored, after the commands. cpu ms: the median CPU time of the thread that ran a command. crisis ms: the crisis as GET /crises/{id} answers it, read and presented (no "
         "HTTP)."
     )

@@ -1,12 +1,13 @@
 """The records of a crisis: log entries, actions, situation reports, decisions and their reviews, the
 after-action review; `CrisisRecord`, the whole crisis folded from its events, as readers are shown it; and the
-little the Crisis aggregate keeps of its records to decide its rules (`Entry`, `ActionState`, `DecisionState`).
+little the Crisis aggregate keeps of its records to decide its rules (`Entry`, `ActionStatus`).
 
 The aggregate keeps no texts: they live in its events and in the read models, so that a crisis, its
 snapshots and its cached copy stay small however long its log grows. Snapshots of a crisis encode these
 classes by class name (`DataclassAsDict` in application/coordination.py): the names, not the module, are
 persisted. Snapshots written before the aggregate was slimmed hold the full records (`LogEntry`, `Action`,
-…); `Crisis.upcast_v1_v2` turns them into what it keeps now.
+…), and those of version 2 `ActionState` and `DecisionState`; `Crisis.upcast_v1_v2` and `upcast_v2_v3` turn
+them into what it keeps now.
 """
 
 from __future__ import annotations
@@ -94,9 +95,19 @@ class AfterActionReview(Entry):
 
 
 @dataclass
+class ActionStatus:
+    """What the crisis keeps of an action: its unit (who may complete it), and whether, when and by whom it was
+    closed."""
+
+    unit: str
+    status: str = "OPEN"
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+
+
+@dataclass
 class ActionState:
-    """What the crisis keeps of an action: its unit (who may complete it), its classification (what its closing
-    is as secret as), and whether, when and by whom it was closed."""
+    """What snapshots of version 2 kept of an action (Crisis.upcast_v2_v3)."""
 
     unit: str
     classification: Classification
@@ -107,7 +118,7 @@ class ActionState:
 
 @dataclass
 class DecisionState:
-    """What the crisis keeps of a decision: its classification (its reviews are as secret) and its successor."""
+    """What snapshots of version 2 kept of a decision (Crisis.upcast_v2_v3)."""
 
     classification: Classification
     superseded_by: str | None = None
@@ -222,4 +233,5 @@ class CrisisRecord(Folded):
 
 ENTITY_CLASSES = (
     LogEntry, Action, SituationReport, DecisionReview, Decision, AfterActionReview, Entry, ActionState, DecisionState,
+    ActionStatus,
 )

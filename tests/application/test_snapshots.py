@@ -1,7 +1,8 @@
 """Snapshots written before DivisionPreparedness and PoliceLiaison were slimmed (class version 1: the whole plans,
-readiness history, requests, people and information shared) load, on every store, as the aggregate folded from
-its events. The fixture store (tests/integration/test_stored_store.py) has no plan reviews, exercises, changes of
-people, declined or withdrawn requests nor information shared: these snapshots hold each of them."""
+readiness history, requests, people and information shared), and before Crisis kept its records' classifications
+apart (class version 2), load, on every store, as the aggregate folded from its events. The fixture store
+(tests/integration/test_stored_store.py) has snapshots of version 1 only, and no plan reviews, exercises, changes
+of people, declined or withdrawn requests nor information shared: these snapshots hold each of them."""
 
 from __future__ import annotations
 
@@ -10,21 +11,25 @@ from typing import Any
 from eventsourcing.domain import Snapshot
 from eventsourcing.utils import get_topic
 
+from domain.crisis import Crisis
+from domain.crisis_records import ActionState, DecisionState
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
-from tests.application.support import PC, approved_plan, contact, declare, open_request
+from domain.shared import Classification
+from tests.application.support import DO1, PC, approved_plan, contact, declare, open_request
 
 
 def state(aggregate: Any) -> dict[str, Any]:
     return {name: value for name, value in vars(aggregate).items() if name != "_pending_events"}
 
 
-def written_before(services: Any, aggregate_id: Any, cls: type, old: dict[str, Any]) -> Any:
-    """Store a version-1 snapshot of the aggregate as it stands, holding `old` (what the slimmed class no longer
-    keeps) beside what both versions keep; the aggregate as loaded back from it."""
+def written_before(services: Any, aggregate_id: Any, cls: type, old: dict[str, Any], dropped: tuple = ()) -> Any:
+    """Store an old snapshot of the aggregate as it stands, holding `old` (what the slimmed class no longer keeps,
+    and `class_version` unless it is 1) beside what both versions keep (not `dropped`); the aggregate as it stands,
+    and as loaded back from that snapshot."""
     app = services.coordination
     current = app.repository.get(aggregate_id)
-    kept = {name: value for name, value in state(current).items() if name not in ("plans", "requests")}
+    kept = {name: value for name, value in state(current).items() if name not in (*dropped, *old)}
     snapshot = Snapshot(  # a version-1 state carries no class_version
         originator_id=aggregate_id, originator_version=current.version, timestamp=current.modified_on,
         topic=get_topic(cls), state={**kept, **old},
@@ -81,3 +86,34 @@ def test_an_old_snapshot_of_a_liaison_loads_as_its_events_fold(services) -> None
     current, loaded = written_before(services, PoliceLiaison.id_for("L-C-S1"), PoliceLiaison, old)
     assert state(loaded) == state(current)
     assert [r.request_id for r in loaded.open_requests()] == ["PR-4"]
+
+
+def test_an_old_snapshot_of_a_crisis_loads_as_its_events_fold(services) -> None:  # noqa: ANN001
+    """Given a crisis with a secret action and a public one closed, a decision superseded by a secret one, when
+    its snapshot of version 2 (each action and decision with its classification) is loaded, then it equals the
+    crisis folded from its events."""
+    app = services.coordination
+    secret = Classification.of("SECRET", legal_basis="JulkL 24.1 § 7 k")
+    declare(app, "C-S1")
+    due = app.now().replace(year=app.now().year + 1)
+    app.assign_action(DO1, "C-S1", action_id="A-1", unit="STARA", task="Clear trees", due_at=due)
+    app.assign_action(DO1, "C-S1", action_id="A-2", unit="KYMP", task="Guard the site", due_at=due,
+                      classification=secret)
+    app.complete_action(DO1, "C-S1", action_id="A-1", note="road open")
+    app.record_decision(DO1, "C-S1", decision_id="D-1", decided_by="Mayor", decision="open shelters",
+                        rationale="forecast", options=["open", "wait"])
+    app.record_decision(DO1, "C-S1", decision_id="D-2", decided_by="Mayor", decision="close schools",
+                        rationale="forecast", options=["close", "wait"], supersedes="D-1", classification=secret)
+    crisis = app.load_crisis("C-S1")
+    old = {
+        "actions": {i: ActionState(a.unit, crisis.action_classification(i), a.status, a.closed_at, a.closed_by)
+                    for i, a in crisis.actions.items()},
+        "decisions": {i: DecisionState(crisis.decision_classification(i), successor)
+                      for i, successor in crisis.decisions.items()},
+        "class_version": 2,
+    }
+    current, loaded = written_before(services, Crisis.id_for("C-S1"), Crisis, old,
+                                     dropped=("classified_actions", "classified_decisions"))
+    assert state(loaded) == state(current)
+    assert (loaded.classified_actions, loaded.classified_decisions) == ({"A-2": secret}, {"D-2": secret})
+    assert loaded.decisions == {"D-1": "D-2", "D-2": None} and loaded.action("A-1").closed_by == DO1.user
