@@ -7,8 +7,11 @@ entry's time (`occurred_at`) defaults to now.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -29,11 +32,35 @@ else:
 
 
 LOG_SHOWN = 100  # the latest log entries a crisis answer holds; GET /crises/{id}/timeline pages through them all
-TAIL_PAGE = 250  # events read at a time, newest first, to find them
+TAIL_PAGE = 128  # events read at a time, newest first, to find them
 RECORDS = [  # the events of a crisis other than its log: its head and its other records
     get_topic(cls) for cls in vars(Crisis).values()
     if isinstance(cls, type) and issubclass(cls, Crisis.Event) and cls not in (Crisis.LogEntryRecorded, Crisis.LogEntryStruck)
 ]
+
+
+RECORD_TOPICS = frozenset(RECORDS)
+CRISES_KEPT = 1000  # crises whose other records a process keeps read (the latest read)
+
+
+class RecordsRead:
+    """The events other than its log of the crises read last, each up to the version it was read at."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read: OrderedDict[UUID, tuple[int, tuple[Any, ...]]] = OrderedDict()
+
+    def get(self, crisis: UUID) -> tuple[int, tuple[Any, ...]]:
+        with self._lock:
+            return self._read.get(crisis, (0, ()))
+
+    def put(self, crisis: UUID, version: int, events: tuple[Any, ...]) -> None:
+        with self._lock:
+            if self._read.get(crisis, (0,))[0] < version:
+                self._read[crisis] = (version, events)
+                self._read.move_to_end(crisis)
+            while len(self._read) > CRISES_KEPT:
+                self._read.popitem(last=False)
 
 
 class CrisisUseCases(UseCases):
@@ -63,12 +90,30 @@ class CrisisUseCases(UseCases):
         older = [e for e in self._records_of(crisis, head) if e.originator_version < start]
         return CrisisRecord.of([*older, *reversed(tail)], log_shown=LOG_SHOWN)
 
+    @cached_property
+    def _records_read(self) -> RecordsRead:
+        return RecordsRead()
+
     def _records_of(self, crisis: UUID, head: int) -> list[Any]:
-        """The crisis's events other than its log, up to version `head`."""
+        """The crisis's events other than its log, up to version `head`. The first read in this process selects
+        them by their types (the database still visits each of the crisis's rows); they are kept, and later
+        reads add only those among the events since (read undecoded: a log entry is passed over by its topic)."""
+        known, events = self._records_read.get(crisis)
+        if head > known:
+            if known == 0:
+                new = self._select_records(crisis)
+            else:
+                stored = self.recorder.select_events(crisis, gt=known, lte=head)
+                new = [self.mapper.to_domain_event(s) for s in stored if s.topic in RECORD_TOPICS]
+            events = (*events, *(e for e in new if known < e.originator_version <= head))
+            self._records_read.put(crisis, head, events)
+        return [e for e in events if e.originator_version <= head]
+
+    def _select_records(self, crisis: UUID) -> list[Any]:
         found, after = [], 0
         while True:
             page = self.event_log.select(after=after, limit=TAIL_PAGE, originators=[crisis], topics=RECORDS)
-            found += [self.event_log.decode(n) for n in page if n.originator_version <= head]
+            found += [self.event_log.decode(n) for n in page]
             if len(page) < TAIL_PAGE:
                 return found
             after = page[-1].id

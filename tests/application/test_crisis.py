@@ -335,9 +335,9 @@ def test_a_fresh_application_on_the_same_store_loads_the_long_crisis_equal(servi
 @pytest.mark.parametrize("tail_page", [7, crisis_use_cases.TAIL_PAGE])
 def test_a_long_crisis_is_read_with_its_latest_log_entries_and_all_its_other_records(app, clock, monkeypatch, tail_page):
     """Given a crisis of 330 log entries, an action and a decision among the first, strikes of an old entry and
-    of a recent one, when it is read (now, and at an earlier version), then it holds every record but the log
-    and of the log the latest LOG_SHOWN entries, exactly as the fold of all its events cut to those entries
-    reads it; and fewer of its events are decoded than it has."""
+    of a recent one, when it is read (now, at an earlier version, and again after more was recorded), then it
+    holds every record but the log and of the log the latest LOG_SHOWN entries, exactly as the fold of all its
+    events cut to those entries reads it; and fewer of its events are decoded than it has."""
     monkeypatch.setattr(crisis_use_cases, "TAIL_PAGE", tail_page)
     declare(app, "C-S1")
     app.assign_action(DO1, "C-S1", action_id="A-S1-01", unit="STARA", task="Clear trees",
@@ -364,3 +364,9 @@ def test_a_long_crisis_is_read_with_its_latest_log_entries_and_all_its_other_rec
     earlier = app.crisis_record("C-S1", version - 40)
     assert earlier == CrisisRecord.of(app.events.get(crisis_id, lte=version - 40), log_shown=crisis_use_cases.LOG_SHOWN)
     assert earlier.actions["A-S1-01"].status == "OPEN"
+    # and read again after more was recorded, it holds that too (the records kept are caught up)
+    app.assign_action(DO1, "C-S1", action_id="A-S1-02", unit="KYMP", task="Sandbags", due_at=clock() + timedelta(hours=2))
+    app.record_log_entry(DO1, "C-S1", text="update 331")
+    again = app.get_crisis(AUD, "C-S1")
+    assert again == CrisisRecord.of(app.events.get(crisis_id), log_shown=crisis_use_cases.LOG_SHOWN)
+    assert set(again.actions) == {"A-S1-01", "A-S1-02"} and again.log[-1].text == "update 331"
