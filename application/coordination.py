@@ -56,6 +56,7 @@ SYSTEM = "system"
 MAX_ATTEMPTS = 10
 QUEUES = 64  # commands on records whose ids share a queue wait for each other, in this process
 DEFAULT_POLICY = Policy()
+CHANGES_SHOWN = 20  # a stale expected version is answered with at most this many of the changes since
 
 
 class ClassificationAsDict(Transcoding):
@@ -367,8 +368,10 @@ class Pipeline(Application):
                 f"{label} is at version {aggregate.version}; version {expected_version} does not exist",
                 current_version=aggregate.version,
             )
-        since = self.events.get(aggregate.id, gt=expected_version)
+        since = self.events.get(aggregate.id, gt=expected_version, limit=CHANGES_SHOWN)  # not a long history whole
         changes = "; ".join(event.summary() for event in since)  # type: ignore[attr-defined]
+        if aggregate.version - expected_version > CHANGES_SHOWN:
+            changes += f"; and {aggregate.version - expected_version - CHANGES_SHOWN} more"
         raise DomainError(
             Rule.CONFLICT_VERSION,
             f"{label} is at version {aggregate.version}, not {expected_version}: {changes}",
@@ -389,17 +392,6 @@ class Pipeline(Application):
 
     def load_emergency_conditions(self) -> EmergencyConditions:
         return self._load(EmergencyConditions, EmergencyConditions.ID, "emergency conditions record")
-
-    def get_division_preparedness(self, actor: Actor, unit: str) -> DivisionPreparedness:
-        authorise(actor, "get_division_preparedness")
-        return self.load_preparedness(unit)
-
-    def list_division_preparedness(self, actor: Actor) -> list[DivisionPreparedness]:
-        return [self.get_division_preparedness(actor, unit) for unit in self.policy.units.units]
-
-    def get_police_liaison(self, actor: Actor, liaison_id: str) -> PoliceLiaison:
-        authorise(actor, "get_police_liaison")
-        return self.load_liaison(liaison_id)
 
     def get_emergency_conditions(self, actor: Actor) -> EmergencyConditions:
         authorise(actor, "get_emergency_conditions")

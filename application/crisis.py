@@ -7,11 +7,18 @@ entry's time (`occurred_at`) defaults to now.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from application.ports import EventLogReader
 
 from domain.access import Actor, Role, authorise
 from domain.crisis import Crisis
@@ -24,18 +31,92 @@ else:
     UseCases = object
 
 
+LOG_SHOWN = 100  # the latest log entries a crisis answer holds; GET /crises/{id}/timeline pages through them all
+TAIL_PAGE = 128  # events read at a time, newest first, to find them
+RECORDS = [  # the events of a crisis other than its log: its head and its other records
+    get_topic(cls) for cls in vars(Crisis).values()
+    if isinstance(cls, type) and issubclass(cls, Crisis.Event) and cls not in (Crisis.LogEntryRecorded, Crisis.LogEntryStruck)
+]
+
+
+RECORD_TOPICS = frozenset(RECORDS)
+CRISES_KEPT = 1000  # crises whose other records a process keeps read (the latest read)
+
+
+class RecordsRead:
+    """The events other than its log of the crises read last, each up to the version it was read at."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read: OrderedDict[UUID, tuple[int, tuple[Any, ...]]] = OrderedDict()
+
+    def get(self, crisis: UUID) -> tuple[int, tuple[Any, ...]]:
+        with self._lock:
+            return self._read.get(crisis, (0, ()))
+
+    def put(self, crisis: UUID, version: int, events: tuple[Any, ...]) -> None:
+        with self._lock:
+            if self._read.get(crisis, (0,))[0] < version:
+                self._read[crisis] = (version, events)
+                self._read.move_to_end(crisis)
+            while len(self._read) > CRISES_KEPT:
+                self._read.popitem(last=False)
+
+
 class CrisisUseCases(UseCases):
+    event_log: EventLogReader  # the stored events by aggregate and type (handed in by infrastructure.bootstrap)
+
     def get_crisis(self, actor: Actor, crisis_id: str) -> CrisisRecord:
         authorise(actor, "get_crisis")
         return self.crisis_record(crisis_id)
 
     def crisis_record(self, crisis_id: str, version: int | None = None) -> CrisisRecord:
-        """The crisis with all it recorded (at `version`), folded from its events: the aggregate keeps no texts."""
-        events = self.events.get(Crisis.id_for(crisis_id), lte=version)
-        record = CrisisRecord.of(events)
-        if not record.version:
+        """The crisis with what it recorded (at `version`), folded from its events: every record but the log, of
+        which the latest LOG_SHOWN entries. A long crisis's log is not read whole: its newest events are read
+        back to the LOG_SHOWN-th latest entry, and its other records by their types."""
+        crisis = Crisis.id_for(crisis_id)
+        tail: list[Any] = []
+        entries = 0
+        while entries < LOG_SHOWN:
+            below = tail[-1].originator_version - 1 if tail else version
+            page = list(self.events.get(crisis, lte=below, desc=True, limit=TAIL_PAGE))
+            tail += page
+            entries += sum(isinstance(e, Crisis.LogEntryRecorded) for e in page)
+            if len(page) < TAIL_PAGE:
+                break
+        if not tail:
             raise DomainError(Rule.NOT_FOUND, f"there is no crisis {crisis_id}")
-        return record
+        head, start = tail[0].originator_version, tail[-1].originator_version
+        older = [e for e in self._records_of(crisis, head) if e.originator_version < start]
+        return CrisisRecord.of([*older, *reversed(tail)], log_shown=LOG_SHOWN)
+
+    @cached_property
+    def _records_read(self) -> RecordsRead:
+        return RecordsRead()
+
+    def _records_of(self, crisis: UUID, head: int) -> list[Any]:
+        """The crisis's events other than its log, up to version `head`. The first read in this process selects
+        them by their types (the database still visits each of the crisis's rows); they are kept, and later
+        reads add only those among the events since (read undecoded: a log entry is passed over by its topic)."""
+        known, events = self._records_read.get(crisis)
+        if head > known:
+            if known == 0:
+                new = self._select_records(crisis)
+            else:
+                stored = self.recorder.select_events(crisis, gt=known, lte=head)
+                new = [self.mapper.to_domain_event(s) for s in stored if s.topic in RECORD_TOPICS]
+            events = (*events, *(e for e in new if known < e.originator_version <= head))
+            self._records_read.put(crisis, head, events)
+        return [e for e in events if e.originator_version <= head]
+
+    def _select_records(self, crisis: UUID) -> list[Any]:
+        found, after = [], 0
+        while True:
+            page = self.event_log.select(after=after, limit=TAIL_PAGE, originators=[crisis], topics=RECORDS)
+            found += [self.event_log.decode(n) for n in page]
+            if len(page) < TAIL_PAGE:
+                return found
+            after = page[-1].id
 
     def _change_crisis(
         self,

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
-from domain.access import Actor
-from domain.division_preparedness import CriticalFunction, DivisionPreparedness
-from domain.shared import PUBLIC, Classification
+from domain.access import Actor, authorise
+from domain.division_preparedness import CriticalFunction, DivisionPreparedness, PreparednessRecord
+from domain.shared import PUBLIC, Classification, DomainError, Rule
 
 if TYPE_CHECKING:
     from application.coordination import Pipeline as UseCases
@@ -25,6 +25,22 @@ else:
 
 
 class DivisionPreparednessUseCases(UseCases):
+    def get_division_preparedness(self, actor: Actor, unit: str) -> PreparednessRecord:
+        authorise(actor, "get_division_preparedness")
+        return self.preparedness_record(unit)
+
+    def list_division_preparedness(self, actor: Actor) -> list[PreparednessRecord]:
+        return [self.get_division_preparedness(actor, unit) for unit in self.policy.units.units]
+
+    def preparedness_record(self, unit: str, version: int | None = None) -> PreparednessRecord:
+        """The unit's preparedness with all it recorded (at `version`), folded from its events: the aggregate
+        keeps no texts."""
+        self.policy.units.check_unit(unit)
+        record = PreparednessRecord.of(self.events.get(DivisionPreparedness.id_for(unit), lte=version))
+        if not record.version:
+            raise DomainError(Rule.NOT_FOUND, f"there is no preparedness record for {unit}")
+        return record
+
     def _change_preparedness(
         self,
         use_case: str,

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
-from domain.access import Actor
-from domain.police_liaison import PoliceLiaison
+from domain.access import Actor, authorise
+from domain.police_liaison import LiaisonRecord, PoliceLiaison
 from domain.shared import PUBLIC, Classification, DomainError, Rule
 
 if TYPE_CHECKING:
@@ -25,6 +25,17 @@ else:
 
 
 class PoliceLiaisonUseCases(UseCases):
+    def get_police_liaison(self, actor: Actor, liaison_id: str) -> LiaisonRecord:
+        authorise(actor, "get_police_liaison")
+        return self.liaison_record(liaison_id)
+
+    def liaison_record(self, liaison_id: str, version: int | None = None) -> LiaisonRecord:
+        """The matter with all it recorded (at `version`), folded from its events: the aggregate keeps no texts."""
+        record = LiaisonRecord.of(self.events.get(PoliceLiaison.id_for(liaison_id), lte=version))
+        if not record.version:
+            raise DomainError(Rule.NOT_FOUND, f"there is no police liaison {liaison_id}")
+        return record
+
     def _change_liaison(
         self,
         use_case: str,

@@ -1,12 +1,13 @@
 """The records of a crisis: log entries, actions, situation reports, decisions and their reviews, the
 after-action review; `CrisisRecord`, the whole crisis folded from its events, as readers are shown it; and the
-little the Crisis aggregate keeps of its records to decide its rules (`Entry`, `ActionState`, `DecisionState`).
+little the Crisis aggregate keeps of its records to decide its rules (`Entry`, `ActionStatus`).
 
 The aggregate keeps no texts: they live in its events and in the read models, so that a crisis, its
 snapshots and its cached copy stay small however long its log grows. Snapshots of a crisis encode these
 classes by class name (`DataclassAsDict` in application/coordination.py): the names, not the module, are
 persisted. Snapshots written before the aggregate was slimmed hold the full records (`LogEntry`, `Action`,
-…); `Crisis.upcast_v1_v2` turns them into what it keeps now.
+…), and those of version 2 `ActionState` and `DecisionState`; `Crisis.upcast_v1_v2` and `upcast_v2_v3` turn
+them into what it keeps now.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from domain.record import Folded
 from domain.shared import Classification
 
 
@@ -93,9 +95,19 @@ class AfterActionReview(Entry):
 
 
 @dataclass
+class ActionStatus:
+    """What the crisis keeps of an action: its unit (who may complete it), and whether, when and by whom it was
+    closed."""
+
+    unit: str
+    status: str = "OPEN"
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+
+
+@dataclass
 class ActionState:
-    """What the crisis keeps of an action: its unit (who may complete it), its classification (what its closing
-    is as secret as), and whether, when and by whom it was closed."""
+    """What snapshots of version 2 kept of an action (Crisis.upcast_v2_v3)."""
 
     unit: str
     classification: Classification
@@ -106,14 +118,14 @@ class ActionState:
 
 @dataclass
 class DecisionState:
-    """What the crisis keeps of a decision: its classification (its reviews are as secret) and its successor."""
+    """What snapshots of version 2 kept of a decision (Crisis.upcast_v2_v3)."""
 
     classification: Classification
     superseded_by: str | None = None
 
 
 @dataclass
-class CrisisRecord:
+class CrisisRecord(Folded):
     """A crisis with all it recorded, folded from its events in order: what GET /crises/{id} and the audit
     history show. The Crisis aggregate decides the rules; this is read."""
 
@@ -140,10 +152,12 @@ class CrisisRecord:
     open_police_requests: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, events: Iterable[Any]) -> CrisisRecord:
-        record = cls()
-        for event in events:
-            record.apply(event)
+    def of(cls, events: Iterable[Any], log_shown: int | None = None) -> CrisisRecord:
+        """The crisis folded from `events`, in order. They may leave out log entries and strikes older than the
+        latest entries they hold; with `log_shown`, only the latest that many entries are kept."""
+        record = super().of(events)
+        if log_shown is not None:
+            del record.log[:-log_shown]
         return record
 
     @property
@@ -175,8 +189,11 @@ class CrisisRecord:
                     late_entry_reason=e.late_entry_reason,
                 ))
             case "LogEntryStruck":
-                entry = self.log[e.number - 1]
-                entry.struck, entry.struck_reason, entry.struck_by, entry.struck_at = True, e.reason, e.actor, e.recorded_at
+                if self.log and 0 <= e.number - self.log[0].number < len(self.log):  # one of the entries read
+                    entry = self.log[e.number - self.log[0].number]
+                    entry.struck, entry.struck_reason, entry.struck_by, entry.struck_at = (
+                        True, e.reason, e.actor, e.recorded_at
+                    )
             case "ActionAssigned":
                 self.actions[e.action_id] = Action(
                     **when, action_id=e.action_id, unit=e.unit, task=e.task, due_at=e.due_at,
@@ -216,4 +233,5 @@ class CrisisRecord:
 
 ENTITY_CLASSES = (
     LogEntry, Action, SituationReport, DecisionReview, Decision, AfterActionReview, Entry, ActionState, DecisionState,
+    ActionStatus,
 )

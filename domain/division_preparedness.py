@@ -3,14 +3,21 @@
 Continuity plans use ISO 22301 words: each covers critical functions with a maximum tolerable period of
 disruption (MTPD) and a recovery time objective (RTO ≤ MTPD). A plan is activated for a crisis and later
 deactivated; the crisis records the same fact so that it cannot close while a plan is active for it.
+
+The aggregate keeps what its rules need (its level, and each plan's classification, status and activation);
+titles, functions, reviews, exercises and the readiness history live in its events, and `PreparednessRecord`
+folds them for reading. Snapshots encode the entity classes by class name: `ContinuityPlan`, `PlanReview`,
+`Exercise`, `ReadinessChange` and `CriticalFunction` are in snapshots written before the slimming
+(`upcast_v1_v2`) and are what readers are shown.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from domain.record import Record
+from domain.record import Folded, Record
 from domain.shared import (
     PUBLIC,
     Classification,
@@ -87,13 +94,27 @@ class ReadinessChange:
     actor: str
 
 
-ENTITY_CLASSES = (CriticalFunction, Exercise, PlanReview, ContinuityPlan, ReadinessChange)
+@dataclass
+class PlanState:
+    """What the unit keeps of a plan: its classification (what its reviews and exercises are as secret as), its
+    status (only an approved plan is activated) and for which crisis and since when it is active."""
+
+    plan_id: str
+    classification: Classification
+    status: str = "DRAFT"
+    active_for: str | None = None
+    activated_at: datetime | None = None
+
+
+ENTITY_CLASSES = (CriticalFunction, Exercise, PlanReview, ContinuityPlan, ReadinessChange, PlanState)
 
 
 class DivisionPreparedness(Record):
-    """The preparedness of one city unit (KASKO, SOTEPE, STARA, …)."""
+    """The preparedness of one city unit (KASKO, SOTEPE, STARA, …): its level on the readiness ladder and the
+    state of each of its plans (class docstring of the module)."""
 
     kind, key = "division-preparedness", "unit"
+    class_version = 2
 
     class Event(Record.Event):
         unit: str
@@ -107,7 +128,6 @@ class DivisionPreparedness(Record):
             prep.unit = self.unit
             prep.name = self.name
             prep.readiness = self.readiness
-            prep.readiness_history = []
             prep.plans = {}
 
         def summary(self) -> str:
@@ -125,19 +145,6 @@ class DivisionPreparedness(Record):
 
         def apply(self, prep: DivisionPreparedness) -> None:
             prep.readiness = self.to_level
-            prep.readiness_history.append(
-                ReadinessChange(
-                    from_level=self.from_level,
-                    to_level=self.to_level,
-                    decided_by=self.decided_by,
-                    reason=self.reason,
-                    crisis_ref=self.crisis_ref,
-                    decision_ref=self.decision_ref,
-                    occurred_at=self.occurred_at,
-                    recorded_at=self.recorded_at,
-                    actor=self.actor,
-                )
-            )
 
         def summary(self) -> str:
             return f"readiness changed to {self.to_level} by {self.actor} at {clock_time(self.occurred_at)}"
@@ -151,14 +158,7 @@ class DivisionPreparedness(Record):
         classification: Classification
 
         def apply(self, prep: DivisionPreparedness) -> None:
-            prep.plans[self.plan_id] = ContinuityPlan(
-                plan_id=self.plan_id,
-                title=self.title,
-                owner=self.owner,
-                critical_functions=[CriticalFunction(**f) for f in self.critical_functions],
-                classification=self.classification,
-                next_review_due=self.next_review_due,
-            )
+            prep.plans[self.plan_id] = PlanState(plan_id=self.plan_id, classification=self.classification)
 
         def summary(self) -> str:
             return f"plan {self.plan_id} drafted by {self.actor}"
@@ -169,10 +169,7 @@ class DivisionPreparedness(Record):
         occurred_at: datetime
 
         def apply(self, prep: DivisionPreparedness) -> None:
-            plan = prep.plans[self.plan_id]
-            plan.status = "APPROVED"
-            plan.approved_by = self.approved_by
-            plan.approved_at = self.occurred_at
+            prep.plans[self.plan_id].status = "APPROVED"
 
         def summary(self) -> str:
             return f"plan {self.plan_id} approved, recorded by {self.actor}"
@@ -184,18 +181,7 @@ class DivisionPreparedness(Record):
         occurred_at: datetime
 
         def apply(self, prep: DivisionPreparedness) -> None:
-            plan = prep.plans[self.plan_id]
-            plan.last_review_at = self.occurred_at
-            plan.next_review_due = self.next_review_due
-            plan.reviews.append(
-                PlanReview(
-                    reviewed_at=self.occurred_at,
-                    recorded_at=self.recorded_at,
-                    actor=self.actor,
-                    notes=self.notes,
-                    next_review_due=self.next_review_due,
-                )
-            )
+            pass  # a review changes no rule: it is read from the event
 
         def summary(self) -> str:
             return f"plan {self.plan_id} reviewed by {self.actor} at {clock_time(self.occurred_at)}"
@@ -207,15 +193,7 @@ class DivisionPreparedness(Record):
         occurred_at: datetime
 
         def apply(self, prep: DivisionPreparedness) -> None:
-            prep.plans[self.plan_id].exercises.append(
-                Exercise(
-                    held_at=self.occurred_at,
-                    recorded_at=self.recorded_at,
-                    actor=self.actor,
-                    title=self.title,
-                    findings=list(self.findings),
-                )
-            )
+            pass  # an exercise changes no rule: it is read from the event
 
         def summary(self) -> str:
             return f"exercise of plan {self.plan_id} recorded by {self.actor}"
@@ -359,7 +337,7 @@ class DivisionPreparedness(Record):
             recorded_at=now,
         )
 
-    def plan(self, plan_id: str) -> ContinuityPlan:
+    def plan(self, plan_id: str) -> PlanState:
         try:
             return self.plans[plan_id]
         except KeyError:
@@ -502,3 +480,64 @@ class DivisionPreparedness(Record):
         if plan.activated_at is None:
             return None
         return int((now - plan.activated_at) / timedelta(minutes=1))
+
+    @staticmethod
+    def upcast_v1_v2(state: dict) -> None:
+        """A snapshot of version 1 held the whole plans and the readiness history: keep what the rules need."""
+        del state["readiness_history"]
+        state["plans"] = {
+            i: PlanState(i, p.classification, p.status, p.active_for, p.activated_at) for i, p in state["plans"].items()
+        }
+
+
+@dataclass
+class PreparednessRecord(Folded):
+    """A unit's preparedness with all it recorded, folded from its events in order: what GET
+    /division-preparedness/{unit} and the audit history show. The aggregate decides the rules; this is read."""
+
+    unit: str = ""
+    name: str = ""
+    version: int = 0
+    readiness: str = ""
+    readiness_history: list[ReadinessChange] = field(default_factory=list)
+    plans: dict[str, ContinuityPlan] = field(default_factory=dict)
+
+    def apply(self, e: Any) -> None:
+        self.version = e.originator_version
+        match type(e).__name__:
+            case "Registered":
+                self.unit, self.name, self.readiness = e.unit, e.name, e.readiness
+            case "ReadinessChanged":
+                self.readiness = e.to_level
+                self.readiness_history.append(ReadinessChange(
+                    from_level=e.from_level, to_level=e.to_level, decided_by=e.decided_by, reason=e.reason,
+                    crisis_ref=e.crisis_ref, decision_ref=e.decision_ref, occurred_at=e.occurred_at,
+                    recorded_at=e.recorded_at, actor=e.actor,
+                ))
+            case "PlanDrafted":
+                self.plans[e.plan_id] = ContinuityPlan(
+                    plan_id=e.plan_id, title=e.title, owner=e.owner,
+                    critical_functions=[CriticalFunction(**f) for f in e.critical_functions],
+                    classification=e.classification, next_review_due=e.next_review_due,
+                )
+            case "PlanApproved":
+                plan = self.plans[e.plan_id]
+                plan.status, plan.approved_by, plan.approved_at = "APPROVED", e.approved_by, e.occurred_at
+            case "PlanReviewed":
+                plan = self.plans[e.plan_id]
+                plan.last_review_at, plan.next_review_due = e.occurred_at, e.next_review_due
+                plan.reviews.append(PlanReview(
+                    reviewed_at=e.occurred_at, recorded_at=e.recorded_at, actor=e.actor, notes=e.notes,
+                    next_review_due=e.next_review_due,
+                ))
+            case "ExerciseRecorded":
+                self.plans[e.plan_id].exercises.append(Exercise(
+                    held_at=e.occurred_at, recorded_at=e.recorded_at, actor=e.actor, title=e.title,
+                    findings=list(e.findings),
+                ))
+            case "PlanActivated":
+                plan = self.plans[e.plan_id]
+                plan.active_for, plan.activated_at = e.crisis_id, e.occurred_at
+            case "PlanDeactivated":
+                plan = self.plans[e.plan_id]
+                plan.active_for = plan.activated_at = None

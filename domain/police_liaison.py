@@ -1,15 +1,19 @@
 """PoliceLiaison: the city–police cooperation on one matter (a crisis, or a standing topic).
 
-Holds the people on both sides, requests in both directions with exactly one terminal outcome, and the
-information shared with the police.
+Records the people on both sides, requests in both directions with exactly one terminal outcome, and the
+information shared with the police. The aggregate keeps what its rules need (its crisis, and each request's
+classification, status and times); subjects, answers, people and what was shared live in its events, and
+`LiaisonRecord` folds them for reading. Snapshots encode the entity classes by class name: `PoliceRequest` and
+`InformationShare` are in snapshots written before the slimming (`upcast_v1_v2`) and are what readers are shown.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from domain.record import Record
+from domain.record import Folded, Record
 from domain.shared import (
     PUBLIC,
     Classification,
@@ -56,13 +60,27 @@ class InformationShare:
     classification: Classification
 
 
-ENTITY_CLASSES = (PoliceRequest, InformationShare)
+@dataclass
+class RequestState:
+    """What the matter keeps of a request: its classification (its answer is at least as secret), when it was
+    raised (it is closed after that), and whether, when and how it was closed."""
+
+    request_id: str
+    classification: Classification
+    raised_at: datetime
+    status: str = "OPEN"
+    closed_at: datetime | None = None
+
+
+ENTITY_CLASSES = (PoliceRequest, InformationShare, RequestState)
 
 
 class PoliceLiaison(Record):
-    """One liaison matter between the city and the police."""
+    """One liaison matter between the city and the police: its crisis, if any, and the state of each of its
+    requests (module docstring)."""
 
     kind, key = "police-liaison", "liaison_id"
+    class_version = 2
 
     class Event(Record.Event):
         liaison_id: str
@@ -77,12 +95,7 @@ class PoliceLiaison(Record):
         def apply(self, liaison: PoliceLiaison) -> None:
             liaison.liaison_id = self.liaison_id
             liaison.crisis_id = self.crisis_id
-            liaison.topic = self.topic
-            liaison.city_people = list(self.city_people)
-            liaison.police_people = list(self.police_people)
-            liaison.opened_at = self.recorded_at
             liaison.requests = {}
-            liaison.information_shared = []
 
         def summary(self) -> str:
             return f"liaison {self.liaison_id} opened by {self.actor}"
@@ -92,8 +105,7 @@ class PoliceLiaison(Record):
         police_people: list[str]
 
         def apply(self, liaison: PoliceLiaison) -> None:
-            liaison.city_people = list(self.city_people)
-            liaison.police_people = list(self.police_people)
+            pass  # the people change no rule: they are read from the event
 
         def summary(self) -> str:
             return f"people of liaison changed by {self.actor}"
@@ -109,16 +121,8 @@ class PoliceLiaison(Record):
         late_entry_reason: str | None
 
         def apply(self, liaison: PoliceLiaison) -> None:
-            liaison.requests[self.request_id] = PoliceRequest(
-                request_id=self.request_id,
-                direction=self.direction,
-                request_type=self.request_type,
-                subject=self.subject,
-                legal_basis=self.legal_basis,
-                classification=self.classification,
-                raised_at=self.occurred_at,
-                recorded_at=self.recorded_at,
-                actor=self.actor,
+            liaison.requests[self.request_id] = RequestState(
+                request_id=self.request_id, classification=self.classification, raised_at=self.occurred_at
             )
 
         def summary(self) -> str:
@@ -139,9 +143,6 @@ class PoliceLiaison(Record):
             request = liaison.requests[self.request_id]
             request.status = self.outcome
             request.closed_at = self.occurred_at
-            request.closed_by = self.actor
-            request.response = self.response
-            request.response_classification = self.classification
 
         def summary(self) -> str:
             return f"request {self.request_id} {self.outcome.lower()} by {self.actor} at {clock_time(self.occurred_at)}"
@@ -149,10 +150,6 @@ class PoliceLiaison(Record):
     class RequestAnswered(RequestClosed):
         answered_by: str | None
         outcome = "ANSWERED"
-
-        def apply(self, liaison: PoliceLiaison) -> None:
-            super().apply(liaison)
-            liaison.requests[self.request_id].answered_by = self.answered_by
 
     class RequestDeclined(RequestClosed):
         outcome = "DECLINED"
@@ -168,16 +165,7 @@ class PoliceLiaison(Record):
         late_entry_reason: str | None
 
         def apply(self, liaison: PoliceLiaison) -> None:
-            liaison.information_shared.append(
-                InformationShare(
-                    what=self.what,
-                    to_whom=self.to_whom,
-                    shared_at=self.occurred_at,
-                    recorded_at=self.recorded_at,
-                    actor=self.actor,
-                    classification=self.classification,
-                )
-            )
+            pass  # what was shared changes no rule: it is read from the event
 
         def summary(self) -> str:
             return f"information shared by {self.actor} at {clock_time(self.occurred_at)}"
@@ -267,7 +255,7 @@ class PoliceLiaison(Record):
             recorded_at=now,
         )
 
-    def request(self, request_id: str) -> PoliceRequest:
+    def request(self, request_id: str) -> RequestState:
         try:
             return self.requests[request_id]
         except KeyError:
@@ -308,8 +296,18 @@ class PoliceLiaison(Record):
             recorded_at=now,
         )
 
-    def open_requests(self) -> list[PoliceRequest]:
+    def open_requests(self) -> list[RequestState]:
         return [r for r in self.requests.values() if r.status == "OPEN"]
+
+    @staticmethod
+    def upcast_v1_v2(state: dict) -> None:
+        """A snapshot of version 1 held the people, the whole requests and what was shared: keep what the rules
+        need."""
+        for name in ("topic", "city_people", "police_people", "opened_at", "information_shared"):
+            del state[name]
+        state["requests"] = {
+            i: RequestState(i, r.classification, r.raised_at, r.status, r.closed_at) for i, r in state["requests"].items()
+        }
 
     def _close(
         self,
@@ -353,3 +351,46 @@ class PoliceLiaison(Record):
             recorded_at=now,
             **extra,
         )
+
+
+@dataclass
+class LiaisonRecord(Folded):
+    """A liaison matter with all it recorded, folded from its events in order: what GET /police-liaisons/{id}
+    and the audit history show. The aggregate decides the rules; this is read."""
+
+    liaison_id: str = ""
+    version: int = 0
+    crisis_id: str | None = None
+    topic: str | None = None
+    city_people: list[str] = field(default_factory=list)
+    police_people: list[str] = field(default_factory=list)
+    opened_at: datetime | None = None
+    requests: dict[str, PoliceRequest] = field(default_factory=dict)
+    information_shared: list[InformationShare] = field(default_factory=list)
+
+    def apply(self, e: Any) -> None:
+        self.version = e.originator_version
+        match type(e).__name__:
+            case "Opened":
+                self.liaison_id, self.crisis_id, self.topic, self.opened_at = (
+                    e.liaison_id, e.crisis_id, e.topic, e.recorded_at
+                )
+                self.city_people, self.police_people = list(e.city_people), list(e.police_people)
+            case "PeopleChanged":
+                self.city_people, self.police_people = list(e.city_people), list(e.police_people)
+            case "RequestRaised":
+                self.requests[e.request_id] = PoliceRequest(
+                    request_id=e.request_id, direction=e.direction, request_type=e.request_type, subject=e.subject,
+                    legal_basis=e.legal_basis, classification=e.classification, raised_at=e.occurred_at,
+                    recorded_at=e.recorded_at, actor=e.actor,
+                )
+            case "RequestAnswered" | "RequestDeclined" | "RequestWithdrawn":
+                request = self.requests[e.request_id]
+                request.status, request.closed_at, request.closed_by = e.outcome, e.occurred_at, e.actor
+                request.response, request.response_classification = e.response, e.classification
+                request.answered_by = getattr(e, "answered_by", None)
+            case "InformationShared":
+                self.information_shared.append(InformationShare(
+                    what=e.what, to_whom=e.to_whom, shared_at=e.occurred_at, recorded_at=e.recorded_at,
+                    actor=e.actor, classification=e.classification,
+                ))

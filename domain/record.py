@@ -11,8 +11,9 @@ stored with every event.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -44,3 +45,18 @@ class Record(Aggregate):
         if self.key:
             kwargs[self.key] = getattr(self, self.key)
         super().trigger_event(event_class, timestamp=kwargs["recorded_at"], **kwargs)
+
+
+class Folded:
+    """A record as readers are shown it, texts and all, folded from its aggregate's events in order (the
+    aggregates keep only what their rules need): `apply` takes one event."""
+
+    @classmethod
+    def of(cls, events: Iterable[Any]) -> Self:
+        record = cls()
+        for event in events:
+            record.apply(event)
+        return record
+
+    def apply(self, event: Any) -> None:
+        raise NotImplementedError

@@ -191,8 +191,8 @@ def _crisis_record(event: Any, crisis: Crisis) -> Classification | None:
     """The classification of the record of a crisis that an event without its own adds to."""
     if isinstance(event, Crisis.LogEntryStruck):
         return crisis.entry_classification(event.number)
-    if isinstance(event, Crisis.ActionClosed) and event.action_id in crisis.actions:
-        return crisis.actions[event.action_id].classification
-    if isinstance(event, Crisis.DecisionReviewed) and event.decision_id in crisis.decisions:
-        return crisis.decisions[event.decision_id].classification
+    if isinstance(event, Crisis.ActionClosed):
+        return crisis.action_classification(event.action_id)
+    if isinstance(event, Crisis.DecisionReviewed):
+        return crisis.decision_classification(event.decision_id)
     return None

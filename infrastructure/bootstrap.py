@@ -99,6 +99,7 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
                 chain.sign_every(signer, CHECKPOINT_EVERY, clock)
             projections = Projections(coordination, sql, followers(chain), listener=listener)
             event_log = EventLog(coordination, sql)
+            coordination.event_log = event_log
             snapshots = OverviewSnapshots(
                 event_log, sql, scratch_store, clock, every=settings.history_snapshot_every
             )

@@ -290,27 +290,38 @@ class History:
     def _aggregate_at(
         self, aggregate_id: UUID, label: str, version: int | None, as_of: datetime | None
     ) -> AggregateAt:
+        """The aggregate at `version`, or as known at `as_of`, reading a few of its events (not all: a crisis may
+        have tens of thousands): its last, the one chosen, and for `as_of` those a binary search over its
+        versions reads. The recorded times of one record's events grow with its versions (the server clock)."""
         if (version is None) == (as_of is None):
             raise DomainError(Rule.INVALID_INPUT, "give either version=N or as_of=<time with offset>, not both")
-        events = list(self.app.events.get(aggregate_id))
-        if not events:
+        read: dict[int, Any] = {}
+
+        def event(number: int) -> Any:
+            if number not in read:
+                [read[number]] = self.app.events.get(aggregate_id, gt=number - 1, lte=number)
+            return read[number]
+
+        last = list(self.app.events.get(aggregate_id, desc=True, limit=1))
+        if not last:
             raise DomainError(Rule.NOT_FOUND, f"there is no {label}")
-        latest = events[-1].originator_version
+        latest = last[0].originator_version
         if version is not None:
-            chosen = next((e for e in events if e.originator_version == version), None)
-            if chosen is None:
+            if not 1 <= version <= latest:
                 raise DomainError(Rule.NOT_FOUND, f"{label} has versions 1–{latest}, not {version}")
-            at = chosen.recorded_at
+            chosen, at = event(version), event(version).recorded_at
         else:
-            known = [e for e in events if e.recorded_at <= as_of]
-            if not known:
+            if event(1).recorded_at > as_of:
                 raise DomainError(
                     Rule.NOT_FOUND,
-                    f"{label} was first recorded at {display(events[0].recorded_at, seconds=True)}, "
+                    f"{label} was first recorded at {display(event(1).recorded_at, seconds=True)}, "
                     f"after {display(as_of, seconds=True)}",
                 )
-            chosen = max(known, key=lambda e: e.originator_version)
-            at = as_of
+            low, high = 1, latest  # event(low) was recorded by as_of; the one chosen is at most `high`
+            while low < high:
+                middle = (low + high + 1) // 2
+                low, high = (middle, high) if event(middle).recorded_at <= as_of else (low, middle - 1)
+            chosen, at = event(low), as_of
         try:
             aggregate = self.app.repository.get(aggregate_id, version=chosen.originator_version)
         except AggregateNotFoundError:  # pragma: no cover - the events were just read
@@ -328,15 +339,15 @@ class History:
         self, actor: Actor, unit: str, *, version: int | None = None, as_of: datetime | None = None
     ) -> AggregateAt:
         authorise(actor, "get_division_preparedness_at")
-        return self._aggregate_at(
-            DivisionPreparedness.id_for(unit), f"preparedness record for {unit}", version, as_of
-        )
+        found = self._aggregate_at(DivisionPreparedness.id_for(unit), f"preparedness record for {unit}", version, as_of)
+        return replace(found, aggregate=self.app.preparedness_record(unit, found.version))  # with its texts
 
     def get_police_liaison_at(
         self, actor: Actor, liaison_id: str, *, version: int | None = None, as_of: datetime | None = None
     ) -> AggregateAt:
         authorise(actor, "get_police_liaison_at")
-        return self._aggregate_at(PoliceLiaison.id_for(liaison_id), f"police liaison {liaison_id}", version, as_of)
+        found = self._aggregate_at(PoliceLiaison.id_for(liaison_id), f"police liaison {liaison_id}", version, as_of)
+        return replace(found, aggregate=self.app.liaison_record(liaison_id, found.version))  # with its texts
 
     # -- the live picture as it was known -------------------------------------------------------------------
 

@@ -8,8 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from application.coordination import Coordination
+from application import crisis as crisis_use_cases
+from application.coordination import CHANGES_SHOWN, Coordination
 from domain.crisis import Crisis
+from domain.crisis_records import CrisisRecord
 from domain.division_preparedness import DivisionPreparedness
 from domain.shared import Classification, DomainError, Rule
 from infrastructure.bootstrap import open_services
@@ -155,6 +157,17 @@ def test_a_stale_version_lists_every_change_since(services, app, clock):
         "C-S1 is at version 3, not 1: log entry #1 recorded by DO-1 at 21:50; "
         "status changed to CONTAINED by DO-2 at 21:50"
     )
+
+
+def test_a_version_far_behind_is_told_the_first_changes_since_and_how_many_more(services, app, clock):
+    """Given C-S1 with 30 log entries after DO-1 read it at version 1, when DO-1 writes on that read, then the
+    conflict names the first CHANGES_SHOWN changes since, in order, and how many more there were."""
+    declare(app, "C-S1")
+    for n in range(1, 31):
+        app.record_log_entry(DO2, "C-S1", text=f"update {n}")
+    error = refused(services, Rule.CONFLICT_VERSION, app.record_log_entry, DO1, "C-S1", text="x", expected_version=1)
+    shown = [f"log entry #{n} recorded by DO-2 at 21:40" for n in range(1, CHANGES_SHOWN + 1)]
+    assert error.message == f"C-S1 is at version 31, not 1: {'; '.join(shown)}; and {30 - CHANGES_SHOWN} more"
 
 
 def test_an_expected_version_that_does_not_exist_yet_is_a_conflict(services, app):
@@ -310,9 +323,50 @@ def test_a_fresh_application_on_the_same_store_loads_the_long_crisis_equal(servi
         assert len(list(fresh.coordination.snapshots.get(crisis.id))) == 1
         assert fresh.coordination.load_crisis("C-S1") == crisis
         assert fresh.coordination.get_crisis(AUD, "C-S1") == app.get_crisis(AUD, "C-S1")
-        sotepe = fresh.coordination.get_division_preparedness(AUD, "SOTEPE")
+        sotepe = fresh.coordination.load_preparedness("SOTEPE")
         assert sotepe == app.repository.get(DivisionPreparedness.id_for("SOTEPE"))
+        assert fresh.coordination.get_division_preparedness(AUD, "SOTEPE") == app.get_division_preparedness(AUD, "SOTEPE")
         clock.advance(minutes=1)
         assert fresh.coordination.record_log_entry(DO1, "C-S1", text="after restart", expected_version=56) == 57
     finally:
         fresh.close()
+
+
+@pytest.mark.parametrize("tail_page", [7, crisis_use_cases.TAIL_PAGE])
+def test_a_long_crisis_is_read_with_its_latest_log_entries_and_all_its_other_records(app, clock, monkeypatch, tail_page):
+    """Given a crisis of 330 log entries, an action and a decision among the first, strikes of an old entry and
+    of a recent one, when it is read (now, at an earlier version, and again after more was recorded), then it
+    holds every record but the log and of the log the latest LOG_SHOWN entries, exactly as the fold of all its
+    events cut to those entries reads it; and fewer of its events are decoded than it has."""
+    monkeypatch.setattr(crisis_use_cases, "TAIL_PAGE", tail_page)
+    declare(app, "C-S1")
+    app.assign_action(DO1, "C-S1", action_id="A-S1-01", unit="STARA", task="Clear trees",
+                      due_at=clock() + timedelta(hours=2))
+    app.record_decision(DO1, "C-S1", decision_id="D-S1-01", decided_by="ED SOTEPE", decision="transfer",
+                        rationale="battery reserve", options=["battery swaps", "transfer"])
+    for n in range(1, 331):
+        app.record_log_entry(DO1, "C-S1", text=f"update {n}")
+        if n in (5, 300):
+            app.strike_log_entry(DO1, "C-S1", number=n, reason=f"entry {n} was wrong")
+    app.complete_action(DO1, "C-S1", action_id="A-S1-01", note="road open")
+    crisis_id = Crisis.id_for("C-S1")
+    decoded = []
+    decode = app.mapper.to_domain_event
+    monkeypatch.setattr(app.mapper, "to_domain_event", lambda stored: decoded.append(stored) or decode(stored))
+
+    record = app.get_crisis(AUD, "C-S1")
+
+    version = app.load_crisis("C-S1").version
+    assert len(decoded) < version
+    assert record == CrisisRecord.of(app.events.get(crisis_id), log_shown=crisis_use_cases.LOG_SHOWN)
+    assert [e.number for e in record.log] == list(range(231, 331)) and record.log[69].struck
+    assert record.actions["A-S1-01"].note == "road open" and "D-S1-01" in record.decisions
+    earlier = app.crisis_record("C-S1", version - 40)
+    assert earlier == CrisisRecord.of(app.events.get(crisis_id, lte=version - 40), log_shown=crisis_use_cases.LOG_SHOWN)
+    assert earlier.actions["A-S1-01"].status == "OPEN"
+    # and read again after more was recorded, it holds that too (the records kept are caught up)
+    app.assign_action(DO1, "C-S1", action_id="A-S1-02", unit="KYMP", task="Sandbags", due_at=clock() + timedelta(hours=2))
+    app.record_log_entry(DO1, "C-S1", text="update 331")
+    again = app.get_crisis(AUD, "C-S1")
+    assert again == CrisisRecord.of(app.events.get(crisis_id), log_shown=crisis_use_cases.LOG_SHOWN)
+    assert set(again.actions) == {"A-S1-01", "A-S1-02"} and again.log[-1].text == "update 331"

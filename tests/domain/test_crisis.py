@@ -10,12 +10,11 @@ import copy
 from datetime import datetime, timedelta
 
 import pytest
-from eventsourcing.domain import Aggregate
 
 from domain.crisis import Crisis
 from domain.crisis_records import CrisisRecord
 from domain.shared import Classification, DomainError, Policy, Rule
-from tests.domain.support import refused
+from tests.domain.support import made, recorded, refused, saved
 
 POLICY = Policy()
 DECLARED = datetime.fromisoformat("2025-10-25T21:40+03:00")
@@ -46,23 +45,12 @@ def declare(crisis_id: str = "C-S1", **overrides: object) -> Crisis:
         "now": DECLARED,
         **overrides,
     }
-    crisis = Crisis.declare(**args)
-    SAVED[id(crisis)] = crisis.collect_events()
-    return crisis
-
-
-SAVED: dict[int, list] = {}  # the events saved of each crisis declared by a test, by the crisis object's id()
-
-
-def saved(aggregate: Aggregate) -> list:
-    events = aggregate.collect_events()
-    SAVED.setdefault(id(aggregate), []).extend(events)
-    return events
+    return made(Crisis.declare(**args))
 
 
 def read(crisis: Crisis) -> CrisisRecord:
     """The crisis as a reader is shown it, texts and all: folded from its events (the aggregate keeps no texts)."""
-    return CrisisRecord.of([*SAVED[id(crisis)], *crisis.pending_events])
+    return CrisisRecord.of(recorded(crisis))
 
 
 def assign(crisis: Crisis, action_id: str = "A-S1-01", unit: str = "STARA", n: float = 25, due: float = 140) -> None:

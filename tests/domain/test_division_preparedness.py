@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from domain.division_preparedness import MAX_MTPD_MINUTES, CriticalFunction, DivisionPreparedness
+from domain.division_preparedness import MAX_MTPD_MINUTES, CriticalFunction, DivisionPreparedness, PreparednessRecord
 from domain.shared import DomainError, Policy, Rule
-from tests.domain.support import refused
+from tests.domain.support import made, recorded, refused, saved
 
 POLICY = Policy()
 START = datetime.fromisoformat("2026-02-10T08:00+02:00")
@@ -25,11 +25,7 @@ def when(n: float = 10, actor: str = "DIV-SOTEPE", **extra: object) -> dict:
 
 def register(unit: str = "SOTEPE") -> DivisionPreparedness:
     """Given a unit's preparedness record, registered and saved."""
-    preparedness = DivisionPreparedness.register(
-        unit=unit, name="Social Services", policy=POLICY, actor="system", now=START
-    )
-    preparedness.collect_events()
-    return preparedness
+    return made(DivisionPreparedness.register(unit=unit, name="Social Services", policy=POLICY, actor="system", now=START))
 
 
 def draft(preparedness: DivisionPreparedness, plan_id: str = "CP-SOTEPE-02", *functions: CriticalFunction) -> None:
@@ -50,8 +46,13 @@ def approved(plan_id: str = "CP-SOTEPE-02") -> DivisionPreparedness:
     preparedness.approve_plan(
         plan_id=plan_id, approved_by="Executive Director, SOTEPE", occurred_at=START, policy=POLICY, actor="DIV-SOTEPE", now=START
     )
-    preparedness.collect_events()
+    saved(preparedness)
     return preparedness
+
+
+def read(preparedness: DivisionPreparedness) -> PreparednessRecord:
+    """The unit's preparedness as a reader is shown it, folded from its events (the aggregate keeps no texts)."""
+    return PreparednessRecord.of(recorded(preparedness))
 
 
 def raise_to(preparedness: DivisionPreparedness, level: str, n: float = 10, in_force: bool = False, **extra: object):
@@ -86,7 +87,7 @@ def test_readiness_climbs_the_ladder_and_each_change_names_who_decided_and_why()
     raise_to(preparedness, "ENHANCED", 10, reason="home-care clients with powered devices", crisis_ref="C-S1")
     raise_to(preparedness, "COMMAND", 20, decision_ref="D-S1-01")
     assert preparedness.readiness == "COMMAND"
-    first, second = preparedness.readiness_history
+    first, second = read(preparedness).readiness_history
     assert (first.from_level, first.to_level, first.decided_by, first.reason, first.crisis_ref) == (
         "BASIC", "ENHANCED", "Executive Director, SOTEPE", "home-care clients with powered devices", "C-S1"
     )
@@ -126,7 +127,7 @@ def test_a_readiness_change_from_a_level_the_unit_is_no_longer_at_is_refused():
     """Given SOTEPE already raised to ENHANCED, when someone decides BASIC→COMMAND on stale state, then refused."""
     preparedness = register()
     raise_to(preparedness, "ENHANCED")
-    preparedness.collect_events()
+    saved(preparedness)
     with refused(preparedness, Rule.INVALID_TRANSITION) as error:
         raise_to(preparedness, "COMMAND", 20, from_level="BASIC")
     assert error.value.message == "SOTEPE is at ENHANCED, not BASIC; reload and decide again"
@@ -152,7 +153,7 @@ def test_a_readiness_change_obeys_the_time_rules():
 def test_a_drafted_plan_covers_its_critical_functions_and_waits_for_approval():
     preparedness = register()
     draft(preparedness, "CP-SOTEPE-01", HOME_CARE, CriticalFunction("powered medical devices", 6 * 60, 2 * 60))
-    plan = preparedness.plans["CP-SOTEPE-01"]
+    plan = read(preparedness).plans["CP-SOTEPE-01"]
     assert (plan.status, plan.owner, plan.active_for) == ("DRAFT", "Head of home care", None)
     assert [f.name for f in plan.critical_functions] == [
         "medication preparation and hygiene", "powered medical devices"
@@ -217,7 +218,7 @@ def test_a_plan_id_is_used_once_per_unit():
 
 def test_a_plan_is_approved_once():
     preparedness = approved()
-    assert preparedness.plans["CP-SOTEPE-02"].approved_by == "Executive Director, SOTEPE"
+    assert read(preparedness).plans["CP-SOTEPE-02"].approved_by == "Executive Director, SOTEPE"
     with refused(preparedness, Rule.INVALID_TRANSITION):
         preparedness.approve_plan(
             plan_id="CP-SOTEPE-02", approved_by="someone", occurred_at=START, policy=POLICY, actor="PM", now=START
@@ -227,7 +228,7 @@ def test_a_plan_is_approved_once():
 def test_a_draft_plan_cannot_be_activated():
     preparedness = register()
     draft(preparedness, "CP-SOTEPE-02")
-    preparedness.collect_events()
+    saved(preparedness)
     with refused(preparedness, Rule.PLAN_NOT_APPROVED):
         preparedness.activate_plan(plan_id="CP-SOTEPE-02", crisis_id="C-S3", **when(40))
 
@@ -243,7 +244,7 @@ def test_an_approved_plan_is_activated_for_a_crisis_and_its_time_active_counts_a
 def test_an_active_plan_cannot_be_activated_again():
     preparedness = approved()
     preparedness.activate_plan(plan_id="CP-SOTEPE-02", crisis_id="C-S3", **when(40))
-    preparedness.collect_events()
+    saved(preparedness)
     with refused(preparedness, Rule.INVALID_TRANSITION) as error:
         preparedness.activate_plan(plan_id="CP-SOTEPE-02", crisis_id="C-S1", **when(50))
     assert error.value.message.startswith("CP-SOTEPE-02 is already active for C-S3")
@@ -256,7 +257,7 @@ def test_a_deactivated_plan_is_no_longer_active_and_names_its_crisis():
     plan = preparedness.plans["CP-SOTEPE-02"]
     assert (crisis_id, plan.active_for, plan.activated_at) == ("C-S3", None, None)
     assert preparedness.active_minutes("CP-SOTEPE-02", minutes(90)) is None
-    *_, deactivated = preparedness.collect_events()
+    *_, deactivated = saved(preparedness)
     assert (deactivated.crisis_id, deactivated.reason) == ("C-S3", "water restored")
 
 
@@ -269,7 +270,7 @@ def test_a_plan_that_is_not_active_cannot_be_deactivated():
 def test_a_plan_cannot_be_deactivated_before_it_was_activated():
     preparedness = approved()
     preparedness.activate_plan(plan_id="CP-SOTEPE-02", crisis_id="C-S3", **when(40))
-    preparedness.collect_events()
+    saved(preparedness)
     with refused(preparedness, Rule.BEFORE_CRISIS_START):
         preparedness.deactivate_plan(
             plan_id="CP-SOTEPE-02", reason=None, late_entry_reason="paper log", **when(30, now=minutes(60))
@@ -281,7 +282,7 @@ def test_a_plan_review_sets_the_last_review_and_the_next_due():
     preparedness.record_plan_review(
         plan_id="CP-SOTEPE-02", notes="contacts updated", next_review_due=minutes(60 * 24 * 365), **when(-60 * 24)
     )
-    plan = preparedness.plans["CP-SOTEPE-02"]
+    plan = read(preparedness).plans["CP-SOTEPE-02"]
     assert (plan.last_review_at, plan.next_review_due) == (minutes(-60 * 24), minutes(60 * 24 * 365))
     assert plan.reviews[0].notes == "contacts updated"
 
@@ -297,7 +298,7 @@ def test_an_exercise_is_recorded_with_its_findings():
     preparedness.record_exercise(
         plan_id="CP-SOTEPE-02", title="Tabletop: no tap water", findings=["bottled water stock too small"], **when(0)
     )
-    [exercise] = preparedness.plans["CP-SOTEPE-02"].exercises
+    [exercise] = read(preparedness).plans["CP-SOTEPE-02"].exercises
     assert (exercise.title, exercise.findings, exercise.held_at) == (
         "Tabletop: no tap water", ["bottled water stock too small"], minutes(0)
     )

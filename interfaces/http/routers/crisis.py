@@ -43,7 +43,9 @@ def declare_crisis(body: DeclareCrisisRequest, app: App, actor: CurrentActor, re
 
 @router.get("/{crisis_id}")
 def get_crisis(crisis_id: PathId, app: App, actor: CurrentActor, response: Response) -> CrisisResponse:
-    """The crisis as it stands, with its version in the ETag. Content above the reader's clearance is redacted."""
+    """The crisis as it stands, with its version in the ETag: its latest 100 log entries (numbered from 1: GET
+    /crises/{crisis_id}/timeline pages through them all) and all its other records. Content above the reader's
+    clearance is redacted."""
     crisis = app.get_crisis(actor, crisis_id)
     response.headers["ETag"] = etag(crisis.version)
     return present_crisis(crisis, actor, app.now(), app.policy)
@@ -204,7 +206,8 @@ def refuse_change(
     instead: str,
 ) -> NoReturn:
     authorise(actor, use_case)
-    crisis = app.get_crisis(actor, crisis_id)
+    authorise(actor, "get_crisis")
+    crisis = app.load_crisis(crisis_id)
     if not found(crisis):
         raise DomainError(Rule.NOT_FOUND, f"{crisis_id} has no {record}")
     raise DomainError(Rule.IMMUTABLE_RECORD, f"{record} cannot be changed or deleted; {instead}")
@@ -227,7 +230,7 @@ def change_decision(crisis_id: PathId, decision_id: PathId, app: App, actor: Cur
 def change_log_entry(crisis_id: PathId, number: PathNumber, app: App, actor: CurrentActor) -> None:
     """Log entries are never changed or deleted: strike a wrong one through with a reason."""
     refuse_change(
-        app, actor, crisis_id, "change_log_entry", lambda c: 1 <= number <= len(c.log), f"log entry #{number}",
+        app, actor, crisis_id, "change_log_entry", lambda c: 1 <= number <= c.entries, f"log entry #{number}",
         "strike it through with a reason instead",
     )
 
