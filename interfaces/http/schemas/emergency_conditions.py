@@ -8,7 +8,7 @@ from interfaces.http.schemas.common import EntryRequest, Text
 
 
 class RecordEmergencyConditionsRequest(EntryRequest):
-    in_force: bool = Field(description="true: recorded in force; false: lifted")
+    in_force: bool = Field(description="true: recorded in force; false: lifted", examples=[True])
     basis: Text | None = Field(None, description="The decree in force, or why they were lifted.")
 
 
