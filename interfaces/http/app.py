@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     )
     app.state.oidc = settings.oidc_verifier()  # access tokens from the city's identity provider, if configured
     errors.install(app)
-    openapi.install(app)
+    openapi.install(app, clock)
     app.add_middleware(DisclosureRecorder)
     app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)

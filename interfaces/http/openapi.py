@@ -26,21 +26,25 @@ and `If-Match` is optional (without it, the command applies to the record as it 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from domain.shared import Rule
+from application.ports import Clock
+from domain.shared import Rule, display
 from interfaces.http.dependencies import POSITION_HEADER, bearer, get_expected_version, get_reader
 from interfaces.http.errors import PROBLEM_JSON, STATUS, StoreGate
-from interfaces.http.middleware import WITH_BODY
+from interfaces.http.middleware import WITH_BODY, Idempotency
 from interfaces.http.routers.health import get_scraper
 from interfaces.http.routers.read_models import paged, paged_by_id
 from interfaces.http.schemas.common import CommandResponse, FieldErrorResponse, ProblemResponse
 
 PROBLEM = "ProblemResponse"
+NOT_KEPT = {*Idempotency.NOT_KEPT, 503}  # answers a key does not keep: never replayed
+AHEAD = timedelta(days=1)  # due and review times in the examples: a day after the moment the document is served
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -83,14 +87,28 @@ REFUSED = {
 }
 
 
-def install(app: FastAPI) -> None:
-    """Serve the document below as the app's OpenAPI document (built once, on the first request for it)."""
-    app.openapi = lambda: document(app)  # type: ignore[method-assign]
+def install(app: FastAPI, clock: Clock) -> None:
+    """Serve the document below as the app's OpenAPI document: built once, on the first request for it; its
+    examples of times ahead set from `clock` each time it is served."""
+    timed: list[tuple[dict[str, Any], list[str]]] = []  # the body examples holding times ahead, and their names
+
+    def served() -> dict[str, Any]:
+        spec = app.openapi_schema or document(app, timed)
+        ahead = display(clock() + AHEAD)
+        for example, names in timed:
+            example.update(dict.fromkeys(names, ahead))
+        return spec
+
+    app.openapi = served  # type: ignore[method-assign]
 
 
-def document(app: FastAPI) -> dict[str, Any]:
-    if app.openapi_schema:
-        return app.openapi_schema
+def is_time_ahead(name: str) -> bool:
+    """A due or review time (named like the instants of CommandRequest.args), which a rule wants ahead of now;
+    not `occurred_at`, which is now when it is left out."""
+    return name.endswith(("_at", "_due")) and name != "occurred_at"
+
+
+def document(app: FastAPI, timed: list[tuple[dict[str, Any], list[str]]]) -> dict[str, Any]:
     spec = FastAPI.openapi(app)  # FastAPI's own, cached on the app: completed in place
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 shape, which we never send
@@ -103,6 +121,9 @@ def document(app: FastAPI) -> dict[str, Any]:
     for route, method in operations(app):
         operation = spec["paths"][route.path_format][method.lower()]
         complete(spec, route, method, operation, examples)
+        example = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("example")
+        if isinstance(example, dict) and None in example.values():
+            timed.append((example, [name for name, value in example.items() if value is None]))
     return spec
 
 
@@ -205,7 +226,10 @@ def complete(
         responses[str(status)] = {
             "description": f"{own or REFUSED[status]}: {', '.join(rules)}",
             "content": {PROBLEM_JSON: {"schema": {"$ref": f"#/components/schemas/{PROBLEM}"}}},
-            "headers": header_refs("X-Request-ID", *(("Retry-After",) if status in (409, 429, 503) else ())),
+            "headers": header_refs(
+                "X-Request-ID", *(("Retry-After",) if status in (409, 429, 503) else ()),
+                *(("Idempotent-Replayed",) if keyed(route, method) and status not in NOT_KEPT else ()),
+            ),
         }
     for status, response in responses.items():
         if status.startswith("2"):
@@ -219,6 +243,9 @@ def complete(
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None:
         example = example_of(spec, body["schema"])
+        if isinstance(example, dict):  # with the times ahead some rules ask for (an action's due time), set when served
+            properties = resolve(spec, body["schema"]).get("properties", {})
+            example |= {name: None for name in properties if is_time_ahead(name) and name not in example}
         if example is not None:
             body["example"] = example
 

@@ -32,6 +32,7 @@ INT32 = 2**31 - 1
 BIGINT = 2**63 - 1
 
 TIME_EXAMPLE = "2025-10-26T03:40+03:00"
+LATER_EXAMPLE = "2025-10-26T18:00+02:00"  # the end of a window starting at TIME_EXAMPLE
 
 # What each kind of string refuses; the JSON Schema patterns say the same for the OpenAPI document.
 _CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
