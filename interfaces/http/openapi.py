@@ -6,7 +6,7 @@ routes is added here, operation by operation, from what each route depends on an
 
 - the refusals it can answer, each an RFC 9457 problem (`ProblemResponse`, `application/problem+json`) whose
   description names the rule codes: 401/429 and 503 IDENTITY_PROVIDER_UNAVAILABLE wherever a bearer token is
-  read, 403 wherever the actor is authorised, 404 where a path or the body names a record, 409 on commands and
+  read, 403 wherever the actor is authorised, 404 where the path names a record, 409 on commands and
   keyed POSTs, 413 where a body is read (`middleware.WITH_BODY`), 422 where anything is sent (the shape the
   service sends: `errors[]` naming each field), 503 STORE_UNAVAILABLE wherever the store is needed
   (`errors.StoreGate`) and READ_MODEL_BEHIND where a read waits for `min_position`;
@@ -35,7 +35,7 @@ from fastapi.routing import APIRoute
 
 from application.ports import Clock
 from domain.shared import Rule, display
-from interfaces.http.dependencies import POSITION_HEADER, bearer, get_expected_version, get_reader
+from interfaces.http.dependencies import POSITION_HEADER, bearer, get_expected_version, get_history, get_reader
 from interfaces.http.errors import PROBLEM_JSON, STATUS, StoreGate
 from interfaces.http.middleware import WITH_BODY, Idempotency
 from interfaces.http.routers.health import get_scraper
@@ -182,7 +182,7 @@ def refusals(spec: dict[str, Any], route: APIRoute, method: str, operation: dict
     if get_reader in used or get_scraper in used:
         add(403, Rule.FORBIDDEN_ROLE)
     commands = get_reader in used and (method in WITH_BODY or method == "DELETE")
-    if get_reader in used and (route.dependant.path_params or names_a_record(spec, route, body)):
+    if get_reader in used and (record_in_path(operation) or get_history in used and route.dependant.path_params):
         add(404, Rule.NOT_FOUND)
     if commands:
         add(409, *(rule for rule, status in STATUS.items() if status == 409 and rule != Rule.IDEMPOTENCY_IN_PROGRESS))
@@ -205,15 +205,16 @@ def refusals(spec: dict[str, Any], route: APIRoute, method: str, operation: dict
     return {status: rules for status, rules in found.items() if rules}
 
 
-def names_a_record(spec: dict[str, Any], route: APIRoute, body: dict[str, Any] | None) -> bool:
-    """Whether the body names a record other than the one it creates (`crisis_id` of a police liaison)."""
-    if not body:
+def record_in_path(operation: dict[str, Any]) -> bool:
+    """Whether the path names a record the operation needs: an id (`crisis_id`; not a `unit`, which is the
+    registry's: an unknown one is 422 UNKNOWN_UNIT) or a number; not on a read model's read, which answers what
+    it holds (an empty timeline). A record read as it was (History) may not have been, whatever names it."""
+    if "min_position" in {p["name"] for p in operation.get("parameters", [])}:
         return False
-    schema = resolve(spec, body["content"]["application/json"]["schema"])
-    names = {name for name in schema.get("properties", {}) if name.endswith(("_id", "_ref")) or name == "supersedes"}
-    if route.status_code == 201:
-        names -= {name for name in schema.get("required", []) if name.endswith("_id")}
-    return bool(names)
+    return any(
+        p["in"] == "path" and (p["name"].endswith("_id") or p["schema"].get("type") == "integer")
+        for p in operation.get("parameters", [])
+    )
 
 
 def complete(
