@@ -108,3 +108,22 @@ def test_every_answer_is_documented_and_every_documented_refusal_is_answered(api
     assert not missing, "\n".join(missing)
     # and past the throttle of bad tokens, 429 (documented wherever 401 is)
     assert any(status == 429 for _, status in conformance.seen)
+
+
+def test_the_documentation_and_its_assets_are_served_while_the_store_is_out_of_reach(api: ApiClient) -> None:
+    # Given the store out of reach
+    services, api.app.state.services = api.app.state.services, None
+    try:
+        # When the documentation, its document and Swagger UI's assets are asked for
+        page, document = api.get("/docs"), api.get("/openapi.json")
+        script = api.get("/docs/assets/swagger-ui-bundle.js")
+        style = api.get("/docs/assets/swagger-ui.css")
+        # Then all are served by the service itself, the page naming no other origin in its policy
+        assert [a.status_code for a in (page, document, script, style)] == [200] * 4
+        assert 'src="/docs/assets/swagger-ui-bundle.js"' in page.text and "https://" not in page.text
+        policy = page.headers["content-security-policy"]
+        assert "https:" not in policy and "'unsafe-inline'" not in policy
+        assert script.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+        assert api.get("/crises/C-1", headers=api.headers("DO-1", "duty_officer")).status_code == 503
+    finally:
+        api.app.state.services = services
