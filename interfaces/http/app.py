@@ -52,9 +52,11 @@ police. Everything is stored as domain events and nothing recorded is ever chang
 
 Every request carries `Authorization: Bearer <token>` (tokens come from `valmius token issue`). Reads return
 the version in `ETag`; send it back in `If-Match` and a stale write is refused with `409 CONFLICT_VERSION`,
-saying what changed since. Send an `Idempotency-Key` with every POST to make retries safe. Every refusal is
-an RFC 9457 problem detail whose `code` names the rule. Times need an explicit UTC offset and come back in
-Europe/Helsinki time with their offset.
+saying what changed since (never 412: `If-Match` is optional, so never 428 either). Send an `Idempotency-Key`
+with every POST to make retries safe (a fresh one for each new command). Every refusal is an RFC 9457 problem
+detail (`application/problem+json`) whose `code` names the rule; each operation lists the statuses it can be
+refused with and their rule codes. Times need an explicit UTC offset and come back in Europe/Helsinki time
+with their offset.
 """
 
 
