@@ -35,7 +35,15 @@ from fastapi.routing import APIRoute
 
 from application.ports import Clock
 from domain.shared import Rule, display
-from interfaces.http.dependencies import POSITION_HEADER, bearer, get_expected_version, get_history, get_reader
+from interfaces.http.dependencies import (
+    POSITION_HEADER,
+    WRITES,
+    bearer,
+    get_actor,
+    get_expected_version,
+    get_history,
+    get_reader,
+)
 from interfaces.http.errors import PROBLEM_JSON, STATUS, StoreGate
 from interfaces.http.middleware import WITH_BODY, Idempotency
 from interfaces.http.routers.health import get_scraper
@@ -164,7 +172,7 @@ def keyed(route: APIRoute, method: str) -> bool:
     return method == "POST" and reads_token(route)
 
 
-def refusals(spec: dict[str, Any], route: APIRoute, method: str, operation: dict[str, Any]) -> dict[int, list[str]]:
+def refusals(route: APIRoute, method: str, operation: dict[str, Any]) -> dict[int, list[str]]:
     """The statuses this operation can be refused with, each with the rule codes that refuse it."""
     found: dict[int, list[str]] = {}
     used = calls(route.dependant)
@@ -181,7 +189,7 @@ def refusals(spec: dict[str, Any], route: APIRoute, method: str, operation: dict
         add(503, Rule.IDENTITY_PROVIDER_UNAVAILABLE)
     if get_reader in used or get_scraper in used:
         add(403, Rule.FORBIDDEN_ROLE)
-    commands = get_reader in used and (method in WITH_BODY or method == "DELETE")
+    commands = get_actor in used and method in WRITES  # (not a read sent as POST: verifying a checkpoint)
     if get_reader in used and (record_in_path(operation) or get_history in used and route.dependant.path_params):
         add(404, Rule.NOT_FOUND)
     if commands:
@@ -221,7 +229,7 @@ def complete(
     spec: dict[str, Any], route: APIRoute, method: str, operation: dict[str, Any], examples: dict[str, Any]
 ) -> None:
     responses = operation["responses"]
-    for status, rules in sorted(refusals(spec, route, method, operation).items()):
+    for status, rules in sorted(refusals(route, method, operation).items()):
         described = responses.get(str(status), {}).get("description")
         own = described if described and described not in ("Successful Response", "Validation Error") else None
         responses[str(status)] = {
