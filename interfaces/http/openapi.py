@@ -202,6 +202,11 @@ def refusals(route: APIRoute, method: str, operation: dict[str, Any]) -> dict[in
         add(422, Rule.INVALID_INPUT)
     if commands and body:
         add(422, *(rule for rule in Rule if rule not in STATUS and rule not in (Rule.INTERNAL_ERROR, Rule.NOT_READY)))
+    if any(p["schema"].get("format") == "date-time" or "date-time" in str(p["schema"].get("anyOf", ""))
+           for p in operation.get("parameters", [])):
+        add(422, Rule.AMBIGUOUS_TIME, Rule.OUT_OF_RANGE)  # a time asked about: without an offset, or out of its window
+    if "unit" in parameters:
+        add(422, Rule.UNKNOWN_UNIT)
     if keyed(route, method):
         add(422, Rule.IDEMPOTENCY_KEY_REUSED)
     if not StoreGate.open(route.path_format):

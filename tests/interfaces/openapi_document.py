@@ -91,8 +91,8 @@ def parameter_example(parameter: dict[str, Any]) -> Any:
 
 class Conformance:
     """Checks that answers are what the document says: every status an operation answers is documented for it,
-    with the answer's media type, the body valid against the schema documented, each required header present
-    and each watched header documented. `seen` keeps (operation, status) of every answer checked."""
+    with the answer's media type, the body valid against the schema documented (a problem's rule code named in
+    the description), each required header present and each watched header documented. `seen` keeps (operation, status) of every answer checked."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
@@ -112,6 +112,9 @@ class Conformance:
             if schema and media.endswith("json"):
                 errors = sorted(self.validator(schema).iter_errors(answer.json()), key=str)
                 assert not errors, f"{where}: the body does not match its schema: {errors[0]}"
+            if media == "application/problem+json":
+                code = answer.json()["code"]
+                assert code in documented["description"], f"{where} {code}, which its description does not name"
         headers = {name.lower(): self.resolve_header(header) for name, header in documented.get("headers", {}).items()}
         for name, header in headers.items():
             if header.get("required"):

@@ -14,8 +14,10 @@ suite's time on these machines; the refusals here are few and each named.)
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from domain.access import PERMISSIONS, Role
@@ -50,6 +52,10 @@ def with_path(operation: Operation, name: str, values: dict[str, object]) -> str
     return "/".join(segments) + (f"?{query}" if query else "")
 
 
+def query_of(url: str) -> dict[str, str]:
+    return dict(httpx.URL(url).params)
+
+
 def refused_roles(operation: Operation) -> list[Role]:
     """The roles the permission table refuses this operation (every role, when it does not name it: each is
     tried, and one must be refused)."""
@@ -69,6 +75,7 @@ def provoke(api: ApiClient, conformance: Conformance, operation: Operation) -> s
     body = {"json": operation.body_example} if operation.body_example is not None else {}
     example = operation.url()
     writer = api.headers("DO-1", "duty_officer", clearance=True)
+    auditor = api.headers("AUD-1", "auditor", clearance=True)
     send(example, **body)  # no token
     send(example, {"Authorization": "Bearer vlm_not-a-token"}, **body)
     for role in refused_roles(operation):
@@ -80,7 +87,11 @@ def provoke(api: ApiClient, conformance: Conformance, operation: Operation) -> s
         send(with_path(operation, name, INVALID), writer, **body)
     for parameter in operation.parameters:
         if parameter["in"] == "query":
-            send(example.split("?")[0], writer, params={parameter["name"]: "\x01"}, **body)
+            refused = ["\x01"]
+            if "date-time" in str(parameter["schema"]):  # a time without its offset, and one out of any window
+                refused += ["2025-10-26T12:00", "1800-01-01T00:00+00:00"]
+            for value, headers in itertools.product(refused, (writer, auditor)):
+                send(example.split("?")[0], headers, params={**query_of(example), parameter["name"]: value}, **body)
     if "requestBody" in operation.spec:
         send(example, writer, json={"not_a_field": 1})
     if operation.method in WITH_BODY:
