@@ -6,18 +6,26 @@ routes is added here, operation by operation, from what each route depends on an
 
 - the refusals it can answer, each an RFC 9457 problem (`ProblemResponse`, `application/problem+json`) whose
   description names the rule codes: 401/429 and 503 IDENTITY_PROVIDER_UNAVAILABLE wherever a bearer token is
-  read, 403 wherever the actor is authorised, 404 where the path names a record, 409 on commands and
-  keyed POSTs, 413 where a body is read (`middleware.WITH_BODY`), 422 where anything is sent (the shape the
-  service sends: `errors[]` naming each field), 503 STORE_UNAVAILABLE wherever the store is needed
-  (`errors.StoreGate`) and READ_MODEL_BEHIND where a read waits for `min_position`;
+  read, 403 wherever the actor is authorised, 404 where the path names a record by id or number (not on a
+  read model's read, which answers what it holds) and wherever a record is read as it was, 409 on commands
+  and keyed POSTs, 413 where a body is read (`middleware.WITH_BODY`), 422 where anything is sent (the shape
+  the service sends: `errors[]` naming each field; on commands the domain's rules, on reads those of the values
+  they take), 503 STORE_UNAVAILABLE wherever the store is needed (`errors.StoreGate`) and READ_MODEL_BEHIND
+  where a read waits for `min_position`;
 - the request headers honoured around the route: `Idempotency-Key` on every POST that carries a bearer token
   (`middleware.Idempotency`); `If-Match` is a parameter of the routes that take it already;
 - the answers' headers: `X-Request-ID` on every answer, `ETag` and `Valmius-Position` on command answers and
   on reads of the records whose commands take `If-Match`, `Location` on 201, `Idempotent-Replayed` on keyed
-  POSTs, the freshness headers on read-model reads, `Link` on paged lists, `Retry-After` on 409/429/503;
-- an example of every request body (its required fields, each its own first example: optional fields left
-  out, as times relative to the moment of sending are), and of every path parameter (the example of the body
-  field that creates the record it names, so that the examples of one document work together).
+  POSTs (their kept refusals too), the freshness headers on read-model reads, `Link` on paged lists,
+  `Retry-After` on 409/429/503;
+- an example of every request body (its required fields, each its own first example, and the due and review
+  times some rules ask for, a day ahead of the service's clock when the document is served; other optional
+  fields left out), and of every path parameter (the example of the body field of the same name, so that the
+  examples of one document work together: the crisis an action's example names is the one declared by the
+  declare-crisis example).
+
+tests/interfaces/test_openapi_examples.py sends every example and test_openapi_answers.py checks that every
+answer is one described here.
 
 The service sends no 412 and no 428: a stale `If-Match` is 409 CONFLICT_VERSION, saying what changed since,
 and `If-Match` is optional (without it, the command applies to the record as it stands).
