@@ -59,6 +59,7 @@ class Rule(StrEnum):
     NOT_READY = "NOT_READY"  # /health/ready to an anonymous caller, whatever is wrong
     READ_MODEL_BEHIND = "READ_MODEL_BEHIND"
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    IDENTITY_PROVIDER_UNAVAILABLE = "IDENTITY_PROVIDER_UNAVAILABLE"  # the OpenID provider is out of reach
     INTERNAL_ERROR = "INTERNAL_ERROR"
     OUT_OF_RANGE = "OUT_OF_RANGE"
 

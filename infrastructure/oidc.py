@@ -7,6 +7,10 @@ signature (pyjwt; RS/PS/ES/EdDSA only: never "none", never an HMAC keyed with a 
 audience, the expiry and not-before (with a small leeway for clocks) are checked; then the token's groups are
 matched against the rules, in order: the first rule whose group the token carries gives the role, the unit and
 the clearance. A token none of whose groups is in a rule is refused, naming the setting that holds the rules.
+
+A provider out of reach (its discovery document or key set cannot be fetched) refuses no token: it is
+IDENTITY_PROVIDER_UNAVAILABLE (503, with Retry-After), not UNAUTHENTICATED, and is not counted as a bad token;
+until the key set is fetched again (at most every `refresh_seconds`), a key id we do not hold is answered so too.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from domain.shared import DomainError, Rule
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 FETCH_TIMEOUT_SECONDS = 5.0
+RETRY_AFTER_SECONDS = 5
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -74,6 +79,7 @@ class OidcVerifier:
         self._discovery: dict[str, Any] | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
+        self._unreachable: str | None = None  # why the last fetch of the key set failed, while it is not retried
 
     @property
     def origin(self) -> str:
@@ -145,9 +151,16 @@ class OidcVerifier:
             key = self._keys.get(kid)
             if key is None and time.monotonic() - self._fetched_at >= self.refresh_seconds:
                 self._fetched_at = time.monotonic()
-                key_set = jwt.PyJWKSet.from_dict(_fetch_json(self.discovery()["jwks_uri"]))
+                try:
+                    key_set = jwt.PyJWKSet.from_dict(_fetch_json(self.discovery()["jwks_uri"]))
+                except DomainError as error:
+                    self._unreachable = error.message
+                    raise
+                self._unreachable = None
                 self._keys = {str(k.key_id or ""): k for k in key_set.keys}
                 key = self._keys.get(kid)
+            if key is None and self._unreachable is not None:
+                raise _unavailable(self._unreachable)
         if key is None:
             raise _refused(f"this token is signed with a key ({kid or 'no key id'}) {self.issuer} does not publish")
         return key
@@ -157,9 +170,16 @@ def _refused(why: str) -> DomainError:
     return DomainError(Rule.UNAUTHENTICATED, why)
 
 
+def _unavailable(why: str) -> DomainError:
+    return DomainError(Rule.IDENTITY_PROVIDER_UNAVAILABLE, why, retry_after=RETRY_AFTER_SECONDS)
+
+
 def _fetch_json(url: str) -> dict[str, Any]:
     try:
         with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as answer:  # noqa: S310 - configured
             return json.loads(answer.read())
     except (OSError, ValueError) as error:
-        raise DomainError(Rule.UNAUTHENTICATED, f"the identity provider could not be reached ({error})") from None
+        raise _unavailable(
+            f"the identity provider could not be reached ({error}); your token was not judged: send the request "
+            f"again after Retry-After seconds"
+        ) from None

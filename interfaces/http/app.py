@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from application.ports import Clock
@@ -22,7 +23,7 @@ from domain.shared import utc_now
 from infrastructure.bootstrap import Services, open_services, open_services_retrying
 from infrastructure.persistence import store_unavailable
 from infrastructure.settings import Settings
-from interfaces.http import errors
+from interfaces.http import errors, openapi
 from interfaces.http.disclosure import DisclosureRecorder
 from interfaces.http.live import OverviewBroadcaster
 from interfaces.http.metrics import Observed
@@ -51,9 +52,11 @@ police. Everything is stored as domain events and nothing recorded is ever chang
 
 Every request carries `Authorization: Bearer <token>` (tokens come from `valmius token issue`). Reads return
 the version in `ETag`; send it back in `If-Match` and a stale write is refused with `409 CONFLICT_VERSION`,
-saying what changed since. Send an `Idempotency-Key` with every POST to make retries safe. Every refusal is
-an RFC 9457 problem detail whose `code` names the rule. Times need an explicit UTC offset and come back in
-Europe/Helsinki time with their offset.
+saying what changed since (never 412: `If-Match` is optional, so never 428 either). Send an `Idempotency-Key`
+with every POST to make retries safe (a fresh one for each new command). Every refusal is an RFC 9457 problem
+detail (`application/problem+json`) whose `code` names the rule; each operation lists the statuses it can be
+refused with and their rule codes. Times need an explicit UTC offset and come back in Europe/Helsinki time
+with their offset.
 """
 
 
@@ -133,6 +136,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     )
     app.state.oidc = settings.oidc_verifier()  # access tokens from the city's identity provider, if configured
     errors.install(app)
+    openapi.install(app, clock)
     app.add_middleware(DisclosureRecorder)
     app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
@@ -144,6 +148,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
         audit_history, audit_chain, audit_export,
     ):
         app.include_router(module.router)
+    app.mount(dashboard.DOCS_ASSETS, StaticFiles(directory=dashboard.SWAGGER_UI), name="docs-assets")
     return app
 
 

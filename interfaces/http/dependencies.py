@@ -89,6 +89,8 @@ async def get_reader(
         try:
             actor = await authenticate(request.app.state, presented)
         except DomainError as error:
+            if error.rule is Rule.IDENTITY_PROVIDER_UNAVAILABLE:
+                raise  # (503: the token was not judged, nor counted as a failure)
             refused = error.message
     if actor is None:
         address = request.client.host if request.client else "unknown"

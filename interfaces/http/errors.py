@@ -40,6 +40,7 @@ STATUS = {
     Rule.REQUEST_TOO_LARGE: 413,
     Rule.READ_MODEL_BEHIND: 503,
     Rule.STORE_UNAVAILABLE: 503,
+    Rule.IDENTITY_PROVIDER_UNAVAILABLE: 503,
     Rule.CONFLICT_VERSION: 409,
     Rule.ALREADY_EXISTS: 409,
     Rule.IDEMPOTENCY_IN_PROGRESS: 409,
@@ -65,6 +66,13 @@ TITLES = {
     Rule.INVALID_INPUT: "The request is not valid",
     Rule.STORE_UNAVAILABLE: "The store is out of reach for now",
 }
+
+
+# Answers that are no refusal to keep for auditors: failed authentications (interfaces.http.throttle keeps them,
+# aggregated), unknown records, and an identity provider out of reach (an outage, like STORE_UNAVAILABLE).
+NOT_KEPT = frozenset({
+    Rule.UNAUTHENTICATED, Rule.TOO_MANY_FAILED_AUTHENTICATIONS, Rule.NOT_FOUND, Rule.IDENTITY_PROVIDER_UNAVAILABLE
+})
 
 
 def problem(rule: Rule, detail: str, status: int | None = None, instance: str | None = None, **extra: Any) -> JSONResponse:
@@ -106,15 +114,21 @@ class StoreGate:
     records) rather than a route; pages that need no store (liveness, the API docs) are served all along."""
 
     OPEN_PATHS = frozenset({"/health/live", "/docs", "/openapi.json", "/dashboard"})
+    OPEN_PREFIXES = ("/docs/",)  # the documentation's assets
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+
+    @classmethod
+    def open(cls, path: str) -> bool:
+        """Whether `path` is served while the store is out of reach."""
+        return path in cls.OPEN_PATHS or path.startswith(cls.OPEN_PREFIXES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if getattr(scope["app"].state, "services", None) is None and scope["path"] not in self.OPEN_PATHS:
+        if getattr(scope["app"].state, "services", None) is None and not self.open(scope["path"]):
             await store_unavailable_problem(scope["path"])(scope, receive, send)
             return
         started = False
@@ -175,8 +189,7 @@ def validation_errors(error: RequestValidationError) -> list[dict[str, str]]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     def domain_error(request: Request, error: DomainError) -> JSONResponse:
-        if error.rule not in (Rule.UNAUTHENTICATED, Rule.TOO_MANY_FAILED_AUTHENTICATIONS, Rule.NOT_FOUND):
-            # (failed authentications are kept, aggregated, by interfaces.http.throttle)
+        if error.rule not in NOT_KEPT:
             _record_edge_refusal(request, error)
         return problem(error.rule, error.message, instance=request.url.path, **error.details)
 

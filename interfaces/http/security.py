@@ -4,8 +4,9 @@ Every response: `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer
 and a Content-Security-Policy. An answer that is not a page gets `default-src 'none'; frame-ancestors 'none'`
 (it runs nothing). A page (text/html) gets a policy without 'unsafe-inline': its own `<script>` and
 `<style>` elements run only with the nonce drawn for this one response (`page()` puts it on them), inline
-event handlers and style attributes never; sources beyond our own origin only where a page names them
-(the API documentation loads Swagger UI from its CDN; the dashboard fetches from the city's identity provider).
+event handlers and style attributes never; other sources only where a page names them (the API documentation
+loads Swagger UI's script and stylesheet from our own origin; the dashboard fetches from the city's identity
+provider).
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
-from fastapi.routing import APIRoute
+
+from interfaces.http.openapi import api_routes  # noqa: F401 - the route walk the generated tests start from
 
 if TYPE_CHECKING:
     from tests.conftest import ApiClient
@@ -80,17 +81,6 @@ def problem(response, status: int, code: str) -> dict:  # noqa: ANN001
     body = response.json()
     assert body["code"] == code, body
     return body
-
-
-def api_routes(routes: list) -> list[APIRoute]:
-    """The app's API routes, also those inside included routers (FastAPI ≥ 0.16x keeps them nested)."""
-    found = []
-    for route in routes:
-        if isinstance(route, APIRoute):
-            found.append(route)
-        elif hasattr(route, "original_router"):
-            found += api_routes(route.original_router.routes)
-    return found
 
 
 def request_bodies(spec: dict) -> list[tuple[str, str, dict]]:

@@ -4,9 +4,10 @@ which gives its script and style elements this response's CSP nonce.
 The dashboard is one page, live over Server-Sent Events. The page itself holds no data; it asks for the
 reader's token and streams the overview with it.
 
-The documentation is FastAPI's Swagger UI page, its inline start-up script run by nonce; Swagger UI itself
-(script and stylesheet) is loaded from its CDN, the one other origin the policy of that page allows. ReDoc
-is not served: it would add a second CDN and web fonts for the same document.
+The documentation is FastAPI's Swagger UI page, its inline start-up script run by nonce. Swagger UI itself
+(script and stylesheet) is served by the service from the `swagger-ui-bundle-v2` package under `/docs/assets/`
+(mounted by the app), so the page works without the internet; the page's policy allows our own origin and
+nothing else. ReDoc is not served: it would add web fonts and a second bundle for the same document.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from importlib import resources
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from swagger_ui_bundle import swagger_ui_path
 
 from interfaces.http.security import page
 
 router = APIRouter(tags=["dashboard"])
 
 PAGE = resources.files("interfaces.web").joinpath("dashboard.html").read_text(encoding="utf-8")
-SWAGGER_UI_CDN = "https://cdn.jsdelivr.net"
+SWAGGER_UI = swagger_ui_path  # the folder of Swagger UI's distribution, served at DOCS_ASSETS
+DOCS_ASSETS = "/docs/assets"
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=True)
@@ -41,6 +44,8 @@ def dashboard(request: Request) -> HTMLResponse:
 @router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
 def documentation(request: Request) -> HTMLResponse:
     swagger = get_swagger_ui_html(
-        openapi_url=request.app.openapi_url, title=f"{request.app.title} - API documentation", swagger_favicon_url="data:,"
+        openapi_url=request.app.openapi_url, title=f"{request.app.title} - API documentation",
+        swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url="data:,",
     )
-    return page(request, swagger.body.decode(), sources=(SWAGGER_UI_CDN,))
+    return page(request, swagger.body.decode(), sources=("'self'",))

@@ -62,7 +62,8 @@ async def get_caller(
 
 Caller = Annotated[Actor | None, Depends(get_caller)]
 SCRAPERS = frozenset({Role.ADMIN, Role.AUDITOR})
-NOT_READY = {503: {"description": "Not ready: a problem detail (naming what is wrong to authenticated callers)",
+NOT_READY = {503: {"description": "Not ready: NOT_READY to an anonymous caller; to an authenticated one "
+                   "READ_MODEL_BEHIND or STORE_UNAVAILABLE, naming what is wrong",
                    "content": {PROBLEM_JSON: {}}}}
 
 

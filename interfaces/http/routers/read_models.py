@@ -29,7 +29,7 @@ from application.projections.runner import MAX_WAIT_SECONDS, Projections
 from application.projections.situation_overview import SituationOverview
 from domain.shared import DomainError, Rule
 from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_projections, query_time
-from interfaces.http.schemas.common import BIGINT, TIME_EXAMPLE, Id, Time
+from interfaces.http.schemas.common import BIGINT, LATER_EXAMPLE, TIME_EXAMPLE, Id, Time
 from interfaces.http.schemas.read_models import (
     CrisisTimelineResponse,
     DecisionLogResponse,
@@ -83,7 +83,7 @@ From = Annotated[
 ]
 To = Annotated[
     Time | None,
-    Query(alias="to", description="Items that occurred before this time (explicit offset).", examples=[TIME_EXAMPLE]),
+    Query(alias="to", description="Items that occurred before this time (explicit offset).", examples=[LATER_EXAMPLE]),
 ]
 AFTER = "The items after this cursor (a page's `next`)."
 BEFORE = "The items before this cursor (a page's `previous`)."

@@ -32,6 +32,7 @@ INT32 = 2**31 - 1
 BIGINT = 2**63 - 1
 
 TIME_EXAMPLE = "2025-10-26T03:40+03:00"
+LATER_EXAMPLE = "2025-10-26T18:00+02:00"  # the end of a window starting at TIME_EXAMPLE
 
 # What each kind of string refuses; the JSON Schema patterns say the same for the OpenAPI document.
 _CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -152,3 +153,33 @@ class ClassificationResponse(BaseModel):
 def time_out(moment: datetime | None) -> str | None:
     """Times leave the service in Europe/Helsinki with their offset."""
     return display(moment, seconds=True)
+
+
+class FieldErrorResponse(BaseModel):
+    """One refused value of a request (interfaces.http.errors.validation_errors)."""
+
+    field: str = Field(description="Where: `title`, `critical_functions.0.mtpd_minutes`, `path.crisis_id`, "
+                       "`query.as_of`, `header.if-match` (empty for the body as a whole).", examples=["title"])
+    rule: str = Field(description="The check it failed (pydantic's error type, e.g. `string_too_long`, "
+                      "`control_character`, `extra_forbidden`).", examples=["string_too_long"])
+    problem: str = Field(examples=["String should have at most 200 characters"])
+
+
+class ProblemResponse(BaseModel):
+    """An RFC 9457 problem detail: every refusal, naming the rule that refused the request in `code`. Nothing
+    was recorded by a refused request. A rule may add members of its own (`what_changed`, `problems`, …)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["urn:valmius:rule:CONFLICT_VERSION"])
+    title: str = Field(examples=["The record changed since you read it"])
+    status: int = Field(examples=[409])
+    detail: str = Field(description="What was refused and why, in a sentence.")
+    code: str = Field(description="The rule's code.", examples=["CONFLICT_VERSION"])
+    instance: str | None = Field(None, description="The path of the refused request.", examples=["/crises/C-S1"])
+    request_id: str | None = Field(description="The request's id, as in its `X-Request-ID` header and in the logs.")
+    errors: list[FieldErrorResponse] | None = Field(
+        None, description="INVALID_INPUT from the request's shape: each refused value."
+    )
+    field: str | None = Field(None, description="The one value a rule refused (OUT_OF_RANGE, AMBIGUOUS_TIME, …).")
+    retry_after: int | None = Field(None, description="Seconds to wait before sending it again (also `Retry-After`).")

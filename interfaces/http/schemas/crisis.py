@@ -110,7 +110,7 @@ class RecordDecisionReviewRequest(EntryRequest):
 
 
 class RecordAfterActionReviewRequest(EntryRequest):
-    findings: list[Text] = Field(max_length=100)
+    findings: list[Text] = Field(max_length=100, examples=[["Home-care routes were blocked for 6 hours"]])
     recommendations: list[Text] = Field(default_factory=list, max_length=100)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from domain.access import Actor
 from domain.police_liaison import PoliceLiaison
@@ -25,6 +25,10 @@ from interfaces.http.schemas.read_models import InformationShareResponse, Police
 
 
 class OpenPoliceLiaisonRequest(CommandRequest):
+    """A liaison matter for a crisis (`crisis_id`) or for a standing topic (`topic`)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"liaison_id": "PL-C-S1", "crisis_id": "C-S1"}]})
+
     liaison_id: Id = Field(examples=["PL-C-S1"])
     crisis_id: Id | None = Field(None, examples=["C-S1"])
     topic: Line | None = Field(None, examples=["Helsinki Pride 2026"])
