@@ -155,10 +155,7 @@ def create_event_store_tables(recorder: Any) -> None:
         user = conn.execute("SELECT current_user AS name").fetchone()["name"]
     if found is None:
         recorder.create_table()
-        log.info(
-            "created the event store's table %s, owned by %s: a role that owns it may change stored events "
-            "(`valmius db init --runtime-role` sets up a service role that may not)", recorder.events_table_name, user
-        )
+        log.info("created the event store's table %s, owned by %s", recorder.events_table_name, user)
 
 
 APPEND_ONLY_FUNCTION = "valmius_refuse_change"

@@ -2,7 +2,8 @@
 
     valmius audit verify [--against CHECKPOINT.json] [--public-key HEX]
         recompute the hash chain from the stored events, compare it with the stored chain and every signed
-        checkpoint (and the document given); prints the verdict; exit 0 intact, 1 tampered, 2 unusable input
+        checkpoint (and the document given); prints the verdict; exit 0 intact, 1 tampered, 2 unusable input,
+        3 behind (intact, but the log ends before a signed checkpoint: an older backup restored)
     valmius audit checkpoint [--out FILE]
         chain what is stored, verify the whole log, sign the chain's head with VALMIUS_SIGNING_KEY, store it
         and print (or write) the checkpoint document for the auditor to keep; exit 1 if the log does not verify
@@ -29,7 +30,8 @@ def register(audit: argparse._SubParsersAction) -> None:
     verify = audit.add_parser(
         "verify",
         help="recompute the hash chain over the event log and name the first position where the log was "
-        "changed, removed, inserted or reordered; exit 0 intact, 1 tampered",
+        "changed, removed, inserted or reordered; exit 0 intact, 1 tampered, 3 behind a signed checkpoint (an "
+        "older backup restored)",
     )
     verify.add_argument(
         "--against", type=Path, metavar="CHECKPOINT.json",
@@ -61,7 +63,8 @@ def _print_verdict(verdict: Verdict) -> None:
     for finding in verdict.findings[1:]:
         print(f"  also at position {finding.position} ({finding.kind}): {finding.detail}")
     for check in verdict.checkpoints:
-        state = "holds" if check.holds else "FAILS"
+        unreached = check.signature_holds and check.key_pinned is not False and check.position > verdict.log_head
+        state = "holds" if check.holds else "not reached: beyond the log's end" if unreached else "FAILS"
         print(f"  checkpoint at {check.position} ({check.source}, signed {check.created_at}): {state}")
     print(
         f"  {verdict.checked} events checked against the chain in {verdict.seconds:.2f} s; chain head "
@@ -87,6 +90,8 @@ def verify_log(settings: Settings, args: argparse.Namespace) -> int:
         with _bar(total, "verify") as bar:
             verdict = evidence.verify(against=against, public_key=args.public_key, progress=bar.update)
         _print_verdict(verdict)
+        if verdict.intact and verdict.behind is not None:
+            return 3
         return 0 if verdict.intact else 1
     finally:
         services.close()
