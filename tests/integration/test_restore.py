@@ -1,0 +1,96 @@
+"""The restore drill of docs/operations.md, performed: a store backed up with pg_dump while it serves, written
+to and checkpointed after the backup, then the older backup restored into a new database and the service
+started on it. What the signed checkpoints say then is what an operator and the auditors will read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from application.audit.checkpoints import Signer
+from tests.conftest import create_database, drop_database
+from tests.integration.deployment import declare, issue_token, overview_at, running, valmius
+
+
+@pytest.fixture
+def databases() -> Iterator[list[str]]:
+    made: list[str] = []
+    yield made
+    for url in made:
+        drop_database(url)
+
+
+def checkpoint(url: str, key: str, out: Path) -> int:
+    signed = valmius(url, "audit", "checkpoint", "--out", str(out), signing_key=key)
+    assert signed.returncode == 0, signed.stderr
+    return json.loads(out.read_text())["position"]
+
+
+@pytest.mark.postgres
+def test_an_older_backup_restored_serves_and_its_verdict_says_it_is_behind_the_last_checkpoint(
+    databases: list[str], tmp_path: Path
+) -> None:
+    """Given a store backed up with pg_dump after checkpoint E, then written to and checkpointed at L, when the
+    backup is restored into a new database and the service started on it, then it serves what was stored up to
+    the backup (read models included) and nothing after; verification against E is INTACT (exit 0), against
+    L it is BEHIND (exit 3), naming where the log ends and the checkpoint it does not reach; and once the
+    restored store is written to, the positions L certified hold other events: verification against L is
+    TAMPERED (rewritten), as it must be, and a new checkpoint starts the record again."""
+    key, public_key = Signer.generate()
+    live = create_database()
+    databases.append(live)
+    token = issue_token(live, "duty-officer-1", "duty_officer")
+    with running(live, tmp_path, signing_key=key) as http:
+        for crisis in ("C-1", "C-2"):
+            backed_up = declare(http, token, crisis)
+        overview_at(http, token, backed_up)
+        early = checkpoint(live, key, tmp_path / "early.json")
+        backup = tmp_path / "valmius.dump"
+        subprocess.run(["pg_dump", "--format=custom", f"--file={backup}", live], check=True, timeout=120)
+        after_backup = declare(http, token, "C-3")
+        late = checkpoint(live, key, tmp_path / "late.json")
+    assert early < after_backup <= late
+
+    restored = create_database()
+    databases.append(restored)
+    subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={restored}", str(backup)], check=True,
+                   timeout=120)
+    against_early = valmius(restored, "audit", "verify", "--against", str(tmp_path / "early.json"),
+                            "--public-key", public_key)
+    assert against_early.returncode == 0, against_early.stdout
+    assert against_early.stdout.startswith("INTACT: the "), against_early.stdout
+    assert f" events up to position {early} match the hash chain; 2 of 2 signed checkpoint(s) hold" in against_early.stdout
+    against_late = valmius(restored, "audit", "verify", "--against", str(tmp_path / "late.json"))
+    assert against_late.returncode == 3, against_late.stdout
+    verdict = against_late.stdout.splitlines()
+    assert verdict[0].startswith("BEHIND: the "), verdict
+    assert (
+        f" events up to position {early} match the hash chain, but the log ends at position {early}, before the "
+        f"checkpoint at position {late} signed "
+    ) in verdict[0]
+    assert verdict[0].endswith(
+        f": the events after position {early} up to {late} are not in this store (an older backup restored, or "
+        "the log's end removed); 1 of 2 signed checkpoint(s) hold"
+    )
+    assert f"  checkpoint at {late} (document, signed " in against_late.stdout
+    assert "not reached: beyond the log's end" in against_late.stdout
+
+    with running(restored, tmp_path, signing_key=key) as http:
+        reader = {"Authorization": f"Bearer {token}"}  # the tokens are in the backup too
+        assert overview_at(http, token, early) == {"C-1", "C-2"}
+        assert http.get("/crises/C-3", headers=reader).status_code == 404
+        assert http.get("/health/ready").status_code == 200
+        forked = declare(http, token, "C-4")
+        assert forked == after_backup, "the restored log goes on from where the backup ended"
+    rewritten = valmius(restored, "audit", "verify", "--against", str(tmp_path / "late.json"))
+    assert rewritten.returncode == 1
+    assert rewritten.stdout.startswith(f"TAMPERED at position {late} (rewritten): the log up to position {late} does "
+                                       "not reproduce a checkpoint document")
+    restarted = checkpoint(restored, key, tmp_path / "restarted.json")
+    assert restarted >= forked
+    since = valmius(restored, "audit", "verify", "--against", str(tmp_path / "restarted.json"))
+    assert since.returncode == 0, since.stdout
