@@ -5,15 +5,19 @@ started on it. What the signed checkpoints say then is what an operator and the 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from application.audit.checkpoints import Signer
 from tests.conftest import create_database, drop_database
 from tests.integration.deployment import declare, issue_token, overview_at, running, valmius
+from tests.integration.test_faults import Cluster
+from tests.live import wait_until
 
 
 @pytest.fixture
@@ -94,3 +98,68 @@ def test_an_older_backup_restored_serves_and_its_verdict_says_it_is_behind_the_l
     assert restarted >= forked
     since = valmius(restored, "audit", "verify", "--against", str(tmp_path / "restarted.json"))
     assert since.returncode == 0, since.stdout
+
+
+@pytest.fixture
+def archiving_cluster() -> Iterator[Cluster]:
+    """A throwaway cluster of the test's own that archives its WAL (as docs/operations.md sets it up)."""
+    made = Cluster()
+    archive = made.dir / "wal-archive"
+    archive.mkdir()
+    if made.as_owner:
+        shutil.chown(archive, "postgres", "postgres")
+    with (made.data / "postgresql.conf").open("a") as conf:
+        conf.write(f"wal_level = replica\narchive_mode = on\n"
+                   f"archive_command = 'test ! -f {archive}/%f && cp %p {archive}/%f'\n")
+    try:
+        made.start()
+        yield made
+    finally:
+        made.remove()
+
+
+@pytest.mark.postgres
+def test_a_base_backup_and_the_archived_wal_restore_every_event_up_to_the_last_commit(
+    archiving_cluster: Cluster, tmp_path: Path
+) -> None:
+    """Given a base backup (pg_basebackup) taken while the service ran, and the WAL archived since, when the
+    cluster is lost and restored from the base backup replaying the archive, then every event up to the last
+    commit is back: the service serves them and verification against the last checkpoint is INTACT."""
+    cluster = archiving_cluster
+    url = cluster.url("valmius")
+    key, public_key = Signer.generate()
+    token = issue_token(url, "duty-officer-1", "duty_officer")
+    base = cluster.dir / "base"
+    with running(url, tmp_path, signing_key=key) as http:
+        declare(http, token, "C-1")
+        cluster._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", "-D", str(base),
+                    "--checkpoint=fast", "--wal-method=stream")
+        for crisis in ("C-2", "C-3"):
+            last = declare(http, token, crisis)
+    late = checkpoint(url, key, tmp_path / "late.json")
+    assert late >= last
+    with psycopg.connect(url, autocommit=True) as conn:  # the last segment to the archive (archive_timeout does it)
+        segment = conn.execute("SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()[0]
+        conn.execute("SELECT pg_switch_wal()")
+        wait_until(lambda: _archived(conn, segment), 60, f"{segment} archived")
+
+    cluster.crash()
+    shutil.rmtree(cluster.data)
+    shutil.copytree(base, cluster.data, symlinks=True)
+    with (cluster.data / "postgresql.conf").open("a") as conf:
+        conf.write(f"restore_command = 'cp {cluster.dir}/wal-archive/%f %p'\n")
+    (cluster.data / "recovery.signal").touch()
+    if cluster.as_owner:
+        subprocess.run(["chown", "-R", "postgres:postgres", str(cluster.data)], check=True)
+    cluster.start()
+
+    verified = valmius(url, "audit", "verify", "--against", str(tmp_path / "late.json"), "--public-key", public_key)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert f"up to position {late} match the hash chain" in verified.stdout
+    with running(url, tmp_path) as http:
+        assert overview_at(http, token, last) == {"C-1", "C-2", "C-3"}
+
+
+def _archived(conn: psycopg.Connection, segment: str) -> bool:
+    done = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()[0]
+    return done is not None and done >= segment
