@@ -208,7 +208,8 @@ class TamperEvidence:
         cannot hide anything, and a key rotation does not turn the old checkpoints into alarms.
         """
         started = time.perf_counter()
-        pinned = public_key.strip().lower() if public_key else None
+        # Several keys, comma-separated, pin every key the service signed with over time (a rotation).
+        pinned = {key.strip().lower() for key in public_key.split(",")} if public_key else None
         stored = self.checkpoints()
         candidates = [(c, "stored") for c in stored] + ([(against, "document")] if against is not None else [])
         rows = self.store.query(f"SELECT MAX(position) AS head FROM {CHAIN_TABLE}")
@@ -232,7 +233,7 @@ class TamperEvidence:
                 public_key=checkpoint.public_key,
                 source=source,
                 signature_holds=checkpoint.signature_holds(),
-                key_pinned=None if pinned is None else checkpoint.public_key.lower() == pinned,
+                key_pinned=None if pinned is None else checkpoint.public_key.lower() in pinned,
                 digest_matches=scan.digest_at.get(checkpoint.position) == checkpoint.digest,
             )
             checks.append(check)
@@ -355,7 +356,7 @@ def _checkpoint_finding(check: CheckpointCheck, last_holding: int) -> Finding:
     if check.key_pinned is False:
         return Finding(
             "checkpoint_key", check.position,
-            f"{where} at position {check.position} is signed by key {check.public_key[:16]}…, not the pinned key",
+            f"{where} at position {check.position} is signed by key {check.public_key[:16]}…, not a pinned key",
         )
     return Finding(
         "rewritten", check.position,

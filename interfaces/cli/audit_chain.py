@@ -1,6 +1,6 @@
 """`valmius audit verify | checkpoint | keygen`: tamper evidence from the command line.
 
-    valmius audit verify [--against CHECKPOINT.json] [--public-key HEX]
+    valmius audit verify [--against CHECKPOINT.json] [--public-key HEX …]
         recompute the hash chain from the stored events, compare it with the stored chain and every signed
         checkpoint (and the document given); prints the verdict; exit 0 intact, 1 tampered, 2 unusable input,
         3 behind (intact, but the log ends before a signed checkpoint: an older backup restored)
@@ -38,7 +38,8 @@ def register(audit: argparse._SubParsersAction) -> None:
         help="also verify the log against this exported checkpoint (detects a rewrite of events and chain together)",
     )
     verify.add_argument(
-        "--public-key", metavar="HEX", help="the public key every checkpoint must be signed with (pin it)"
+        "--public-key", metavar="HEX", action="append",
+        help="a public key every checkpoint must be signed with (pin it); give each key of a rotation",
     )
     verify.set_defaults(handler=verify_log)
 
@@ -88,7 +89,8 @@ def verify_log(settings: Settings, args: argparse.Namespace) -> int:
         evidence = services.tamper_evidence
         total = services.coordination.recorder.max_notification_id() or 0
         with _bar(total, "verify") as bar:
-            verdict = evidence.verify(against=against, public_key=args.public_key, progress=bar.update)
+            pinned = ",".join(args.public_key) if args.public_key else None
+            verdict = evidence.verify(against=against, public_key=pinned, progress=bar.update)
         _print_verdict(verdict)
         if verdict.intact and verdict.behind is not None:
             return 3
