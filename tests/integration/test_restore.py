@@ -110,7 +110,7 @@ def archiving_cluster() -> Iterator[Cluster]:
         shutil.chown(archive, "postgres", "postgres")
     with (made.data / "postgresql.conf").open("a") as conf:
         conf.write(f"wal_level = replica\narchive_mode = on\n"
-                   f"archive_command = 'test ! -f {archive}/%f && cp %p {archive}/%f'\n")
+                   f"archive_command = 'test ! -f {archive}/%f && cp %p {archive}/%f'\narchive_timeout = 60\n")
     try:
         made.start()
         yield made
