@@ -71,7 +71,7 @@ def test_the_service_runs_as_a_role_that_cannot_create_databases_nor_change_stor
 ) -> None:
     """Given the roles and database of deploy/postgres/roles.sql and the event store set up by its owner, when
     the service, the projection worker and the command line run as the runtime role, then commands are stored
-    and read back through the worker's read models, a second start works, and every way of changing or removing
+    and read back through the worker's read models, a second start works, the read models rebuild, and every way of changing or removing
     a stored event is refused to that role (the append-only trigger refuses it to the owner too)."""
     owner_url, runtime_url = store.url(store.owner), store.url(store.runtime)
     init = valmius(owner_url, "db", "init", "--runtime-role", store.runtime)
@@ -91,8 +91,9 @@ def test_the_service_runs_as_a_role_that_cannot_create_databases_nor_change_stor
         second = declare(http, token, "C-2")
         assert overview_at(http, token, second) == {"C-1", "C-2"}
         assert http.get("/health/ready").status_code == 200
-    verified = valmius(runtime_url, "audit", "verify")
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    for command in (("audit", "verify"), ("rebuild",), ("token", "list")):
+        done = valmius(runtime_url, *command)
+        assert done.returncode == 0, done.stdout + done.stderr
 
     with psycopg.connect(runtime_url, autocommit=True) as conn:
         stored = conn.execute("SELECT count(*) FROM valmius_events").fetchone()[0]
