@@ -48,6 +48,7 @@ def test_an_older_backup_restored_serves_and_its_verdict_says_it_is_behind_the_l
     live = create_database()
     databases.append(live)
     token = issue_token(live, "duty-officer-1", "duty_officer")
+    auditor = {"Authorization": f"Bearer {issue_token(live, 'auditor-1', 'auditor')}"}
     with running(live, tmp_path, signing_key=key) as http:
         for crisis in ("C-1", "C-2"):
             backed_up = declare(http, token, crisis)
@@ -88,6 +89,11 @@ def test_an_older_backup_restored_serves_and_its_verdict_says_it_is_behind_the_l
         assert overview_at(http, token, early) == {"C-1", "C-2"}
         assert http.get("/crises/C-3", headers=reader).status_code == 404
         assert http.get("/health/ready").status_code == 200
+        answer = http.post("/audit/verify-checkpoint", headers=auditor,
+                           json=json.loads((tmp_path / "late.json").read_text()))
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["intact"], answer.json()["behind"]["position"]) == (True, late)
+        assert answer.json()["verdict"] == verdict[0]
         forked = declare(http, token, "C-4")
         assert forked == after_backup, "the restored log goes on from where the backup ended"
     rewritten = valmius(restored, "audit", "verify", "--against", str(tmp_path / "late.json"))

@@ -97,6 +97,10 @@ class VerdictResponse(BaseModel):
     head_digest: str | None
     checkpoints: list[CheckpointCheckResponse]
     seconds: float
+    behind: CheckpointCheckResponse | None = Field(
+        None, description="a signed checkpoint beyond the log's end: the store ends before what it certifies (an "
+        "older backup restored); `intact` says only that what is stored matches its evidence"
+    )
 
 
 PublicKey = Annotated[
