@@ -28,6 +28,7 @@ from infrastructure.event_log import EventLog
 from infrastructure.idempotency import IdempotencyStore
 from infrastructure.identity import TokenStore
 from infrastructure.persistence import (
+    create_event_store_tables,
     ensure_postgres_database,
     eventsourcing_env,
     harden_pool,
@@ -85,7 +86,7 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
                 harden_pool(coordination.factory.datastore)
                 for store in (coordination.events, coordination.snapshots):
                     if store is not None:
-                        store.recorder.create_table()
+                        create_event_store_tables(store.recorder)
             sql = Sql.of(coordination)
             refusals = RefusalLog(sql)
             coordination.refusals = refusals

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import psycopg
@@ -136,3 +137,60 @@ def postgres_startup_lock(database_url: str) -> Iterator[None]:
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (STARTUP_LOCK,))
+
+
+# --- a least-privilege runtime role (`valmius db init`, docs/operations.md) ----------------------------------
+
+
+def create_event_store_tables(recorder: Any) -> None:
+    """Create the library's tables of `recorder` (the events, the snapshots) when they are missing; when they
+    exist, run nothing: their DDL (CREATE INDEX … IF NOT EXISTS, CREATE OR REPLACE FUNCTION) needs their
+    ownership even then, and a least-privilege runtime role is granted them by their owner, never given them."""
+    datastore = recorder.datastore
+    with datastore.get_connection() as conn:
+        found = conn.execute(
+            "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s",
+            (datastore.schema, recorder.events_table_name),
+        ).fetchone()
+        user = conn.execute("SELECT current_user AS name").fetchone()["name"]
+    if found is None:
+        recorder.create_table()
+        log.info("created the event store's table %s, owned by %s", recorder.events_table_name, user)
+
+
+APPEND_ONLY_FUNCTION = "valmius_refuse_change"
+
+
+def grant_runtime_role(datastore: Any, role: str, events_table: str, snapshots_table: str | None) -> None:
+    """Let `role` run the service on the event store this role owns, and no more: it reads and appends stored
+    events and snapshots, never updates, deletes or truncates them (a trigger refuses those to every role, the
+    owner too); it creates and owns the tables of its own (read models, tokens, keys, the audit chain).
+    TRUNCATE is granted only because the library serialises writers with LOCK TABLE … IN EXCLUSIVE MODE, which
+    PostgreSQL allows to a role with UPDATE, DELETE or TRUNCATE (MAINTAIN from PostgreSQL 17); the trigger
+    refuses the TRUNCATE itself."""
+    schema = sql.Identifier(datastore.schema)
+    grantee = sql.Identifier(role)
+    refuse = sql.SQL("{}.{}").format(schema, sql.Identifier(APPEND_ONLY_FUNCTION))
+    with datastore.transaction(commit=True) as cursor:
+        cursor.execute(sql.SQL(
+            "CREATE OR REPLACE FUNCTION {refuse}() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS "
+            "$$ BEGIN RAISE EXCEPTION 'stored events are never changed or removed: % on % refused', TG_OP, "
+            "TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$"
+        ).format(refuse=refuse))
+        cursor.execute(sql.SQL("REVOKE ALL ON FUNCTION {}() FROM PUBLIC").format(refuse))
+        for table, privileges in ((events_table, "SELECT, INSERT, TRUNCATE"), (snapshots_table, "SELECT, INSERT")):
+            if table is None:
+                continue
+            qualified = sql.SQL("{}.{}").format(schema, sql.Identifier(table))
+            trigger = sql.Identifier(f"{table}_append_only")
+            cursor.execute(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(trigger, qualified))
+            cursor.execute(sql.SQL(
+                "CREATE TRIGGER {} BEFORE UPDATE OR DELETE OR TRUNCATE ON {} FOR EACH STATEMENT EXECUTE FUNCTION {}()"
+            ).format(trigger, qualified, refuse))
+            cursor.execute(sql.SQL("REVOKE ALL ON {} FROM PUBLIC").format(qualified))
+            cursor.execute(sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(privileges), qualified, grantee))
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'notification_id') AS seq",
+                       (f"{datastore.schema}.{events_table}",))
+        cursor.execute(sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(
+            sql.SQL(cursor.fetchone()["seq"]), grantee))
+        cursor.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(schema, grantee))

@@ -2,7 +2,8 @@
 
 Verification recomputes the chain from the stored events and compares it with the stored one, naming the
 first position where the log was changed, had an event removed or inserted, or was reordered. Events after
-the chain's head are not yet chained: counted, never reported as tampering.
+the chain's head are not yet chained: counted, never reported as tampering. A signed checkpoint beyond the
+log's head makes the verdict BEHIND: the store ends before what was certified (an older backup restored).
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class Verdict:
     findings: list[Finding] = field(default_factory=list)
     checkpoints: list[CheckpointCheck] = field(default_factory=list)
     seconds: float = 0.0
+    # The furthest well-signed checkpoint beyond the log's head: the log ends before what it certifies (an older
+    # backup restored, or the log's end removed). Nothing here contradicts it, and nothing here confirms it.
+    behind: CheckpointCheck | None = None
 
     @property
     def first(self) -> Finding | None:
@@ -77,6 +81,14 @@ class Verdict:
         held = sum(1 for c in self.checkpoints if c.holds)
         checkpoints = f"; {held} of {len(self.checkpoints)} signed checkpoint(s) hold" if self.checkpoints else ""
         waiting = f"; {self.not_yet_chained} newer event(s) not yet chained" if self.not_yet_chained else ""
+        if self.intact and self.behind is not None:
+            return (
+                f"BEHIND: the {self.checked} events up to position {self.chain_head} match the hash chain, but the "
+                f"log ends at position {self.log_head}, before the checkpoint at position {self.behind.position} "
+                f"signed {self.behind.created_at}: the events after position {self.log_head} up to "
+                f"{self.behind.position} are not in this store (an older backup restored, or the log's end "
+                f"removed){checkpoints}{waiting}"
+            )
         if self.intact and not self.chain_head:
             return f"INTACT: nothing is chained yet{waiting}"
         if self.intact:
@@ -101,6 +113,7 @@ class Verdict:
             "head_digest": self.head_digest,
             "checkpoints": [{**asdict(c), "holds": c.holds} for c in self.checkpoints],
             "seconds": round(self.seconds, 3),
+            "behind": {**asdict(self.behind), "holds": False} if self.behind else None,
         }
 
 
@@ -211,7 +224,8 @@ class TamperEvidence:
         cannot hide anything, and a key rotation does not turn the old checkpoints into alarms.
         """
         started = time.perf_counter()
-        pinned = public_key.strip().lower() if public_key else None
+        # Several keys, comma-separated, pin every key the service signed with over time (a rotation).
+        pinned = {key.strip().lower() for key in public_key.split(",")} if public_key else None
         stored = self.checkpoints()
         candidates = [(c, "stored") for c in stored] + ([(against, "document")] if against is not None else [])
         rows = self.store.query(f"SELECT MAX(position) AS head FROM {CHAIN_TABLE}")
@@ -227,6 +241,7 @@ class TamperEvidence:
             findings.append(self._classify(scan, chain_head))
         checks: list[CheckpointCheck] = []
         last_holding = 0
+        behind: CheckpointCheck | None = None
         for checkpoint, source in sorted(candidates, key=lambda pair: pair[0].position):
             check = CheckpointCheck(
                 position=checkpoint.position,
@@ -234,12 +249,15 @@ class TamperEvidence:
                 public_key=checkpoint.public_key,
                 source=source,
                 signature_holds=checkpoint.signature_holds(),
-                key_pinned=None if pinned is None else checkpoint.public_key.lower() == pinned,
+                key_pinned=None if pinned is None else checkpoint.public_key.lower() in pinned,
                 digest_matches=scan.digest_at.get(checkpoint.position) == checkpoint.digest,
             )
             checks.append(check)
             if check.holds:
                 last_holding = max(last_holding, check.position)
+                continue
+            if checkpoint.position > log_head and check.signature_holds and check.key_pinned is not False:
+                behind = check  # the candidates are in order: the furthest one is kept
                 continue
             findings.append(_checkpoint_finding(check, last_holding))
         findings.sort(key=lambda f: f.position)
@@ -254,6 +272,7 @@ class TamperEvidence:
             findings=findings,
             checkpoints=checks,
             seconds=time.perf_counter() - started,
+            behind=behind,
         )
 
     def _chain_rows(self, head: int, columns: str = "position, digest", start: int = 0) -> Iterator[dict[str, Any]]:
@@ -353,7 +372,7 @@ def _checkpoint_finding(check: CheckpointCheck, last_holding: int) -> Finding:
     if check.key_pinned is False:
         return Finding(
             "checkpoint_key", check.position,
-            f"{where} at position {check.position} is signed by key {check.public_key[:16]}…, not the pinned key",
+            f"{where} at position {check.position} is signed by key {check.public_key[:16]}…, not a pinned key",
         )
     return Finding(
         "rewritten", check.position,

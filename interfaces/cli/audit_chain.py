@@ -1,8 +1,9 @@
 """`valmius audit verify | checkpoint | keygen`: tamper evidence from the command line.
 
-    valmius audit verify [--against CHECKPOINT.json] [--public-key HEX]
+    valmius audit verify [--against CHECKPOINT.json] [--public-key HEX …]
         recompute the hash chain from the stored events, compare it with the stored chain and every signed
-        checkpoint (and the document given); prints the verdict; exit 0 intact, 1 tampered, 2 unusable input
+        checkpoint (and the document given); prints the verdict; exit 0 intact, 1 tampered, 2 unusable input,
+        3 behind (intact, but the log ends before a signed checkpoint: an older backup restored)
     valmius audit checkpoint [--out FILE]
         chain what is stored, verify the whole log, sign the chain's head with VALMIUS_SIGNING_KEY, store it
         and print (or write) the checkpoint document for the auditor to keep; exit 1 if the log does not verify
@@ -29,14 +30,16 @@ def register(audit: argparse._SubParsersAction) -> None:
     verify = audit.add_parser(
         "verify",
         help="recompute the hash chain over the event log and name the first position where the log was "
-        "changed, removed, inserted or reordered; exit 0 intact, 1 tampered",
+        "changed, removed, inserted or reordered; exit 0 intact, 1 tampered, 3 behind a signed checkpoint (an "
+        "older backup restored)",
     )
     verify.add_argument(
         "--against", type=Path, metavar="CHECKPOINT.json",
         help="also verify the log against this exported checkpoint (detects a rewrite of events and chain together)",
     )
     verify.add_argument(
-        "--public-key", metavar="HEX", help="the public key every checkpoint must be signed with (pin it)"
+        "--public-key", metavar="HEX", action="append",
+        help="a public key every checkpoint must be signed with (pin it); give each key of a rotation",
     )
     verify.set_defaults(handler=verify_log)
 
@@ -61,7 +64,8 @@ def _print_verdict(verdict: Verdict) -> None:
     for finding in verdict.findings[1:]:
         print(f"  also at position {finding.position} ({finding.kind}): {finding.detail}")
     for check in verdict.checkpoints:
-        state = "holds" if check.holds else "FAILS"
+        unreached = check.signature_holds and check.key_pinned is not False and check.position > verdict.log_head
+        state = "holds" if check.holds else "not reached: beyond the log's end" if unreached else "FAILS"
         print(f"  checkpoint at {check.position} ({check.source}, signed {check.created_at}): {state}")
     print(
         f"  {verdict.checked} events checked against the chain in {verdict.seconds:.2f} s; chain head "
@@ -85,8 +89,11 @@ def verify_log(settings: Settings, args: argparse.Namespace) -> int:
         evidence = services.tamper_evidence
         total = services.coordination.recorder.max_notification_id() or 0
         with _bar(total, "verify") as bar:
-            verdict = evidence.verify(against=against, public_key=args.public_key, progress=bar.update)
+            pinned = ",".join(args.public_key) if args.public_key else None
+            verdict = evidence.verify(against=against, public_key=pinned, progress=bar.update)
         _print_verdict(verdict)
+        if verdict.intact and verdict.behind is not None:
+            return 3
         return 0 if verdict.intact else 1
     finally:
         services.close()

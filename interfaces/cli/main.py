@@ -21,7 +21,7 @@ from domain.shared import DomainError
 from infrastructure.bootstrap import open_services, open_services_retrying
 from infrastructure.logging import logging_config
 from infrastructure.settings import Settings
-from interfaces.cli import audit_chain, audit_export, audit_history
+from interfaces.cli import audit_chain, audit_export, audit_history, db
 
 ROLES = [str(r) for r in Role]
 
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     for module in (audit_chain, audit_history, audit_export):
         module.register(audit)
 
+    db.register(commands)
     args = parser.parse_args(argv)
     settings = Settings()
     if not logging.getLogger().handlers:  # (as basicConfig: a host that set up logging, such as pytest, keeps it)
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_projection_worker(settings)
     if args.command == "rebuild":
         return rebuild_read_models(settings, args.read_models)
-    if args.command == "audit":
+    if args.command in ("audit", "db"):
         return args.handler(settings, args)
     return manage_tokens(settings, args)
 

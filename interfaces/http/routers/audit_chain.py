@@ -103,6 +103,10 @@ class VerdictResponse(BaseModel):
         None, description="The lists cut to `limit` items, by JSON Pointer, with how many items each has; absent "
         "when none was cut."
     )
+    behind: CheckpointCheckResponse | None = Field(
+        None, description="a signed checkpoint beyond the log's end: the store ends before what it certifies (an "
+        "older backup restored); `intact` says only that what is stored matches its evidence"
+    )
 
 
 PublicKey = Annotated[
