@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.config.dictConfig(logging_config(settings.log_format))
     if args.command == "init":
         return store.init(settings)
-    if args.needs_store and (stop := store.missing(settings, args.command)):
+    if args.needs_store and (stop := store.stop_line(settings, args.command)):
         print(stop, file=sys.stderr)
         return 2
     if args.command == "serve":

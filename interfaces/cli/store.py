@@ -19,7 +19,8 @@ from infrastructure.bootstrap import open_services
 from infrastructure.persistence import store_unavailable
 from infrastructure.settings import DEFAULT_DATABASE_URL, Settings
 
-EVENTS_TABLE = "valmius_events"  # the event store's table: a store without it was never opened
+# The event store's table (as the library names it on each): a store without it was never opened.
+SQLITE_EVENTS, POSTGRES_EVENTS = "stored_events", "valmius_events"
 
 
 def describe(settings: Settings) -> str:
@@ -32,8 +33,13 @@ def describe(settings: Settings) -> str:
     return f"PostgreSQL database {url.hostname or '127.0.0.1'}:{url.port or 5432}/{url.path.lstrip('/') or 'valmius'}"
 
 
-def exists(settings: Settings) -> bool | None:
-    """Whether the store exists; None when it cannot be told now (PostgreSQL out of reach)."""
+class OutOfReach(Exception):
+    """The PostgreSQL server cannot be reached just now (or does not say why it refuses): whether the store
+    exists cannot be told."""
+
+
+def exists(settings: Settings) -> bool:
+    """Whether the store exists (OutOfReach when that cannot be told now)."""
     if settings.store == "memory":
         return True
     if settings.store == "sqlite":
@@ -43,35 +49,58 @@ def exists(settings: Settings) -> bool | None:
         if not path.is_file():
             return False
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (EVENTS_TABLE,)).fetchone() is not None
+            return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (SQLITE_EVENTS,)).fetchone() is not None
     url = urlparse(settings.database_url)
     url = url._replace(scheme="postgresql", path=url.path if url.path.strip("/") else "/valmius")
     try:
         with psycopg.connect(url.geturl(), connect_timeout=5) as conn:
-            return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (EVENTS_TABLE,)).fetchone()[0]
-    except psycopg.errors.InvalidCatalogName:  # no such database
-        return False
+            return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (POSTGRES_EVENTS,)).fetchone()[0]
     except psycopg.OperationalError as error:
-        if store_unavailable(error):
+        # A refused connection says nothing about why (no SQLSTATE): ask the server's maintenance database
+        # whether the database is there, which also tells a server out of reach.
+        try:
+            with psycopg.connect(url._replace(path="/postgres").geturl(), connect_timeout=5) as conn:
+                found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.path.lstrip("/"),))
+                if found.fetchone() is None:
+                    return False
+        except psycopg.OperationalError as unreachable:
+            if store_unavailable(unreachable):
+                raise OutOfReach(first_line(unreachable)) from None
+            raise
+        raise error
+
+
+WAITS_FOR_THE_STORE = {"serve", "project"}  # they ride out a store out of reach (infrastructure.bootstrap)
+
+
+def stop_line(settings: Settings, command: str) -> str | None:
+    """The one line to stop `command` with if its store is missing (or, for a command that does not wait for
+    it, out of reach), else None."""
+    try:
+        if exists(settings):
             return None
-        raise
-
-
-def missing(settings: Settings, command: str) -> str | None:
-    """The line to stop `command` with if its store is missing, else None."""
-    if exists(settings) is not False:
-        return None
+    except psycopg.OperationalError as error:  # reached, but refused: a password, a permission
+        return f"valmius: cannot open the store in {describe(settings)}: {first_line(error)}"
+    except OutOfReach as error:
+        if command in WAITS_FOR_THE_STORE:
+            return None
+        return f"valmius: the store in {describe(settings)} is out of reach ({error}); try again once it is up"
     if command == "serve" and settings.database_url == DEFAULT_DATABASE_URL:
         return None  # the embedded default store: `make run` creates it on the first start
     return f"valmius: no store in {describe(settings)} (VALMIUS_DATABASE_URL or --database); `valmius init` creates it"
 
 
+def first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def init(settings: Settings) -> int:
     """`valmius init`: create the store (on PostgreSQL the database too, if the server lets us)."""
-    found = exists(settings)
-    if found is None:
-        print(f"valmius: {describe(settings)} is out of reach; try again once it is up", file=sys.stderr)
-        return 1
+    try:
+        found = exists(settings)
+    except (psycopg.OperationalError, OutOfReach) as error:
+        print(f"valmius: cannot reach the store in {describe(settings)}: {first_line(error)}", file=sys.stderr)
+        return 2
     if not found:
         open_services(settings).close()
     print(f"the store in {describe(settings)} {'exists already' if found else 'is created'}; "
