@@ -91,7 +91,9 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = Field(
         None, description="the city's OpenID Connect issuer URL; when set, JWT access tokens it signs are accepted"
     )
-    oidc_audience: str | None = Field(None, description="the audience (resource) our access tokens are issued for")
+    oidc_audience: str | None = Field(
+        None, min_length=1, description="the audience (resource) our access tokens are issued for"
+    )
     oidc_roles: list[GroupRule] = Field(
         [], description='JSON list of {"group", "role", "unit", "clearance"}: the first rule whose group a token '
         "carries gives its role",

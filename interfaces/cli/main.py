@@ -36,7 +36,7 @@ from interfaces.cli.options import DATABASE_HELP, DatabaseOption
 ROLES = [str(r) for r in Role]
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="valmius",
         description="Valmius: crisis and continuity coordination. Configuration comes from VALMIUS_* "
@@ -91,8 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         "docs", help="print the reference of rule codes, roles, permissions and scales (docs/reference.md)",
         needs_store=False, needs_settings=False,
     )
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if not args.needs_settings:
         return reference.main()
     try:
