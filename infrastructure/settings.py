@@ -104,7 +104,9 @@ class Settings(BaseSettings):
         10.0, ge=0,
         description="a token signed with a key we do not hold fetches the issuer's keys again, at most this often",
     )
-    oidc_client_id: str = Field("valmius", min_length=1, description="the dashboard's public client at the issuer (code + PKCE)")
+    oidc_client_id: str = Field(
+        "valmius", min_length=1, description="the dashboard's public client at the issuer (code + PKCE)"
+    )
     log_format: LogFormat = Field("text", description="`text` for a terminal, `json` (one object a line) for a collector")
     metrics_public: bool = Field(
         False, description="serve /metrics to anyone who reaches it (a scraper on a private network); otherwise "
