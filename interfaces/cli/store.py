@@ -5,6 +5,9 @@ that creates it, and the command stops (exit 2) rather than creating a new, empt
 `valmius serve` creates the default embedded store (the SQLite file in the project folder) on its first start,
 so that `make run` is one command. A PostgreSQL server that cannot be reached just now is not a missing store:
 `serve` and `project` wait it out (see infrastructure.bootstrap).
+
+The store is the SQLite file, or the PostgreSQL database: one that exists is the one meant (a database a DBA
+created for the service, with no tables yet, is; the tables in it are created by the first process to open it).
 """
 
 from __future__ import annotations
@@ -18,9 +21,6 @@ import psycopg
 from infrastructure.bootstrap import open_services
 from infrastructure.persistence import store_unavailable
 from infrastructure.settings import DEFAULT_DATABASE_URL, Settings
-
-# The event store's table (as the library names it on each): a store without it was never opened.
-SQLITE_EVENTS, POSTGRES_EVENTS = "stored_events", "valmius_events"
 
 
 def describe(settings: Settings) -> str:
@@ -43,18 +43,12 @@ def exists(settings: Settings) -> bool:
     if settings.store == "memory":
         return True
     if settings.store == "sqlite":
-        import sqlite3
-
-        path = Path(settings.database_url.removeprefix("sqlite:///"))
-        if not path.is_file():
-            return False
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (SQLITE_EVENTS,)).fetchone() is not None
+        return Path(settings.database_url.removeprefix("sqlite:///")).is_file()
     url = urlparse(settings.database_url)
     url = url._replace(scheme="postgresql", path=url.path if url.path.strip("/") else "/valmius")
     try:
-        with psycopg.connect(url.geturl(), connect_timeout=5) as conn:
-            return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (POSTGRES_EVENTS,)).fetchone()[0]
+        with psycopg.connect(url.geturl(), connect_timeout=5):
+            return True
     except psycopg.OperationalError as error:
         # A refused connection says nothing about why (no SQLSTATE): ask the server's maintenance database
         # whether the database is there, which also tells a server out of reach.
@@ -101,8 +95,7 @@ def init(settings: Settings) -> int:
     except (psycopg.OperationalError, OutOfReach) as error:
         print(f"valmius: cannot reach the store in {describe(settings)}: {first_line(error)}", file=sys.stderr)
         return 2
-    if not found:
-        open_services(settings).close()
+    open_services(settings).close()  # creates what is missing in it (all of it, in a new store), and nothing else
     print(f"the store in {describe(settings)} {'exists already' if found else 'is created'}; "
           "issue tokens with `valmius token issue --user NAME --role ROLE`")
     return 0
