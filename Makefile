@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-run: $(STAMP)  ## start the service on the embedded SQLite store (var/valmius.sqlite3)
+run: $(STAMP)  ## start the service on the embedded SQLite store (var/valmius.sqlite3 here, created on the first start)
 	$(BIN)/valmius serve
 
 test: $(STAMP) chromium  ## the whole suite, PostgreSQL tests included (they fail, never skip, if it is down)
