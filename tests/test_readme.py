@@ -34,7 +34,9 @@ def test_the_readmes_first_steps_run_against_a_started_service(tmp_path: Path) -
     assert created.returncode == 0, created.stderr
     port = free_port()
     log = tmp_path / "serve.log"
-    service = spawn(["-m", "interfaces.cli.main", "serve", "--port", str(port)], database_url, log, "development")
+    # (named by --database: the environment it inherits names a store that does not exist, which would stop it)
+    service = spawn(["-m", "interfaces.cli.main", "serve", "--port", str(port), "--database", database_url],
+                    f"sqlite:///{tmp_path / 'missing.sqlite3'}", log, "development")
     try:
         wait_until(lambda: up(port) or service.poll() is not None, 60, "the service to start")
         assert service.poll() is None, log.read_text()

@@ -194,6 +194,7 @@ def serve_http(settings: Settings, args: argparse.Namespace) -> int:
     # worker when one fails its start-up, only ever sees workers that die, and starts those again.
     # Several workers add up their metrics in a directory of their own (prometheus-client's multiprocess mode).
     shared_metrics = args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    os.environ["VALMIUS_DATABASE_URL"] = settings.database_url  # the app reads its settings again: --database too
     if shared_metrics:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="valmius-metrics-")
     try:
