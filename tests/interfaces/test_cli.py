@@ -48,9 +48,9 @@ def needs(argv: list[str], what: str) -> bool:
     return getattr(build_parser().parse_args(argv), what)
 
 
-@pytest.fixture
-def missing_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where VALMIUS_DATABASE_URL names a store nobody created yet."""
+def name_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Name a SQLite store by VALMIUS_DATABASE_URL, as an operator would configure it (and no .env of the
+    developer's checkout: the test runs elsewhere)."""
     path = tmp_path / "valmius.sqlite3"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("VALMIUS_DATABASE_URL", f"sqlite:///{path}")
@@ -58,10 +58,17 @@ def missing_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def store(missing_store: Path, capsys: pytest.CaptureFixture) -> Path:
+def missing_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where VALMIUS_DATABASE_URL names a store nobody created yet."""
+    return name_store(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> Path:
     """A fresh SQLite store named by VALMIUS_DATABASE_URL, created with `valmius init` as an operator would."""
+    path = name_store(tmp_path, monkeypatch)
     assert valmius(capsys, "init")[0] == 0
-    return missing_store
+    return path
 
 
 @pytest.fixture
