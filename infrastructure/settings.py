@@ -20,8 +20,9 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from application.audit.checkpoints import Signer
 from domain.access import Role
-from domain.shared import DEFAULT_UNITS, Policy, TimeRules, UnitRegistry
+from domain.shared import DEFAULT_UNITS, DomainError, Policy, TimeRules, UnitRegistry
 from infrastructure.logging import LogFormat
 from infrastructure.oidc import GroupRule, OidcVerifier
 
@@ -127,7 +128,9 @@ class Settings(BaseSettings):
     @field_validator("units_file")
     @classmethod
     def _readable_units(cls, path: Path | None) -> Path | None:
+        """A relative path names a file in the project folder too; it must hold a unit registry."""
         if path is not None:
+            path = path if path.is_absolute() else PROJECT / path
             try:
                 UnitRegistry(**json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError, TypeError) as error:
@@ -140,11 +143,9 @@ class Settings(BaseSettings):
     def _ed25519_key(cls, key: str | None) -> str | None:
         if key is not None:
             try:
-                if len(bytes.fromhex(key.strip())) != 32:
-                    raise ValueError
-            except ValueError:
-                raise ValueError("not the hex of a 32-byte Ed25519 private key; `valmius audit keygen` makes one") \
-                    from None
+                Signer(key)
+            except DomainError as error:
+                raise ValueError(error.message) from None
         return key
 
     @field_validator("oidc_issuer")
