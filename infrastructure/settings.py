@@ -1,39 +1,64 @@
-"""Settings, validated once at start-up from the environment (VALMIUS_*) or a .env file."""
+"""Settings, validated once at start-up from the environment (VALMIUS_*) or the project's .env file.
+
+Where the store is does not depend on the folder a command runs in: the default SQLite file, a relative
+`sqlite:///` path and the `.env` file are all found in the project folder (the checkout `make run` runs in;
+for an installed package without one, the user's data folder, `$XDG_DATA_HOME/valmius`). So `valmius serve`
+and `valmius token issue`, run from anywhere, work on the same store.
+
+Every value is checked here, so that a bad one stops a command with one line naming its variable
+(`setting_problem`) rather than with a traceback later.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from application.audit.checkpoints import Signer
 from domain.access import Role
-from domain.shared import DEFAULT_UNITS, Policy, TimeRules, UnitRegistry
+from domain.shared import DEFAULT_UNITS, DomainError, Policy, TimeRules, UnitRegistry
 from infrastructure.logging import LogFormat
 from infrastructure.oidc import GroupRule, OidcVerifier
 
-DEFAULT_DATABASE_URL = "sqlite:///var/valmius.sqlite3"
+ENV_PREFIX = "VALMIUS_"
+SECRET_SETTINGS = {"signing_key", "database_url"}  # never echoed back: a key, a password in a URL
+
+
+def project_folder() -> Path:
+    """The checkout this code runs from (it holds pyproject.toml), else the user's data folder."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file():
+        return checkout
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "valmius"
+
+
+PROJECT = project_folder()
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT / 'var' / 'valmius.sqlite3'}"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VALMIUS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=PROJECT / ".env", extra="ignore")
 
     environment: Literal["development", "production", "test"] = "development"
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
-        description="sqlite:///path/to/file, postgresql://user:password@host:port/dbname, or memory://",
+        description="sqlite:///path/to/file (a relative path is in the project folder), "
+        "postgresql://user:password@host:port/dbname, or memory://",
     )
-    host: str = "127.0.0.1"
-    port: int = 8000
-    max_request_bytes: int = Field(64 * 1024, description="larger request bodies are refused with 413")
-    aggregate_cache_size: int = 5000
-    postgres_pool_size: int = 10
-    max_clock_skew_seconds: int = 120
-    late_entry_minutes: int = 15
-    police_answer_threshold_minutes: int = 30
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(8000, ge=1, le=65535)
+    max_request_bytes: int = Field(64 * 1024, ge=1, description="larger request bodies are refused with 413")
+    aggregate_cache_size: int = Field(5000, ge=0)
+    postgres_pool_size: int = Field(10, ge=1)
+    max_clock_skew_seconds: int = Field(120, ge=0)
+    late_entry_minutes: int = Field(15, ge=0)
+    police_answer_threshold_minutes: int = Field(30, ge=1)
     embedded_projections: bool | None = Field(
         None,
         description="follow the log into the read models inside the service process; by default on for SQLite "
@@ -50,7 +75,7 @@ class Settings(BaseSettings):
         description="/health/ready answers 503 while a read model is more than this many events behind the log's head",
     )
     history_snapshot_every: int = Field(
-        5000, description="keep a snapshot of the overview's read models every this many events (as-of reads)"
+        5000, ge=1, description="keep a snapshot of the overview's read models every this many events (as-of reads)"
     )
     failed_authentications_per_minute: int = Field(
         20, ge=1, description="bad tokens one client address may present in a minute; beyond, 429 with Retry-After "
@@ -67,28 +92,71 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = Field(
         None, description="the city's OpenID Connect issuer URL; when set, JWT access tokens it signs are accepted"
     )
-    oidc_audience: str | None = Field(None, description="the audience (resource) our access tokens are issued for")
+    oidc_audience: str | None = Field(
+        None, min_length=1, description="the audience (resource) our access tokens are issued for"
+    )
     oidc_roles: list[GroupRule] = Field(
         [], description='JSON list of {"group", "role", "unit", "clearance"}: the first rule whose group a token '
         "carries gives its role",
     )
-    oidc_groups_claim: str = "groups"
-    oidc_user_claim: str = "preferred_username"
+    oidc_groups_claim: str = Field("groups", min_length=1)
+    oidc_user_claim: str = Field("preferred_username", min_length=1)
     oidc_key_refresh_seconds: float = Field(
         10.0, ge=0,
         description="a token signed with a key we do not hold fetches the issuer's keys again, at most this often",
     )
-    oidc_client_id: str = Field("valmius", description="the dashboard's public client at the issuer (code + PKCE)")
+    oidc_client_id: str = Field(
+        "valmius", min_length=1, description="the dashboard's public client at the issuer (code + PKCE)"
+    )
     log_format: LogFormat = Field("text", description="`text` for a terminal, `json` (one object a line) for a collector")
     metrics_public: bool = Field(
         False, description="serve /metrics to anyone who reaches it (a scraper on a private network); otherwise "
         "to an admin's or an auditor's bearer token only",
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _in_the_project(cls, url: str) -> str:
+        """A relative SQLite path names a file in the project folder, wherever the command runs."""
+        if not url.startswith(("sqlite:///", "postgresql://", "postgres://", "memory://")):
+            raise ValueError("must start with sqlite:///, postgresql:// or memory://")
+        path = url.removeprefix("sqlite:///")
+        if url.startswith("sqlite:///") and not Path(path).is_absolute():
+            return f"sqlite:///{PROJECT / path}"
+        return url
+
+    @field_validator("units_file")
+    @classmethod
+    def _readable_units(cls, path: Path | None) -> Path | None:
+        """A relative path names a file in the project folder too; it must hold a unit registry."""
+        if path is not None:
+            path = path if path.is_absolute() else PROJECT / path
+            try:
+                UnitRegistry(**json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError) as error:
+                raise ValueError(f"not a readable JSON file of units, partners, retired and short_names ({error})") \
+                    from None
+        return path
+
+    @field_validator("signing_key")
+    @classmethod
+    def _ed25519_key(cls, key: str | None) -> str | None:
+        if key is not None:
+            try:
+                Signer(key)
+            except DomainError as error:
+                raise ValueError(error.message) from None
+        return key
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _https_issuer(cls, issuer: str | None) -> str | None:
+        if issuer is not None and not issuer.startswith(("https://", "http://")):
+            raise ValueError("must be the issuer's URL, such as https://login.example.fi/realms/city")
+        return issuer
+
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
-        if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://", "memory://")):
-            raise ValueError("VALMIUS_DATABASE_URL must start with sqlite:///, postgresql:// or memory://")
         if self.environment == "production" and self.database_url.startswith("memory://"):
             raise ValueError("an in-memory store loses everything on restart; not allowed in production")
         if self.oidc_issuer and not (self.oidc_audience and self.oidc_roles):
@@ -131,3 +199,25 @@ class Settings(BaseSettings):
             ),
             police_answer_threshold=timedelta(minutes=self.police_answer_threshold_minutes),
         )
+
+
+def setting_problem(error: ValidationError | SettingsError) -> str:
+    """One line naming the variable that is wrong and why, for a command to stop with."""
+    if isinstance(error, SettingsError):  # a value that is not even JSON where JSON is expected
+        field = next((name for name in Settings.model_fields if f'"{name}"' in str(error)), None)
+        variable = f"{ENV_PREFIX}{field.upper()}" if field else "a VALMIUS_ setting"
+        return f"{variable}: not valid JSON"
+    problems = []
+    for detail in error.errors():
+        location = detail["loc"]
+        message = detail["msg"].removeprefix("Value error, ")
+        if not location:  # a rule over several settings names its variables itself
+            problems.append(message)
+            continue
+        variable = f"{ENV_PREFIX}{str(location[0]).upper()}"
+        given = detail.get("input")
+        where = "".join(f"[{part}]" for part in location[1:])
+        secret = location[0] in SECRET_SETTINGS
+        shown = f" (given {given!r})" if isinstance(given, (str, int, float)) and not where and not secret else ""
+        problems.append(f"{variable}{where}: {message}{shown}")
+    return "; ".join(problems)

@@ -3,7 +3,7 @@
 --   psql -U postgres -v ON_ERROR_STOP=1 -v database=valmius -v owner=valmius_owner -v runtime=valmius \
 --        -v owner_password="$OWNER_PASSWORD" -v runtime_password="$RUNTIME_PASSWORD" -f deploy/postgres/roles.sql
 --
--- then, as the owner, `valmius db init --runtime-role valmius` (the event store's tables, append-only, and the
+-- then, as the owner, `valmius init --runtime-role valmius` (the event store's tables, append-only, and the
 -- runtime role's grants), and run the service as the runtime role. Neither role is a superuser, creates
 -- databases or roles; the runtime role owns only the tables it creates itself (read models, tokens, keys, the
 -- audit chain) and may read and append the stored events, never update, delete or truncate them.

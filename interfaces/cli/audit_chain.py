@@ -23,9 +23,10 @@ from application.audit.verification import Verdict
 from domain.shared import DomainError
 from infrastructure.bootstrap import open_services
 from infrastructure.settings import Settings
+from interfaces.cli.options import DatabaseOption
 
 
-def register(audit: argparse._SubParsersAction) -> None:
+def register(audit: DatabaseOption) -> None:
     """Add this module's subcommands to `valmius audit`; each sets `handler` to a function(settings, args)."""
     verify = audit.add_parser(
         "verify",
@@ -49,7 +50,9 @@ def register(audit: argparse._SubParsersAction) -> None:
     checkpoint.add_argument("--out", type=Path, metavar="FILE", help="write the checkpoint document here (default: stdout)")
     checkpoint.set_defaults(handler=sign_checkpoint)
 
-    keygen = audit.add_parser("keygen", help="make a new Ed25519 signing key for VALMIUS_SIGNING_KEY")
+    keygen = audit.add_parser(
+        "keygen", help="make a new Ed25519 signing key for VALMIUS_SIGNING_KEY", needs_store=False
+    )
     keygen.set_defaults(handler=generate_key)
 
 

@@ -21,10 +21,11 @@ from domain.access import Actor, Role
 from domain.shared import DomainError
 from infrastructure.bootstrap import open_services
 from infrastructure.settings import Settings
+from interfaces.cli.options import DatabaseOption
 from interfaces.web import report
 
 
-def register(audit: argparse._SubParsersAction) -> None:
+def register(audit: DatabaseOption) -> None:
     """Add this module's subcommands to `valmius audit`; each sets `handler` to a function(settings, args)."""
     export = audit.add_parser(
         "export",

@@ -24,9 +24,10 @@ from domain.access import Actor, Role
 from domain.shared import DomainError, check_window, parse_instant
 from infrastructure.bootstrap import Services, open_services
 from infrastructure.settings import Settings
+from interfaces.cli.options import DatabaseOption
 
 
-def register(audit: argparse._SubParsersAction) -> None:
+def register(audit: DatabaseOption) -> None:
     """Add this module's subcommands to `valmius audit`; each sets `handler` to a function(settings, args)."""
     overview = audit.add_parser(
         "overview",

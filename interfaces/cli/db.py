@@ -1,6 +1,7 @@
-"""`valmius db init`: the event store set up for a least-privilege service role (docs/operations.md).
+"""`valmius init --runtime-role ROLE`: the event store set up for a least-privilege service role
+(docs/operations.md).
 
-    valmius db init [--runtime-role ROLE]
+    valmius init --runtime-role ROLE
         run as the store's owner (VALMIUS_DATABASE_URL names the owner role): create the event store's tables
         if missing, make them append-only (a trigger refuses UPDATE, DELETE and TRUNCATE to every role), and
         grant ROLE what the service needs: to read and append stored events, and to create tables of its own
@@ -8,7 +9,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import psycopg
@@ -25,25 +25,9 @@ from infrastructure.persistence import (
 from infrastructure.settings import Settings
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    """Add `valmius db` to the command line; its subcommands set `handler` to a function(settings, args)."""
-    db = commands.add_parser(
-        "db", help="set up the PostgreSQL event store for a service role without CREATEDB that cannot change events"
-    ).add_subparsers(dest="db_command", required=True)
-    init = db.add_parser(
-        "init",
-        help="as the store's owner: create the event store's tables, make them append-only, grant the service role",
-    )
-    init.add_argument(
-        "--runtime-role", metavar="ROLE",
-        help="the role `valmius serve` and `valmius project` run as (its own tables it creates at its first start)",
-    )
-    init.set_defaults(handler=init_store)
-
-
-def init_store(settings: Settings, args: argparse.Namespace) -> int:
+def init_for_runtime_role(settings: Settings, runtime_role: str) -> int:
     if settings.store != "postgres":
-        print("valmius: `valmius db init` is for PostgreSQL (VALMIUS_DATABASE_URL=postgresql://owner@…/valmius)",
+        print("valmius: `valmius init --runtime-role` is for PostgreSQL (VALMIUS_DATABASE_URL=postgresql://owner@…/valmius)",
               file=sys.stderr)
         return 2
     try:
@@ -62,14 +46,13 @@ def init_store(settings: Settings, args: argparse.Namespace) -> int:
             owner = conn.execute("SELECT current_user AS name").fetchone()["name"]
         tables = [store.recorder.events_table_name for store in stores]
         print(f"event store tables {', '.join(tables)} present, owned by {owner}")
-        if args.runtime_role:
-            snapshots = coordination.snapshots.recorder.events_table_name if coordination.snapshots else None
-            grant_runtime_role(datastore, args.runtime_role, coordination.recorder.events_table_name, snapshots)
-            print(
-                f"{', '.join(tables)}: append-only for every role; {args.runtime_role} may read and append them "
-                f"and create its own tables (run `valmius serve`, `valmius project` and the other commands as "
-                f"{args.runtime_role})"
-            )
+        snapshots = coordination.snapshots.recorder.events_table_name if coordination.snapshots else None
+        grant_runtime_role(datastore, runtime_role, coordination.recorder.events_table_name, snapshots)
+        print(
+            f"{', '.join(tables)}: append-only for every role; {runtime_role} may read and append them "
+            f"and create its own tables (run `valmius serve`, `valmius project` and the other commands as "
+            f"{runtime_role})"
+        )
         return 0
     except (psycopg.Error, PersistenceError) as error:
         print(f"valmius: {error}".rstrip(), file=sys.stderr)

@@ -1,11 +1,17 @@
 """The `valmius` command: run the service, manage tokens.
 
+    valmius init                                    create the store (the first thing to do on a new one)
     valmius serve                                   start the HTTP service (SQLite file by default)
     valmius token issue --user NAME --role ROLE     issue a token (shown once; --expires-in 90d by default)
     valmius token revoke --id ID | --user NAME      revoke tokens
     valmius token list                              list tokens (never the tokens themselves)
     valmius project                                 follow the log into the read models (the worker)
     valmius rebuild [READ_MODEL …]                  rebuild read models from the event log
+    valmius docs                                    print docs/reference.md: rule codes, roles, scales
+
+Every command works on the store VALMIUS_DATABASE_URL names (the SQLite file var/valmius.sqlite3 in the project
+folder by default, wherever the command runs), or the one `--database URL` names; a bad setting or a missing
+store stops it with one line (exit 2).
 """
 
 from __future__ import annotations
@@ -16,32 +22,48 @@ import logging.config
 import sys
 from datetime import timedelta
 
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
 from domain.access import Role
 from domain.shared import DomainError
 from infrastructure.bootstrap import open_services, open_services_retrying
 from infrastructure.logging import logging_config
-from infrastructure.settings import Settings
-from interfaces.cli import audit_chain, audit_export, audit_history, db
+from infrastructure.settings import Settings, setting_problem
+from interfaces.cli import audit_chain, audit_export, audit_history, db, reference, store
+from interfaces.cli.options import DATABASE_HELP, DatabaseOption
 
 ROLES = [str(r) for r in Role]
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="valmius",
         description="Valmius: crisis and continuity coordination. Configuration comes from VALMIUS_* "
-        "environment variables (VALMIUS_DATABASE_URL: sqlite:///var/valmius.sqlite3 by default).",
+        "environment variables or the project's .env file (VALMIUS_DATABASE_URL: the SQLite file "
+        "var/valmius.sqlite3 in the project folder by default, wherever the command runs).",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--database", metavar="URL", help=DATABASE_HELP)
+    commands = DatabaseOption(parser.add_subparsers(dest="command", required=True))
 
+    init = commands.add_parser(
+        "init", help="create the store VALMIUS_DATABASE_URL (or --database) names; every other command needs it",
+        needs_store=False,
+    )
+    init.add_argument(
+        "--runtime-role", metavar="ROLE",
+        help="PostgreSQL, run as the store's owner: create only the event store's tables, make them append-only "
+        "for every role, and let ROLE (the role serve and project run as) read and append them and create its own "
+        "tables (docs/operations.md)",
+    )
     serve = commands.add_parser("serve", help="start the HTTP API (OpenAPI docs at /docs)")
     serve.add_argument("--host", help="interface to listen on (default: VALMIUS_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: VALMIUS_PORT or 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL only; default 1)")
 
-    token = commands.add_parser("token", help="issue, revoke and list bearer tokens").add_subparsers(
+    token = DatabaseOption(commands.add_parser("token", help="issue, revoke and list bearer tokens").add_subparsers(
         dest="token_command", required=True
-    )
+    ))
     issue = token.add_parser("issue", help="issue a token; it is printed once and stored only as a hash")
     issue.add_argument("--user", required=True, help="the user's name, recorded on every event they cause")
     issue.add_argument("--role", required=True, choices=ROLES)
@@ -66,24 +88,41 @@ def main(argv: list[str] | None = None) -> int:
     rebuild = commands.add_parser("rebuild", help="rebuild read models from the event log, with a progress bar")
     rebuild.add_argument("read_models", nargs="*", metavar="READ_MODEL", help="default: all of them")
 
-    audit = commands.add_parser(
+    audit = DatabaseOption(commands.add_parser(
         "audit", help="for auditors: verify the log, export a crisis, the overview as known at a moment"
-    ).add_subparsers(dest="audit_command", required=True)
+    ).add_subparsers(dest="audit_command", required=True))
     for module in (audit_chain, audit_history, audit_export):
         module.register(audit)
+    commands.add_parser(
+        "docs", help="print the reference of rule codes, roles, permissions and scales (docs/reference.md)",
+        needs_store=False, needs_settings=False,
+    )
+    return parser
 
-    db.register(commands)
-    args = parser.parse_args(argv)
-    settings = Settings()
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.needs_settings:
+        return reference.main()
+    try:
+        settings = Settings(**({"database_url": args.database} if args.database else {}))
+    except (ValidationError, SettingsError) as error:
+        print(f"valmius: {setting_problem(error)}", file=sys.stderr)
+        return 2
     if not logging.getLogger().handlers:  # (as basicConfig: a host that set up logging, such as pytest, keeps it)
         logging.config.dictConfig(logging_config(settings.log_format))
+    if args.command == "init":
+        return db.init_for_runtime_role(settings, args.runtime_role) if args.runtime_role else store.init(settings)
+    if args.needs_store and (stop := store.stop_line(settings, args.command)):
+        print(stop, file=sys.stderr)
+        return 2
     if args.command == "serve":
         return serve_http(settings, args)
     if args.command == "project":
         return run_projection_worker(settings)
     if args.command == "rebuild":
         return rebuild_read_models(settings, args.read_models)
-    if args.command in ("audit", "db"):
+    if args.command == "audit":
         return args.handler(settings, args)
     return manage_tokens(settings, args)
 
@@ -161,6 +200,7 @@ def serve_http(settings: Settings, args: argparse.Namespace) -> int:
     # worker when one fails its start-up, only ever sees workers that die, and starts those again.
     # Several workers add up their metrics in a directory of their own (prometheus-client's multiprocess mode).
     shared_metrics = args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    os.environ["VALMIUS_DATABASE_URL"] = settings.database_url  # the app reads its settings again: --database too
     if shared_metrics:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="valmius-metrics-")
     try:

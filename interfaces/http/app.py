@@ -153,7 +153,12 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
 
 
 def announce_first_start(services: Services) -> None:
-    """Tell the operator, once, how to get the first admin token (a courtesy: skipped if the store is lost)."""
+    """Tell the operator, once, how to get the first tokens: an admin's, and a duty officer's to try the API with
+    (an admin reads no crisis content). A courtesy: skipped if the store is lost."""
+    import shutil
+    import sys
+    from pathlib import Path
+
     try:
         due = services.tokens.first_start_notice_due()
     except Exception as error:
@@ -162,10 +167,15 @@ def announce_first_start(services: Services) -> None:
         return
     if not due:
         return
+    beside = Path(sys.executable).parent / "valmius"  # `valmius` by its name if on the PATH, else by its path
+    valmius = "valmius" if shutil.which("valmius") or not beside.exists() else str(beside)
     log.warning(
-        "No users yet. Issue the first admin token with:\n"
-        "    valmius token issue --user <your-name> --role admin\n"
-        "and tokens for the people who use Valmius with --role duty_officer, preparedness_manager, "
-        "division_contact --unit <UNIT>, police_coordinator, leadership or auditor (add --clearance for SECRET "
-        "and RECEIVED content)."
+        "No users yet. Issue the first admin token (an admin manages tokens and reads /metrics, no crisis content) "
+        "with:\n"
+        f"    {valmius} token issue --user <your-name> --role admin\n"
+        "and a duty officer's token, to declare and read crises (the README's first steps), with:\n"
+        f"    {valmius} token issue --user duty-officer-1 --role duty_officer\n"
+        "Other roles: --role preparedness_manager, division_contact --unit <UNIT>, police_coordinator, leadership or "
+        "auditor (add --clearance for SECRET and RECEIVED content); docs/reference.md says what each may do."
     )
+

@@ -98,6 +98,7 @@ def valmius(database_url: str, *args: str, timeout: float = 300) -> subprocess.C
 
 
 def issue_token(database_url: str, role: str = "duty_officer") -> str:
+    assert valmius(database_url, "init").returncode == 0  # the token commands need a store: made as an operator does
     issued = valmius(database_url, "token", "issue", "--user", f"{role}-1", "--role", role)
     assert issued.returncode == 0, issued.stderr
     return issued.stdout.strip().splitlines()[0]

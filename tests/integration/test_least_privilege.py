@@ -1,5 +1,5 @@
 """The service runs as a least-privilege PostgreSQL role (docs/operations.md): the roles and database made by
-deploy/postgres/roles.sql, the event store set up by its owner with `valmius db init --runtime-role`, and
+deploy/postgres/roles.sql, the event store set up by its owner with `valmius init --runtime-role`, and
 `valmius serve`, `valmius project` and the command line run as a role that is no superuser, cannot create
 databases or roles, and cannot change or remove a stored event."""
 
@@ -74,7 +74,7 @@ def test_the_service_runs_as_a_role_that_cannot_create_databases_nor_change_stor
     and read back through the worker's read models, a second start works, the read models rebuild, and every way of changing or removing
     a stored event is refused to that role (the append-only trigger refuses it to the owner too)."""
     owner_url, runtime_url = store.url(store.owner), store.url(store.runtime)
-    init = valmius(owner_url, "db", "init", "--runtime-role", store.runtime)
+    init = valmius(owner_url, "init", "--runtime-role", store.runtime)
     assert init.returncode == 0, init.stderr
     with psycopg.connect(ADMIN_URL) as conn:
         attributes = conn.execute(
@@ -125,13 +125,13 @@ def test_the_service_runs_as_a_role_that_cannot_create_databases_nor_change_stor
 
 @pytest.mark.postgres
 def test_init_is_idempotent_and_refuses_a_role_that_does_not_own_the_store(store: Store) -> None:
-    """Given a store set up once, when `valmius db init` runs again as its owner, then it succeeds and changes
+    """Given a store set up once, when `valmius init --runtime-role` runs again as its owner, then it succeeds and changes
     nothing; when the runtime role runs it, then it fails with the reason and the grants stay as they were."""
     owner_url, runtime_url = store.url(store.owner), store.url(store.runtime)
     for _ in range(2):
-        init = valmius(owner_url, "db", "init", "--runtime-role", store.runtime)
+        init = valmius(owner_url, "init", "--runtime-role", store.runtime)
         assert init.returncode == 0, init.stderr
-    usurped = valmius(runtime_url, "db", "init", "--runtime-role", store.runtime)
+    usurped = valmius(runtime_url, "init", "--runtime-role", store.runtime)
     assert usurped.returncode == 1
     assert "must be owner" in usurped.stderr
     with psycopg.connect(runtime_url) as conn:
