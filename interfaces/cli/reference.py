@@ -73,6 +73,8 @@ RULE_MEANINGS = {
     Rule.NOT_READY: "`/health/ready` to an anonymous caller: the service is not ready",
     Rule.READ_MODEL_BEHIND: "a read model is stopped or further behind the log than allowed",
     Rule.STORE_UNAVAILABLE: "the store is out of reach for now: nothing was recorded, send the request again",
+    Rule.IDENTITY_PROVIDER_UNAVAILABLE: "the city's identity provider (VALMIUS_OIDC_ISSUER) is out of reach, so a sign-in token "
+    "cannot be checked now: nothing was recorded, send the request again after Retry-After",
     Rule.INTERNAL_ERROR: "a bug: nothing was recorded by the request; the log has the details",
     Rule.OUT_OF_RANGE: "a value outside its bounds (a length, a number, a time too far from the server clock)",
 }

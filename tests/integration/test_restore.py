@@ -134,6 +134,7 @@ def test_a_base_backup_and_the_archived_wal_restore_every_event_up_to_the_last_c
     cluster = archiving_cluster
     url = cluster.url("valmius")
     key, public_key = Signer.generate()
+    assert valmius(url, "init").returncode == 0  # a new cluster: the store made as an operator does
     token = issue_token(url, "duty-officer-1", "duty_officer")
     base = cluster.dir / "base"
     with running(url, tmp_path, signing_key=key) as http:
