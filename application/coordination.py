@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import AggregateNotFoundError, Application, Repository, project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
@@ -126,7 +126,13 @@ class CommandRepository(Repository):
 
     A command changes the very object it took (`take`): out of the cache, no other thread sees it while it
     changes; once its events are stored it goes back (`put_back`). Every load from the cache, and every take,
-    is one step under a lock per record, so a reader never copies a record while a command takes it."""
+    is one step under a lock per record, so a reader never copies a record while a command takes it.
+
+    A take does not ask the store for events newer than the cached record (the library's fast-forward, one
+    round trip per command): the cache may be behind only when another process wrote the record, and then the
+    store's uniqueness on (record, version) refuses the command's write, and a refusal decided on the cached
+    record is decided again on the stored one (Pipeline._run). `taken_from_cache` says whether a take may
+    have been behind."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -138,14 +144,15 @@ class CommandRepository(Repository):
         with self._locks[hash(aggregate_id) % QUEUES]:
             return super().get(aggregate_id, **kwargs)
 
-    def take(self, aggregate_id: UUID) -> Any:
+    def take(self, aggregate_id: UUID) -> tuple[Any, bool]:
+        """The record, out of the cache if it is there (not fast-forwarded), else from the store; and whether it
+        came out of the cache."""
         if self.cache is None:
-            return super().get(aggregate_id)
+            return super().get(aggregate_id), False
         with self._locks[hash(aggregate_id) % QUEUES]:
-            aggregate = super().get(aggregate_id, deepcopy_from_cache=False)
             with suppress(KeyError):
-                self.cache.get(aggregate_id, evict=True)
-        return aggregate
+                return self.cache.get(aggregate_id, evict=True), True
+        return self._reconstruct_aggregate(aggregate_id, None, project_aggregate), False
 
     def put_back(self, aggregate: Aggregate) -> None:
         """A record whose events are all stored goes back into the cache; one with unsaved changes does not."""
@@ -267,7 +274,9 @@ class Pipeline(Application):
         The records a command loads are taken out of the aggregate cache rather than deep copied from it
         (CommandRepository): no one else sees them while the command changes them, and only once their events are
         stored do they go back. A refused, raced or failed attempt leaves them out: the next load reads the
-        store.
+        store. A cached record is not checked against the store first (another process may have written it
+        since): a write on it is refused by the store if so, and a refusal decided on it is decided again on
+        the stored records, so only the store's state is ever refused.
 
         A command with an idempotency key (KEYED_COMMAND) is saved with its key's decision, in one transaction.
         If a run with the same key stored its events first, that run's records are the answer."""
@@ -281,9 +290,16 @@ class Pipeline(Application):
             authorise(actor, use_case, unit)
             with self._queue_for(target):
                 for attempt_number in range(MAX_ATTEMPTS):
-                    outer, self._taken.records = getattr(self._taken, "records", None), {}
+                    outer = getattr(self._taken, "records", None), getattr(self._taken, "cached", False)
+                    self._taken.records, self._taken.cached = {}, False
                     try:
-                        changed = attempt(self.now())
+                        try:
+                            changed = attempt(self.now())
+                        except DomainError:
+                            if not self._taken.cached:
+                                raise
+                            log.debug("%s on %s refused on a cached record; deciding on the stored one", use_case, target)
+                            continue  # what was taken stays out of the cache: the next attempt reads the store
                         saved = [Saved(aggregate.id, aggregate.version) for aggregate in changed]
                         if keyed is None:
                             self.save(*changed)
@@ -301,7 +317,7 @@ class Pipeline(Application):
                         time.sleep(random.uniform(0, 0.002 * 2**attempt_number))
                         continue
                     finally:
-                        self._taken.records = outer
+                        self._taken.records, self._taken.cached = outer
                     if keyed is not None:
                         keyed.stored = True
                     log.info("%s on %s by %s (%s)", use_case, target, actor.user, actor.role)
@@ -353,7 +369,8 @@ class Pipeline(Application):
             if taken is None:
                 return self.repository.get(aggregate_id)
             if aggregate_id not in taken:
-                taken[aggregate_id] = self.repository.take(aggregate_id)
+                taken[aggregate_id], cached = self.repository.take(aggregate_id)
+                self._taken.cached = self._taken.cached or cached
             return taken[aggregate_id]
         except AggregateNotFoundError:
             raise DomainError(Rule.NOT_FOUND, f"there is no {label}") from None
