@@ -29,7 +29,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository, project_aggregate
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
@@ -207,6 +213,21 @@ class Pipeline(Application):
             self._written.position = position
             for listener in self.listeners:
                 listener(position)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent) -> None:
+        """A record due a snapshot is snapshotted as it stands in memory when it stands at the snapshot's version:
+        it is what was just stored. (The library reads it back from the store first, a query and a replay of
+        up to 50 events inside the command.) One saved past the snapshot's version is read back, as before."""
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate is not None else None
+            if interval is None or event.originator_version % interval:
+                continue
+            if aggregate.version == event.originator_version and self.snapshots is not None:
+                snapshot_class = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+                self.snapshots.put([snapshot_class.take(aggregate)])
+            else:
+                self.take_snapshot(event.originator_id, event.originator_version)
 
     def last_position(self) -> int | None:
         """The log position of this thread's last write: a client can wait for read models to reach it."""
