@@ -319,7 +319,7 @@ class Pipeline(Application):
                         except DomainError:
                             if not self._taken.cached:
                                 raise
-                            log.debug("%s on %s refused on a cached record; deciding on the stored one", use_case, target)
+                            log.debug("%s on %s refused on a cached record; deciding again", use_case, target)
                             continue  # what was taken stays out of the cache: the next attempt reads the store
                         saved = [Saved(aggregate.id, aggregate.version) for aggregate in changed]
                         if keyed is None:

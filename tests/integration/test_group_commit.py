@@ -118,7 +118,7 @@ def run_queued_behind_the_lock(services: Services, commands: list[Callable[[], A
             thread.start()
         deadline = time.monotonic() + 60
         while recorder.queued() < len(commands) - 1:
-            assert time.monotonic() < deadline, f"only {recorder.queued()} of {len(commands) - 1} writes queued; done: {results}"
+            assert time.monotonic() < deadline, f"{recorder.queued()} of {len(commands) - 1} queued; done: {results}"
             time.sleep(0.01)
     for thread in threads:
         thread.join(timeout=60)
@@ -181,7 +181,8 @@ def test_a_conflict_in_a_group_is_answered_to_its_own_command_alone_and_the_othe
             other.record_log_entry(OFFICER, crisis_id, text=f"written elsewhere on {crisis_id}")
 
         def entry(crisis_id: str, expected: int | None = None) -> Callable[[], int]:
-            return lambda: app.record_log_entry(OFFICER, crisis_id, text=f"mine on {crisis_id}", expected_version=expected)
+            text = f"mine on {crisis_id}"
+            return lambda: app.record_log_entry(OFFICER, crisis_id, text=text, expected_version=expected)
 
         # when commands on them and on six others reach the store together,
         results = run_queued_behind_the_lock(
