@@ -60,7 +60,9 @@ log = logging.getLogger("valmius.coordination")
 A = TypeVar("A", bound=Aggregate)
 SYSTEM = "system"
 MAX_ATTEMPTS = 10
-QUEUES = 64  # commands on records whose ids share a queue wait for each other, in this process
+# Commands on records whose ids share a queue wait for each other, in this process: among 8 busy records two
+# share one of 64 queues 37% of the time (and hold up each other's group commit), one of 1024 queues 3%.
+QUEUES = 1024
 DEFAULT_POLICY = Policy()
 
 
