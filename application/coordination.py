@@ -220,12 +220,14 @@ class Pipeline(Application):
         """A record due a snapshot is snapshotted as it stands in memory when it stands at the snapshot's version:
         it is what was just stored. (The library reads it back from the store first, a query and a replay of
         up to 50 events inside the command.) One saved past the snapshot's version is read back, as before."""
+        if self.snapshots is None:
+            return
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
             interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate is not None else None
             if interval is None or event.originator_version % interval:
                 continue
-            if aggregate.version == event.originator_version and self.snapshots is not None:
+            if aggregate.version == event.originator_version:
                 snapshot_class = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
                 self.snapshots.put([snapshot_class.take(aggregate)])
             else:
