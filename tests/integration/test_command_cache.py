@@ -12,38 +12,25 @@ from datetime import timedelta
 import pytest
 
 from application.coordination import Coordination
-from domain.access import Actor, Role
 from domain.crisis import Crisis
 from domain.shared import DomainError, Rule
-from infrastructure.bootstrap import Services, open_services
-from infrastructure.persistence import eventsourcing_env
-from tests.application.support import RefusalsInMemory
-from tests.conftest import FakeClock, settings_for
+from infrastructure.bootstrap import Services
+from tests.conftest import FakeClock
+from tests.integration.test_group_commit import OFFICER, another_process, services  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.postgres
 
-OFFICER = Actor("DO-1", Role.DUTY_OFFICER)
-
 
 @pytest.fixture
-def services(postgres_url: str, tmp_path, clock: FakeClock) -> Iterator[Services]:  # noqa: ANN001
-    opened = open_services(settings_for("postgres", tmp_path, postgres_url, postgres_pool_size=2), clock)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def other(services: Services) -> Iterator[Coordination]:
+def other(services: Services) -> Iterator[Coordination]:  # noqa: F811 - the fixture imported above
     """Another worker on the same store, with an aggregate cache of its own."""
-    settings = services.settings
-    app = Coordination(eventsourcing_env(settings), policy=settings.policy(), clock=services.clock,
-                       refusals=RefusalsInMemory())
+    app = another_process(services)
     yield app
     app.close()
 
 
 def test_an_action_another_worker_assigned_can_be_completed_here_though_this_cache_has_not_seen_it(
-    services: Services, other: Coordination, clock: FakeClock
+    services: Services, other: Coordination, clock: FakeClock  # noqa: F811
 ) -> None:
     app = services.coordination
     # Given a crisis this worker has loaded (its cache holds it without any action),
@@ -64,7 +51,7 @@ def test_an_action_another_worker_assigned_can_be_completed_here_though_this_cac
 
 
 def test_a_refusal_is_decided_on_the_stored_record_and_the_next_command_sees_the_record_as_stored(
-    services: Services, other: Coordination
+    services: Services, other: Coordination  # noqa: F811
 ) -> None:
     app = services.coordination
     app.declare_crisis(OFFICER, crisis_id="C-2", title="Flood", category="SEVERE_WEATHER", severity=2)
