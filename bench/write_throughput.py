@@ -127,6 +127,7 @@ class PhaseResult:
     conflicts_retried: int = 0
     events_per_crisis: float = 0.0
     cpu_ms_per_command: float = float("nan")
+    events_per_commit: float = float("nan")
 
 
 def summarise(
@@ -383,8 +384,23 @@ def http_phase(
     for problem in problems:
         progress.note(f"  refused: {problem}")
     return summarise(
-        f"HTTP (serve, {workers} worker{'s' if workers > 1 else ''})", clients, latencies, elapsed, failures, cpu, events_per_crisis=mean_events(app, crises)
+        f"HTTP (serve, {workers} worker{'s' if workers > 1 else ''})", clients, latencies, elapsed, failures, cpu,
+        events_per_crisis=mean_events(app, crises), events_per_commit=events_per_commit(app, crises),
     )
+
+
+def events_per_commit(app: Any, crises: list[str]) -> float:
+    """The phase's events over the transactions that stored them (each row's xmin): above 1 when the server
+    committed several commands' events together (group commit, infrastructure.recorders)."""
+    ids = [Crisis.id_for(c) for c in crises]
+    with app.recorder.datastore.get_connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) AS events, count(DISTINCT xmin::text) AS transactions"
+            f" FROM {app.recorder.events_table_name} WHERE originator_id = ANY(%s)"
+            " AND originator_version > 1",  # not the declarations, stored one at a time before the phase
+            (ids,),
+        ).fetchone()
+    return row["events"] / row["transactions"] if row["transactions"] else float("nan")
 
 BASELINE_TABLE = "bench_baseline_events"
 
@@ -578,7 +594,7 @@ def report(
         f"{'; Idempotency-Key on every POST' if args.idempotency_keys else ''})",
         "",
         f"{'layer':<28} {'clients':>7} {'commands':>9} {'cmd/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'refused':>8} {'÷ raw':>7} {'÷ db':>6} {'CPU ms/cmd':>10} {'events/crisis':>14}",
+        f"{'refused':>8} {'÷ raw':>7} {'÷ db':>6} {'CPU ms/cmd':>10} {'events/crisis':>14} {'events/commit':>13}",
     ]
     for r in results:
         ratio = f"{r.per_second / raw[r.clients]:.2f}" if r.clients in raw and not r.layer.startswith("database") else "-"
@@ -586,6 +602,7 @@ def report(
         lines.append(
             f"{r.layer:<28} {r.clients:>7} {r.commands:>9} {r.per_second:>8.1f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
             f"{r.failures:>8} {ratio:>7} {of_db:>6} {r.cpu_ms_per_command:>10.2f} {r.events_per_crisis:>14.0f}"
+            f" {r.events_per_commit:>13.2f}"
         )
     lines.append("")
     for r in results:
@@ -608,7 +625,8 @@ def report(
     lines.append(
         "CPU ms/cmd: CPU time per command of the process doing the work (this one for raw and application, the "
         "server and its workers for HTTP; not the client's, not PostgreSQL's). ÷ db: the rate over the database "
-        f"baseline's ({args.baseline_connections} connections writing as the library writes, no Python work)."
+        f"baseline's ({args.baseline_connections} connections writing as the library writes, no Python work). "
+        "events/commit: the HTTP phase's events over the transactions that stored them (group commit)."
     )
     lines.append(f"load average (1 min) at start {args.load_at_start:.2f}, at end {os.getloadavg()[0]:.2f}")
     print("\n".join(lines))

@@ -37,7 +37,6 @@ from typing import Any
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.bootstrap import Services
@@ -77,7 +76,8 @@ class Observed:
             await self.app(scope, receive, send)
 
     async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = request_id_of(Headers(scope=scope).get("x-request-id"))
+        sent = next((value for name, value in scope["headers"] if name == b"x-request-id"), None)  # names: lower case
+        request_id = request_id_of(sent.decode("latin-1") if sent is not None else None)
         REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -86,10 +86,9 @@ class Observed:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
+                headers = message.get("headers", [])
                 if not any(name.lower() == b"x-request-id" for name, _ in headers):
-                    headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
+                    message = {**message, "headers": [*headers, (b"x-request-id", request_id.encode())]}
             await send(message)
 
         try:
@@ -98,13 +97,24 @@ class Observed:
             observe(scope, status, time.perf_counter() - started)
 
 
+_SERIES: dict[tuple[Any, ...], Any] = {}  # each labelled series once looked up: `labels()` checks and locks each time
+
+
+def _series(metric: Any, *labels: str) -> Any:
+    key = (id(metric), *labels)
+    found = _SERIES.get(key)
+    if found is None:
+        found = _SERIES.setdefault(key, metric.labels(*labels))
+    return found
+
+
 def observe(scope: Scope, status: int, seconds: float) -> None:
     route = scope.get("route")
     method = scope["method"]
-    REQUEST_DURATION.labels(getattr(route, "path", "unmatched"), method, f"{status // 100}xx").observe(seconds)
+    _series(REQUEST_DURATION, getattr(route, "path", "unmatched"), method, f"{status // 100}xx").observe(seconds)
     if method not in READS and route is not None:
         outcome = "done" if status < 400 else "refused" if status < 500 else "failed"
-        COMMANDS.labels(route.name, outcome).inc()
+        _series(COMMANDS, route.name, outcome).inc()
 
 
 class ReadModels:
