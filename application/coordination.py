@@ -307,7 +307,7 @@ class Pipeline(Application):
                     log.info("%s on %s by %s (%s)", use_case, target, actor.user, actor.role)
                     return saved
             raise DomainError(
-                Rule.CONFLICT_VERSION, f"{target} is being changed by others right now; reload and try again"
+                Rule.CONFLICT_VERSION, "{target} is being changed by others right now; reload and try again", {"target": target}
             )
         except DomainError as refused:
             self.record_refusal(use_case, actor, target, payload, refused)
@@ -356,7 +356,7 @@ class Pipeline(Application):
                 taken[aggregate_id] = self.repository.take(aggregate_id)
             return taken[aggregate_id]
         except AggregateNotFoundError:
-            raise DomainError(Rule.NOT_FOUND, f"there is no {label}") from None
+            raise DomainError(Rule.NOT_FOUND, "there is no {label}", {"label": label}) from None
 
     def _check_version(self, aggregate: Aggregate, expected_version: int | None, label: str) -> None:
         if expected_version is None or aggregate.version == expected_version:
@@ -364,14 +364,14 @@ class Pipeline(Application):
         if expected_version > aggregate.version or expected_version < 1:
             raise DomainError(
                 Rule.CONFLICT_VERSION,
-                f"{label} is at version {aggregate.version}; version {expected_version} does not exist",
+                "{label} is at version {version}; version {expected_version} does not exist", {"label": label, "version": aggregate.version, "expected_version": expected_version},
                 current_version=aggregate.version,
             )
         since = self.events.get(aggregate.id, gt=expected_version)
         changes = "; ".join(event.summary() for event in since)  # type: ignore[attr-defined]
         raise DomainError(
             Rule.CONFLICT_VERSION,
-            f"{label} is at version {aggregate.version}, not {expected_version}: {changes}",
+            "{label} is at version {version}, not {expected_version}: {changes}", {"label": label, "version": aggregate.version, "expected_version": expected_version, "changes": changes},
             current_version=aggregate.version,
         )
 

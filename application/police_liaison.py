@@ -90,7 +90,7 @@ class PoliceLiaisonUseCases(UseCases):
 
         def attempt(now: datetime) -> list[Aggregate]:
             if PoliceLiaison.id_for(liaison_id) in self.repository:
-                raise DomainError(Rule.ALREADY_EXISTS, f"police liaison {liaison_id} is already open")
+                raise DomainError(Rule.ALREADY_EXISTS, "police liaison {liaison_id} is already open", {"liaison_id": liaison_id})
             if crisis_id is not None:
                 self.load_crisis(crisis_id).check_open()
             liaison = PoliceLiaison.open(

@@ -91,7 +91,7 @@ class OidcVerifier:
             document = _fetch_json(f"{self.issuer}/.well-known/openid-configuration")
             if str(document.get("issuer", "")).rstrip("/") != self.issuer:
                 raise DomainError(
-                    Rule.UNAUTHENTICATED, f"the discovery document of {self.issuer} names another issuer"
+                    Rule.UNAUTHENTICATED, "the discovery document of {issuer} names another issuer", {"issuer": self.issuer}
                 )
             self._discovery = document
         return self._discovery
@@ -102,9 +102,9 @@ class OidcVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as error:
-            raise _refused(f"this is not a readable JWT ({error})") from None
+            raise _refused("this is not a readable JWT ({error})", {"error": error}) from None
         if header.get("alg") not in ALGORITHMS:
-            raise _refused(f"tokens signed with {header.get('alg')!r} are not accepted")
+            raise _refused("tokens signed with {alg!r} are not accepted", {"alg": header.get("alg")})
         key = self._key(str(header.get("kid", "")))
         try:
             claims = jwt.decode(
@@ -116,25 +116,25 @@ class OidcVerifier:
         except jwt.ImmatureSignatureError:
             raise _refused("this token is not valid yet (nbf or iat in the future)") from None
         except jwt.InvalidAudienceError:
-            raise _refused(f"this token is for another audience, not {self.audience}") from None
+            raise _refused("this token is for another audience, not {audience}", {"audience": self.audience}) from None
         except jwt.InvalidIssuerError:
-            raise _refused(f"this token was not issued by {self.issuer}") from None
+            raise _refused("this token was not issued by {issuer}", {"issuer": self.issuer}) from None
         except jwt.InvalidTokenError as error:
-            raise _refused(f"this token is not valid: {error}") from None
+            raise _refused("this token is not valid: {error}", {"error": error}) from None
         return Verified(self._actor(claims), float(claims["exp"]))
 
     def _actor(self, claims: dict[str, Any]) -> Actor:
         user = claims.get(self.user_claim) or claims.get("sub")
         if not user:
-            raise _refused(f"this token names no user ({self.user_claim} or sub)")
+            raise _refused("this token names no user ({user_claim} or sub)", {"user_claim": self.user_claim})
         groups = claims.get(self.groups_claim) or []
         groups = [groups] if isinstance(groups, str) else list(groups)
         for rule in self.rules:
             if rule.group in groups:
                 return Actor(user=str(user), role=rule.role, unit=rule.unit, clearance=rule.clearance)
         raise _refused(
-            f"none of the groups of {user} ({', '.join(map(str, groups)) or 'none'}) maps to a Valmius role in "
-            "VALMIUS_OIDC_ROLES"
+            "none of the groups of {user} ({groups}) maps to a Valmius role in VALMIUS_OIDC_ROLES",
+            {"user": user, "groups": ", ".join(map(str, groups)) or "none"},
         )
 
     def _key(self, kid: str) -> jwt.PyJWK:
@@ -149,12 +149,12 @@ class OidcVerifier:
                 self._keys = {str(k.key_id or ""): k for k in key_set.keys}
                 key = self._keys.get(kid)
         if key is None:
-            raise _refused(f"this token is signed with a key ({kid or 'no key id'}) {self.issuer} does not publish")
+            raise _refused("this token is signed with a key ({kid}) {issuer} does not publish", {"kid": kid or "no key id", "issuer": self.issuer})
         return key
 
 
-def _refused(why: str) -> DomainError:
-    return DomainError(Rule.UNAUTHENTICATED, why)
+def _refused(why: str, params: dict[str, object] | None = None) -> DomainError:
+    return DomainError(Rule.UNAUTHENTICATED, why, params)
 
 
 def _fetch_json(url: str) -> dict[str, Any]:
@@ -162,4 +162,4 @@ def _fetch_json(url: str) -> dict[str, Any]:
         with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as answer:  # noqa: S310 - configured
             return json.loads(answer.read())
     except (OSError, ValueError) as error:
-        raise DomainError(Rule.UNAUTHENTICATED, f"the identity provider could not be reached ({error})") from None
+        raise DomainError(Rule.UNAUTHENTICATED, "the identity provider could not be reached ({error})", {"error": error}) from None

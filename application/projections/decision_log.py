@@ -122,7 +122,7 @@ def _page(rows: list[dict[str, Any]], page: Page, crisis_id: str) -> tuple[list[
     order = {r["decision_id"]: n for n, r in enumerate(rows)}
     if cursor is not None and cursor not in order:
         name = "before" if page.before is not None else "after"
-        raise DomainError(Rule.INVALID_INPUT, f"{name}={cursor} names nothing of {crisis_id} here", field=name)
+        raise DomainError(Rule.INVALID_INPUT, "{name}={cursor} names nothing of {crisis_id} here", {"name": name, "cursor": cursor, "crisis_id": crisis_id}, field=name)
     inside = [
         r for r in rows
         if (page.start is None or parse(r["decided_at"]) >= page.start)

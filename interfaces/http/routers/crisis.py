@@ -206,8 +206,8 @@ def refuse_change(
     authorise(actor, use_case)
     crisis = app.get_crisis(actor, crisis_id)
     if not found(crisis):
-        raise DomainError(Rule.NOT_FOUND, f"{crisis_id} has no {record}")
-    raise DomainError(Rule.IMMUTABLE_RECORD, f"{record} cannot be changed or deleted; {instead}")
+        raise DomainError(Rule.NOT_FOUND, "{crisis_id} has no {record}", {"crisis_id": crisis_id, "record": record})
+    raise DomainError(Rule.IMMUTABLE_RECORD, "{record} cannot be changed or deleted; {instead}", {"record": record, "instead": instead})
 
 
 @router.put("/{crisis_id}/decisions/{decision_id}", **IMMUTABLE)
