@@ -530,8 +530,9 @@ class Crisis(Record):
         number = expected if number is None else number
         if number < expected:
             issued = self.situation_reports[number - 1] if number >= 1 else None
-            said = f"already issued {clock_time(issued.occurred_at)} by {issued.actor}" if issued else "is not valid"
-            raise DomainError(Rule.DUPLICATE_SEQUENCE, "sitrep #{number} {said}; next is #{expected}", {"number": number, "said": said, "expected": expected})
+            if issued is None:
+                raise DomainError(Rule.DUPLICATE_SEQUENCE, "sitrep #{number} is not valid; next is #{expected}", {"number": number, "expected": expected})
+            raise DomainError(Rule.DUPLICATE_SEQUENCE, "sitrep #{number} already issued {at} by {actor}; next is #{expected}", {"number": number, "at": clock_time(issued.occurred_at), "actor": issued.actor, "expected": expected})
         if number > expected:
             raise DomainError(
                 Rule.DUPLICATE_SEQUENCE, "sitrep #{number} would skip a number; next is #{expected}", {"number": number, "expected": expected}

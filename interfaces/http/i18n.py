@@ -160,7 +160,8 @@ def title(rule: Rule, language: str | None = None) -> str:
 
 def dashboard_texts() -> dict[str, dict[str, dict[str, str]]]:
     """What the dashboard says, in each language: its own messages, and the names of the codes it shows."""
-    messages = [message for _, message, _, _ in extract_dashboard(PAGE.open("rb"), {}, [], {})]
+    with PAGE.open("rb") as page:
+        messages = [message for _, _, message, _ in extract_dashboard(page, {}, [], {})]
     return {
         language: {
             "texts": {message: say(message, language=language) for message in messages},
@@ -192,18 +193,18 @@ KEYWORDS = {  # the calls whose argument is a message: refusals, and the words o
     "DomainError": (2,), "problem": (2,), "_refused": (1,), "N_": None,
     "Permission": (2,), "_runs_crises": (1,), "_unit": (1,), "_police": (1,), "_auditors": (1,),
 }
-_T_CALL = re.compile(r'\bt\("((?:[^"\\]|\\.)*)"')
-_MARKED = re.compile(r'<(\w+)[^>]*\bdata-i18n(?:-html)?\b[^>]*>(.*?)</\1>|\bdata-i18n-[a-z-]+="([^"]*)"', re.DOTALL)
+_T_CALL = re.compile(r'\b(?:t|N_)\("((?:[^"\\]|\\.)*)"')
+_MARKED = re.compile(r'<(\w+)(?=[^>]*\sdata-i18n(?:-html)?[\s>])[^>]*>(.*?)</\1>|\sdata-i18n-[a-z-]+="([^"]*)"', re.DOTALL)
 
 
 def extract_dashboard(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple]:
-    """A babel extractor for the dashboard page: `t("…")` in its script, and the texts it marks `data-i18n`
+    """A babel extractor for the dashboard page: `t("…")` and `N_("…")` in its script, and the texts it marks `data-i18n`
     (an element's content) or `data-i18n-ATTRIBUTE="…"` (an attribute's)."""
     page = fileobj.read().decode("utf-8")
     found = [(m.start(), json.loads(f'"{m.group(1)}"')) for m in _T_CALL.finditer(page)]
     found += [(m.start(), (m.group(2) if m.group(2) is not None else m.group(3)).strip()) for m in _MARKED.finditer(page)]
     for offset, message in sorted(found):
-        yield page.count("\n", 0, offset) + 1, "t", message, []
+        yield page.count("\n", 0, offset) + 1, None, message, []
 
 
 def extract() -> Catalog:
