@@ -47,7 +47,7 @@ from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
-from domain.shared import Classification, DomainError, Policy, Rule, utc_now
+from domain.shared import Classification, DomainError, N_, Policy, Rule, utc_now
 
 log = logging.getLogger("valmius.coordination")
 
@@ -378,17 +378,17 @@ class Pipeline(Application):
     # --- reads ---------------------------------------------------------------------------------------
 
     def load_crisis(self, crisis_id: str) -> Crisis:
-        return self._load(Crisis, Crisis.id_for(crisis_id), f"crisis {crisis_id}")
+        return self._load(Crisis, Crisis.id_for(crisis_id), N_("crisis {crisis_id}", crisis_id=crisis_id))
 
     def load_preparedness(self, unit: str) -> DivisionPreparedness:
         self.policy.units.check_unit(unit)
-        return self._load(DivisionPreparedness, DivisionPreparedness.id_for(unit), f"preparedness record for {unit}")
+        return self._load(DivisionPreparedness, DivisionPreparedness.id_for(unit), N_("preparedness record for {unit}", unit=unit))
 
     def load_liaison(self, liaison_id: str) -> PoliceLiaison:
-        return self._load(PoliceLiaison, PoliceLiaison.id_for(liaison_id), f"police liaison {liaison_id}")
+        return self._load(PoliceLiaison, PoliceLiaison.id_for(liaison_id), N_("police liaison {liaison_id}", liaison_id=liaison_id))
 
     def load_emergency_conditions(self) -> EmergencyConditions:
-        return self._load(EmergencyConditions, EmergencyConditions.ID, "emergency conditions record")
+        return self._load(EmergencyConditions, EmergencyConditions.ID, N_("emergency conditions record"))
 
     def get_division_preparedness(self, actor: Actor, unit: str) -> DivisionPreparedness:
         authorise(actor, "get_division_preparedness")

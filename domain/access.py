@@ -48,7 +48,7 @@ class Actor:
 
 
 def refuse(actor: Actor, what: str, hint: str = "") -> DomainError:
-    said = {"who": ROLE_WORDS[actor.role], "what": what, "hint": hint}
+    said = {"who": ROLE_WORDS[actor.role], "what": N_(what), "hint": N_(hint)}
     if actor.is_read_only and actor.role is not Role.ADMIN:
         template = N_("{who} are read-only; {hint}") if hint else N_("{who} are read-only; {what} is not theirs to do")
     else:
@@ -70,7 +70,7 @@ def require_own_unit(actor: Actor, unit: str, what: str) -> None:
     if actor.role is Role.DIVISION_CONTACT:
         raise DomainError(
             Rule.FORBIDDEN_ROLE,
-            "the division contact of {actor_unit} may not {what} for {unit}", {"actor_unit": actor.unit, "what": what, "unit": unit},
+            "the division contact of {actor_unit} may not {what} for {unit}", {"actor_unit": actor.unit, "what": N_(what), "unit": unit},
             role=str(actor.role),
         )
     raise refuse(actor, what, N_("this is done by the unit's division contact or the preparedness manager"))
@@ -97,7 +97,7 @@ def require_auditor(actor: Actor, what: str) -> None:
     """History, refused attempts, disclosures, verification and exports are the auditors'."""
     if actor.role is not Role.AUDITOR:
         raise DomainError(
-            Rule.FORBIDDEN_ROLE, "{role_words} may not {what}; that is for auditors", {"role_words": ROLE_WORDS[actor.role], "what": what}, role=str(actor.role)
+            Rule.FORBIDDEN_ROLE, "{role_words} may not {what}; that is for auditors", {"role_words": ROLE_WORDS[actor.role], "what": N_(what)}, role=str(actor.role)
         )
 
 

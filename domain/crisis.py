@@ -18,6 +18,7 @@ from domain.shared import (
     PUBLIC,
     Classification,
     DomainError,
+    N_,
     Policy,
     Rule,
     check_due_time,
@@ -743,7 +744,7 @@ class Crisis(Record):
             policy.time,
             late_entry_reason=late_entry_reason,
             not_before=self.declared_at,
-            not_before_label=f"{self.crisis_id} was declared",
+            not_before_label=N_("{crisis_id} was declared", crisis_id=self.crisis_id),
         )
 
     def _move(

@@ -15,6 +15,7 @@ from domain.shared import (
     PUBLIC,
     Classification,
     DomainError,
+    N_,
     Policy,
     Rule,
     check_due_time,
@@ -482,7 +483,7 @@ class DivisionPreparedness(Record):
             policy.time,
             late_entry_reason=late_entry_reason,
             not_before=plan.activated_at,
-            not_before_label=f"{plan_id} was activated",
+            not_before_label=N_("{plan_id} was activated", plan_id=plan_id),
         )
         crisis_id = plan.active_for
         self.trigger_event(

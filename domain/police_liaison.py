@@ -14,6 +14,7 @@ from domain.shared import (
     PUBLIC,
     Classification,
     DomainError,
+    N_,
     Policy,
     Rule,
     check_entry_time,
@@ -251,7 +252,7 @@ class PoliceLiaison(Record):
             policy.time,
             late_entry_reason=late_entry_reason,
             not_before=not_before,
-            not_before_label=f"{self.crisis_id} was declared",
+            not_before_label=N_("{crisis_id} was declared", crisis_id=self.crisis_id),
         )
         self.trigger_event(
             self.RequestRaised,
@@ -340,7 +341,7 @@ class PoliceLiaison(Record):
             policy.time,
             late_entry_reason=late_entry_reason,
             not_before=request.raised_at,
-            not_before_label=f"{request_id} was raised",
+            not_before_label=N_("{request_id} was raised", request_id=request_id),
         )
         self.trigger_event(
             event_class,

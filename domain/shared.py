@@ -80,9 +80,22 @@ class DomainError(Exception):
         return f"DomainError({self.rule}, {self.message!r})"
 
 
-def N_(template: str) -> str:
-    """Marks an English message kept in a variable before it is raised, for the catalogs (interfaces/locale)."""
-    return template
+class Words(str):
+    """Words of ours inside a message (a role's name, what was refused, a record's label): in English as a str,
+    and said in the reader's language by the interfaces, from `template` and `params` (interfaces/locale)."""
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, params: dict[str, object] | None = None) -> Words:
+        words = super().__new__(cls, template.format_map(params) if params else template)
+        words.template, words.params = template, params or {}
+        return words
+
+
+def N_(template: str, /, **params: object) -> Words:
+    """Marks an English message of ours for the catalogs (interfaces/locale), with its parameters if any."""
+    return Words(template, params)
 
 
 # --- time -----------------------------------------------------------------------------------------

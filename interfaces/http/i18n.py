@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.crisis import ACTIVE, CLOSED, CONTAINED, RESOLVED
 from domain.police_liaison import DIRECTIONS, REQUEST_TYPES
-from domain.shared import CATEGORIES, CONDITIONS, N_, Rule
+from domain.shared import CATEGORIES, CONDITIONS, N_, Rule, Words
 
 LANGUAGES = ("en", "fi", "sv")  # English first: the default, and the language of the records themselves
 DEFAULT = "en"
@@ -150,7 +150,8 @@ def say(template: str, params: Mapping[str, object] | None = None, language: str
     said = catalog.get(template, template)
     if not params:
         return said
-    values = {name: catalog.get(value, value) if isinstance(value, str) else value for name, value in params.items()}
+    values = {name: say(value.template, value.params, language) if isinstance(value, Words) else value
+              for name, value in params.items()}
     return said.format_map(values)
 
 
