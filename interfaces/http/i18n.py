@@ -14,6 +14,7 @@ language; only `title` and `detail` change.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -235,8 +236,11 @@ def update_catalogs() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=language, domain=DOMAIN)
         catalog.update(template, no_fuzzy_matching=True)
-        with path.open("wb") as file:
-            write_po(file, catalog, width=120, ignore_obsolete=True, include_lineno=False)
+        catalog.project, catalog.version, catalog.fuzzy = "Valmius", "", False
+        catalog.last_translator = catalog.language_team = "Valmius developers"
+        written = io.BytesIO()  # (the catalog is replaced only once it is written whole)
+        write_po(written, catalog, width=120, ignore_obsolete=True, include_lineno=False)
+        path.write_bytes(written.getvalue())
 
 
 if __name__ == "__main__":
