@@ -53,7 +53,7 @@ from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
-from domain.shared import Classification, DomainError, Policy, Rule, utc_now
+from domain.shared import Classification, DomainError, N_, Policy, Rule, utc_now
 
 log = logging.getLogger("valmius.coordination")
 
@@ -349,7 +349,7 @@ class Pipeline(Application):
                     log.info("%s on %s by %s (%s)", use_case, target, actor.user, actor.role)
                     return saved
             raise DomainError(
-                Rule.CONFLICT_VERSION, f"{target} is being changed by others right now; reload and try again"
+                Rule.CONFLICT_VERSION, "{target} is being changed by others right now; reload and try again", {"target": target}
             )
         except DomainError as refused:
             self.record_refusal(use_case, actor, target, payload, refused)
@@ -399,7 +399,7 @@ class Pipeline(Application):
                 self._taken.cached = self._taken.cached or cached
             return taken[aggregate_id]
         except AggregateNotFoundError:
-            raise DomainError(Rule.NOT_FOUND, f"there is no {label}") from None
+            raise DomainError(Rule.NOT_FOUND, "there is no {label}", {"label": label}) from None
 
     def _check_version(self, aggregate: Aggregate, expected_version: int | None, label: str) -> None:
         if expected_version is None or aggregate.version == expected_version:
@@ -407,7 +407,7 @@ class Pipeline(Application):
         if expected_version > aggregate.version or expected_version < 1:
             raise DomainError(
                 Rule.CONFLICT_VERSION,
-                f"{label} is at version {aggregate.version}; version {expected_version} does not exist",
+                "{label} is at version {version}; version {expected_version} does not exist", {"label": label, "version": aggregate.version, "expected_version": expected_version},
                 current_version=aggregate.version,
             )
         since = self.events.get(aggregate.id, gt=expected_version, limit=CHANGES_SHOWN)  # not a long history whole
@@ -416,24 +416,24 @@ class Pipeline(Application):
             changes += f"; and {aggregate.version - expected_version - CHANGES_SHOWN} more"
         raise DomainError(
             Rule.CONFLICT_VERSION,
-            f"{label} is at version {aggregate.version}, not {expected_version}: {changes}",
+            "{label} is at version {version}, not {expected_version}: {changes}", {"label": label, "version": aggregate.version, "expected_version": expected_version, "changes": changes},
             current_version=aggregate.version,
         )
 
     # --- reads ---------------------------------------------------------------------------------------
 
     def load_crisis(self, crisis_id: str) -> Crisis:
-        return self._load(Crisis, Crisis.id_for(crisis_id), f"crisis {crisis_id}")
+        return self._load(Crisis, Crisis.id_for(crisis_id), N_("crisis {crisis_id}", crisis_id=crisis_id))
 
     def load_preparedness(self, unit: str) -> DivisionPreparedness:
         self.policy.units.check_unit(unit)
-        return self._load(DivisionPreparedness, DivisionPreparedness.id_for(unit), f"preparedness record for {unit}")
+        return self._load(DivisionPreparedness, DivisionPreparedness.id_for(unit), N_("preparedness record for {unit}", unit=unit))
 
     def load_liaison(self, liaison_id: str) -> PoliceLiaison:
-        return self._load(PoliceLiaison, PoliceLiaison.id_for(liaison_id), f"police liaison {liaison_id}")
+        return self._load(PoliceLiaison, PoliceLiaison.id_for(liaison_id), N_("police liaison {liaison_id}", liaison_id=liaison_id))
 
     def load_emergency_conditions(self) -> EmergencyConditions:
-        return self._load(EmergencyConditions, EmergencyConditions.ID, "emergency conditions record")
+        return self._load(EmergencyConditions, EmergencyConditions.ID, N_("emergency conditions record"))
 
     def get_emergency_conditions(self, actor: Actor) -> EmergencyConditions:
         authorise(actor, "get_emergency_conditions")

@@ -85,7 +85,7 @@ class CrisisUseCases(UseCases):
             if len(page) < TAIL_PAGE:
                 break
         if not tail:
-            raise DomainError(Rule.NOT_FOUND, f"there is no crisis {crisis_id}")
+            raise DomainError(Rule.NOT_FOUND, "there is no crisis {crisis_id}", {"crisis_id": crisis_id})
         head, start = tail[0].originator_version, tail[-1].originator_version
         older = [e for e in self._records_of(crisis, head) if e.originator_version < start]
         return CrisisRecord.of([*older, *reversed(tail)], log_shown=LOG_SHOWN)
@@ -149,7 +149,7 @@ class CrisisUseCases(UseCases):
     ) -> int:
         def attempt(now: datetime) -> list[Aggregate]:
             if Crisis.id_for(crisis_id) in self.repository:
-                raise DomainError(Rule.ALREADY_EXISTS, f"crisis {crisis_id} is already declared; choose another id")
+                raise DomainError(Rule.ALREADY_EXISTS, "crisis {crisis_id} is already declared; choose another id", {"crisis_id": crisis_id})
             emergency = condition == "EMERGENCY_CONDITIONS" and self.emergency_conditions_in_force()
             crisis = Crisis.declare(
                 crisis_id=crisis_id,
@@ -188,7 +188,7 @@ class CrisisUseCases(UseCases):
         def change(crisis: Crisis, now: datetime) -> None:
             if from_severity is not None and from_severity != crisis.severity:
                 raise DomainError(
-                    Rule.INVALID_TRANSITION, f"{crisis_id} is at severity {crisis.severity}, not {from_severity}"
+                    Rule.INVALID_TRANSITION, "{crisis_id} is at severity {severity}, not {from_severity}", {"crisis_id": crisis_id, "severity": crisis.severity, "from_severity": from_severity}
                 )
             crisis.change_severity(
                 to_severity=to_severity,
@@ -336,7 +336,7 @@ class CrisisUseCases(UseCases):
             if actor.role is Role.DIVISION_CONTACT and source != actor.unit:
                 raise DomainError(
                     Rule.FORBIDDEN_ROLE,
-                    f"the division contact of {actor.unit} records entries reporting from {actor.unit} only",
+                    "the division contact of {unit} records entries reporting from {unit} only", {"unit": actor.unit},
                 )
             crisis.record_log_entry(
                 text=text,
@@ -420,8 +420,8 @@ class CrisisUseCases(UseCases):
             if actor.role is Role.DIVISION_CONTACT and action.unit != actor.unit:
                 raise DomainError(
                     Rule.FORBIDDEN_ROLE,
-                    f"{action_id} is assigned to {action.unit}; the division contact of {actor.unit} "
-                    "completes its own unit's actions only",
+                    "{action_id} is assigned to {action_unit}; the division contact of {unit} "
+                    "completes its own unit's actions only", {"action_id": action_id, "action_unit": action.unit, "unit": actor.unit},
                 )
             close(
                 crisis,

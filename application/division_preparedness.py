@@ -38,7 +38,7 @@ class DivisionPreparednessUseCases(UseCases):
         self.policy.units.check_unit(unit)
         record = PreparednessRecord.of(self.events.get(DivisionPreparedness.id_for(unit), lte=version))
         if not record.version:
-            raise DomainError(Rule.NOT_FOUND, f"there is no preparedness record for {unit}")
+            raise DomainError(Rule.NOT_FOUND, "there is no preparedness record for {unit}", {"unit": unit})
         return record
 
     def _change_preparedness(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.access import Actor
 from domain.emergency_conditions import EmergencyConditions
+from domain.shared import N_
 
 if TYPE_CHECKING:
     from application.coordination import Pipeline as UseCases
@@ -27,7 +28,7 @@ class EmergencyConditionsUseCases(UseCases):
     ) -> int:
         return self._command(
             "record_emergency_conditions", actor, "emergency-conditions", self.load_emergency_conditions,
-            expected_version, payload, change, label="emergency conditions",
+            expected_version, payload, change, label=N_("emergency conditions"),
         )
 
     def declare_emergency_conditions(

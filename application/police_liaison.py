@@ -33,7 +33,7 @@ class PoliceLiaisonUseCases(UseCases):
         """The matter with all it recorded (at `version`), folded from its events: the aggregate keeps no texts."""
         record = LiaisonRecord.of(self.events.get(PoliceLiaison.id_for(liaison_id), lte=version))
         if not record.version:
-            raise DomainError(Rule.NOT_FOUND, f"there is no police liaison {liaison_id}")
+            raise DomainError(Rule.NOT_FOUND, "there is no police liaison {liaison_id}", {"liaison_id": liaison_id})
         return record
 
     def _change_liaison(
@@ -101,7 +101,7 @@ class PoliceLiaisonUseCases(UseCases):
 
         def attempt(now: datetime) -> list[Aggregate]:
             if PoliceLiaison.id_for(liaison_id) in self.repository:
-                raise DomainError(Rule.ALREADY_EXISTS, f"police liaison {liaison_id} is already open")
+                raise DomainError(Rule.ALREADY_EXISTS, "police liaison {liaison_id} is already open", {"liaison_id": liaison_id})
             if crisis_id is not None:
                 self.load_crisis(crisis_id).check_open()
             liaison = PoliceLiaison.open(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from domain.shared import DomainError, Rule
+from domain.shared import DomainError, N_, Rule
 
 
 class Role(StrEnum):
@@ -20,13 +20,13 @@ class Role(StrEnum):
 
 
 ROLE_WORDS = {
-    Role.DUTY_OFFICER: "duty officers",
-    Role.PREPAREDNESS_MANAGER: "preparedness managers",
-    Role.DIVISION_CONTACT: "division contacts",
-    Role.POLICE_COORDINATOR: "police coordinators",
-    Role.LEADERSHIP: "leadership readers",
-    Role.AUDITOR: "auditors",
-    Role.ADMIN: "admins",
+    Role.DUTY_OFFICER: N_("duty officers"),
+    Role.PREPAREDNESS_MANAGER: N_("preparedness managers"),
+    Role.DIVISION_CONTACT: N_("division contacts"),
+    Role.POLICE_COORDINATOR: N_("police coordinators"),
+    Role.LEADERSHIP: N_("leadership readers"),
+    Role.AUDITOR: N_("auditors"),
+    Role.ADMIN: N_("admins"),
 }
 
 RUNS_CRISES = frozenset({Role.DUTY_OFFICER, Role.PREPAREDNESS_MANAGER})
@@ -48,12 +48,12 @@ class Actor:
 
 
 def refuse(actor: Actor, what: str, hint: str = "") -> DomainError:
-    who = ROLE_WORDS[actor.role]
+    said = {"who": ROLE_WORDS[actor.role], "what": N_(what), "hint": N_(hint)}
     if actor.is_read_only and actor.role is not Role.ADMIN:
-        sentence = f"{who} are read-only; {hint or what + ' is not theirs to do'}"
+        template = N_("{who} are read-only; {hint}") if hint else N_("{who} are read-only; {what} is not theirs to do")
     else:
-        sentence = f"{who} may not {what}" + (f"; {hint}" if hint else "")
-    return DomainError(Rule.FORBIDDEN_ROLE, sentence, role=str(actor.role))
+        template = N_("{who} may not {what}; {hint}") if hint else N_("{who} may not {what}")
+    return DomainError(Rule.FORBIDDEN_ROLE, template, said, role=str(actor.role))
 
 
 def require_role(actor: Actor, roles: frozenset[Role] | set[Role], what: str, hint: str = "") -> None:
@@ -70,21 +70,21 @@ def require_own_unit(actor: Actor, unit: str, what: str) -> None:
     if actor.role is Role.DIVISION_CONTACT:
         raise DomainError(
             Rule.FORBIDDEN_ROLE,
-            f"the division contact of {actor.unit} may not {what} for {unit}",
+            "the division contact of {actor_unit} may not {what} for {unit}", {"actor_unit": actor.unit, "what": N_(what), "unit": unit},
             role=str(actor.role),
         )
-    raise refuse(actor, what, "this is done by the unit's division contact or the preparedness manager")
+    raise refuse(actor, what, N_("this is done by the unit's division contact or the preparedness manager"))
 
 
 def role_hint(actor: Actor) -> str:
     """Who does instead what this actor may not."""
     if actor.role is Role.LEADERSHIP:
-        return "decisions are recorded by a duty officer for the competent decision-maker"
+        return N_("decisions are recorded by a duty officer for the competent decision-maker")
     if actor.role is Role.AUDITOR:
-        return "auditors read and verify; they write nothing"
+        return N_("auditors read and verify; they write nothing")
     if actor.role is Role.ADMIN:
-        return "admins manage users and tokens only"
-    return "this is done by a duty officer or the preparedness manager"
+        return N_("admins manage users and tokens only")
+    return N_("this is done by a duty officer or the preparedness manager")
 
 
 def require_writer(actor: Actor, what: str) -> None:
@@ -97,15 +97,15 @@ def require_auditor(actor: Actor, what: str) -> None:
     """History, refused attempts, disclosures, verification and exports are the auditors'."""
     if actor.role is not Role.AUDITOR:
         raise DomainError(
-            Rule.FORBIDDEN_ROLE, f"{ROLE_WORDS[actor.role]} may not {what}; that is for auditors", role=str(actor.role)
+            Rule.FORBIDDEN_ROLE, "{role_words} may not {what}; that is for auditors", {"role_words": ROLE_WORDS[actor.role], "what": N_(what)}, role=str(actor.role)
         )
 
 
 WRITERS = frozenset(Role) - {Role.LEADERSHIP, Role.AUDITOR, Role.ADMIN}
 AUDITORS = frozenset({Role.AUDITOR})
 UNIT_KEEPERS = frozenset({Role.DIVISION_CONTACT, Role.PREPAREDNESS_MANAGER})
-ADMIN_HINT = "admins manage users and tokens only"
-POLICE_HINT = "this is the police coordinator's"
+ADMIN_HINT = N_("admins manage users and tokens only")
+POLICE_HINT = N_("this is the police coordinator's")
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ PERMISSIONS: dict[str, Permission] = {
     "record_information_shared": _police("keep police requests"),
     # emergency conditions
     "record_emergency_conditions": Permission(
-        frozenset({Role.PREPAREDNESS_MANAGER}), "record emergency conditions", "the preparedness manager records them"
+        frozenset({Role.PREPAREDNESS_MANAGER}), "record emergency conditions", N_("the preparedness manager records them")
     ),
     # any write at all: read-only roles are refused before the body is looked at
     "write": Permission(WRITERS, "record anything"),

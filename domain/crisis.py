@@ -18,6 +18,7 @@ from domain.shared import (
     PUBLIC,
     Classification,
     DomainError,
+    N_,
     Policy,
     Rule,
     check_due_time,
@@ -320,7 +321,7 @@ class Crisis(Record):
         required_text(crisis_id, "the crisis id")
         required_text(title, "the title")
         if category not in CATEGORIES:
-            raise DomainError(Rule.INVALID_INPUT, f"category {category!r} is not one of {', '.join(CATEGORIES)}")
+            raise DomainError(Rule.INVALID_INPUT, "category {category!r} is not one of {categories}", {"category": category, "categories": ', '.join(CATEGORIES)})
         policy.check_severity(severity)
         _check_condition(condition, emergency_conditions_in_force)
         check_entry_time(occurred_at, now, policy.time, late_entry_reason=late_entry_reason)
@@ -357,7 +358,7 @@ class Crisis(Record):
         policy.check_severity(to_severity)
         self.check_time(occurred_at, now, policy, late_entry_reason)
         if to_severity == self.severity:
-            raise DomainError(Rule.INVALID_TRANSITION, f"{self.crisis_id} is already at severity {to_severity}")
+            raise DomainError(Rule.INVALID_TRANSITION, "{crisis_id} is already at severity {to_severity}", {"crisis_id": self.crisis_id, "to_severity": to_severity})
         self.trigger_event(
             self.SeverityChanged,
             from_severity=self.severity,
@@ -385,7 +386,7 @@ class Crisis(Record):
         _check_condition(to_condition, emergency_conditions_in_force)
         self.check_time(occurred_at, now, policy, late_entry_reason)
         if to_condition == self.condition:
-            raise DomainError(Rule.INVALID_TRANSITION, f"{self.crisis_id} is already under {to_condition}")
+            raise DomainError(Rule.INVALID_TRANSITION, "{crisis_id} is already under {to_condition}", {"crisis_id": self.crisis_id, "to_condition": to_condition})
         self.trigger_event(
             self.ConditionChanged,
             from_condition=self.condition,
@@ -410,14 +411,14 @@ class Crisis(Record):
         if self.status == RESOLVED:
             open_actions = sorted(i for i, a in self.actions.items() if a.status == "OPEN")
             if open_actions:
-                raise DomainError(Rule.OPEN_ITEMS, f"open actions: [{', '.join(open_actions)}]")
+                raise DomainError(Rule.OPEN_ITEMS, "open actions: [{open_actions}]", {"open_actions": ', '.join(open_actions)})
             if self.open_police_requests:
                 requests = ", ".join(sorted(self.open_police_requests))
-                raise DomainError(Rule.OPEN_ITEMS, f"open police requests: [{requests}]")
+                raise DomainError(Rule.OPEN_ITEMS, "open police requests: [{requests}]", {"requests": requests})
             if self.active_plans:
                 plans = ", ".join(sorted(self.active_plans))
                 raise DomainError(
-                    Rule.PLAN_STILL_ACTIVE, f"{plans} still active; the unit deactivates it before the crisis can close"
+                    Rule.PLAN_STILL_ACTIVE, "{plans} still active; the unit deactivates it before the crisis can close", {"plans": plans}
                 )
         self._move(CLOSED, {RESOLVED}, **kwargs)
 
@@ -454,12 +455,12 @@ class Crisis(Record):
         self.check_open()
         required_text(reason, "the reason for striking the entry through")
         if not 1 <= number <= self.entries:
-            raise DomainError(Rule.NOT_FOUND, f"{self.crisis_id} has no log entry #{number}")
+            raise DomainError(Rule.NOT_FOUND, "{crisis_id} has no log entry #{number}", {"crisis_id": self.crisis_id, "number": number})
         struck_by = self.struck.get(str(number))
         if struck_by is not None:
             raise DomainError(
                 Rule.IMMUTABLE_RECORD,
-                f"log entry #{number} was already struck through by {struck_by}; entries are never changed",
+                "log entry #{number} was already struck through by {struck_by}; entries are never changed", {"number": number, "struck_by": struck_by},
             )
         self.trigger_event(self.LogEntryStruck, number=number, reason=reason, actor=actor, recorded_at=now)
 
@@ -483,14 +484,14 @@ class Crisis(Record):
         required_text(task, "the task")
         self.check_time(occurred_at, now, policy, late_entry_reason)
         if action_id in self.actions:
-            raise DomainError(Rule.ALREADY_EXISTS, f"{self.crisis_id} already has an action {action_id}")
+            raise DomainError(Rule.ALREADY_EXISTS, "{crisis_id} already has an action {action_id}", {"crisis_id": self.crisis_id, "action_id": action_id})
         if due_at is None:
-            raise DomainError(Rule.INVALID_DUE_TIME, f"action {action_id} needs a due time after its assignment")
+            raise DomainError(Rule.INVALID_DUE_TIME, "action {action_id} needs a due time after its assignment", {"action_id": action_id})
         check_due_time(due_at, now, policy.time, "due_at")
         if due_at <= occurred_at:
             raise DomainError(
                 Rule.INVALID_DUE_TIME,
-                f"due time {display(due_at)} must be after the time of assignment {display(occurred_at)}",
+                "due time {due_at} must be after the time of assignment {occurred_at}", {"due_at": display(due_at), "occurred_at": display(occurred_at)},
             )
         self.trigger_event(
             self.ActionAssigned,
@@ -509,7 +510,7 @@ class Crisis(Record):
         try:
             return self.actions[action_id]
         except KeyError:
-            raise DomainError(Rule.NOT_FOUND, f"{self.crisis_id} has no action {action_id}") from None
+            raise DomainError(Rule.NOT_FOUND, "{crisis_id} has no action {action_id}", {"crisis_id": self.crisis_id, "action_id": action_id}) from None
 
     def complete_action(self, **kwargs: object) -> None:
         self._close_action("COMPLETED", **kwargs)
@@ -536,16 +537,17 @@ class Crisis(Record):
         number = expected if number is None else number
         if number < expected:
             issued = self.situation_reports[number - 1] if number >= 1 else None
-            said = f"already issued {clock_time(issued.occurred_at)} by {issued.actor}" if issued else "is not valid"
-            raise DomainError(Rule.DUPLICATE_SEQUENCE, f"sitrep #{number} {said}; next is #{expected}")
+            if issued is None:
+                raise DomainError(Rule.DUPLICATE_SEQUENCE, "sitrep #{number} is not valid; next is #{expected}", {"number": number, "expected": expected})
+            raise DomainError(Rule.DUPLICATE_SEQUENCE, "sitrep #{number} already issued {at} by {actor}; next is #{expected}", {"number": number, "at": clock_time(issued.occurred_at), "actor": issued.actor, "expected": expected})
         if number > expected:
             raise DomainError(
-                Rule.DUPLICATE_SEQUENCE, f"sitrep #{number} would skip a number; next is #{expected}"
+                Rule.DUPLICATE_SEQUENCE, "sitrep #{number} would skip a number; next is #{expected}", {"number": number, "expected": expected}
             )
         check_due_time(next_due_at, now, policy.time, "next_due_at")
         if next_due_at is not None and next_due_at <= occurred_at:
             raise DomainError(
-                Rule.INVALID_DUE_TIME, f"the next report's due time {display(next_due_at)} must be after this one"
+                Rule.INVALID_DUE_TIME, "the next report's due time {next_due_at} must be after this one", {"next_due_at": display(next_due_at)}
             )
         self.trigger_event(
             self.SituationReportIssued,
@@ -590,23 +592,23 @@ class Crisis(Record):
         if decision_id in self.decisions:
             raise DomainError(
                 Rule.IMMUTABLE_RECORD,
-                f"decision {decision_id} is already recorded and cannot be changed; supersede it with a new decision",
+                "decision {decision_id} is already recorded and cannot be changed; supersede it with a new decision", {"decision_id": decision_id},
             )
         if supersedes is not None:
             if supersedes not in self.decisions:
                 raise DomainError(
                     Rule.WRONG_CRISIS,
-                    f"{supersedes} is not a decision of {self.crisis_id}; a decision is superseded within its own crisis",
+                    "{supersedes} is not a decision of {crisis_id}; a decision is superseded within its own crisis", {"supersedes": supersedes, "crisis_id": self.crisis_id},
                 )
             successor = self.decisions[supersedes]
             if successor:
                 raise DomainError(
                     Rule.IMMUTABLE_RECORD,
-                    f"{supersedes} was already superseded by {successor}; supersede {successor} instead",
+                    "{supersedes} was already superseded by {superseded_by}; supersede {superseded_by} instead", {"supersedes": supersedes, "superseded_by": successor},
                 )
         check_due_time(review_at, now, policy.time, "review_at")
         if review_at is not None and review_at <= occurred_at:
-            raise DomainError(Rule.INVALID_DUE_TIME, f"review time {display(review_at)} must be after the decision")
+            raise DomainError(Rule.INVALID_DUE_TIME, "review time {review_at} must be after the decision", {"review_at": display(review_at)})
         self.trigger_event(
             self.DecisionRecorded,
             decision_id=decision_id,
@@ -638,7 +640,7 @@ class Crisis(Record):
     ) -> None:
         self.check_open()
         if decision_id not in self.decisions:
-            raise DomainError(Rule.NOT_FOUND, f"{self.crisis_id} has no decision {decision_id}")
+            raise DomainError(Rule.NOT_FOUND, "{crisis_id} has no decision {decision_id}", {"crisis_id": self.crisis_id, "decision_id": decision_id})
         required_text(outcome, "the review outcome")
         self.check_time(occurred_at, now, policy, late_entry_reason)
         self.trigger_event(
@@ -687,13 +689,13 @@ class Crisis(Record):
         if self.status != CLOSED:
             raise DomainError(
                 Rule.CRISIS_NOT_CLOSED,
-                f"{self.crisis_id} is {self.status}; the after-action review is recorded once it is CLOSED",
+                "{crisis_id} is {status}; the after-action review is recorded once it is CLOSED", {"crisis_id": self.crisis_id, "status": self.status},
             )
         if self.after_action_review is not None:
             raise DomainError(
                 Rule.IMMUTABLE_RECORD,
-                f"the after-action review of {self.crisis_id} was recorded by {self.after_action_review.actor} "
-                f"at {display(self.after_action_review.recorded_at)}; it is recorded once",
+                "the after-action review of {crisis_id} was recorded by {actor} "
+                "at {recorded_at}; it is recorded once", {"crisis_id": self.crisis_id, "actor": self.after_action_review.actor, "recorded_at": display(self.after_action_review.recorded_at)},
             )
         if not [f for f in findings if f.strip()]:
             raise DomainError(Rule.INVALID_INPUT, "an after-action review records at least one finding")
@@ -756,7 +758,7 @@ class Crisis(Record):
         if self.status == CLOSED:
             raise DomainError(
                 Rule.CRISIS_CLOSED,
-                f"{self.crisis_id} is CLOSED; only the after-action review can be recorded now",
+                "{crisis_id} is CLOSED; only the after-action review can be recorded now", {"crisis_id": self.crisis_id},
             )
 
     def check_time(
@@ -768,7 +770,7 @@ class Crisis(Record):
             policy.time,
             late_entry_reason=late_entry_reason,
             not_before=self.declared_at,
-            not_before_label=f"{self.crisis_id} was declared",
+            not_before_label=N_("{crisis_id} was declared", crisis_id=self.crisis_id),
         )
 
     def _move(
@@ -787,7 +789,7 @@ class Crisis(Record):
         if self.status not in allowed_from:
             raise DomainError(
                 Rule.INVALID_TRANSITION,
-                f"{self.crisis_id} is {self.status}; it can become {to_status} only from {' or '.join(sorted(allowed_from))}",
+                "{crisis_id} is {status}; it can become {to_status} only from {allowed_from}", {"crisis_id": self.crisis_id, "status": self.status, "to_status": to_status, "allowed_from": ' or '.join(sorted(allowed_from))},
             )
         self.check_time(occurred_at, now, policy, late_entry_reason)
         self.trigger_event(
@@ -818,8 +820,8 @@ class Crisis(Record):
         if action.status != "OPEN":
             raise DomainError(
                 Rule.ACTION_NOT_OPEN,
-                f"action {action_id} was already {action.status.lower()} by {action.closed_by} "
-                f"at {display(action.closed_at)}",
+                "action {action_id} was already {action_status} by {closed_by} "
+                "at {closed_at}", {"action_id": action_id, "action_status": action.status.lower(), "closed_by": action.closed_by, "closed_at": display(action.closed_at)},
             )
         self.check_time(occurred_at, now, policy, late_entry_reason)
         self.trigger_event(
@@ -836,7 +838,7 @@ class Crisis(Record):
 
 def _check_condition(condition: str, emergency_conditions_in_force: bool) -> None:
     if condition not in CONDITIONS:
-        raise DomainError(Rule.INVALID_INPUT, f"condition {condition!r} is not one of {', '.join(CONDITIONS)}")
+        raise DomainError(Rule.INVALID_INPUT, "condition {condition!r} is not one of {conditions}", {"condition": condition, "conditions": ', '.join(CONDITIONS)})
     if condition == "EMERGENCY_CONDITIONS" and not emergency_conditions_in_force:
         raise DomainError(
             Rule.NO_EMERGENCY_CONDITIONS,

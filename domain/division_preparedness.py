@@ -22,6 +22,7 @@ from domain.shared import (
     PUBLIC,
     Classification,
     DomainError,
+    N_,
     Policy,
     Rule,
     check_due_time,
@@ -264,14 +265,14 @@ class DivisionPreparedness(Record):
         if from_level is not None and from_level != self.readiness:
             raise DomainError(
                 Rule.INVALID_TRANSITION,
-                f"{self.unit} is at {self.readiness}, not {from_level}; reload and decide again",
+                "{unit} is at {readiness}, not {from_level}; reload and decide again", {"unit": self.unit, "readiness": self.readiness, "from_level": from_level},
             )
         if to_level == self.readiness:
-            raise DomainError(Rule.INVALID_TRANSITION, f"{self.unit} is already at {to_level}")
+            raise DomainError(Rule.INVALID_TRANSITION, "{unit} is already at {to_level}", {"unit": self.unit, "to_level": to_level})
         if to_level == policy.readiness_ladder[-1] and not emergency_conditions_in_force:
             raise DomainError(
                 Rule.NO_EMERGENCY_CONDITIONS,
-                f"{to_level} readiness applies only while emergency conditions are recorded as in force",
+                "{to_level} readiness applies only while emergency conditions are recorded as in force", {"to_level": to_level},
             )
         check_entry_time(occurred_at, now, policy.time, late_entry_reason=late_entry_reason)
         self.trigger_event(
@@ -304,25 +305,25 @@ class DivisionPreparedness(Record):
         required_text(plan_id, "the plan id")
         required_text(title, "the plan title")
         if plan_id in self.plans:
-            raise DomainError(Rule.ALREADY_EXISTS, f"{self.unit} already has a plan {plan_id}")
+            raise DomainError(Rule.ALREADY_EXISTS, "{unit} already has a plan {plan_id}", {"unit": self.unit, "plan_id": plan_id})
         if not critical_functions:
             raise DomainError(Rule.INVALID_INPUT, "a continuity plan covers at least one critical function")
         for number, function in enumerate(critical_functions, 1):  # named by number: a name may be classified
             required_text(function.name, "the critical function's name")
             if function.mtpd_minutes <= 0 or function.rto_minutes <= 0:
-                raise DomainError(Rule.INVALID_INPUT, f"MTPD and RTO of critical function #{number} must be positive")
+                raise DomainError(Rule.INVALID_INPUT, "MTPD and RTO of critical function #{number} must be positive", {"number": number})
             if function.mtpd_minutes > MAX_MTPD_MINUTES:
                 raise DomainError(
                     Rule.OUT_OF_RANGE,
-                    f"the MTPD of critical function #{number} ({function.mtpd_minutes} min) is longer than a year "
-                    f"({MAX_MTPD_MINUTES} min); a plan for a longer disruption is not a continuity plan",
+                    "the MTPD of critical function #{number} ({mtpd_minutes} min) is longer than a year "
+                    "({max_mtpd_minutes} min); a plan for a longer disruption is not a continuity plan", {"number": number, "mtpd_minutes": function.mtpd_minutes, "max_mtpd_minutes": MAX_MTPD_MINUTES},
                     field="mtpd_minutes",
                 )
             if function.rto_minutes > function.mtpd_minutes:
                 raise DomainError(
                     Rule.INVALID_RTO,
-                    f"the RTO of critical function #{number} ({function.rto_minutes} min) exceeds its MTPD "
-                    f"({function.mtpd_minutes} min); recovery must come within the tolerable period",
+                    "the RTO of critical function #{number} ({rto_minutes} min) exceeds its MTPD "
+                    "({mtpd_minutes} min); recovery must come within the tolerable period", {"number": number, "rto_minutes": function.rto_minutes, "mtpd_minutes": function.mtpd_minutes},
                 )
         check_due_time(next_review_due, now, policy.time, "next_review_due")
         self.trigger_event(
@@ -341,7 +342,7 @@ class DivisionPreparedness(Record):
         try:
             return self.plans[plan_id]
         except KeyError:
-            raise DomainError(Rule.NOT_FOUND, f"{self.unit} has no continuity plan {plan_id}") from None
+            raise DomainError(Rule.NOT_FOUND, "{unit} has no continuity plan {plan_id}", {"unit": self.unit, "plan_id": plan_id}) from None
 
     def approve_plan(
         self, *, plan_id: str, approved_by: str, occurred_at: datetime, policy: Policy, actor: str, now: datetime
@@ -350,7 +351,7 @@ class DivisionPreparedness(Record):
         required_text(approved_by, "approved by")
         check_entry_time(occurred_at, now, policy.time, late_entry_reason="approval record")
         if plan.status == "APPROVED":
-            raise DomainError(Rule.INVALID_TRANSITION, f"{plan_id} is already approved")
+            raise DomainError(Rule.INVALID_TRANSITION, "{plan_id} is already approved", {"plan_id": plan_id})
         self.trigger_event(
             self.PlanApproved,
             plan_id=plan_id,
@@ -423,11 +424,11 @@ class DivisionPreparedness(Record):
     ) -> None:
         plan = self.plan(plan_id)
         if plan.status != "APPROVED":
-            raise DomainError(Rule.PLAN_NOT_APPROVED, f"{plan_id} is a {plan.status} plan; approve it before activating")
+            raise DomainError(Rule.PLAN_NOT_APPROVED, "{plan_id} is a {plan_status} plan; approve it before activating", {"plan_id": plan_id, "plan_status": plan.status})
         if plan.active_for is not None:
             raise DomainError(
                 Rule.INVALID_TRANSITION,
-                f"{plan_id} is already active for {plan.active_for} since {display(plan.activated_at)}",
+                "{plan_id} is already active for {active_for} since {activated_at}", {"plan_id": plan_id, "active_for": plan.active_for, "activated_at": display(plan.activated_at)},
             )
         check_entry_time(occurred_at, now, policy.time, late_entry_reason=late_entry_reason)
         self.trigger_event(
@@ -453,14 +454,14 @@ class DivisionPreparedness(Record):
     ) -> str:
         plan = self.plan(plan_id)
         if plan.active_for is None:
-            raise DomainError(Rule.PLAN_NOT_ACTIVE, f"{plan_id} is not active")
+            raise DomainError(Rule.PLAN_NOT_ACTIVE, "{plan_id} is not active", {"plan_id": plan_id})
         check_entry_time(
             occurred_at,
             now,
             policy.time,
             late_entry_reason=late_entry_reason,
             not_before=plan.activated_at,
-            not_before_label=f"{plan_id} was activated",
+            not_before_label=N_("{plan_id} was activated", plan_id=plan_id),
         )
         crisis_id = plan.active_for
         self.trigger_event(

@@ -72,7 +72,7 @@ class EmergencyConditions(Record):
     ) -> None:
         required_text(basis, "the basis (the Government's decree under the Emergency Powers Act)")
         if self.in_force:
-            raise DomainError(Rule.INVALID_TRANSITION, f"emergency conditions are in force since {display(self.since)}")
+            raise DomainError(Rule.INVALID_TRANSITION, "emergency conditions are in force since {since}", {"since": display(self.since)})
         check_entry_time(occurred_at, now, policy.time, late_entry_reason=late_entry_reason)
         self.trigger_event(
             self.DeclaredInForce,

@@ -18,6 +18,7 @@ from domain.shared import (
     PUBLIC,
     Classification,
     DomainError,
+    N_,
     Policy,
     Rule,
     check_entry_time,
@@ -223,23 +224,23 @@ class PoliceLiaison(Record):
         required_text(request_id, "the request id")
         required_text(subject, "the subject")
         if direction not in DIRECTIONS:
-            raise DomainError(Rule.INVALID_INPUT, f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
+            raise DomainError(Rule.INVALID_INPUT, "direction {direction!r} is not one of {directions}", {"direction": direction, "directions": ', '.join(DIRECTIONS)})
         if request_type not in REQUEST_TYPES:
-            raise DomainError(Rule.INVALID_INPUT, f"type {request_type!r} is not one of {', '.join(REQUEST_TYPES)}")
+            raise DomainError(Rule.INVALID_INPUT, "type {request_type!r} is not one of {request_types}", {"request_type": request_type, "request_types": ', '.join(REQUEST_TYPES)})
         if request_type == "EXECUTIVE_ASSISTANCE" and not (legal_basis or "").strip():
             raise DomainError(
                 Rule.LEGAL_BASIS_REQUIRED,
                 "a request for executive assistance states its legal basis (e.g. \"Police Act 9:1\")",
             )
         if request_id in self.requests:
-            raise DomainError(Rule.ALREADY_EXISTS, f"{self.liaison_id} already has a request {request_id}")
+            raise DomainError(Rule.ALREADY_EXISTS, "{liaison_id} already has a request {request_id}", {"liaison_id": self.liaison_id, "request_id": request_id})
         check_entry_time(
             occurred_at,
             now,
             policy.time,
             late_entry_reason=late_entry_reason,
             not_before=not_before,
-            not_before_label=f"{self.crisis_id} was declared",
+            not_before_label=N_("{crisis_id} was declared", crisis_id=self.crisis_id),
         )
         self.trigger_event(
             self.RequestRaised,
@@ -259,7 +260,7 @@ class PoliceLiaison(Record):
         try:
             return self.requests[request_id]
         except KeyError:
-            raise DomainError(Rule.NOT_FOUND, f"{self.liaison_id} has no request {request_id}") from None
+            raise DomainError(Rule.NOT_FOUND, "{liaison_id} has no request {request_id}", {"liaison_id": self.liaison_id, "request_id": request_id}) from None
 
     def answer_request(self, *, answered_by: str | None = None, **kwargs: object) -> None:
         self._close(self.RequestAnswered, answered_by=answered_by, **kwargs)
@@ -327,8 +328,8 @@ class PoliceLiaison(Record):
         if request.status != "OPEN":
             raise DomainError(
                 Rule.ALREADY_ANSWERED,
-                f"{request_id} {request.status.lower()} {display(request.closed_at)}; "
-                "use a log entry or a new request",
+                "{request_id} {request_status} {closed_at}; "
+                "use a log entry or a new request", {"request_id": request_id, "request_status": request.status.lower(), "closed_at": display(request.closed_at)},
             )
         if event_class is self.RequestAnswered:
             required_text(response, "the answer")
@@ -338,7 +339,7 @@ class PoliceLiaison(Record):
             policy.time,
             late_entry_reason=late_entry_reason,
             not_before=request.raised_at,
-            not_before_label=f"{request_id} was raised",
+            not_before_label=N_("{request_id} was raised", request_id=request_id),
         )
         self.trigger_event(
             event_class,

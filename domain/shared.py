@@ -65,16 +65,38 @@ class Rule(StrEnum):
 
 
 class DomainError(Exception):
-    """A command refused by a rule. `message` is a sentence a duty officer understands."""
+    """A command refused by a rule. `message` is a sentence a duty officer understands: the English `template`
+    with its `params` filled in (`"{unit} is not a city unit", {"unit": code}`), so that the interfaces can say
+    it in another language. `details` are further members of the problem detail answered."""
 
-    def __init__(self, rule: Rule, message: str, **details: object) -> None:
-        super().__init__(message)
+    def __init__(self, rule: Rule, template: str, params: dict[str, object] | None = None, /, **details: object) -> None:
         self.rule = rule
-        self.message = message
+        self.template = template
+        self.params = params or {}
+        self.message = template.format_map(self.params) if self.params else template
+        super().__init__(self.message)
         self.details = details
 
     def __repr__(self) -> str:
         return f"DomainError({self.rule}, {self.message!r})"
+
+
+class Words(str):
+    """Words of ours inside a message (a role's name, what was refused, a record's label): in English as a str,
+    and said in the reader's language by the interfaces, from `template` and `params` (interfaces/locale)."""
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, params: dict[str, object] | None = None) -> Words:
+        words = super().__new__(cls, template.format_map(params) if params else template)
+        words.template, words.params = template, params or {}
+        return words
+
+
+def N_(template: str, /, **params: object) -> Words:
+    """Marks an English message of ours for the catalogs (interfaces/locale), with its parameters if any."""
+    return Words(template, params)
 
 
 # --- time -----------------------------------------------------------------------------------------
@@ -105,24 +127,22 @@ def parse_instant(text: str, field_name: str = "time") -> datetime:
     except (TypeError, ValueError):
         raise DomainError(
             Rule.INVALID_INPUT,
-            f"{field_name} {text!r} is not an ISO-8601 time such as 2025-10-26T03:30+03:00",
+            "{field_name} {text!r} is not an ISO-8601 time such as 2025-10-26T03:30+03:00", {"field_name": field_name, "text": text},
             field=field_name,
         ) from None
     if value.tzinfo is None or value.utcoffset() is None:
         first = value.replace(tzinfo=HELSINKI, fold=0)
         second = value.replace(tzinfo=HELSINKI, fold=1)
-        clock = value.strftime("%H:%M")
+        said = {"clock": value.strftime("%H:%M"), "date": value.date().isoformat(), "field_name": field_name, "text": text}
         if in_helsinki(first.astimezone(timezone.utc)).replace(tzinfo=None) != value:
             # The spring change skips this reading (03:00 jumps to 04:00): it never occurs.
-            message = f"{clock} does not occur in Europe/Helsinki on {value.date().isoformat()}; give an offset"
+            template = N_("{clock} does not occur in Europe/Helsinki on {date}; give an offset")
         elif first.utcoffset() != second.utcoffset():
-            message = f"{clock} occurs twice in Europe/Helsinki on {value.date().isoformat()}; give an offset"
+            template = N_("{clock} occurs twice in Europe/Helsinki on {date}; give an offset")
         else:
-            message = (
-                f"{field_name} {text} has no UTC offset; give one, e.g. "
-                f"{value.strftime('%Y-%m-%dT%H:%M')}{format_offset(first)}"
-            )
-        raise DomainError(Rule.AMBIGUOUS_TIME, message, field=field_name)
+            template = N_("{field_name} {text} has no UTC offset; give one, e.g. {example}")
+            said["example"] = f"{value.strftime('%Y-%m-%dT%H:%M')}{format_offset(first)}"
+        raise DomainError(Rule.AMBIGUOUS_TIME, template, said, field=field_name)
     return value
 
 
@@ -171,8 +191,8 @@ def check_window(moment: datetime, now: datetime, window: timedelta, field_name:
     if abs(moment - now) > window:
         raise DomainError(
             Rule.OUT_OF_RANGE,
-            f"{field_name} {moment.isoformat()} is more than {window.days // 366} years from the server clock "
-            f"({display(now)})",
+            "{field_name} {moment} is more than {years} years from the server clock "
+            "({now})", {"field_name": field_name, "moment": moment.isoformat(), "years": window.days // 366, "now": display(now)},
             field=field_name,
         )
     return moment
@@ -200,19 +220,19 @@ def check_entry_time(
     if occurred_at - now > rules.max_clock_skew:
         raise DomainError(
             Rule.FUTURE_TIMESTAMP,
-            f"occurredAt is {format_duration(occurred_at - now)} after server time "
-            f"({display(occurred_at)} given, server clock {display(now)})",
+            "occurredAt is {ahead} after server time "
+            "({occurred_at} given, server clock {now})", {"ahead": format_duration(occurred_at - now), "occurred_at": display(occurred_at), "now": display(now)},
         )
     if not_before is not None and occurred_at < not_before:
         raise DomainError(
             Rule.BEFORE_CRISIS_START,
-            f"occurredAt {clock_time(occurred_at)} is before {not_before_label} at {clock_time(not_before)}",
+            "occurredAt {occurred_at} is before {not_before_label} at {not_before}", {"occurred_at": clock_time(occurred_at), "not_before_label": not_before_label, "not_before": clock_time(not_before)},
         )
     if now - occurred_at > rules.late_entry_after and not (late_entry_reason or "").strip():
         raise DomainError(
             Rule.LATE_ENTRY_REASON_REQUIRED,
-            f"this entry is recorded {format_duration(now - occurred_at)} after it happened; "
-            f"give a late-entry reason (required after {format_duration(rules.late_entry_after)})",
+            "this entry is recorded {late_by} after it happened; "
+            "give a late-entry reason (required after {required_after})", {"late_by": format_duration(now - occurred_at), "required_after": format_duration(rules.late_entry_after)},
         )
 
 
@@ -269,7 +289,7 @@ class Classification:
                     "city-originated records cannot carry a TL class; use SECRET with a JulkL 24 § basis",
                 )
             return cls("RECEIVED", legal_basis=legal_basis, marking=marking.strip(), originator=originator.strip())
-        raise DomainError(Rule.INVALID_INPUT, f"classification {level!r} is not PUBLIC, SECRET or RECEIVED")
+        raise DomainError(Rule.INVALID_INPUT, "classification {level!r} is not PUBLIC, SECRET or RECEIVED", {"level": level})
 
     @property
     def is_public(self) -> bool:
@@ -314,15 +334,15 @@ class UnitRegistry:
         if code in self.units:
             return code
         if code in self.retired:
-            raise DomainError(Rule.UNKNOWN_UNIT, f"{code} is not a city unit: {self.retired[code]}")
+            raise DomainError(Rule.UNKNOWN_UNIT, "{code} is not a city unit: {reason}", {"code": code, "reason": self.retired[code]})
         if code in self.partners:
             raise DomainError(
                 Rule.UNKNOWN_UNIT,
-                f"{code} ({self.partners[code]}) is an external partner, not a city unit: "
-                "record a request or a log entry instead",
+                "{code} ({partner}) is an external partner, not a city unit: "
+                "record a request or a log entry instead", {"code": code, "partner": self.partners[code]},
             )
         raise DomainError(
-            Rule.UNKNOWN_UNIT, f"{code} is not a city unit; units are {', '.join(sorted(self.units))}"
+            Rule.UNKNOWN_UNIT, "{code} is not a city unit; units are {units}", {"code": code, "units": ', '.join(sorted(self.units))}
         )
 
 
@@ -371,14 +391,14 @@ class Policy:
         if severity not in self.severities:
             raise DomainError(
                 Rule.INVALID_SEVERITY,
-                f"severity {severity} is not on the scale {self.severities[0]}–{self.severities[-1]}",
+                "severity {severity} is not on the scale {lowest}–{highest}", {"severity": severity, "lowest": self.severities[0], "highest": self.severities[-1]},
             )
         return severity
 
     def check_readiness(self, level: str) -> str:
         if level not in self.readiness_ladder:
             raise DomainError(
-                Rule.INVALID_READINESS, f"readiness {level!r} is not one of {', '.join(self.readiness_ladder)}"
+                Rule.INVALID_READINESS, "readiness {level!r} is not one of {readiness_ladder}", {"level": level, "readiness_ladder": ', '.join(self.readiness_ladder)}
             )
         return level
 
@@ -410,5 +430,5 @@ def is_id(text: object) -> bool:
 
 def required_text(value: str | None, what: str) -> str:
     if not (value or "").strip():
-        raise DomainError(Rule.INVALID_INPUT, f"{what} must not be empty")
+        raise DomainError(Rule.INVALID_INPUT, "{what} must not be empty", {"what": what})
     return value.strip()

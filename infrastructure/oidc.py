@@ -79,7 +79,7 @@ class OidcVerifier:
         self._discovery: dict[str, Any] | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
-        self._unreachable: str | None = None  # why the last fetch of the key set failed, while it is not retried
+        self._unreachable: DomainError | None = None  # why the last fetch of the key set failed, while it is not retried
 
     @property
     def origin(self) -> str:
@@ -97,7 +97,7 @@ class OidcVerifier:
             document = _fetch_json(f"{self.issuer}/.well-known/openid-configuration")
             if str(document.get("issuer", "")).rstrip("/") != self.issuer:
                 raise DomainError(
-                    Rule.UNAUTHENTICATED, f"the discovery document of {self.issuer} names another issuer"
+                    Rule.UNAUTHENTICATED, "the discovery document of {issuer} names another issuer", {"issuer": self.issuer}
                 )
             self._discovery = document
         return self._discovery
@@ -108,9 +108,9 @@ class OidcVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as error:
-            raise _refused(f"this is not a readable JWT ({error})") from None
+            raise _refused("this is not a readable JWT ({error})", {"error": error}) from None
         if header.get("alg") not in ALGORITHMS:
-            raise _refused(f"tokens signed with {header.get('alg')!r} are not accepted")
+            raise _refused("tokens signed with {alg!r} are not accepted", {"alg": header.get("alg")})
         key = self._key(str(header.get("kid", "")))
         try:
             claims = jwt.decode(
@@ -122,25 +122,25 @@ class OidcVerifier:
         except jwt.ImmatureSignatureError:
             raise _refused("this token is not valid yet (nbf or iat in the future)") from None
         except jwt.InvalidAudienceError:
-            raise _refused(f"this token is for another audience, not {self.audience}") from None
+            raise _refused("this token is for another audience, not {audience}", {"audience": self.audience}) from None
         except jwt.InvalidIssuerError:
-            raise _refused(f"this token was not issued by {self.issuer}") from None
+            raise _refused("this token was not issued by {issuer}", {"issuer": self.issuer}) from None
         except jwt.InvalidTokenError as error:
-            raise _refused(f"this token is not valid: {error}") from None
+            raise _refused("this token is not valid: {error}", {"error": error}) from None
         return Verified(self._actor(claims), float(claims["exp"]))
 
     def _actor(self, claims: dict[str, Any]) -> Actor:
         user = claims.get(self.user_claim) or claims.get("sub")
         if not user:
-            raise _refused(f"this token names no user ({self.user_claim} or sub)")
+            raise _refused("this token names no user ({user_claim} or sub)", {"user_claim": self.user_claim})
         groups = claims.get(self.groups_claim) or []
         groups = [groups] if isinstance(groups, str) else list(groups)
         for rule in self.rules:
             if rule.group in groups:
                 return Actor(user=str(user), role=rule.role, unit=rule.unit, clearance=rule.clearance)
         raise _refused(
-            f"none of the groups of {user} ({', '.join(map(str, groups)) or 'none'}) maps to a Valmius role in "
-            "VALMIUS_OIDC_ROLES"
+            "none of the groups of {user} ({groups}) maps to a Valmius role in VALMIUS_OIDC_ROLES",
+            {"user": user, "groups": ", ".join(map(str, groups)) or "none"},
         )
 
     def _key(self, kid: str) -> jwt.PyJWK:
@@ -154,24 +154,24 @@ class OidcVerifier:
                 try:
                     key_set = jwt.PyJWKSet.from_dict(_fetch_json(self.discovery()["jwks_uri"]))
                 except DomainError as error:
-                    self._unreachable = error.message
+                    self._unreachable = error
                     raise
                 self._unreachable = None
                 self._keys = {str(k.key_id or ""): k for k in key_set.keys}
                 key = self._keys.get(kid)
             if key is None and self._unreachable is not None:
-                raise _unavailable(self._unreachable)
+                raise _unavailable(self._unreachable.template, self._unreachable.params)
         if key is None:
-            raise _refused(f"this token is signed with a key ({kid or 'no key id'}) {self.issuer} does not publish")
+            raise _refused("this token is signed with a key ({kid}) {issuer} does not publish", {"kid": kid or "no key id", "issuer": self.issuer})
         return key
 
 
-def _refused(why: str) -> DomainError:
-    return DomainError(Rule.UNAUTHENTICATED, why)
+def _refused(why: str, params: dict[str, object] | None = None) -> DomainError:
+    return DomainError(Rule.UNAUTHENTICATED, why, params)
 
 
-def _unavailable(why: str) -> DomainError:
-    return DomainError(Rule.IDENTITY_PROVIDER_UNAVAILABLE, why, retry_after=RETRY_AFTER_SECONDS)
+def _unavailable(why: str, params: dict[str, object] | None = None) -> DomainError:
+    return DomainError(Rule.IDENTITY_PROVIDER_UNAVAILABLE, why, params, retry_after=RETRY_AFTER_SECONDS)
 
 
 def _fetch_json(url: str) -> dict[str, Any]:
@@ -180,6 +180,6 @@ def _fetch_json(url: str) -> dict[str, Any]:
             return json.loads(answer.read())
     except (OSError, ValueError) as error:
         raise _unavailable(
-            f"the identity provider could not be reached ({error}); your token was not judged: send the request "
-            f"again after Retry-After seconds"
+            "the identity provider could not be reached ({error}); your token was not judged: send the request "
+            "again after Retry-After seconds", {"error": error},
         ) from None

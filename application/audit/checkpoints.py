@@ -97,7 +97,7 @@ class Checkpoint:
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Checkpoint:
         if not isinstance(document, Mapping) or document.get("format", FORMAT) != FORMAT:
-            raise DomainError(Rule.INVALID_INPUT, f"this is not a checkpoint document ({FORMAT})")
+            raise DomainError(Rule.INVALID_INPUT, "this is not a checkpoint document ({format})", {"format": FORMAT})
         try:
             checkpoint = cls(
                 position=int(document["position"]),
@@ -111,7 +111,7 @@ class Checkpoint:
             raise DomainError(
                 Rule.INVALID_INPUT,
                 "a checkpoint document has position, digest, created_at, public_key and signature; "
-                f"this one has a missing or malformed {missing}",
+                "this one has a missing or malformed {missing}", {"missing": missing},
             ) from None
         if checkpoint.position < 1:
             raise DomainError(Rule.INVALID_INPUT, "a checkpoint's position is a log position, 1 or more")

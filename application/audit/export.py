@@ -199,7 +199,7 @@ def export_crisis(
     for (the endpoint or the command), for the manifest."""
     authorise(actor, "export_crisis")
     if Crisis.id_for(crisis_id) not in app.repository:
-        raise DomainError(Rule.NOT_FOUND, f"there is no crisis {crisis_id}")
+        raise DomainError(Rule.NOT_FOUND, "there is no crisis {crisis_id}", {"crisis_id": crisis_id})
     now = app.now()
     position = app.recorder.max_notification_id() or 0
     refusals_up_to = refusals.last_id()

@@ -152,7 +152,7 @@ class EventFilter:
         for kind in self.aggregate_kinds:
             if kind not in AGGREGATE_KINDS:
                 raise DomainError(
-                    Rule.INVALID_INPUT, f"aggregate kind {kind!r} is not one of {', '.join(AGGREGATE_KINDS)}"
+                    Rule.INVALID_INPUT, "aggregate kind {kind!r} is not one of {kinds}", {"kind": kind, "kinds": ', '.join(AGGREGATE_KINDS)}
                 )
         chosen = {
             topic for name, (kind, topic) in EVENT_TYPES.items()
@@ -165,7 +165,7 @@ class EventFilter:
         if unknown:
             raise DomainError(
                 Rule.INVALID_INPUT,
-                f"no event type {', '.join(unknown)}; the types are {', '.join(sorted(EVENT_TYPES))}",
+                "no event type {unknown}; the types are {types}", {"unknown": ', '.join(unknown), "types": ', '.join(sorted(EVENT_TYPES))},
             )
         if (self.aggregate_kinds or self.event_types) and not chosen:
             raise DomainError(Rule.INVALID_INPUT, "no event type is of that aggregate kind")
@@ -238,7 +238,7 @@ class History:
         `next_after`."""
         authorise(actor, "list_events")
         if not 1 <= wanted.limit <= MAX_PAGE:
-            raise DomainError(Rule.INVALID_INPUT, f"limit must be between 1 and {MAX_PAGE}")
+            raise DomainError(Rule.INVALID_INPUT, "limit must be between 1 and {max_limit}", {"max_limit": MAX_PAGE})
         end = self.log.last_position()
         originators, topics = wanted.originators(), wanted.topics()
         names = self.app.policy.units.short_names
@@ -304,18 +304,18 @@ class History:
 
         last = list(self.app.events.get(aggregate_id, desc=True, limit=1))
         if not last:
-            raise DomainError(Rule.NOT_FOUND, f"there is no {label}")
+            raise DomainError(Rule.NOT_FOUND, "there is no {label}", {"label": label})
         latest = last[0].originator_version
         if version is not None:
             if not 1 <= version <= latest:
-                raise DomainError(Rule.NOT_FOUND, f"{label} has versions 1–{latest}, not {version}")
+                raise DomainError(Rule.NOT_FOUND, "{label} has versions 1–{latest}, not {version}", {"label": label, "latest": latest, "version": version})
             chosen, at = event(version), event(version).recorded_at
         else:
             if event(1).recorded_at > as_of:
                 raise DomainError(
                     Rule.NOT_FOUND,
-                    f"{label} was first recorded at {display(event(1).recorded_at, seconds=True)}, "
-                    f"after {display(as_of, seconds=True)}",
+                    "{label} was first recorded at {recorded_at}, "
+                    "after {as_of}", {"label": label, "recorded_at": display(event(1).recorded_at, seconds=True), "as_of": display(as_of, seconds=True)},
                 )
             low, high = 1, latest  # event(low) was recorded by as_of; the one chosen is at most `high`
             while low < high:
@@ -325,7 +325,7 @@ class History:
         try:
             aggregate = self.app.repository.get(aggregate_id, version=chosen.originator_version)
         except AggregateNotFoundError:  # pragma: no cover - the events were just read
-            raise DomainError(Rule.NOT_FOUND, f"there is no {label}") from None
+            raise DomainError(Rule.NOT_FOUND, "there is no {label}", {"label": label}) from None
         return AggregateAt(aggregate, chosen.originator_version, chosen.recorded_at, at, latest)
 
     def get_crisis_at(
@@ -397,14 +397,14 @@ class History:
         """A scratch store with the crisis's timeline and decision log from its events recorded by `at`."""
         notifications = self.log.of_aggregate(Crisis.id_for(crisis_id))
         if not notifications:
-            raise DomainError(Rule.NOT_FOUND, f"there is no crisis {crisis_id}")
+            raise DomainError(Rule.NOT_FOUND, "there is no crisis {crisis_id}", {"crisis_id": crisis_id})
         decoded = [(n, self.log.decode(n)) for n in notifications]
         known = [(n, e) for n, e in decoded if e.recorded_at <= at]
         if not known:
             raise DomainError(
                 Rule.NOT_FOUND,
-                f"crisis {crisis_id} was first recorded at {display(decoded[0][1].recorded_at, seconds=True)}, "
-                f"after {display(at, seconds=True)}",
+                "crisis {crisis_id} was first recorded at {recorded_at}, "
+                "after {at}", {"crisis_id": crisis_id, "recorded_at": display(decoded[0][1].recorded_at, seconds=True), "at": display(at, seconds=True)},
             )
         basis = Basis(at, self.log.last_position(), events_read=len(decoded), full_replay=True)
         with self.scratch(self.crisis_models) as store:

@@ -111,7 +111,7 @@ def search_refusals(
     """Kept refused attempts matching every filter given, in the order they were kept, from the row after
     `after`; and the `after` of the next page (None when this is the last). `up_to` caps the row id."""
     if not 1 <= limit <= MAX_PAGE:
-        raise DomainError(Rule.INVALID_INPUT, f"limit {limit} is not between 1 and {MAX_PAGE}")
+        raise DomainError(Rule.INVALID_INPUT, "limit {limit} is not between 1 and {max_limit}", {"limit": limit, "max_limit": MAX_PAGE})
     concerning = sorted(links.targets) if links is not None else None
     found: list[dict[str, Any]] = []
     cursor = after

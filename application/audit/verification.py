@@ -174,7 +174,7 @@ class TamperEvidence:
         authorise(actor, "get_checkpoint")
         found = self.checkpoints(position)
         if not found:
-            raise DomainError(Rule.NOT_FOUND, f"there is no signed checkpoint at position {position}")
+            raise DomainError(Rule.NOT_FOUND, "there is no signed checkpoint at position {position}", {"position": position})
         return found[0]
 
     # --- checkpoints ---------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def page_rows(
         found = store.query(f"SELECT {instant} FROM {table} WHERE crisis_id = %s AND {key} = %s", (crisis_id, cursor))
         if not found:
             name = "before" if backwards else "after"
-            raise DomainError(Rule.INVALID_INPUT, f"{name}={cursor} names nothing of {crisis_id} here", field=name)
+            raise DomainError(Rule.INVALID_INPUT, "{name}={cursor} names nothing of {crisis_id} here", {"name": name, "cursor": cursor, "crisis_id": crisis_id}, field=name)
         at = found[0][instant]
         where.append(f"{instant} <= %s AND ({instant} < %s OR {key} < %s)" if backwards else
                      f"{instant} >= %s AND ({instant} > %s OR {key} > %s)")

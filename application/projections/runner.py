@@ -419,7 +419,7 @@ class Projections(Queries):
         unknown = [name for name in names if name not in self.models]
         if unknown:
             rebuildable = ", ".join(name for name, model in self.models.items() if model.rebuildable)
-            raise DomainError(Rule.NOT_FOUND, f"no read model {unknown[0]!r}; there are {rebuildable}")
+            raise DomainError(Rule.NOT_FOUND, "no read model {unknown!r}; there are {rebuildable}", {"unknown": unknown[0], "rebuildable": rebuildable})
         models = (
             [self.models[name] for name in dict.fromkeys(names)]
             if names

@@ -27,6 +27,7 @@ from interfaces.http import errors, openapi
 from interfaces.http.disclosure import DisclosureRecorder
 from interfaces.http.live import OverviewBroadcaster
 from interfaces.http.metrics import Observed
+from interfaces.http.i18n import Language
 from interfaces.http.middleware import Idempotency, RequestLimits
 from interfaces.http.security import SecurityHeaders
 from interfaces.http.throttle import FailedAuthentications
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
     app.add_middleware(errors.StoreGate)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(Language)  # the language of problem details (Accept-Language)
     app.add_middleware(Observed)  # outermost: gives each request its id, and measures every answer
     for module in (
         health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models, dashboard,

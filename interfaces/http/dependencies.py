@@ -16,7 +16,7 @@ from application.audit.verification import TamperEvidence
 from application.coordination import Coordination
 from application.projections.runner import Projections
 from domain.access import Actor, authorise
-from domain.shared import DomainError, Rule, check_window, parse_instant
+from domain.shared import DomainError, N_, Rule, check_window, parse_instant
 from infrastructure.bootstrap import Services
 from infrastructure.identity import hash_token
 from infrastructure.oidc import looks_like_jwt
@@ -54,7 +54,7 @@ async def get_tamper_evidence(request: Request) -> TamperEvidence:
     return request.app.state.services.tamper_evidence
 
 
-UNKNOWN_TOKEN = "this token is unknown or was revoked, or it has expired; ask an admin for a new one"
+UNKNOWN_TOKEN = N_("this token is unknown or was revoked, or it has expired; ask an admin for a new one")
 
 
 async def authenticate(state: State, token: str) -> Actor:
@@ -82,7 +82,7 @@ async def get_reader(
         raise DomainError(Rule.UNAUTHENTICATED, "send your token as 'Authorization: Bearer <token>'")
     digest = hash_token(presented)
     known = getattr(request.state, "authenticated", None)  # (token, actor) by the Idempotency middleware
-    actor, refused = None, UNKNOWN_TOKEN
+    actor, refused = None, DomainError(Rule.UNAUTHENTICATED, UNKNOWN_TOKEN)
     if known is not None and known[0] == presented:
         actor = known[1]
     elif credentials is not None:
@@ -91,7 +91,7 @@ async def get_reader(
         except DomainError as error:
             if error.rule is Rule.IDENTITY_PROVIDER_UNAVAILABLE:
                 raise  # (503: the token was not judged, nor counted as a failure)
-            refused = error.message
+            refused = error
     if actor is None:
         address = request.client.host if request.client else "unknown"
         throttle = request.app.state.failed_authentications
@@ -99,10 +99,10 @@ async def get_reader(
         if retry_after is not None:
             raise DomainError(
                 Rule.TOO_MANY_FAILED_AUTHENTICATIONS,
-                f"too many failed authentications from {address}; retry after {retry_after} s with a valid token",
+                "too many failed authentications from {address}; retry after {retry_after} s with a valid token", {"address": address, "retry_after": retry_after},
                 retry_after=retry_after,
             )
-        raise DomainError(Rule.UNAUTHENTICATED, refused)
+        raise refused
     request.state.actor = actor
     request.state.token_hash = digest  # an open stream checks its token again by this
     return actor
@@ -138,7 +138,7 @@ async def get_expected_version(
     found = _ETAG.match(if_match)
     if not found:
         raise DomainError(
-            Rule.INVALID_INPUT, f'If-Match {if_match!r} is not a version such as "12"', field="header.if-match"
+            Rule.INVALID_INPUT, 'If-Match {if_match!r} is not a version such as "12"', {"if_match": if_match}, field="header.if-match"
         )
     return int(found.group(1))
 

@@ -25,6 +25,7 @@ from application.backoff import RETRY_CAP_SECONDS
 from domain.shared import DomainError, Rule
 from infrastructure.logging import REQUEST_ID
 from infrastructure.persistence import STORE_ERRORS, store_unavailable
+from interfaces.http import i18n
 from interfaces.http.metrics import REFUSALS
 from interfaces.http.security import harden
 
@@ -58,14 +59,6 @@ STATUS = {
     Rule.NO_EMERGENCY_CONDITIONS: 409,
 }
 
-TITLES = {
-    Rule.CONFLICT_VERSION: "The record changed since you read it",
-    Rule.FORBIDDEN_ROLE: "Your role may not do this",
-    Rule.UNAUTHENTICATED: "A valid bearer token is required",
-    Rule.NOT_FOUND: "No such record",
-    Rule.INVALID_INPUT: "The request is not valid",
-    Rule.STORE_UNAVAILABLE: "The store is out of reach for now",
-}
 
 
 # Answers that are no refusal to keep for auditors: failed authentications (interfaces.http.throttle keeps them,
@@ -75,14 +68,19 @@ NOT_KEPT = frozenset({
 })
 
 
-def problem(rule: Rule, detail: str, status: int | None = None, instance: str | None = None, **extra: Any) -> JSONResponse:
-    """The problem detail refusing this request by `rule`, with the request's id (and counted by its rule)."""
+def problem(
+    rule: Rule, detail: str, status: int | None = None, instance: str | None = None, *,
+    params: dict[str, object] | None = None, **extra: Any,
+) -> JSONResponse:
+    """The problem detail refusing this request by `rule`, with the request's id (and counted by its rule).
+    `detail` is an English template with its `params`; title and detail are said in the request's language."""
     status = status or STATUS.get(rule, 422)
     REFUSALS.labels(str(rule)).inc()
     request_id = REQUEST_ID.get()
+    title, detail = said(rule, detail, params)
     body = {
         "type": f"urn:valmius:rule:{rule}",
-        "title": TITLES.get(rule, rule.replace("_", " ").capitalize()),
+        "title": title,
         "status": status,
         "detail": detail,
         "code": str(rule),
@@ -91,11 +89,17 @@ def problem(rule: Rule, detail: str, status: int | None = None, instance: str | 
         "request_id": request_id,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    headers |= {"Content-Language": i18n.LANGUAGE.get(), "Vary": "Accept-Language"}
     if request_id is not None:  # (an answer to an unexpected failure is sent outside the middleware that adds it)
         headers["X-Request-ID"] = request_id
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def said(rule: Rule, detail: str, params: dict[str, object] | None = None) -> tuple[str, str]:
+    """A problem's title and detail in the request's language (interfaces/http/i18n.py)."""
+    return i18n.title(rule), i18n.say(detail, params)
 
 
 def store_unavailable_problem(path: str) -> JSONResponse:
@@ -191,7 +195,7 @@ def install(app: FastAPI) -> None:
     def domain_error(request: Request, error: DomainError) -> JSONResponse:
         if error.rule not in NOT_KEPT:
             _record_edge_refusal(request, error)
-        return problem(error.rule, error.message, instance=request.url.path, **error.details)
+        return problem(error.rule, error.template, instance=request.url.path, params=error.params, **error.details)
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -92,7 +92,7 @@ class RequestLimits:
     async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
             Rule.REQUEST_TOO_LARGE,
-            f"the request body is larger than {self.max_bytes} bytes; split it or shorten the texts",
+            "the request body is larger than {max_bytes} bytes; split it or shorten the texts", params={"max_bytes": self.max_bytes},
             instance=Request(scope).url.path,
         )
         await response(scope, receive, send)
@@ -212,7 +212,7 @@ class Idempotency:
             response = problem(
                 Rule.IDEMPOTENCY_IN_PROGRESS,
                 "a request with this Idempotency-Key is still being processed; retry shortly (if its process"
-                f" hangs, the key is taken over within {claim.lease_left} s)",
+                " hangs, the key is taken over within {lease_left} s)", params={"lease_left": claim.lease_left},
                 instance=path,
             )
             response.headers["Retry-After"] = "1"

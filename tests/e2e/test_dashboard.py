@@ -122,7 +122,11 @@ def test_overdue_actions_stand_out(browser, server):
     page.wait_for_selector("#state.live")
     overdue = page.locator("#overdue td.overdue")
     assert overdue.count() == 1
-    assert overdue.first.evaluate("e => getComputedStyle(e).color") == "rgb(255, 93, 93)"
+    # (looked up and read in one step: the next frame, every second here, replaces the cell)
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('#overdue td.overdue')).color === 'rgb(255, 93, 93)'",
+        timeout=2_000,
+    )
 
 
 def test_a_read_model_stopped_by_an_event_it_fails_on_turns_the_picture_red_until_it_recovers(browser, server):

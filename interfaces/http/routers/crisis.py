@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response, status
 from application.coordination import Coordination
 from domain.access import Actor, authorise
 from domain.crisis import Crisis
-from domain.shared import DomainError, Rule
+from domain.shared import DomainError, N_, Rule
 from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, PathId, PathNumber, answered, etag
 from interfaces.http.schemas.common import CommandResponse
 from interfaces.http.schemas.crisis import (
@@ -203,14 +203,15 @@ IMMUTABLE = {"status_code": 409, "responses": {409: {"description": "IMMUTABLE_R
 
 def refuse_change(
     app: Coordination, actor: Actor, crisis_id: str, use_case: str, found: Callable[[Crisis], bool], record: str,
-    instead: str,
+    record_id: str, instead: str,
 ) -> NoReturn:
     authorise(actor, use_case)
     authorise(actor, "get_crisis")
     crisis = app.load_crisis(crisis_id)
+    said = {"crisis_id": crisis_id, "record": record, "record_id": record_id, "instead": instead}
     if not found(crisis):
-        raise DomainError(Rule.NOT_FOUND, f"{crisis_id} has no {record}")
-    raise DomainError(Rule.IMMUTABLE_RECORD, f"{record} cannot be changed or deleted; {instead}")
+        raise DomainError(Rule.NOT_FOUND, "{crisis_id} has no {record} {record_id}", said)
+    raise DomainError(Rule.IMMUTABLE_RECORD, "{record} {record_id} cannot be changed or deleted; {instead}", said)
 
 
 @router.put("/{crisis_id}/decisions/{decision_id}", **IMMUTABLE)
@@ -220,7 +221,7 @@ def change_decision(crisis_id: PathId, decision_id: PathId, app: App, actor: Cur
     """Decisions are append-only: supersede with a new decision, or append a review."""
     refuse_change(
         app, actor, crisis_id, "change_decision", lambda c: decision_id in c.decisions,
-        f"decision {decision_id}", "supersede it with a new decision or append a review",
+        N_("decision"), decision_id, N_("supersede it with a new decision or append a review"),
     )
 
 
@@ -230,8 +231,8 @@ def change_decision(crisis_id: PathId, decision_id: PathId, app: App, actor: Cur
 def change_log_entry(crisis_id: PathId, number: PathNumber, app: App, actor: CurrentActor) -> None:
     """Log entries are never changed or deleted: strike a wrong one through with a reason."""
     refuse_change(
-        app, actor, crisis_id, "change_log_entry", lambda c: 1 <= number <= c.entries, f"log entry #{number}",
-        "strike it through with a reason instead",
+        app, actor, crisis_id, "change_log_entry", lambda c: 1 <= number <= c.entries, N_("log entry"), f"#{number}",
+        N_("strike it through with a reason instead"),
     )
 
 
@@ -242,7 +243,7 @@ def change_situation_report(crisis_id: PathId, number: PathNumber, app: App, act
     """Situation reports are never changed or deleted: issue the next one."""
     refuse_change(
         app, actor, crisis_id, "change_situation_report", lambda c: 1 <= number <= len(c.situation_reports),
-        f"situation report #{number}", "issue the next report instead",
+        N_("situation report"), f"#{number}", N_("issue the next report instead"),
     )
 
 

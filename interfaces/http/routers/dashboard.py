@@ -2,7 +2,8 @@
 which gives its script and style elements this response's CSP nonce.
 
 The dashboard is one page, live over Server-Sent Events. The page itself holds no data; it asks for the
-reader's token and streams the overview with it.
+reader's token and streams the overview with it. It speaks Finnish, Swedish or English (a switch; the browser's
+language by default): its words in all three come with it, from the catalogs (interfaces/http/i18n.py).
 
 The documentation is FastAPI's Swagger UI page, its inline start-up script run by nonce. Swagger UI itself
 (script and stylesheet) is served by the service from the `swagger-ui-bundle-v2` package under `/docs/assets/`
@@ -21,6 +22,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from swagger_ui_bundle import swagger_ui_path
 
+from interfaces.http.i18n import dashboard_texts
 from interfaces.http.security import page
 
 router = APIRouter(tags=["dashboard"])
@@ -28,6 +30,8 @@ router = APIRouter(tags=["dashboard"])
 PAGE = resources.files("interfaces.web").joinpath("dashboard.html").read_text(encoding="utf-8")
 SWAGGER_UI = swagger_ui_path  # the folder of Swagger UI's distribution, served at DOCS_ASSETS
 DOCS_ASSETS = "/docs/assets"
+# The page's words in each language, from the catalogs; the page picks one (data, not script: the CSP holds).
+TEXTS = f'data-texts="{escape(json.dumps(dashboard_texts(), ensure_ascii=False))}"'
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=True)
@@ -36,7 +40,7 @@ def dashboard(request: Request) -> HTMLResponse:
     oidc = request.app.state.oidc  # sign-in with the city's identity provider, when one is configured
     sign_in = escape(json.dumps(oidc.sign_in() if oidc is not None else {}))
     return page(
-        request, PAGE.replace('data-sign-in="{}"', f'data-sign-in="{sign_in}"'),
+        request, PAGE.replace('data-sign-in="{}"', f'data-sign-in="{sign_in}"').replace('data-texts="{}"', TEXTS),
         connect=(oidc.origin,) if oidc is not None else (), **{"Cache-Control": "no-cache"},
     )
 

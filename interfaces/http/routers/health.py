@@ -96,8 +96,9 @@ def ready(request: Request, caller: Caller) -> Any:
     if caller is None:
         return problem(Rule.NOT_READY, "not ready", status=503, instance=request.url.path)
     rule = Rule.STORE_UNAVAILABLE if readiness.store_unreachable else Rule.READ_MODEL_BEHIND
+    detail = "; ".join(readiness.problems)  # (what is wrong, in English: said by the read models)
     return problem(
-        rule, "; ".join(readiness.problems), status=503, instance=request.url.path, problems=readiness.problems,
+        rule, detail, status=503, instance=request.url.path, problems=readiness.problems,
         read_models=readiness.read_models,
     )
 

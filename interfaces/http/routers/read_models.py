@@ -59,7 +59,7 @@ def caught_up(model: str) -> Any:
         if min_position is not None and not views.wait_for(min_position, wait, model):
             raise DomainError(
                 Rule.READ_MODEL_BEHIND,
-                f"the read model is at position {views.read_position(model)}, not yet {min_position}; retry shortly",
+                "the read model is at position {position}, not yet {min_position}; retry shortly", {"position": views.read_position(model), "min_position": min_position},
             )
         fresh = views.freshness(model)
         response.headers[POSITION_HEADER] = str(fresh["position"])
