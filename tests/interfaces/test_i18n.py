@@ -142,8 +142,11 @@ def refusal_calls() -> Iterator[tuple[Path, ast.Call, ast.expr]]:
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                     if node.func.id in ("DomainError", "problem") and len(node.args) >= 2:
                         yield path, node, node.args[1]
-                    elif node.func.id == "_refused" and node.args:
+                    elif node.func.id in HELPERS and node.args:
                         yield path, node, node.args[0]
+
+
+HELPERS = {"_refused": Rule.UNAUTHENTICATED, "_unavailable": Rule.IDENTITY_PROVIDER_UNAVAILABLE}  # (infrastructure/oidc.py)
 
 
 def refusals() -> list[tuple[Rule, str]]:
@@ -151,8 +154,8 @@ def refusals() -> list[tuple[Rule, str]]:
     module) that raises them from a variable."""
     found: set[tuple[Rule, str]] = set()
     for path, node, message in refusal_calls():
-        if node.func.id == "_refused":
-            rule = Rule.UNAUTHENTICATED
+        if node.func.id in HELPERS:
+            rule = HELPERS[node.func.id]
         elif isinstance(node.args[0], ast.Attribute) and getattr(node.args[0].value, "id", None) == "Rule":
             rule = Rule[node.args[0].attr]
         else:
