@@ -84,6 +84,7 @@ def serving(ctx: Context, clients: int) -> Iterator[dict[str, str]]:
     ctx.port = free_port()
     server = Process(["serve", "--host", "127.0.0.1", "--port", str(ctx.port)], env, args.profile)
     worker = Process(["project"], env, args.profile)
+    ctx.pids = {"serve": server.process.pid, "project": worker.process.pid}
     try:
         wait_healthy(ctx.port, server.check, server.tail)
         ctx.tokens = issue_tokens(ctx.services, max(clients, 1))
