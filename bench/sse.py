@@ -244,6 +244,7 @@ def sse_phase(ctx: Context) -> dict[str, Any]:
     first_sizes = [frames[0][2] for frames in received["clients"] if frames]
     return {
         "clients": args.sse_clients,
+        "workers": args.workers,
         "commands": len(measured),
         "refused": sum(s.status >= 300 for s in samples if s.measured),
         "rate": args.sse_rate,
@@ -328,7 +329,8 @@ def report(results: dict[str, Any], args: argparse.Namespace, command: str, comm
     s = sse
     out += [
         "",
-        f"SSE: {s['clients']} clients on GET /situation-overview/stream (leadership token; raw asyncio "
+        f"SSE: {s['clients']} clients on GET /situation-overview/stream of `valmius serve --workers {s['workers']}` "
+        "(leadership token; raw asyncio "
         f"connections in a separate process, connected in {s['connect_seconds']:.1f} s), {s['commands']} "
         f"commands at {s['rate']:g}/s, {s['deliveries']} (command, client) deliveries, {s['undelivered']} "
         f"undelivered, {s['refused']} refused.",
