@@ -150,6 +150,7 @@ def get_situation_overview(views: Views, actor: CurrentActor) -> dict[str, Any]:
 @router.get(
     "/situation-overview/stream",
     response_class=EventStream,
+    status_code=200,
     responses={200: {
         "description": "Server-Sent Events: `event: overview`, its `data:` a situation overview as GET "
         "/situation-overview answers it (SituationOverviewResponse), then `event: patch`, each `data:` the JSON "
