@@ -26,12 +26,10 @@ committed batch left it.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +115,6 @@ class Projections(Queries):
         self._failed: dict[str, Failure] = {}  # models this process found failing: followed apart, tried again
         self._retry: dict[str, tuple[float, int]] = {}  # a failed model -> (monotonic time of its next try, tries)
         self._times: dict[tuple[int, bool], datetime | None] = {}  # see Queries._event_time
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix="valmius-read-ahead")  # see catch_up
         app.listeners.append(lambda position: self._wake.set())
 
     # --- following -----------------------------------------------------------------------------------
@@ -143,10 +140,6 @@ class Projections(Queries):
         """Apply everything stored so far; returns how far the models moved (notifications). Each batch is read
         and decoded once and applied to every model in one transaction (see `_apply`).
 
-        While a batch is applied, the next one is read in a thread of its own when there is more to read (the
-        batch was full): the store answers the read while this process decodes and applies, instead of each
-        waiting for the other.
-
         When none of the models needs every event (the audit chain does), only the events of their topics are
         read: a rebuild of one read model reads a part of the log. A batch short of `batch_size` then covers the
         log up to its end as it stood when the catch-up began (`head`), and the models' positions move there:
@@ -162,22 +155,14 @@ class Projections(Queries):
         known = self._tracked if all(m.name in self._tracked for m in models) else positions(self.store)
         start = min(known.get(m.name, 0) for m in models) + 1
         moved = 0
-        read = functools.partial(self.app.recorder.select_notifications, limit=batch_size, topics=topics or ())
-        ahead: tuple[int, Future[Any]] | None = None  # the next page, read while this one is applied
         while True:
-            if ahead is not None and ahead[0] == start:
-                notifications = ahead[1].result()
-            else:
-                notifications = read(start=start)
-            ahead = None
+            notifications = self.app.recorder.select_notifications(start=start, limit=batch_size, topics=topics or ())
             full = len(notifications) == batch_size
             last = notifications[-1].id if notifications else 0
             if not full:
                 last = max(last, head)
             if last < start:
                 return moved  # nothing new
-            if full:  # more to read (a rebuild, a follower catching up): read the next page meanwhile
-                ahead = (last + 1, self._reader.submit(read, start=last + 1))
             try:
                 reached = self._apply(models, notifications, after=start - 1, last=last)
             except Exception as error:
