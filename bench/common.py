@@ -232,6 +232,7 @@ class Context:
     app: Any
     tokens: dict[str, str] = field(default_factory=dict)
     port: int = 0
+    pids: dict[str, int] = field(default_factory=dict)  # the service's processes (bench/workload.py: serving)
 
 
 @contextmanager

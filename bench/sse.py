@@ -44,6 +44,7 @@ from bench.common import (  # noqa: E402
     table,
     verdict,
 )
+from bench.write_throughput import cpu_seconds  # noqa: E402
 from bench.workload import (  # noqa: E402
     STARTS_SERVICE,
     add_service_arguments,
@@ -198,6 +199,8 @@ def sse_phase(ctx: Context) -> dict[str, Any]:
     clients.wait_ready(150)
     poller = start_poller(ctx.database_url, args.poll_ms)
     time.sleep(1.0)
+    processes = {**ctx.pids, "clients": clients.process.pid}
+    cpu_started = {name: cpu_seconds(pid) for name, pid in processes.items()}
     progress.note(
         f"sse: {args.sse_rate:g} commands/s for {args.sse_duration:g} s to {args.sse_clients} connected clients"
     )
@@ -206,6 +209,8 @@ def sse_phase(ctx: Context) -> dict[str, Any]:
     )
     last = max(s.position for s in samples)
     wait_caught_up(ctx.services, last, 30, "sse drain")
+    time.sleep(1.0)  # the last frame's fan-out
+    cpu = {name: cpu_seconds(pid) - cpu_started[name] for name, pid in processes.items()}
     received = clients.finish(f"STOP {last}", timeout=60)
     polled = poller.finish()
     if "error" in received:
@@ -235,9 +240,11 @@ def sse_phase(ctx: Context) -> dict[str, Any]:
     first_client = [max(min(times) - answered[p], 0) for p, times in arrivals.items()]
     spread = [max(times) - min(times) for times in arrivals.values()]
     frame_sizes = [f[2] for frames in received["clients"] for f in frames[1:]]  # after the whole first picture
+    delivered = len(frame_sizes)
     first_sizes = [frames[0][2] for frames in received["clients"] if frames]
     return {
         "clients": args.sse_clients,
+        "workers": args.workers,
         "commands": len(measured),
         "refused": sum(s.status >= 300 for s in samples if s.measured),
         "rate": args.sse_rate,
@@ -253,6 +260,9 @@ def sse_phase(ctx: Context) -> dict[str, Any]:
         "frame_bytes_median": percentile(frame_sizes, 50),
         "first_frame_bytes_median": percentile(first_sizes, 50),
         "connect_seconds": received["connect_seconds"],
+        "frames_delivered": delivered,
+        "cpu_seconds": cpu,
+        "cpu_us_per_frame": {name: seconds / delivered * 1e6 if delivered else float("nan") for name, seconds in cpu.items()},
         "closed_early": received["closed_early"],
         "errors": received["errors"],
         "http_latency": summary_ms([s.answered - s.sent for s in samples if s.measured]),
@@ -301,6 +311,14 @@ def report(results: dict[str, Any], args: argparse.Namespace, command: str, comm
     )
     rows.append(
         (
+            "server CPU per frame delivered to a client",
+            f"{sse['cpu_us_per_frame']['serve']:.0f} µs",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
             "frame after the first (a change), median",
             f"{sse['frame_bytes_median'] / 1024:.2f} KiB",
             "≤ 2 KiB",
@@ -311,7 +329,8 @@ def report(results: dict[str, Any], args: argparse.Namespace, command: str, comm
     s = sse
     out += [
         "",
-        f"SSE: {s['clients']} clients on GET /situation-overview/stream (leadership token; raw asyncio "
+        f"SSE: {s['clients']} clients on GET /situation-overview/stream of `valmius serve --workers {s['workers']}` "
+        "(leadership token; raw asyncio "
         f"connections in a separate process, connected in {s['connect_seconds']:.1f} s), {s['commands']} "
         f"commands at {s['rate']:g}/s, {s['deliveries']} (command, client) deliveries, {s['undelivered']} "
         f"undelivered, {s['refused']} refused.",
@@ -329,6 +348,13 @@ def report(results: dict[str, Any], args: argparse.Namespace, command: str, comm
         f"HTTP command latency median {s['http_latency']['median']:.1f} ms, p99 {s['http_latency']['p99']:.1f} ms.",
         "   Delivery = arrival (in the client process) of the first frame with id ≥ the command's "
         "Valmius-Position − arrival of the command's HTTP answer.",
+        f"   CPU while the commands were sent and delivered ({s['frames_delivered']} frames to clients): "
+        + ", ".join(
+            f"{name} {s['cpu_seconds'][name]:.2f} s = {s['cpu_us_per_frame'][name]:.0f} µs per frame"
+            for name in ("serve", "project", "clients")
+        )
+        + " (serve's includes the commands themselves; on a loaded machine CPU per frame is the figure to compare, "
+        "the delivery times mostly show the load).",
     ]
     print_report(out, args, command, results, commands, s["problems"])
 

@@ -54,6 +54,7 @@ def add_service_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of the service and of the workload that the lag and SSE benchmarks share."""
     parser.add_argument("--crises-per-client", type=int, default=3, help="crises each HTTP client works on")
     parser.add_argument("--poll-ms", type=float, default=1.0, help="pause between two polls of the tracking position")
+    parser.add_argument("--workers", type=int, default=1, help="`valmius serve --workers N`: API worker processes")
     parser.add_argument(
         "--server-env",
         action="append",
@@ -82,8 +83,11 @@ def serving(ctx: Context, clients: int) -> Iterator[dict[str, str]]:
         **dict(item.split("=", 1) for item in args.server_env),
     }
     ctx.port = free_port()
-    server = Process(["serve", "--host", "127.0.0.1", "--port", str(ctx.port)], env, args.profile)
+    server = Process(
+        ["serve", "--host", "127.0.0.1", "--port", str(ctx.port), "--workers", str(args.workers)], env, args.profile
+    )
     worker = Process(["project"], env, args.profile)
+    ctx.pids = {"serve": server.process.pid, "project": worker.process.pid}
     try:
         wait_healthy(ctx.port, server.check, server.tail)
         ctx.tokens = issue_tokens(ctx.services, max(clients, 1))

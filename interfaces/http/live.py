@@ -2,17 +2,26 @@
 
 The stream is a read like any other: the route authenticates the token, the broadcaster authorises the role
 before the answer starts (403 to an admin, as on `GET /situation-overview`), and every frame a subscriber
-gets was computed for its own view of the picture (role, clearance, unit): a frame is never shared across
-views, so never across clearances. The broadcaster recomputes the overview once per change of the read
-models' position (and every `refresh_seconds`, since overdue items change with time alone), once per view
-that has subscribers, and fans it out; a frame is encoded once per view, not once per client.
+gets was computed for its own view of the picture. A view is what the picture depends on of its reader: the
+reader's clearance, since the overview (application.projections.situation_overview) redacts by clearance and
+reads nothing else of the reader (tests/interfaces/test_stream_access.py holds every reading role to it). A frame
+is never shared across views, so never across clearances.
+
+The broadcaster recomputes the overview once per change of the read models' position (and every
+`refresh_seconds`, since overdue items change with time alone), once per view that has subscribers, in one
+hop to a worker thread; each view's change is diffed and encoded once, and the same bytes go to each of the
+view's subscribers. Fanning out is the work that grows with the clients, so it is kept to the least per
+client: the frame is added to the subscriber's pending frames and its one waiting task woken, which writes
+whatever is pending in one write (EventStream). No queue, no timeout and no generator per frame: keep-alives
+are sent by the broadcaster to the streams that were sent nothing for KEEP_ALIVE_SECONDS.
 
 A subscriber is sent its view's whole picture first (`event: overview`), then what changed (`event: patch`: the
 JSON Patch, RFC 6902, from the view's previous picture to its new one, computed from the two redacted pictures
 of that view, so it carries nothing the view's whole picture would not). Each frame's `id:` is the log position
 it shows (`P.k` for the k-th refresh at an unchanged position). Each view keeps its last RETAINED change frames:
 a client reconnecting with Last-Event-ID gets the ones after that frame, or the whole picture when it is older.
-A client too slow to take a frame skips to the whole newest picture.
+A client too slow to take its frames (they would add up to more than the whole picture) skips to the whole
+newest picture.
 
 The token a stream was opened with is checked again every `token_check_seconds` (2 s): a token revoked
 (or otherwise no longer valid) by then has its stream ended, and the client's reconnection is refused with
@@ -32,11 +41,12 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from application.projections.runner import Projections
 from application.projections.situation_overview import SituationOverview
@@ -48,17 +58,20 @@ log = logging.getLogger("valmius.live")
 
 OVERVIEW = SituationOverview.name  # its position, not every model's: another model failing stops no frame
 WATCHED_POLL_SECONDS = 1.0  # the fallback poll while the worker's notifications wake the broadcaster
-View = tuple[Role, bool, str | None]  # what a reader may see of the picture: role, clearance, unit
+View = bool  # what a reader may see of the picture: whether the reader is cleared (see the module docstring)
 RETAINED = 64  # change frames each view keeps for a client resuming with Last-Event-ID
+KEEP_ALIVE_SECONDS = 15.0  # a stream sent nothing for this long is sent a comment, so that proxies keep it open
+RETRY = b"retry: 2000\n\n"  # how long a client waits before it reconnects
+KEEP_ALIVE = b": keep-alive\n\n"
 
 
 def view_of(actor: Actor) -> View:
-    return (actor.role, actor.clearance, actor.unit)
+    return actor.clearance
 
 
-def _reader_of(view: View) -> Actor:
-    role, clearance, unit = view
-    return Actor("live", role, unit=unit, clearance=clearance)
+def reader_of(view: View) -> Actor:
+    """A reader of the view: the picture computed for it is the picture of every reader of the view."""
+    return Actor("live", Role.LEADERSHIP, clearance=view)
 
 
 def diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
@@ -96,15 +109,66 @@ def _frame(event: str, frame_id: str, data: Any) -> bytes:
     return f"event: {event}\nid: {frame_id}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
+class Subscriber:
+    """One open stream: the frames not yet written to it, and the one task that writes them (EventStream)."""
+
+    __slots__ = ("view", "token_hash", "pending", "waiting", "ended", "idle")
+
+    def __init__(self, view: View, token_hash: str) -> None:
+        self.view = view
+        self.token_hash = token_hash
+        self.pending: list[bytes] = []
+        self.waiting: asyncio.Future[None] | None = None
+        self.ended = False
+        self.idle = False  # sent nothing since the last round of keep-alives
+
+    def send(self, frame: bytes, picture: ViewPicture) -> None:
+        """Add `frame`; a client whose pending frames would add up to more than the whole picture (it is slow:
+        its connection does not take what it is sent) gets the whole newest picture instead, once."""
+        pending = self.pending
+        if pending and sum(map(len, pending)) + len(frame) > len(picture.full()):
+            pending.clear()
+            frame = picture.full()
+        pending.append(frame)
+        self.idle = False
+        self._wake()
+
+    def keep_alive(self) -> None:
+        """A comment if the stream was sent nothing since the last round of keep-alives."""
+        if self.idle and not self.pending:
+            self.pending.append(KEEP_ALIVE)
+            self._wake()
+        self.idle = True
+
+    def end(self) -> None:
+        self.ended = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.waiting is not None and not self.waiting.done():
+            self.waiting.set_result(None)
+
+    async def next(self) -> bytes | None:
+        """What is pending, in one piece, as soon as there is some; None once the stream is ended."""
+        while not self.pending and not self.ended:
+            self.waiting = asyncio.get_running_loop().create_future()
+            await self.waiting
+        if self.ended:
+            return None
+        frames, self.pending = self.pending, []
+        return frames[0] if len(frames) == 1 else b"".join(frames)
+
+
 class ViewPicture:
-    """The newest picture of one view, its frame id, and the change frames that led to it (the newest RETAINED),
-    for a client resuming with Last-Event-ID."""
+    """The newest picture of one view, its frame id, the change frames that led to it (the newest RETAINED), for
+    a client resuming with Last-Event-ID, and the view's subscribers."""
 
     def __init__(self) -> None:
         self.position = -1
         self.id = ""
         self.picture: dict | None = None
         self.changes: deque[tuple[str, bytes]] = deque(maxlen=RETAINED)  # (id of the picture it applies to, frame)
+        self.subscribers: set[Subscriber] = set()
         self._full: bytes | None = None
 
     def advance(self, position: int, picture: dict) -> bytes | None:
@@ -135,23 +199,43 @@ class ViewPicture:
         return [self.full()]
 
 
-@dataclass(eq=False)
-class Subscriber:
-    view: View
-    token_hash: str
-    queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(maxsize=2))
+class EventStream(Response):
+    """The answer of one subscriber (text/event-stream): joins the broadcaster when the answer starts, writes
+    what is pending for it whenever there is some, and leaves when the client goes away or the broadcaster
+    ends the stream (its token is no longer valid)."""
 
-    def send(self, frame: bytes, picture: ViewPicture) -> None:
-        if self.queue.full():  # a slow client skips to the newest picture, whole: a change frame needs the one before
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            frame = picture.full()
-        self.queue.put_nowait(frame)
+    media_type = "text/event-stream"
 
-    def close(self) -> None:
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
+    def __init__(
+        self, broadcaster: OverviewBroadcaster, subscriber: Subscriber, last_event_id: str | None,
+        headers: Mapping[str, str],
+    ) -> None:
+        self.broadcaster, self.subscriber, self.last_event_id = broadcaster, subscriber, last_event_id
+        self.status_code = 200
+        self.background = None
+        self.init_headers(headers)  # no Content-Length: the body is sent in chunks until the stream ends
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        subscriber = self.subscriber
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        first = self.broadcaster.join(subscriber, self.last_event_id)
+        gone = asyncio.create_task(self._until_disconnected(receive))
+        try:
+            body: bytes | None = RETRY + b"".join(first)
+            while body is not None:
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+                body = await subscriber.next()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass  # the client went away while it was written to
+        finally:
+            gone.cancel()
+            self.broadcaster.leave(subscriber)
+
+    async def _until_disconnected(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.subscriber.end()
 
 
 class OverviewBroadcaster:
@@ -203,7 +287,7 @@ class OverviewBroadcaster:
             self._loop.call_soon_threadsafe(self._changed.set)
 
     async def _run(self) -> None:
-        refreshed = checked = time.monotonic()
+        refreshed = checked = kept_alive = time.monotonic()
         while True:
             if not self.clients:
                 # Nobody is listening: do not ask the store 20 times a second where the read models are (it
@@ -217,75 +301,80 @@ class OverviewBroadcaster:
                 pass
             self._changed.clear()
             try:
-                if time.monotonic() - checked >= self.token_check_seconds:
-                    checked = time.monotonic()
+                now = time.monotonic()
+                if now - checked >= self.token_check_seconds:
+                    checked = now
                     await self._close_invalid_tokens()
-                position = await self._in_thread(self.projections.position, OVERVIEW)
-                if position != self.position or time.monotonic() - refreshed >= self.refresh_seconds:
-                    refreshed = time.monotonic()
-                    await self._publish(position)
+                if now - kept_alive >= KEEP_ALIVE_SECONDS:
+                    kept_alive = now
+                    for subscriber in self.clients:
+                        subscriber.keep_alive()
+                refresh = now - refreshed >= self.refresh_seconds
+                views = [view for view, shown in self.views.items() if shown.subscribers]
+                position, pictures = await self._in_thread(self._pictures, views, self.position, refresh)
+                if pictures:
+                    refreshed = now
+                    self.position = position
+                    for view, picture in pictures.items():
+                        self._advance(view, position, picture)
             except Exception:
                 log.exception("could not publish the overview; trying again")
                 await asyncio.sleep(1)
+
+    def _pictures(self, views: list[View], known: int, refresh: bool) -> tuple[int, dict[View, dict]]:
+        """In a worker thread: the overview's position and, when it moved from `known` (or `refresh`), the
+        picture of each of `views`: one hop to a thread per change, however many views."""
+        position = self.projections.position(OVERVIEW)
+        if position == known and not refresh:
+            return position, {}
+        return position, {view: self.projections.get_situation_picture(reader_of(view)) for view in views}
 
     async def _close_invalid_tokens(self) -> None:
         subscribers = list(self.clients)
         valid = await self._in_thread(self.tokens.still_valid, {s.token_hash for s in subscribers})
         for subscriber in subscribers:
             if subscriber.token_hash not in valid:
-                self.clients.discard(subscriber)
-                subscriber.close()
-
-    async def _publish(self, position: int) -> None:
-        self.position = position
-        for view in {s.view for s in self.clients}:
-            picture = await self._in_thread(self.projections.get_situation_picture, _reader_of(view))
-            self._advance(view, position, picture)
+                self.leave(subscriber)
+                subscriber.end()
 
     def _advance(self, view: View, position: int, picture: dict) -> None:
-        """The view's newest picture, its change sent to the view's subscribers. Synchronous: a subscriber joins
-        between two pictures, never in the middle of one."""
+        """The view's newest picture, its change sent to the view's subscribers (the same bytes to each).
+        Synchronous: a subscriber joins between two pictures, never in the middle of one."""
         shown = self.views.setdefault(view, ViewPicture())
         if position < shown.position:
             return  # computed before a newer picture of this view was published
         change = shown.advance(position, picture)
-        for subscriber in self.clients:
-            if subscriber.view == view and change is not None:
+        if change is not None:
+            for subscriber in shown.subscribers:
                 subscriber.send(change, shown)
 
-    async def subscribe(self, actor: Actor, token_hash: str, last_event_id: str | None = None) -> AsyncIterator[bytes]:
-        """The frames of one subscriber: the full picture, or on a resume (Last-Event-ID) the change frames
+    async def subscribe(self, actor: Actor, token_hash: str, last_event_id: str | None = None) -> EventStream:
+        """The answer of one subscriber: the full picture, or on a resume (Last-Event-ID) the change frames
         after that picture while they are retained; then the change frames. Authorises before anything is
         streamed: a refused role gets its 403 problem as the answer, not a 200 stream that ends."""
         self.projections.require_reader(actor)
         view = view_of(actor)
         position = await run_in_threadpool(self.projections.position, OVERVIEW)
         shown = self.views.get(view)
-        listened = any(s.view == view for s in self.clients)  # else its picture is not kept current
-        if not (listened and shown is not None and shown.position == position):
-            self._advance(view, position, await run_in_threadpool(self.projections.get_situation_picture, actor))
-        return self._frames(Subscriber(view, token_hash), last_event_id, position)
+        if not (shown is not None and shown.subscribers and shown.position == position):  # else kept current
+            picture = await run_in_threadpool(self.projections.get_situation_picture, reader_of(view))
+            if not self.clients:  # the broadcaster slept: this picture is the newest one published
+                self.position = position
+            self._advance(view, position, picture)
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return EventStream(self, Subscriber(view, token_hash), last_event_id, headers)
 
-    async def _frames(self, subscriber: Subscriber, last_event_id: str | None, position: int) -> AsyncIterator[bytes]:
-        if not self.clients:  # the broadcaster slept: this first picture is the newest one published
-            self.position = position
+    def join(self, subscriber: Subscriber, last_event_id: str | None) -> list[bytes]:
+        """Add `subscriber` to its view; the frames it needs first. Synchronous, so no change is missed."""
+        shown = self.views[subscriber.view]
+        shown.subscribers.add(subscriber)
         self.clients.add(subscriber)
-        first = self.views[subscriber.view].since(last_event_id)  # no await since joining: no change is missed
         STREAM_CLIENTS.inc()
         self._changed.set()  # wake the broadcaster if it slept for want of listeners
-        try:
-            yield b"retry: 2000\n\n"
-            for frame in first:
-                yield frame
-            while True:
-                try:
-                    async with asyncio.timeout(15):  # no task per frame, unlike wait_for
-                        frame = await subscriber.queue.get()
-                except TimeoutError:
-                    frame = b": keep-alive\n\n"
-                if frame is None:  # the token is no longer valid: end the stream
-                    return
-                yield frame
-        finally:
+        return shown.since(last_event_id)
+
+    def leave(self, subscriber: Subscriber) -> None:
+        if subscriber in self.clients:
             self.clients.discard(subscriber)
+            self.views[subscriber.view].subscribers.discard(subscriber)
             STREAM_CLIENTS.dec()

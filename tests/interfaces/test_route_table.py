@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 
 from interfaces.http.dependencies import get_actor, get_reader
+from interfaces.http.live import EventStream
 from tests.interfaces.conftest import PROBLEM_JSON, api_routes, declare, problem
 from tests.interfaces.test_rejection_codes import DECISION
 
@@ -111,7 +112,8 @@ def test_records_are_never_changed_and_each_attempt_is_answered_role_first_then_
 def test_every_answer_carries_the_security_headers_and_every_page_a_strict_policy(api, people):
     pages = 0
     # (the endless event stream is read over real HTTP in test_stream_access, headers included)
-    gets = [route for method, route in operations(api) if method == "GET" and route.response_class is not StreamingResponse]
+    gets = [route for method, route in operations(api)
+            if method == "GET" and route.response_class not in (StreamingResponse, EventStream)]
     for path in ["/openapi.json", "/no-such-page", *(url(route) for route in gets)]:
         for headers in ({}, people.leadership):
             answer = api.get(path, headers=headers)

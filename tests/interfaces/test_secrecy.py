@@ -16,8 +16,9 @@ show an uncleared one anything sent but ids, numbers and times.
 
 Then every GET route of the route table is crawled, with the ids of the worlds in its path, as-of variants,
 every page of the event log, the export archive's files and the live overview stream's first frame, as each
-uncleared role (answers' headers included): no marker of a classified world may appear, and none in conflict
-answers or the logs. The
+uncleared role (answers' headers included); and every frame of the live overview that each role, cleared and
+not, streamed while the worlds were built (the whole picture, then a change frame per change) is read too: no
+marker of a classified world may appear, and none in conflict answers or the logs. The
 cleared reader sees every marker (the crawl reaches every field) and the uncleared ones every PUBLIC marker.
 """
 
@@ -40,6 +41,7 @@ from domain.crisis import Crisis
 from domain.shared import utc_now
 from infrastructure.settings import Settings
 from tests.conftest import settings_for
+from tests.interfaces.test_stream_access import Subscription
 from tests.live import LiveServer, running_service
 
 CLASSIFICATIONS = {
@@ -380,6 +382,19 @@ def first_frame(client: httpx.Client, url: str) -> str:
     return ""
 
 
+def streamed(streams: dict[Any, Subscription], position: int) -> dict[Any, dict[str, str]]:
+    """Every frame (its data) each open stream got, once it was sent a frame showing `position`; then closed."""
+    frames: dict[Any, dict[str, str]] = {}
+    for reader, stream in streams.items():
+        deadline = time.monotonic() + 30
+        while not any(int(frame_id.partition(".")[0]) >= position for _, frame_id, _ in list(stream.raw)):
+            assert time.monotonic() < deadline, f"the stream of {reader} was sent no frame showing {position}"
+            time.sleep(0.05)
+        stream.close()
+        frames[reader] = {f"stream frame {frame_id} ({event})": data for event, frame_id, data in stream.raw}
+    return frames
+
+
 def archive_text(content: bytes) -> str:
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         return "\n".join(archive.read(name).decode("utf-8") for name in archive.namelist())
@@ -411,11 +426,17 @@ def test_no_classified_marker_reaches_an_uncleared_reader_on_any_path(server: Li
                           json=commands.body("post", "/emergency-conditions", "P", {"in_force": True}))
     assert ec.status_code < 300, ec.text
 
-    # Given a world of records for each classification, markers in every free-text field of every command
+    # Given every reader streaming the live overview, cleared or not, while a world of records is built for each
+    # classification, markers in every free-text field of every command
+    streams = {
+        (role, cleared): Subscription(server, server.token(f"S-{user}", role, unit, clearance=cleared))
+        for user, role, unit in READERS.values() for cleared in (False, True)
+    }
     worlds = [World(server, commands, world) for world in CLASSIFICATIONS]
     for world in worlds:
         world.build()
         world.conflicts()
+    frames = streamed(streams, max(w.position for w in worlds))
     assert commands.ran == commands.routes() - NOT_RECORDS, "a command route the worlds do not run"
     secret = commands.planted["S"] | commands.planted["R"]
     public = commands.planted["P"]
@@ -432,8 +453,15 @@ def test_no_classified_marker_reaches_an_uncleared_reader_on_any_path(server: Li
         token = server.token(user, role, None, clearance=True)
         answers = crawl(server, openapi, worlds, {"Authorization": f"Bearer {token}"})
         cleared.update({f"{role} {request}": text for request, text in answers.items()})
+    # and the frames every reader streamed: the whole picture first, then a change frame per change
+    for (role, is_cleared), got in frames.items():
+        (cleared if is_cleared else uncleared).update({f"{role} {name}": data for name, data in got.items()})
+    changes = {reader: [d for name, d in got.items() if "(patch)" in name] for reader, got in frames.items()}
+    assert min(map(len, changes.values())) >= 20, "each stream was sent change frames while the worlds were built"
+    cleared_changes = {f"{i}": d for (_, is_cleared), ds in changes.items() if is_cleared for i, d in enumerate(ds)}
+    assert set(markers_in(cleared_changes)) & secret, "the cleared readers' change frames show classified content"
 
-    # Then no classified marker reaches an uncleared reader, in answers, conflicts or logs
+    # Then no classified marker reaches an uncleared reader, in answers, stream frames, conflicts or logs
     leaks = {m: sorted(where)[:3] for m, where in markers_in(uncleared).items() if m in secret}
     assert not leaks, (
         f"{len(leaks)} of {len(secret)} classified markers reached uncleared readers: "

@@ -4,6 +4,7 @@ redacted for its own subscriber, and ended soon after its token is revoked."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import queue
 import subprocess
@@ -16,6 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.access import READS_CRISES, Actor, Role
+from domain.shared import DomainError
+from interfaces.http.live import reader_of, view_of
 from tests.conftest import settings_for
 from tests.interfaces.conftest import problem
 from tests.live import LiveServer, running_service, valmius_env
@@ -190,6 +194,36 @@ def test_a_cleared_and_an_uncleared_subscriber_on_one_worker_get_frames_of_their
     finally:
         uncleared.close()
         cleared.close()
+
+
+def test_every_reader_of_a_view_is_shown_the_picture_computed_for_the_view(server: LiveServer) -> None:
+    """The broadcaster computes one picture per view (the reader's clearance) and sends it to every reader of the
+    view: that is right only while the overview depends on nothing else of its reader. Generated over every role,
+    unit and clearance: a role that may not read is refused; every other reader's overview is its view's."""
+    # Given a SECRET crisis with an action, and a PUBLIC one
+    declare_secret_crisis(server)
+    change_the_secret_crisis(server)
+    duty = {"Authorization": f"Bearer {server.token('DO-1', 'duty_officer')}"}
+    public = {**THREATS, "crisis_id": "C-P", "title": "Water main burst in Kallio", "classification": {"level": "PUBLIC"}}
+    assert httpx.post(f"{server.base_url}/crises", json=public, headers=duty).status_code == 201
+    projections = server.services.projections
+    assert projections.wait_for(server.services.coordination.recorder.max_notification_id(), 10)
+    units = [None, *list(server.services.coordination.policy.units.units)[:2]]
+    pictures = {}
+    # When the overview is read by each reader, and computed for each reader's view
+    for role, unit, clearance in itertools.product(Role, units, (False, True)):
+        actor = Actor(f"U-{role}", role, unit=unit, clearance=clearance)
+        if role not in READS_CRISES:
+            with pytest.raises(DomainError):
+                projections.require_reader(actor)
+            continue
+        shown = projections.get_situation_overview(actor)
+        for_view = projections.get_situation_overview(reader_of(view_of(actor)))
+        # Then they are the same, but for the moment each was computed at
+        assert {**shown, "at": None} == {**for_view, "at": None}, (role, unit, clearance)
+        pictures.setdefault(view_of(actor), json.dumps({**shown, "at": None}))
+    # and the two views differ: the cleared one shows the title, the other its label
+    assert THREATS["title"] in pictures[True] and THREATS["title"] not in pictures[False]
 
 
 def test_a_stream_ends_within_5_seconds_of_its_token_being_revoked(server: LiveServer) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from interfaces.http.live import EventStream
 
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
@@ -151,7 +151,8 @@ def get_situation_overview(views: Views, actor: CurrentActor, limit: ListLimit =
 
 @router.get(
     "/situation-overview/stream",
-    response_class=StreamingResponse,
+    response_class=EventStream,
+    status_code=200,
     responses={200: {
         "description": "Server-Sent Events: `event: overview`, its `data:` a situation overview as GET "
         "/situation-overview answers it (SituationOverviewResponse), then `event: patch`, each `data:` the JSON "
@@ -160,15 +161,12 @@ def get_situation_overview(views: Views, actor: CurrentActor, limit: ListLimit =
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }},
 )
-async def stream_situation_overview(request: Request, actor: CurrentActor) -> StreamingResponse:
+async def stream_situation_overview(request: Request, actor: CurrentActor) -> EventStream:
     """Server-Sent Events: an `overview` event now, then a `patch` event at every change of the picture (and
     every 10 s, as items turn overdue with time alone), each redacted for the subscriber's own role and clearance.
     Refused like the plain read (403 to admins); the stream ends within seconds when its token is revoked."""
-    frames = await request.app.state.broadcaster.subscribe(
+    return await request.app.state.broadcaster.subscribe(
         actor, request.state.token_hash, request.headers.get("last-event-id")
-    )
-    return StreamingResponse(
-        frames, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
 
 
