@@ -322,3 +322,23 @@ def print_report(
         Path(args.json).write_text(
             json.dumps({"command": command, "args": vars(args), "results": results}, indent=2, default=str) + "\n"
         )
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) so far of this process (all threads), or of another process and every process
+    under it (`valmius serve --workers 2`: the supervisor and its workers), from /proc."""
+    if pid is None:
+        return time.process_time()
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent pid, CPU seconds)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            stats[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+        except (OSError, IndexError, ValueError):
+            continue
+    if pid not in stats:
+        return float("nan")
+    tree = {pid}
+    while grown := {child for child, (parent, _) in stats.items() if parent in tree} - tree:
+        tree |= grown
+    return sum(stats[member][1] for member in tree)

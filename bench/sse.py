@@ -44,7 +44,7 @@ from bench.common import (  # noqa: E402
     table,
     verdict,
 )
-from bench.write_throughput import cpu_seconds  # noqa: E402
+from bench.common import cpu_seconds  # noqa: E402
 from bench.workload import (  # noqa: E402
     STARTS_SERVICE,
     add_service_arguments,
