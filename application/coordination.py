@@ -53,7 +53,7 @@ from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
-from domain.shared import Classification, DomainError, N_, Policy, Rule, utc_now
+from domain.shared import Classification, DomainError, N_, Policy, Rule, joined, utc_now
 
 log = logging.getLogger("valmius.coordination")
 
@@ -411,12 +411,12 @@ class Pipeline(Application):
                 current_version=aggregate.version,
             )
         since = self.events.get(aggregate.id, gt=expected_version, limit=CHANGES_SHOWN)  # not a long history whole
-        changes = "; ".join(event.summary() for event in since)  # type: ignore[attr-defined]
+        changes = [event.summary() for event in since]  # type: ignore[attr-defined]
         if aggregate.version - expected_version > CHANGES_SHOWN:
-            changes += f"; and {aggregate.version - expected_version - CHANGES_SHOWN} more"
+            changes.append(N_("and {count} more", count=aggregate.version - expected_version - CHANGES_SHOWN))
         raise DomainError(
             Rule.CONFLICT_VERSION,
-            "{label} is at version {version}, not {expected_version}: {changes}", {"label": label, "version": aggregate.version, "expected_version": expected_version, "changes": changes},
+            "{label} is at version {version}, not {expected_version}: {changes}", {"label": label, "version": aggregate.version, "expected_version": expected_version, "changes": joined(changes)},
             current_version=aggregate.version,
         )
 

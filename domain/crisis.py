@@ -25,6 +25,7 @@ from domain.shared import (
     check_entry_time,
     clock_time,
     display,
+    outcome_words,
     required_text,
 )
 
@@ -88,7 +89,7 @@ class Crisis(Record):
             crisis.open_police_requests = {}
 
         def summary(self) -> str:
-            return f"declared by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("declared by {actor} at {time}", actor=self.actor, time=clock_time(self.occurred_at))
 
     class SeverityChanged(Event):
         from_severity: int
@@ -101,7 +102,7 @@ class Crisis(Record):
             crisis.severity = self.to_severity
 
         def summary(self) -> str:
-            return f"severity changed to {self.to_severity} by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("severity changed to {severity} by {actor} at {time}", severity=self.to_severity, actor=self.actor, time=clock_time(self.occurred_at))
 
     class ConditionChanged(Event):
         from_condition: str
@@ -114,7 +115,7 @@ class Crisis(Record):
             crisis.condition = self.to_condition
 
         def summary(self) -> str:
-            return f"condition changed to {self.to_condition} by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("condition changed to {condition} by {actor} at {time}", condition=self.to_condition, actor=self.actor, time=clock_time(self.occurred_at))
 
     class StatusChanged(Event):
         from_status: str
@@ -128,7 +129,7 @@ class Crisis(Record):
             crisis.status_changed_at = self.occurred_at
 
         def summary(self) -> str:
-            return f"status changed to {self.to_status} by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("status changed to {status} by {actor} at {time}", status=self.to_status, actor=self.actor, time=clock_time(self.occurred_at))
 
     class LogEntryRecorded(Event):
         number: int
@@ -144,7 +145,7 @@ class Crisis(Record):
                 crisis.classified_entries[str(self.number)] = self.classification
 
         def summary(self) -> str:
-            return f"log entry #{self.number} recorded by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("log entry #{number} recorded by {actor} at {time}", number=self.number, actor=self.actor, time=clock_time(self.occurred_at))
 
     class LogEntryStruck(Event):
         number: int
@@ -154,7 +155,7 @@ class Crisis(Record):
             crisis.struck[str(self.number)] = self.actor
 
         def summary(self) -> str:
-            return f"log entry #{self.number} struck through by {self.actor} at {clock_time(self.recorded_at)}"
+            return N_("log entry #{number} struck through by {actor} at {time}", number=self.number, actor=self.actor, time=clock_time(self.recorded_at))
 
     class ActionAssigned(Event):
         action_id: str
@@ -171,7 +172,7 @@ class Crisis(Record):
                 crisis.classified_actions[self.action_id] = self.classification
 
         def summary(self) -> str:
-            return f"action {self.action_id} assigned to {self.unit} by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("action {action_id} assigned to {unit} by {actor} at {time}", action_id=self.action_id, unit=self.unit, actor=self.actor, time=clock_time(self.occurred_at))
 
     class ActionClosed(Event):
         action_id: str
@@ -187,7 +188,7 @@ class Crisis(Record):
             action.closed_by = self.actor
 
         def summary(self) -> str:
-            return f"action {self.action_id} {self.outcome.lower()} by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("action {action_id} {outcome} by {actor} at {time}", action_id=self.action_id, outcome=outcome_words(self.outcome), actor=self.actor, time=clock_time(self.occurred_at))
 
     class SituationReportIssued(Event):
         number: int
@@ -203,7 +204,7 @@ class Crisis(Record):
             )
 
         def summary(self) -> str:
-            return f"situation report #{self.number} issued by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("situation report #{number} issued by {actor} at {time}", number=self.number, actor=self.actor, time=clock_time(self.occurred_at))
 
     class DecisionRecorded(Event):
         decision_id: str
@@ -227,8 +228,9 @@ class Crisis(Record):
                 crisis.classified_decisions[self.decision_id] = self.classification
 
         def summary(self) -> str:
-            verb = f"superseding {self.supersedes}" if self.supersedes else "recorded"
-            return f"decision {self.decision_id} {verb} by {self.actor} at {clock_time(self.occurred_at)}"
+            if self.supersedes:
+                return N_("decision {decision_id} superseding {supersedes} by {actor} at {time}", decision_id=self.decision_id, supersedes=self.supersedes, actor=self.actor, time=clock_time(self.occurred_at))
+            return N_("decision {decision_id} recorded by {actor} at {time}", decision_id=self.decision_id, actor=self.actor, time=clock_time(self.occurred_at))
 
     class DecisionReviewed(Event):
         decision_id: str
@@ -240,7 +242,7 @@ class Crisis(Record):
             pass  # a review changes no rule: it is read from the event
 
         def summary(self) -> str:
-            return f"decision {self.decision_id} reviewed by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("decision {decision_id} reviewed by {actor} at {time}", decision_id=self.decision_id, actor=self.actor, time=clock_time(self.occurred_at))
 
     class ContinuityPlanActivated(Event):
         plan_id: str
@@ -250,7 +252,7 @@ class Crisis(Record):
             crisis.active_plans[self.plan_id] = self.unit
 
         def summary(self) -> str:
-            return f"continuity plan {self.plan_id} activated by {self.actor} at {clock_time(self.recorded_at)}"
+            return N_("continuity plan {plan_id} activated by {actor} at {time}", plan_id=self.plan_id, actor=self.actor, time=clock_time(self.recorded_at))
 
     class ContinuityPlanDeactivated(Event):
         plan_id: str
@@ -259,7 +261,7 @@ class Crisis(Record):
             crisis.active_plans.pop(self.plan_id, None)
 
         def summary(self) -> str:
-            return f"continuity plan {self.plan_id} deactivated by {self.actor} at {clock_time(self.recorded_at)}"
+            return N_("continuity plan {plan_id} deactivated by {actor} at {time}", plan_id=self.plan_id, actor=self.actor, time=clock_time(self.recorded_at))
 
     class PoliceRequestOpened(Event):
         request_id: str
@@ -269,7 +271,7 @@ class Crisis(Record):
             crisis.open_police_requests[self.request_id] = self.liaison_id
 
         def summary(self) -> str:
-            return f"police request {self.request_id} raised by {self.actor} at {clock_time(self.recorded_at)}"
+            return N_("police request {request_id} raised by {actor} at {time}", request_id=self.request_id, actor=self.actor, time=clock_time(self.recorded_at))
 
     class PoliceRequestClosed(Event):
         request_id: str
@@ -279,7 +281,7 @@ class Crisis(Record):
             crisis.open_police_requests.pop(self.request_id, None)
 
         def summary(self) -> str:
-            return f"police request {self.request_id} {self.outcome.lower()} by {self.actor} at {clock_time(self.recorded_at)}"
+            return N_("police request {request_id} {outcome} by {actor} at {time}", request_id=self.request_id, outcome=outcome_words(self.outcome), actor=self.actor, time=clock_time(self.recorded_at))
 
     class AfterActionReviewRecorded(Event):
         findings: list[str]
@@ -293,7 +295,7 @@ class Crisis(Record):
             )
 
         def summary(self) -> str:
-            return f"after-action review recorded by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("after-action review recorded by {actor} at {time}", actor=self.actor, time=clock_time(self.occurred_at))
 
 
     # --- commands ------------------------------------------------------------------------------------
@@ -821,7 +823,7 @@ class Crisis(Record):
             raise DomainError(
                 Rule.ACTION_NOT_OPEN,
                 "action {action_id} was already {action_status} by {closed_by} "
-                "at {closed_at}", {"action_id": action_id, "action_status": action.status.lower(), "closed_by": action.closed_by, "closed_at": display(action.closed_at)},
+                "at {closed_at}", {"action_id": action_id, "action_status": outcome_words(action.status), "closed_by": action.closed_by, "closed_at": display(action.closed_at)},
             )
         self.check_time(occurred_at, now, policy, late_entry_reason)
         self.trigger_event(

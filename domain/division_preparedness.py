@@ -132,7 +132,7 @@ class DivisionPreparedness(Record):
             prep.plans = {}
 
         def summary(self) -> str:
-            return f"{self.unit} registered at {self.readiness}"
+            return N_("{unit} registered at {readiness}", unit=self.unit, readiness=self.readiness)
 
     class ReadinessChanged(Event):
         from_level: str
@@ -148,7 +148,7 @@ class DivisionPreparedness(Record):
             prep.readiness = self.to_level
 
         def summary(self) -> str:
-            return f"readiness changed to {self.to_level} by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("readiness changed to {level} by {actor} at {time}", level=self.to_level, actor=self.actor, time=clock_time(self.occurred_at))
 
     class PlanDrafted(Event):
         plan_id: str
@@ -162,7 +162,7 @@ class DivisionPreparedness(Record):
             prep.plans[self.plan_id] = PlanState(plan_id=self.plan_id, classification=self.classification)
 
         def summary(self) -> str:
-            return f"plan {self.plan_id} drafted by {self.actor}"
+            return N_("plan {plan_id} drafted by {actor}", plan_id=self.plan_id, actor=self.actor)
 
     class PlanApproved(Event):
         plan_id: str
@@ -173,7 +173,7 @@ class DivisionPreparedness(Record):
             prep.plans[self.plan_id].status = "APPROVED"
 
         def summary(self) -> str:
-            return f"plan {self.plan_id} approved, recorded by {self.actor}"
+            return N_("plan {plan_id} approved, recorded by {actor}", plan_id=self.plan_id, actor=self.actor)
 
     class PlanReviewed(Event):
         plan_id: str
@@ -185,7 +185,7 @@ class DivisionPreparedness(Record):
             pass  # a review changes no rule: it is read from the event
 
         def summary(self) -> str:
-            return f"plan {self.plan_id} reviewed by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("plan {plan_id} reviewed by {actor} at {time}", plan_id=self.plan_id, actor=self.actor, time=clock_time(self.occurred_at))
 
     class ExerciseRecorded(Event):
         plan_id: str
@@ -197,7 +197,7 @@ class DivisionPreparedness(Record):
             pass  # an exercise changes no rule: it is read from the event
 
         def summary(self) -> str:
-            return f"exercise of plan {self.plan_id} recorded by {self.actor}"
+            return N_("exercise of plan {plan_id} recorded by {actor}", plan_id=self.plan_id, actor=self.actor)
 
     class PlanActivated(Event):
         plan_id: str
@@ -211,7 +211,7 @@ class DivisionPreparedness(Record):
             plan.activated_at = self.occurred_at
 
         def summary(self) -> str:
-            return f"plan {self.plan_id} activated for {self.crisis_id} by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("plan {plan_id} activated for {crisis_id} by {actor} at {time}", plan_id=self.plan_id, crisis_id=self.crisis_id, actor=self.actor, time=clock_time(self.occurred_at))
 
     class PlanDeactivated(Event):
         plan_id: str
@@ -226,7 +226,7 @@ class DivisionPreparedness(Record):
             plan.activated_at = None
 
         def summary(self) -> str:
-            return f"plan {self.plan_id} deactivated by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("plan {plan_id} deactivated by {actor} at {time}", plan_id=self.plan_id, actor=self.actor, time=clock_time(self.occurred_at))
 
 
     @classmethod

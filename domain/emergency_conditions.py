@@ -10,7 +10,7 @@ from datetime import datetime
 from uuid import NAMESPACE_URL, uuid5
 
 from domain.record import Record
-from domain.shared import DomainError, Policy, Rule, check_entry_time, display, required_text
+from domain.shared import DomainError, N_, Policy, Rule, check_entry_time, display, required_text
 
 
 class EmergencyConditions(Record):
@@ -40,7 +40,7 @@ class EmergencyConditions(Record):
             conditions.history.append({"in_force": True, "at": self.occurred_at, "basis": self.basis, "by": self.actor})
 
         def summary(self) -> str:
-            return f"emergency conditions recorded in force by {self.actor}"
+            return N_("emergency conditions recorded in force by {actor}", actor=self.actor)
 
     class Lifted(Event):
         reason: str | None
@@ -53,7 +53,7 @@ class EmergencyConditions(Record):
             conditions.history.append({"in_force": False, "at": self.occurred_at, "basis": self.reason, "by": self.actor})
 
         def summary(self) -> str:
-            return f"emergency conditions lifted by {self.actor}"
+            return N_("emergency conditions lifted by {actor}", actor=self.actor)
 
 
     @classmethod

@@ -24,6 +24,7 @@ from domain.shared import (
     check_entry_time,
     clock_time,
     display,
+    outcome_words,
     required_text,
 )
 
@@ -99,7 +100,7 @@ class PoliceLiaison(Record):
             liaison.requests = {}
 
         def summary(self) -> str:
-            return f"liaison {self.liaison_id} opened by {self.actor}"
+            return N_("liaison {liaison_id} opened by {actor}", liaison_id=self.liaison_id, actor=self.actor)
 
     class PeopleChanged(Event):
         city_people: list[str]
@@ -109,7 +110,7 @@ class PoliceLiaison(Record):
             pass  # the people change no rule: they are read from the event
 
         def summary(self) -> str:
-            return f"people of liaison changed by {self.actor}"
+            return N_("people of liaison changed by {actor}", actor=self.actor)
 
     class RequestRaised(Event):
         request_id: str
@@ -127,7 +128,7 @@ class PoliceLiaison(Record):
             )
 
         def summary(self) -> str:
-            return f"request {self.request_id} raised by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("request {request_id} raised by {actor} at {time}", request_id=self.request_id, actor=self.actor, time=clock_time(self.occurred_at))
 
     class RequestClosed(Event):
         """Base of the three terminal outcomes."""
@@ -146,7 +147,7 @@ class PoliceLiaison(Record):
             request.closed_at = self.occurred_at
 
         def summary(self) -> str:
-            return f"request {self.request_id} {self.outcome.lower()} by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("request {request_id} {outcome} by {actor} at {time}", request_id=self.request_id, outcome=outcome_words(self.outcome), actor=self.actor, time=clock_time(self.occurred_at))
 
     class RequestAnswered(RequestClosed):
         answered_by: str | None
@@ -169,7 +170,7 @@ class PoliceLiaison(Record):
             pass  # what was shared changes no rule: it is read from the event
 
         def summary(self) -> str:
-            return f"information shared by {self.actor} at {clock_time(self.occurred_at)}"
+            return N_("information shared by {actor} at {time}", actor=self.actor, time=clock_time(self.occurred_at))
 
 
     @classmethod
@@ -329,7 +330,7 @@ class PoliceLiaison(Record):
             raise DomainError(
                 Rule.ALREADY_ANSWERED,
                 "{request_id} {request_status} {closed_at}; "
-                "use a log entry or a new request", {"request_id": request_id, "request_status": request.status.lower(), "closed_at": display(request.closed_at)},
+                "use a log entry or a new request", {"request_id": request_id, "request_status": outcome_words(request.status), "closed_at": display(request.closed_at)},
             )
         if event_class is self.RequestAnswered:
             required_text(response, "the answer")

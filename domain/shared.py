@@ -99,6 +99,24 @@ def N_(template: str, /, **params: object) -> Words:
     return Words(template, params)
 
 
+def joined(words: list[str], separator: str = "; ") -> Words:
+    """`words` one after the other, each said in the reader's language (the joint itself is no message)."""
+    return Words(separator.join(f"{{_{number}}}" for number in range(len(words))),
+                 {f"_{number}": said for number, said in enumerate(words)})
+
+
+# How a record's outcome reads inside a sentence ("action A-1 completed by DO-1"): its code, lowercased.
+OUTCOMES = {
+    "COMPLETED": N_("completed"), "CANCELLED": N_("cancelled"), "ANSWERED": N_("answered"),
+    "DECLINED": N_("declined"), "WITHDRAWN": N_("withdrawn"), "CLOSED": N_("closed"),
+}
+
+
+def outcome_words(code: str) -> Words:
+    """An outcome (COMPLETED, ANSWERED, …) as words of a sentence, said in the reader's language."""
+    return OUTCOMES.get(code) or Words(code.lower())
+
+
 # --- time -----------------------------------------------------------------------------------------
 
 

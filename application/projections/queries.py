@@ -19,7 +19,7 @@ from application.projections.readiness_board import ReadinessBoard
 from application.projections.situation_overview import SituationOverview
 from application.projections.tracking import FAILURES_TABLE, TRACKING_TABLE, Failure
 from domain.access import Actor, authorise
-from domain.shared import display
+from domain.shared import N_, display
 
 if TYPE_CHECKING:
     from application.coordination import Coordination
@@ -156,7 +156,7 @@ class Queries:
             status, head = self.status(), self.head()
         except Exception as error:
             log.warning("readiness: the store does not answer (%s)", error)
-            return Readiness(["the store does not answer"], {}, store_unreachable=True)
+            return Readiness([N_("the store does not answer")], {}, store_unreachable=True)
         problems: list[str] = []
         models: dict[str, dict[str, Any]] = {}
         for name, (position, failure) in status.items():
@@ -164,12 +164,12 @@ class Queries:
             models[name] = {"position": position, "behind": behind, "failed": failure is not None}
             if failure is not None:
                 kind = failure.error.split(":", 1)[0]
-                problems.append(
-                    f"read model {name} is stopped before the event at position {failure.position}, which it fails "
-                    f"on ({kind}; since {failure.failed_at}, {failure.attempts} attempt(s)); {behind} events behind"
-                )
+                problems.append(N_(
+                    "read model {name} is stopped before the event at position {position}, which it fails "
+                    "on ({kind}; since {failed_at}, {attempts} attempt(s)); {behind} events behind", name=name, position=failure.position, kind=kind, failed_at=failure.failed_at, attempts=failure.attempts, behind=behind
+                ))
             elif behind > max_lag:
-                problems.append(f"read model {name} is {behind} events behind the head {head} (at most {max_lag})")
+                problems.append(N_("read model {name} is {behind} events behind the head {head} (at most {max_lag})", name=name, behind=behind, head=head, max_lag=max_lag))
         return Readiness(problems, models)
 
     def lag_seconds(self, position: int, head: int) -> float:

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from application.backoff import RETRY_CAP_SECONDS
-from domain.shared import DomainError, Rule
+from domain.shared import DomainError, N_, Rule
 from infrastructure.logging import REQUEST_ID
 from infrastructure.persistence import STORE_ERRORS, store_unavailable
 from interfaces.http import i18n
@@ -61,6 +61,9 @@ STATUS = {
 
 
 
+# Starlette's own answers (an unknown path, a method a path does not take), said in the request's language.
+PHRASES = {"Not Found": N_("Not Found"), "Method Not Allowed": N_("Method Not Allowed")}
+
 # Answers that are no refusal to keep for auditors: failed authentications (interfaces.http.throttle keeps them,
 # aggregated), unknown records, and an identity provider out of reach (an outage, like STORE_UNAVAILABLE).
 NOT_KEPT = frozenset({
@@ -85,7 +88,7 @@ def problem(
         "detail": detail,
         "code": str(rule),
         **({"instance": instance} if instance else {}),
-        **extra,
+        **{name: i18n.translated(value) for name, value in extra.items()},
         "request_id": request_id,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
@@ -176,18 +179,23 @@ def _record_edge_refusal(request: Request, error: DomainError, payload: dict[str
     services.coordination.record_refusal(command, actor, printable(str(target), 200), payload or {}, error)
 
 
-def validation_errors(error: RequestValidationError) -> list[dict[str, str]]:
+def validation_errors(error: RequestValidationError, language: str = i18n.DEFAULT) -> list[dict[str, str]]:
     """Each refused value: the field (`critical_functions.0.mtpd_minutes`, `path.crisis_id`, `query.as_of`,
     `header.if-match`; JSON keys as sent, escaped), the rule (pydantic's error type, e.g. `string_too_long`,
-    `less_than_equal`, `string_pattern_mismatch`, `control_character`, `extra_forbidden`) and the problem."""
+    `less_than_equal`, `string_pattern_mismatch`, `control_character`, `extra_forbidden`) and the problem, said
+    in `language`."""
     return [
         {
             "field": ".".join(printable(str(p)) for p in e["loc"] if p != "body"),
             "rule": e["type"],
-            "problem": printable(e["msg"], 300),
+            "problem": printable(i18n.validation_problem(e, language), 300),
         }
         for e in error.errors()
     ]
+
+
+def validation_sentence(errors: list[dict[str, str]]) -> str:
+    return "; ".join(f"{e['field'] or 'body'}: {e['problem']} ({e['rule']})" for e in errors)
 
 
 def install(app: FastAPI) -> None:
@@ -199,10 +207,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = validation_errors(error)
-        sentence = "; ".join(f"{e['field'] or 'body'}: {e['problem']} ({e['rule']})" for e in errors)
-        refused = DomainError(Rule.INVALID_INPUT, sentence)
-        _record_edge_refusal(request, refused, {"errors": errors})
+        errors = validation_errors(error)  # kept for auditors in English, the records' language
+        sentence = validation_sentence(errors)
+        _record_edge_refusal(request, DomainError(Rule.INVALID_INPUT, sentence), {"errors": errors})
+        errors = validation_errors(error, i18n.LANGUAGE.get())
+        sentence = validation_sentence(errors)
         return problem(Rule.INVALID_INPUT, sentence, instance=request.url.path, errors=errors)
 
     def outage(request: Request, error: Exception) -> JSONResponse:
@@ -230,4 +239,5 @@ def install(app: FastAPI) -> None:
             error.status_code, Rule.INVALID_INPUT
         )
         detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+        detail = PHRASES.get(detail, detail)
         return problem(rule, detail, status=error.status_code, instance=request.url.path)

@@ -9,7 +9,8 @@ entries then wait for their translations (tests/interfaces/test_i18n.py fails un
 
 A refusal's detail is its template, translated, with its parameters (ids, times, limits) filled in; a parameter
 that is itself a message (a role's name, what was refused) is translated too. The `code` is the same in every
-language; only `title` and `detail` change.
+language; only `title` and `detail` change. A 422's refused values are said from a template per pydantic error
+type (`VALIDATION`), and `Words` inside a problem's other members (the problems /health/ready names) are said too.
 """
 
 from __future__ import annotations
@@ -104,6 +105,49 @@ NAMES: dict[str, dict[str, str]] = {
     "request_type": {"INFORMATION": N_("Information"), "COORDINATION": N_("Coordination"),
                      "EXECUTIVE_ASSISTANCE": N_("Executive assistance")},
 }
+# What pydantic says of a refused value (a 422's `errors[]`), by the error's type: a template of the error's `ctx`.
+# English keeps pydantic's own words; these say them in Finnish and Swedish. A type without one is said in English
+# (tests/interfaces/test_i18n_said.py sends every kind of bad value the request bodies can get).
+VALIDATION: dict[str, str] = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "string_type": N_("Input should be a valid string"),
+    "string_unicode": N_("Input should be a valid string, unable to parse raw data as a unicode string"),
+    "string_too_short": N_("String should have at least {min_length} characters"),
+    "string_too_long": N_("String should have at most {max_length} characters"),
+    "string_pattern_mismatch": N_("String should match pattern '{pattern}'"),
+    "control_character": N_("must not contain control characters: U+{code} at character {index}"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "int_parsing_size": N_("Unable to parse input string as an integer, exceeded maximum size"),
+    "float_type": N_("Input should be a valid number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "finite_number": N_("Input should be a finite number"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "list_type": N_("Input should be a valid list"),
+    "too_short": N_("List should have at least {min_length} items after validation, not {actual_length}"),
+    "too_long": N_("List should have at most {max_length} items after validation, not {actual_length}"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be an object"),
+    "model_attributes_type": N_("Input should be an object"),
+    "datetime_type": N_("Input should be a valid datetime"),
+    "datetime_parsing": N_("Input should be a valid datetime"),
+    "datetime_from_date_parsing": N_("Input should be a valid datetime or date"),
+    "date_type": N_("Input should be a valid date"),
+    "date_parsing": N_("Input should be a valid date"),
+    "date_from_datetime_parsing": N_("Input should be a valid date"),
+    "literal_error": N_("Input should be {expected}"),
+    "enum": N_("Input should be {expected}"),
+    "json_invalid": N_("JSON decode error"),
+    "json_type": N_("JSON input should be string, bytes or bytearray"),
+}
+
 NAMED = {"category": CATEGORIES, "status": (ACTIVE, CONTAINED, RESOLVED, CLOSED), "condition": CONDITIONS,
          "direction": DIRECTIONS, "request_type": REQUEST_TYPES}  # the codes the domain defines, for the tests
 
@@ -146,8 +190,11 @@ def negotiate(accept_language: str | None) -> str:
 
 
 def say(template: str, params: Mapping[str, object] | None = None, language: str | None = None) -> str:
-    """`template` in `language` (the request's when not given), its parameters filled in."""
+    """`template` in `language` (the request's when not given), its parameters filled in; `Words` are said with
+    their own."""
     language = language or LANGUAGE.get()
+    if isinstance(template, Words) and params is None:
+        template, params = template.template, template.params
     catalog = CATALOGS[language]
     said = catalog.get(template, template)
     if not params:
@@ -155,6 +202,24 @@ def say(template: str, params: Mapping[str, object] | None = None, language: str
     values = {name: say(value.template, value.params, language) if isinstance(value, Words) else value
               for name, value in params.items()}
     return said.format_map(values)
+
+
+def translated(value: Any, language: str | None = None) -> Any:
+    """`value` with the `Words` in it (alone, or in a list) said in `language`; anything else as it is."""
+    if isinstance(value, Words):
+        return say(value, language=language)
+    if isinstance(value, list | tuple):
+        return [translated(item, language) for item in value]
+    return value
+
+
+def validation_problem(error: Mapping[str, Any], language: str | None = None) -> str:
+    """What is wrong with a refused value (a pydantic error: its `type`, `ctx` and `msg`) in `language`."""
+    language = language or LANGUAGE.get()
+    template = VALIDATION.get(error["type"])
+    if language == DEFAULT or template is None:
+        return error["msg"]
+    return say(template, error.get("ctx") or {}, language)
 
 
 def title(rule: Rule, language: str | None = None) -> str:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from application.projections.runner import Projections
 from domain.access import Actor, Role
-from domain.shared import DomainError, Rule
+from domain.shared import DomainError, Rule, joined
 from interfaces.http.dependencies import App, bearer, get_reader
 from interfaces.http.errors import PROBLEM_JSON, problem
 from interfaces.http.metrics import exposition
@@ -96,7 +96,7 @@ def ready(request: Request, caller: Caller) -> Any:
     if caller is None:
         return problem(Rule.NOT_READY, "not ready", status=503, instance=request.url.path)
     rule = Rule.STORE_UNAVAILABLE if readiness.store_unreachable else Rule.READ_MODEL_BEHIND
-    detail = "; ".join(readiness.problems)  # (what is wrong, in English: said by the read models)
+    detail = joined(readiness.problems)  # what is wrong, said in the request's language
     return problem(
         rule, detail, status=503, instance=request.url.path, problems=readiness.problems,
         read_models=readiness.read_models,
