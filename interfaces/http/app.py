@@ -29,7 +29,6 @@ from interfaces.http.live import OverviewBroadcaster
 from interfaces.http.metrics import Observed
 from interfaces.http.i18n import Language
 from interfaces.http.middleware import Idempotency, RequestLimits
-from interfaces.http.security import SecurityHeaders
 from interfaces.http.throttle import FailedAuthentications
 from interfaces.http.routers import (
     audit_chain,
@@ -142,9 +141,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     app.add_middleware(Idempotency)
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
     app.add_middleware(errors.StoreGate)
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(Language)  # the language of problem details (Accept-Language)
-    app.add_middleware(Observed)  # outermost: gives each request its id, and measures every answer
+    app.add_middleware(Observed)  # outermost: each request's id, every answer's security headers, measured
     for module in (
         health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models, dashboard,
         audit_history, audit_chain, audit_export,

@@ -28,9 +28,9 @@ log record written for the request (infrastructure.logging.REQUEST_ID).
 from __future__ import annotations
 
 import os
+import random
 import re
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infrastructure.bootstrap import Services
 from infrastructure.logging import REQUEST_ID
+from interfaces.http.security import secured
 
 REQUEST_DURATION = Histogram(
     "valmius_http_request_duration_seconds", "Time to answer an HTTP request, by route template",
@@ -57,14 +58,17 @@ _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def request_id_of(sent: str | None) -> str:
-    """The client's X-Request-ID when it is a plain, short token; a new one otherwise."""
-    return sent if sent is not None and _VALID_ID.fullmatch(sent) else uuid.uuid4().hex
+    """The client's X-Request-ID when it is a plain, short token; a new one (32 hex digits) otherwise. A new one
+    names a request in the logs and problems, and guards nothing, so it is drawn from `random`: uuid4 reads
+    os.urandom, which lets go of the GIL on the event loop of every request (measured: the loop then waits for
+    the threads running commands to hand it back)."""
+    return sent if sent is not None and _VALID_ID.fullmatch(sent) else f"{random.getrandbits(128):032x}"
 
 
 @dataclass
 class Observed:
-    """Gives each request its id and measures its answer. Outermost of our middleware: it sees every answer,
-    refusals at the edge included. A request runs in its own task, so REQUEST_ID stays set for the server-error
+    """Gives each request its id, puts the security headers on its answer (interfaces.http.security) and
+    measures it. Outermost of our middleware: it sees every answer, refusals at the edge included. A request runs in its own task, so REQUEST_ID stays set for the server-error
     handler that answers an unexpected failure outside it."""
 
     app: ASGIApp
@@ -86,9 +90,10 @@ class Observed:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = message.get("headers", [])
+                message = secured(scope, message)
+                headers = message["headers"]
                 if not any(name.lower() == b"x-request-id" for name, _ in headers):
-                    message = {**message, "headers": [*headers, (b"x-request-id", request_id.encode())]}
+                    headers.append((b"x-request-id", request_id.encode()))
             await send(message)
 
         try:

@@ -19,9 +19,10 @@ from application.audit.verification import TamperEvidence
 from application.projections.paging import DEFAULT_LIMIT, bounded
 from interfaces.http.dependencies import AuditorReader, CurrentActor, PathPosition, get_tamper_evidence, query_time
 from interfaces.http.routers.read_models import Limit, ListLimit
+from interfaces.http.routing import Route
 from interfaces.http.schemas.common import BIGINT, Code, Line, Text, Time
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=Route)
 
 
 Evidence = Annotated[TamperEvidence, Depends(get_tamper_evidence)]

@@ -24,11 +24,12 @@ from domain.access import authorise
 from domain.shared import display
 from infrastructure.bootstrap import Services
 from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_services, query_time
+from interfaces.http.routing import Route
 from interfaces.http.schemas.audit import DisclosurePageResponse, RefusalPageResponse
 from interfaces.http.schemas.common import BIGINT, Code, Id, Line, Time
 from interfaces.web import report
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=Route)
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 Since = Annotated[Time | None, Query(description="From this time on (ISO-8601 with an offset).")]

@@ -21,6 +21,7 @@ from domain.shared import display
 from interfaces.http.dependencies import CurrentActor, PathId, get_history, query_time
 from application.projections.paging import DEFAULT_LIMIT, bounded
 from interfaces.http.routers.read_models import READ, ListLimit, Paged, PagedById, linked
+from interfaces.http.routing import Route
 from interfaces.http.schemas.audit import EventPageResponse
 from interfaces.http.schemas.common import BIGINT, Code, Id, Line, Time
 from interfaces.http.schemas.crisis import CrisisResponse, present_crisis
@@ -34,7 +35,7 @@ from interfaces.http.schemas.read_models import (
     SituationOverviewAsKnownResponse,
 )
 
-router = APIRouter(prefix="/audit", tags=["audit: history"])
+router = APIRouter(prefix="/audit", tags=["audit: history"], route_class=Route)
 
 
 Histories = Annotated[History, Depends(get_history)]

@@ -12,6 +12,7 @@ from domain.access import Actor, authorise
 from domain.crisis import Crisis
 from domain.shared import DomainError, N_, Rule
 from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, PathId, PathNumber, answered, etag
+from interfaces.http.routing import Route
 from interfaces.http.schemas.common import CommandResponse
 from interfaces.http.schemas.crisis import (
     AssignActionRequest,
@@ -30,7 +31,7 @@ from interfaces.http.schemas.crisis import (
     present_crisis,
 )
 
-router = APIRouter(prefix="/crises", tags=["crises"])
+router = APIRouter(prefix="/crises", tags=["crises"], route_class=Route)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

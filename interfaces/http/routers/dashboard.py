@@ -23,9 +23,10 @@ from fastapi.responses import HTMLResponse
 from swagger_ui_bundle import swagger_ui_path
 
 from interfaces.http.i18n import dashboard_texts
+from interfaces.http.routing import Route
 from interfaces.http.security import page
 
-router = APIRouter(tags=["dashboard"])
+router = APIRouter(tags=["dashboard"], route_class=Route)
 
 PAGE = resources.files("interfaces.web").joinpath("dashboard.html").read_text(encoding="utf-8")
 SWAGGER_UI = swagger_ui_path  # the folder of Swagger UI's distribution, served at DOCS_ASSETS

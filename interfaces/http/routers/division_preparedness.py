@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, PathId, answered, etag
+from interfaces.http.routing import Route
 from interfaces.http.schemas.common import CommandResponse
 from interfaces.http.schemas.division_preparedness import (
     ActivateContinuityPlanRequest,
@@ -18,7 +19,7 @@ from interfaces.http.schemas.division_preparedness import (
     present_preparedness,
 )
 
-router = APIRouter(prefix="/division-preparedness", tags=["division preparedness"])
+router = APIRouter(prefix="/division-preparedness", tags=["division preparedness"], route_class=Route)
 
 
 @router.get("")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, answered, etag
+from interfaces.http.routing import Route
 from interfaces.http.schemas.common import CommandResponse, time_out
 from interfaces.http.schemas.emergency_conditions import EmergencyConditionsResponse, RecordEmergencyConditionsRequest
 
-router = APIRouter(prefix="/emergency-conditions", tags=["emergency conditions"])
+router = APIRouter(prefix="/emergency-conditions", tags=["emergency conditions"], route_class=Route)
 
 
 @router.get("")

@@ -25,8 +25,9 @@ from domain.shared import DomainError, Rule, joined
 from interfaces.http.dependencies import App, bearer, get_reader
 from interfaces.http.errors import PROBLEM_JSON, problem
 from interfaces.http.metrics import exposition
+from interfaces.http.routing import Route
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=Route)
 
 
 class HealthResponse(BaseModel):

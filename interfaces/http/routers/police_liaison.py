@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from application.audit.redaction import Classifier
 from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, PathId, answered, etag
+from interfaces.http.routing import Route
 from interfaces.http.schemas.common import CommandResponse
 from interfaces.http.schemas.police_liaison import (
     AnswerPoliceRequestRequest,
@@ -18,7 +19,7 @@ from interfaces.http.schemas.police_liaison import (
     present_liaison,
 )
 
-router = APIRouter(prefix="/police-liaisons", tags=["police liaison"])
+router = APIRouter(prefix="/police-liaisons", tags=["police liaison"], route_class=Route)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

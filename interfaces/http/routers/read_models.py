@@ -29,6 +29,7 @@ from application.projections.runner import MAX_WAIT_SECONDS, Projections
 from application.projections.situation_overview import SituationOverview
 from domain.shared import DomainError, Rule
 from interfaces.http.dependencies import POSITION_HEADER, CurrentActor, PathId, get_projections, query_time
+from interfaces.http.routing import Route
 from interfaces.http.schemas.common import BIGINT, LATER_EXAMPLE, TIME_EXAMPLE, Id, Time
 from interfaces.http.schemas.read_models import (
     CrisisTimelineResponse,
@@ -38,7 +39,7 @@ from interfaces.http.schemas.read_models import (
     SituationOverviewResponse,
 )
 
-router = APIRouter(tags=["situation picture"])
+router = APIRouter(tags=["situation picture"], route_class=Route)
 
 # An answer holds the keys its read model gave it and no others (a police request on the boards shows
 # `age_minutes` while open and `answer_minutes` once closed).
