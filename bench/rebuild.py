@@ -226,7 +226,7 @@ class LogGenerator:
                 **p,
             )
         elif kind == "decision":
-            live = [d for d, rec in c.decisions.items() if not rec.superseded_by]
+            live = [d for d, successor in c.decisions.items() if successor is None]
             supersedes = rng.choice(live) if live and rng.random() < 0.1 else None
             c.record_decision(
                 decision_id=f"D-{n}",

@@ -144,12 +144,12 @@ def apply_locked(
 def _routes(models: Sequence[tuple[ReadModel, int]], kind: type) -> list[tuple[int, Callable[..., None], bool]]:
     """Who takes an event of class `kind`, in the models' order: (model's position, callable, whether it takes
     the notification too). A model that processes events its own way (overrides `apply_notification` or
-    `apply`, as the audit chain does) is called for every event; the others' handler of `kind` directly, and
+    `apply`, as the audit chain does, or has them replaced) is called for every event; the others' handler of `kind` directly, and
     a model without one not at all (ReadModel.apply would do nothing)."""
     found: list[tuple[int, Callable[..., None], bool]] = []
     for model, position in models:
-        cls = type(model)
-        if cls.apply_notification is not ReadModel.apply_notification or cls.apply is not ReadModel.apply:
+        if (getattr(model.apply_notification, "__func__", None) is not ReadModel.apply_notification
+                or getattr(model.apply, "__func__", None) is not ReadModel.apply):
             found.append((position, model.apply_notification, True))
         else:
             handler = model.handlers.get(kind)
