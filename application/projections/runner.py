@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -160,47 +159,17 @@ class Projections(Queries):
         head = (self.app.recorder.max_notification_id() or 0) if topics is not None else 0
         known = self._tracked if all(m.name in self._tracked for m in models) else positions(self.store)
         start = min(known.get(m.name, 0) for m in models) + 1
-        ahead = ThreadPoolExecutor(1, thread_name_prefix="valmius-read-ahead") if not durable else None
-        try:
-            return self._follow_pages(models, start, batch_size, topics, head, progress, durable, ahead)
-        finally:
-            if ahead is not None:
-                ahead.shutdown(wait=True, cancel_futures=True)
-
-    def _read(self, start: int, batch_size: int, topics: list[str] | None) -> tuple[list[Any], Callable[[Any], Any]]:
-        """A batch read and decoded ahead (see `_follow_pages`): its notifications and their events."""
-        notifications = self.app.recorder.select_notifications(start=start, limit=batch_size, topics=topics or ())
-        decode = self.app.mapper.to_domain_event
-        events = {n.id: decode(n) for n in notifications}
-        return notifications, lambda notification: events[notification.id]
-
-    def _follow_pages(
-        self, models: list[ReadModel], start: int, batch_size: int, topics: list[str] | None, head: int,
-        progress: Callable[[int], None] | None, durable: bool, ahead: ThreadPoolExecutor | None,
-    ) -> int:
-        """catch_up's loop. With `ahead` (a rebuild), the next batch is read and decoded in that thread while
-        this one is applied and committed: its Python work overlaps this batch's wait for PostgreSQL."""
         moved = 0
-        pending: tuple[int, Future] | None = None  # (start, the batch read from there)
         while True:
-            if pending is not None and pending[0] == start:
-                notifications, decode = pending[1].result()
-            else:
-                notifications = self.app.recorder.select_notifications(
-                    start=start, limit=batch_size, topics=topics or ()
-                )
-                decode = self.app.mapper.to_domain_event
-            pending = None
+            notifications = self.app.recorder.select_notifications(start=start, limit=batch_size, topics=topics or ())
             full = len(notifications) == batch_size
             last = notifications[-1].id if notifications else 0
             if not full:
                 last = max(last, head)
             if last < start:
                 return moved  # nothing new
-            if ahead is not None and full:
-                pending = (last + 1, ahead.submit(self._read, last + 1, batch_size, topics))
             try:
-                reached = self._apply(models, notifications, after=start - 1, last=last, durable=durable, decode=decode)
+                reached = self._apply(models, notifications, after=start - 1, last=last, durable=durable)
             except Exception as error:
                 reached = self._isolate(models, notifications, start - 1, last, error, durable)
                 models = [m for m in models if m.name not in self._failed]
@@ -216,8 +185,7 @@ class Projections(Queries):
         return [m for m in self.models.values() if m.name not in self._failed]  # (another thread may add one)
 
     def _apply(
-        self, models: list[ReadModel], notifications: Sequence[Any], after: int, last: int, durable: bool = True,
-        decode: Callable[[Any], Any] | None = None,
+        self, models: list[ReadModel], notifications: Sequence[Any], after: int, last: int, durable: bool = True
     ) -> int:
         """Apply `notifications` (every one of the models' topics after `after`, up to `last`) to every model in
         ONE transaction: all the models' tracking rows are taken first, and each model applies only the events
@@ -245,7 +213,7 @@ class Projections(Queries):
                     self._leave(model, shape)
                     del known[model.name]
             ready = [(m, known[m.name]) for m in models if m.name in known and known[m.name] >= after]
-            apply_locked(tx, ready, notifications, decode or self.app.mapper.to_domain_event, last)
+            apply_locked(tx, ready, notifications, self.app.mapper.to_domain_event, last)
             for model, position in ready:
                 known[model.name] = max(position, last)
             if ready:  # a failure a model has moved past is over (kept by any process: see _record_failure)
