@@ -6,7 +6,6 @@ crashed as a crash would (`pg_ctl stop -m immediate`) between two of the rebuild
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,20 +13,10 @@ import pytest
 from domain.crisis import Crisis
 from infrastructure.bootstrap import open_services
 from infrastructure.settings import Settings
-from tests.integration.test_faults import Cluster
+from tests.integration.test_faults import cluster  # noqa: F401 (the throwaway cluster, as a fixture)
 from tests.integration.test_projection_worker import VIEWS, read_model_rows
 
 BATCH = 500  # the rebuild's batch here (the smallest it takes): several batches in a small log
-
-
-@pytest.fixture
-def cluster() -> Iterator[Cluster]:
-    made = Cluster()
-    try:
-        made.start()
-        yield made
-    finally:
-        made.remove()
 
 
 def write_log(app, crises: int, entries: int) -> None:  # noqa: ANN001
