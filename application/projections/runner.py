@@ -136,6 +136,8 @@ class Projections(Queries):
         models: list[ReadModel] | None = None,
         progress: Callable[[int], None] | None = None,
         batch_size: int | None = None,
+        *,
+        durable: bool = True,
     ) -> int:
         """Apply everything stored so far; returns how far the models moved (notifications). Each batch is read
         and decoded once and applied to every model in one transaction (see `_apply`).
@@ -145,7 +147,10 @@ class Projections(Queries):
         log up to its end as it stood when the catch-up began (`head`), and the models' positions move there:
         notification ids are given in commit order (the store serialises its writers), so every notification
         up to `head` was visible to the read. (The read has no upper bound: with one, PostgreSQL may plan to
-        sort the whole rest of the log for every batch.)"""
+        sort the whole rest of the log for every batch.)
+
+        `durable=False` (a rebuild's) commits each batch without waiting for it to reach the disk (see
+        `_apply`)."""
         models = [m for m in models or self._healthy() if m.name not in self._foreign]
         if not models:
             return 0
@@ -164,9 +169,9 @@ class Projections(Queries):
             if last < start:
                 return moved  # nothing new
             try:
-                reached = self._apply(models, notifications, after=start - 1, last=last)
+                reached = self._apply(models, notifications, after=start - 1, last=last, durable=durable)
             except Exception as error:
-                reached = self._isolate(models, notifications, start - 1, last, error)
+                reached = self._isolate(models, notifications, start - 1, last, error, durable)
                 models = [m for m in models if m.name not in self._failed]
             moved += last - start + 1
             if progress:
@@ -179,7 +184,9 @@ class Projections(Queries):
     def _healthy(self) -> list[ReadModel]:
         return [m for m in self.models.values() if m.name not in self._failed]  # (another thread may add one)
 
-    def _apply(self, models: list[ReadModel], notifications: list[Any], after: int, last: int) -> int:
+    def _apply(
+        self, models: list[ReadModel], notifications: Sequence[Any], after: int, last: int, durable: bool = True
+    ) -> int:
         """Apply `notifications` (every one of the models' topics after `after`, up to `last`) to every model in
         ONE transaction: all the models' tracking rows are taken first, and each model applies only the events
         after its own position. A model found behind `after` (emptied by a rebuild since the batch was read) is
@@ -188,8 +195,16 @@ class Projections(Queries):
 
         One transaction for all models, rather than one per model, is one commit and one pool checkout per
         batch instead of one per model; on PostgreSQL its statements are sent in bulk, and its commit announced
-        to `watch`ers (Store.batch_transaction)."""
+        to `watch`ers (Store.batch_transaction).
+
+        Not `durable` (a rebuild's batches), PostgreSQL commits it without waiting for its WAL to reach the disk
+        (synchronous_commit off, for this transaction only). A crash of the server may then lose the last such
+        batches, but only whole ones, in commit order: their rows go with the tracking position that moves
+        past them, so the rebuild resumes after the last batch that survived, each event still applied once.
+        (The rebuild's first transaction, which empties the models, stays durable.)"""
         with self.store.batch_transaction() as tx:
+            if not durable and self.store.dialect == "postgres":
+                tx.execute("SET LOCAL synchronous_commit = off")
             tracked = lock_tracking(tx, [m.name for m in models], self.store.dialect)
             known = {name: position for name, (position, _) in tracked.items()}
             for model in models:
@@ -218,7 +233,7 @@ class Projections(Queries):
         return min(known.values(), default=last)
 
     def _isolate(self, models: list[ReadModel], notifications: Sequence[Any], after: int, last: int,
-                 error: Exception) -> int:
+                 error: Exception, durable: bool = True) -> int:
         """The batch failed for all the models together: apply it to each in a transaction of its own, and stop
         each one that fails at the event it fails on (see `_find_failure`), so that the others go on. A store
         that does not answer is no read model's failure: `error` is raised again, and the follower backs off.
@@ -233,17 +248,18 @@ class Projections(Queries):
             failed = error
             if len(models) > 1:
                 try:
-                    reached.append(self._apply([model], notifications, after, last))
+                    reached.append(self._apply([model], notifications, after, last, durable))
                     continue
                 except Exception as alone:
                     failed = alone  # this is (one of) the failing model(s): find the event
-            position = self._find_failure(model, notifications, after, last, failed)
+            position = self._find_failure(model, notifications, after, last, failed, durable)
             if model.name not in self._failed:
                 reached.append(position)
         return min(reached, default=last)
 
     def _find_failure(
-        self, model: ReadModel, notifications: Sequence[Any], after: int, last: int, failed: Exception
+        self, model: ReadModel, notifications: Sequence[Any], after: int, last: int, failed: Exception,
+        durable: bool = True,
     ) -> int:
         """The batch failed for `model` alone (with `failed`): apply it again, halving what is applied at once
         until the one event it fails on is found (a dozen transactions for a batch of 500): the events before it
@@ -263,7 +279,9 @@ class Projections(Queries):
             known, whole_failed = None, False
             while True:
                 try:
-                    position = self._apply([model], chunk, position, last if chunk is pending else chunk[-1].id)
+                    position = self._apply(
+                        [model], chunk, position, last if chunk is pending else chunk[-1].id, durable
+                    )
                     break
                 except Exception as error:
                     if len(chunk) == 1:
@@ -436,4 +454,4 @@ class Projections(Queries):
             self._failed.pop(model.name, None)
             self._retry.pop(model.name, None)
         log.info("rebuilding read models %s from the start of the log", ", ".join(m.name for m in models))
-        return self.catch_up(models, progress, max(self.batch_size, self.rebuild_batch_size))
+        return self.catch_up(models, progress, max(self.batch_size, self.rebuild_batch_size), durable=False)

@@ -102,8 +102,10 @@ def apply_locked(
     it, and move the models' positions to `last` (notifications read by topic cover the log up to `last`, of
     which they are the ones of the models' topics). Returns how many notifications were applied.
 
-    Event by event: each is decoded once, applied to every model that has not seen it, and let go. Decoding a
-    whole batch first and keeping it alive while it is applied made decoding a third slower."""
+    Event by event: each is decoded once, handed to the handler of every model that has not seen it and
+    subscribes to its class, and let go (decoding a whole batch first and keeping it alive while it is applied
+    made decoding a third slower). Which models take an event of a class is worked out once per batch (see
+    `_routes`), not asked of every model for every event."""
     if not models:
         return 0
     for model, _ in models:
@@ -111,14 +113,21 @@ def apply_locked(
     try:
         applied = 0
         first = min(position for _, position in models)
+        routes: dict[type, list[tuple[int, Callable[..., None], bool]]] = {}
         for notification in notifications:
             at = notification.id
             if at <= first:
                 continue
             event = decode(notification)
-            for model, position in models:
+            route = routes.get(type(event))
+            if route is None:
+                route = routes[type(event)] = _routes(models, type(event))
+            for position, handle, whole in route:
                 if at > position:
-                    model.apply_notification(tx, notification, event)
+                    if whole:
+                        handle(tx, notification, event)
+                    else:
+                        handle(tx, event, at)
             applied += 1
         for model, _ in models:
             model.end_batch(tx)
@@ -130,6 +139,23 @@ def apply_locked(
         if last > position:
             tx.execute(f"UPDATE {TRACKING_TABLE} SET position = %s WHERE view = %s", (last, model.name))
     return applied
+
+
+def _routes(models: Sequence[tuple[ReadModel, int]], kind: type) -> list[tuple[int, Callable[..., None], bool]]:
+    """Who takes an event of class `kind`, in the models' order: (model's position, callable, whether it takes
+    the notification too). A model that processes events its own way (overrides `apply_notification` or
+    `apply`, as the audit chain does, or has them replaced) is called for every event; the others' handler of `kind` directly, and
+    a model without one not at all (ReadModel.apply would do nothing)."""
+    found: list[tuple[int, Callable[..., None], bool]] = []
+    for model, position in models:
+        if (getattr(model.apply_notification, "__func__", None) is not ReadModel.apply_notification
+                or getattr(model.apply, "__func__", None) is not ReadModel.apply):
+            found.append((position, model.apply_notification, True))
+        else:
+            handler = model.handlers.get(kind)
+            if handler is not None:
+                found.append((position, handler, False))
+    return found
 
 
 def prepare(store: Store, models: Iterable[ReadModel]) -> list[str]:
