@@ -146,11 +146,18 @@ class Progress:
 
 class Process:
     """A `valmius` subcommand in its own process, its log in a temporary file (shown if it fails). With
-    `profile` (a directory), it runs under `py-spy record` and leaves a raw flame graph there."""
+    `profile` (a directory), it runs under `py-spy record` and leaves a raw flame graph there; with `checkout`
+    (a folder), the same command runs from that checkout's code (a before/after comparison)."""
 
-    def __init__(self, args: list[str], env: dict[str, str], profile: str | None = None) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], profile: str | None = None, checkout: Path | None = None
+    ) -> None:
         self.log = tempfile.NamedTemporaryFile(prefix="valmius-bench-", suffix=".log", delete=False)
-        self.command = [*valmius_command(), *args]
+        if checkout is not None:
+            env = {**env, "PYTHONPATH": str(checkout)}
+            self.command = [sys.executable, "-m", "interfaces.cli.main", *args]
+        else:
+            self.command = [*valmius_command(), *args]
         self.profiled = profile is not None
         spy = []
         if profile is not None:
@@ -168,7 +175,8 @@ class Process:
                 "--",
             ]
         self.process = subprocess.Popen(
-            [*spy, *self.command], cwd=REPO, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT
+            [*spy, *self.command], cwd=checkout or REPO, env={**os.environ, **env}, stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
 
     def tail(self, lines: int = 30) -> str:

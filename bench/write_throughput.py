@@ -39,9 +39,7 @@ import os
 import random
 import shlex
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -57,13 +55,13 @@ sys.path.insert(0, str(REPO))
 import psycopg  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    Process,
     add_database_arguments,
     cpu_seconds,
     drop_database,
     free_port,
     fresh_database,
     percentile,
-    valmius_command,
     wait_healthy,
 )
 
@@ -430,43 +428,19 @@ def mean_events(app: Any, crises: list[str]) -> float:
 # --- the database and the server ------------------------------------------------------------------------
 
 
-class Server:
-    """`valmius serve` in a subprocess, its log in a temporary file (shown if it fails)."""
+class Server(Process):
+    """`valmius serve` in a subprocess (from this checkout, or another's code for a before/after comparison)."""
 
     def __init__(
         self, database_url: str, extra_env: dict[str, str], checkout: Path | None = None, workers: int = 1
     ) -> None:
         self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix="valmius-bench-server-", suffix=".log", delete=False)
-        env = {**os.environ, "VALMIUS_DATABASE_URL": database_url, "VALMIUS_ENVIRONMENT": "production", **extra_env}
-        if checkout is not None:  # the same command, run from another checkout's code
-            command = [sys.executable, "-m", "interfaces.cli.main"]
-            env["PYTHONPATH"] = str(checkout)
-        else:
-            command = valmius_command()
-        self.command = [*command, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]
-        self.process = subprocess.Popen(
-            self.command, cwd=checkout or REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
+        env = {"VALMIUS_DATABASE_URL": database_url, "VALMIUS_ENVIRONMENT": "production", **extra_env}
+        serve = ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]
+        super().__init__(serve, env, checkout=checkout)
 
     def wait_ready(self, timeout: float = 30) -> None:
         wait_healthy(self.port, self.check, self.tail, timeout)
-
-    def check(self) -> None:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"valmius serve exited with {self.process.returncode}:\n{self.tail()}")
-
-    def tail(self) -> str:
-        return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-30:])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-        os.unlink(self.log.name)
 
 
 # --- main ----------------------------------------------------------------------------------------------

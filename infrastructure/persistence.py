@@ -139,7 +139,7 @@ def postgres_startup_lock(database_url: str) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (STARTUP_LOCK,))
 
 
-# --- a least-privilege runtime role (`valmius init --runtime-role`, docs/operations.md) ----------------------------------
+# --- a least-privilege runtime role (`valmius init --runtime-role`, interfaces/cli/store.py, docs/operations.md) ----------------------------------
 
 
 def create_event_store_tables(recorder: Any) -> None:

@@ -30,7 +30,7 @@ from domain.shared import DomainError
 from infrastructure.bootstrap import open_services, open_services_retrying
 from infrastructure.logging import logging_config
 from infrastructure.settings import Settings, setting_problem
-from interfaces.cli import audit_chain, audit_export, audit_history, db, reference, store
+from interfaces.cli import audit_chain, audit_export, audit_history, reference, store
 from interfaces.cli.options import DATABASE_HELP, DatabaseOption
 
 ROLES = [str(r) for r in Role]
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if not logging.getLogger().handlers:  # (as basicConfig: a host that set up logging, such as pytest, keeps it)
         logging.config.dictConfig(logging_config(settings.log_format))
     if args.command == "init":
-        return db.init_for_runtime_role(settings, args.runtime_role) if args.runtime_role else store.init(settings)
+        return store.init_for_runtime_role(settings, args.runtime_role) if args.runtime_role else store.init(settings)
     if args.needs_store and (stop := store.stop_line(settings, args.command)):
         print(stop, file=sys.stderr)
         return 2
