@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from application.audit.checkpoints import Signer
 from domain.access import PERMISSIONS, Role
 from tests.conftest import TEST_POOL, ApiClient, FakeClock, make_api, settings_for
 from tests.interfaces.conftest import last_event
@@ -132,14 +131,16 @@ class Examples:
 
 
 @pytest.fixture
-def examples(postgres_url: str, tmp_path) -> Iterator[Examples]:  # noqa: ANN001
+def examples(postgres_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Examples]:  # noqa: ANN001
     """The service on a fresh schema of the real PostgreSQL, its read models followed in-process, signing a
-    checkpoint at every position (not every 1000: a checkpoint's example names the first); the clock where the
-    document's example times were written for."""
-    settings = settings_for("postgres", tmp_path, postgres_url, embedded_projections=True, **TEST_POOL)
-    clock = FakeClock()
-    for api in make_api(settings, clock):
-        api.services.tamper_evidence.chain.sign_every(Signer(SIGNING_KEY), 1, clock)
+    checkpoint at every position from its start (not every 1000: a checkpoint's example names the first, one of
+    the units seeded as the service starts, which its follower may chain before the fixture could step in); the
+    clock where the document's example times were written for."""
+    monkeypatch.setattr("infrastructure.bootstrap.CHECKPOINT_EVERY", 1)
+    settings = settings_for(
+        "postgres", tmp_path, postgres_url, embedded_projections=True, signing_key=SIGNING_KEY, **TEST_POOL
+    )
+    for api in make_api(settings, FakeClock()):
         yield Examples(api, Conformance(SPEC))
 
 
