@@ -275,6 +275,7 @@ class Command:
     status: int | None = None  # the definite answer; None while (or if never) resolved
     attempts: int = 0
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    refusal: str | None = None  # a definite answer of 300 or more: its problem's code and detail
 
 
 @dataclass
@@ -336,6 +337,8 @@ class Load:
                 answer = http.post(path, json=body, headers={"Idempotency-Key": command.key})
                 pending = answer.status_code == 409 and answer.json().get("code") == "IDEMPOTENCY_IN_PROGRESS"
                 if answer.status_code < 500 and not pending:
+                    if answer.status_code >= 300:
+                        command.refusal = f"{answer.json().get('code')}: {answer.json().get('detail')}"
                     return answer.status_code
             except httpx.TransportError:
                 pass
@@ -525,7 +528,8 @@ def test_no_process_needs_a_human_through_killed_workers_and_a_crashed_store(clu
     assert rebuilt_run.returncode == 0, rebuilt_run.stderr
     assert followed == rebuilt
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert [c.status for c in load.commands if c.status is not None and c.status >= 300] == []
+    assert [(c.status, c.refusal, c.phase, c.attempts) for c in load.commands
+            if c.status is not None and c.status >= 300] == []
     assert unresolved == [], f"{len(unresolved)} commands never got a definite answer: {unresolved_keys}"
 
 
