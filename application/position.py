@@ -118,16 +118,17 @@ class PositionUseCases(UseCases):
         self, actor: Actor, code: str, build: BriefBuilder, *, expected_version: int | None = None
     ) -> tuple[int, int]:
         """Freeze a brief of what happened since the position's previous handover and what is open now. The
-        position's new version and the brief's number."""
-        numbers: list[int] = []
+        position's new version and the brief's number (that of the brief at that version: a retry with the same
+        Idempotency-Key is answered with the first run's)."""
 
         def change(position: Position, now: datetime) -> None:
             until = self.event_log.last_position()
             brief = build(position.until, until, now)
-            numbers.append(position.prepare_brief(since=position.until, until=until, brief=brief, actor=actor, now=now))
+            position.prepare_brief(since=position.until, until=until, brief=brief, actor=actor, now=now)
 
         version = self._position_command("hold_position", actor, code, expected_version, {"position": code}, change)
-        return version, numbers[-1]
+        [prepared] = self.events.get(Position.id_for(code), gt=version - 1, lte=version)
+        return version, prepared.number
 
     def accept_handover_brief(
         self, actor: Actor, code: str, *, number: int, digest: str, expected_version: int | None = None
@@ -151,12 +152,13 @@ class PositionUseCases(UseCases):
                 found.append(code)
         return found
 
-    def get_handover_brief(self, actor: Actor, code: str, number: int) -> Position.BriefPrepared:
-        """Brief `number` of a position, as it was frozen."""
+    def get_handover_brief(self, actor: Actor, code: str, number: int) -> tuple[Position.BriefPrepared, int]:
+        """Brief `number` of a position, as it was frozen, and the position's version now."""
         authorise(actor, "read_situation_picture")
-        for event in self._position_events(code):
+        events = self._position_events(code)
+        for event in events:
             if isinstance(event, Position.BriefPrepared) and event.number == number:
-                return event
+                return event, events[-1].originator_version
         raise DomainError(Rule.NOT_FOUND, "{position} has no handover brief #{number}", {"position": code, "number": number})
 
     def holdings_at(self, actor: Actor, at: datetime) -> tuple[list[Holding], list[Position.HandedOver]]:

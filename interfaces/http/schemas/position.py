@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.position import POSITIONS, Position
 from domain.shared import display
-from interfaces.http.schemas.common import CommandRequest
+from interfaces.http.schemas.common import CommandRequest, CommandResponse
 
 DIGEST_EXAMPLE = "9f2c1e0b" * 8
 
@@ -17,7 +17,7 @@ class AcceptHandoverBriefRequest(CommandRequest):
     model_config = ConfigDict(json_schema_extra={"examples": [{"digest": DIGEST_EXAMPLE}]})
 
     digest: str = Field(
-        pattern="^[0-9a-f]{64}$", description="The SHA-256 digest of the brief as read (its `digest`): the record "
+        pattern="^[0-9a-f]{64}$", max_length=64, description="The SHA-256 digest of the brief as read (its `digest`): the record "
         "says exactly what the incoming person was given.",
     )
 
@@ -42,11 +42,9 @@ class PositionsResponse(BaseModel):
     cut: dict[str, int] | None = None
 
 
-class PreparedBriefResponse(BaseModel):
+class PreparedBriefResponse(CommandResponse):
     """A prepared handover brief: read it, then accept it with its number and digest."""
 
-    id: str
-    version: int
     number: int
     digest: str
 
