@@ -215,6 +215,9 @@ PERMISSIONS: dict[str, Permission] = {
     "list_checkpoints": _auditors("read the signed checkpoints"),
     "get_checkpoint": _auditors("read the signed checkpoints"),
     "export_crisis": _auditors("export a crisis for an inquiry"),
+    # positions: sign on and off, prepare and accept handover briefs (which role holds which position: domain.position)
+    "hold_position": Permission(RUNS_CRISES | {Role.POLICE_COORDINATOR}, "hold a position"),
+    "get_positions_at": _auditors("read who held which position"),
 }
 
 

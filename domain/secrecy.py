@@ -29,6 +29,7 @@ from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
+from domain.position import Position
 from domain.shared import PUBLIC, Classification
 
 
@@ -83,6 +84,8 @@ RECORDS: dict[str, RecordKind] = {
     ),
     "information_share": _kind("shared_at", "what to_whom late_entry_reason"),
     "emergency_conditions": _kind("in_force since", "basis reason late_entry_reason"),
+    # a position is never classified; its brief was built as an uncleared reader sees the picture
+    "position": _kind("position holder from_holder to_holder held_since since until brief digest", ""),
 }
 
 # The kind of record each stored event writes (an event class not named here shows structure only).
@@ -117,6 +120,10 @@ EVENT_RECORDS: dict[type, str] = {
     EmergencyConditions.Started: "emergency_conditions",
     EmergencyConditions.DeclaredInForce: "emergency_conditions",
     EmergencyConditions.Lifted: "emergency_conditions",
+    **dict.fromkeys(
+        (Position.Established, Position.SignedOn, Position.SignedOff, Position.BriefPrepared, Position.HandedOver),
+        "position",
+    ),
 }
 UNDECLARED = RecordKind(EVERY_RECORD, frozenset())
 

@@ -77,6 +77,10 @@ RULE_MEANINGS = {
     "cannot be checked now: nothing was recorded, send the request again after Retry-After",
     Rule.INTERNAL_ERROR: "a bug: nothing was recorded by the request; the log has the details",
     Rule.OUT_OF_RANGE: "a value outside its bounds (a length, a number, a time too far from the server clock)",
+    Rule.POSITION_HELD: "someone holds the position: an incoming person takes it over by accepting a handover brief",
+    Rule.NOT_POSITION_HOLDER: "only the person holding a position signs off from it",
+    Rule.STALE_BRIEF: "only the latest handover brief of a position, not yet accepted, can be accepted",
+    Rule.BRIEF_MISMATCH: "the digest named is not that of the brief: the incoming person accepts what they read",
 }
 
 CATEGORY_MEANINGS = {

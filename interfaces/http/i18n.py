@@ -81,6 +81,10 @@ TITLES: dict[Rule, str] = {
     Rule.IDENTITY_PROVIDER_UNAVAILABLE: N_("The identity provider is out of reach for now"),
     Rule.INTERNAL_ERROR: N_("Internal error"),
     Rule.OUT_OF_RANGE: N_("Out of range"),
+    Rule.POSITION_HELD: N_("The position is held"),
+    Rule.NOT_POSITION_HOLDER: N_("You do not hold this position"),
+    Rule.STALE_BRIEF: N_("Not the latest handover brief"),
+    Rule.BRIEF_MISMATCH: N_("Not the handover brief you were given"),
 }
 
 # The names of the domain's codes, as people read them (the API keeps sending the codes).

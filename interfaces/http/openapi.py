@@ -278,7 +278,7 @@ def answer_headers(
     used = calls(route.dependant)
     names = ["X-Request-ID"]
     required: set[str] = set()
-    if route.response_model is CommandResponse:
+    if isinstance(route.response_model, type) and issubclass(route.response_model, CommandResponse):
         names += ["ETag", POSITION_HEADER]
         required |= {"ETag", POSITION_HEADER}
     elif method == "GET" and takes_if_match_below(spec, route.path_format):

@@ -40,7 +40,7 @@ EXAMPLES_PER_STORE = 300
 WORLD = {
     "crisis_id": ["C-S1"], "unit": ["SOTEPE"], "plan_id": ["CP-SOTEPE-01"], "liaison_id": ["PL-C-S1"],
     "request_id": ["PR-S1-01"], "action_id": ["A-S1-01"], "decision_id": ["D-S1-01"], "number": ["1", "2"],
-    "position": ["1"],
+    "position": ["1"], "position_id": ["DUTY_OFFICER"],
 }
 SHORT_IDS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,12}", fullmatch=True)
 OFFSETS = ["+00:00", "+02:00", "+03:00", "-12:00", "+14:00", "+23:59", "Z"]
@@ -167,6 +167,8 @@ def roles(path: str, people: People) -> list[dict]:
         return [people.police_coordinator, people.duty_officer]
     if path.startswith("/emergency-conditions"):
         return [people.preparedness_manager]
+    if path.startswith("/positions"):
+        return [people.duty_officer, people.preparedness_manager]
     return [people.duty_officer, people.preparedness_manager]
 
 

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from application.position import handover_brief
+
 from application.audit.checkpoints import Signer
 from domain.division_preparedness import CriticalFunction
 from domain.shared import Classification, DomainError
-from tests.application.support import DO1, LR, PC, contact, declare
+from tests.application.support import DO1, LR, PC, PM, contact, declare
 from tests.conftest import ApiClient, FakeClock, make_api, settings_for
 from tests.interfaces.conftest import problem
 
@@ -78,7 +81,13 @@ def seeded(api: ApiClient) -> dict[str, Any]:
         checkpoints.append(services.tamper_evidence.sign_checkpoint()[1].position)
     cleared = api.headers("LR-1", "leadership", clearance=True)
     assert api.get("/crises/C-0/timeline", headers=cleared).status_code == 200  # SECRET entries disclosed
-    return {"crisis_id": "C-0", "position": checkpoints[0], "as_of": quote(api.clock().isoformat())}
+    for post, holder in (("DUTY_OFFICER", DO1), ("PREPAREDNESS_MANAGER", PM), ("POLICE_COORDINATOR", PC)):
+        app.sign_on(holder, post)  # every position held, the duty officer's with a brief of all of the above
+    assert services.projections.wait_for(app.recorder.max_notification_id(), timeout=10)
+    app.prepare_handover_brief(DO1, "DUTY_OFFICER", partial(handover_brief, services.projections.store, app.event_log,
+                                                            app.policy))
+    return {"crisis_id": "C-0", "position": checkpoints[0], "as_of": quote(api.clock().isoformat()),
+            "position_id": "DUTY_OFFICER", "number": 1}
 
 
 def list_routes(spec: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

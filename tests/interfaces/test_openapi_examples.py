@@ -54,7 +54,20 @@ GIVEN: dict[str, list[str | Callable[[ApiClient], None]]] = {
     "activate_continuity_plan": ["approve_continuity_plan"],
     "deactivate_continuity_plan": ["approve_continuity_plan", "activate_continuity_plan"],
     "export_checkpoint": ["declare_crisis", chained],
+    "sign_off": ["sign_on"],
+    "accept_handover_brief": ["prepare_handover_brief"],
+    "get_handover_brief": ["prepare_handover_brief"],
 }
+
+
+def brief_digest(api: ApiClient) -> dict[str, Any]:
+    """The digest of the brief the example accepts: the service computes it (a digest of the picture)."""
+    brief = api.get("/positions/DUTY_OFFICER/handover-briefs/1", headers=api.headers("U-LR", "leadership"))
+    return {"digest": brief.json()["digest"]}
+
+
+# Examples whose values only the service knows: the body is asked of it, in the state the example's steps made.
+COMPUTED: dict[str, Callable[[ApiClient], Any]] = {"accept_handover_brief": brief_digest}
 
 
 def creators(operation: Operation) -> list[str]:
@@ -96,6 +109,8 @@ class Examples:
         self.served = api.get("/openapi.json").json()  # its times ahead are set from the service's clock
 
     def body(self, operation: Operation) -> Any:
+        if operation.name in COMPUTED:
+            return COMPUTED[operation.name](self.api)
         return body_example(self.served["paths"][operation.path][operation.method.lower()])
 
     def roles(self, operation: Operation) -> list[Role]:

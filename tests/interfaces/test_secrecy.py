@@ -210,7 +210,7 @@ class World:
         given.setdefault("classification", self.level)
         concrete = path.format(crisis_id=self.crisis, unit=self.unit, liaison_id=self.liaison, plan_id=self.plan,
                                **{k: v for k, v in given.items() if k in ("number", "action_id", "decision_id",
-                                                                           "request_id")})
+                                                                           "request_id", "position_id")})
         unit = self.unit if role == "division_contact" else None
         body = self.commands.body(method, path, world or self.world, given)
         answer = self.server.http.request(method.upper(), concrete, json=body,
@@ -292,6 +292,13 @@ class World:
         for step in ("contain", "reopen", "contain", "resolve", "close"):
             run("post", f"/crises/{{crisis_id}}/{step}", do)
         run("post", "/crises/{crisis_id}/after-action-review", pm)
+        # a handover brief is built as an uncleared reader sees the picture: one per world, each for a post of its own
+        position_id, holder = {"P": ("DUTY_OFFICER", do), "S": ("PREPAREDNESS_MANAGER", pm)}.get(
+            self.world, ("POLICE_COORDINATOR", pc))
+        brief = self.server.http.post(f"/positions/{position_id}/handover-briefs", headers=self.headers(holder))
+        assert brief.status_code == 201, brief.text
+        run("post", "/positions/{position_id}/handover-briefs/{number}/accept", holder, position_id=position_id,
+            number=brief.json()["number"], digest=brief.json()["digest"])
 
     def conflicts(self) -> None:
         """A command on each record with a stale If-Match: the 409 says what changed since version 1 (every
@@ -333,6 +340,8 @@ def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], head
         "unit": [w.unit for w in worlds],
         "liaison_id": [w.liaison for w in worlds],
         "position": ["1"],
+        "position_id": ["DUTY_OFFICER", "PREPAREDNESS_MANAGER", "POLICE_COORDINATOR"],
+        "number": ["1"],
     }
     now = utc_now().isoformat()
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
