@@ -106,6 +106,7 @@ AUDITORS = frozenset({Role.AUDITOR})
 UNIT_KEEPERS = frozenset({Role.DIVISION_CONTACT, Role.PREPAREDNESS_MANAGER})
 ADMIN_HINT = N_("admins manage users and tokens only")
 POLICE_HINT = N_("this is the police coordinator's")
+PRINTS = RUNS_CRISES | {Role.LEADERSHIP, Role.AUDITOR}  # who reads incident summaries and activity logs
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,11 @@ PERMISSIONS: dict[str, Permission] = {
     "list_checkpoints": _auditors("read the signed checkpoints"),
     "get_checkpoint": _auditors("read the signed checkpoints"),
     "export_crisis": _auditors("export a crisis for an inquiry"),
+    # printable documents: incident status summaries and activity logs (a division contact: their own unit's log)
+    "get_incident_summary": Permission(PRINTS, "read incident status summaries"),
+    "get_crisis_activity_log": Permission(PRINTS | {Role.DIVISION_CONTACT}, "read activity logs"),
+    "get_unit_activity_log": Permission(PRINTS | {Role.DIVISION_CONTACT}, "read activity logs"),
+    "get_person_activity_log": Permission(PRINTS, "read activity logs"),
 }
 
 

@@ -25,8 +25,10 @@ thead { display: table-header-group; }
 .flag { color: #a00; font-weight: bold; } .more { font-style: italic; }
 .meta td:first-child { width: 14em; font-weight: bold; }
 .digest { font-family: monospace; font-size: 8pt; word-break: break-all; }
+.marking, .printed { margin: .2em 0; font-size: 9pt; color: #555; }
 @media print { body { margin: 0; max-width: none; padding: 0; } h2 { break-after: avoid; }
-tr { break-inside: avoid; } }
+tr { break-inside: avoid; } table { font-size: 8.5pt; } time { white-space: normal; }
+td { overflow-wrap: break-word; } }
 @page { size: A4; margin: 18mm 14mm 18mm 14mm;
 @top-left { content: string(document-title); font: 8pt "DejaVu Sans", sans-serif; color: #555; }
 @top-right { content: string(document-classification); font: 8pt "DejaVu Sans", sans-serif; color: #a00; }
@@ -46,8 +48,8 @@ def document(title: str, body: list[str], *, marking: str = "", printed: str = "
         f"<title>{e(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f'<p class="marking">{e(marking)}</p>' if marking else "",
-        *body,
         f'<p class="printed">{e(printed)}</p>' if printed else "",
+        *body,
         "</body></html>",
     ]) + "\n"
 

@@ -1,0 +1,57 @@
+"""An activity log (in the manner of ICS 214) as one printable page: who did what when, event by event in the
+order recorded, from application.activity_log (redacted for its reader there).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.access import Actor
+from domain.shared import display
+from interfaces.web.printing import classification, document, e, meta, section, time, words
+
+
+def render(log: dict[str, Any], subject: str, reader: Actor, now: Any) -> str:
+    """The page of `log`, whose `subject` says whose log it is ("unit KASKO in crisis C-S4")."""
+    printed = display(now, seconds=True)
+    rows = [_row(row) for row in log["rows"]]
+    if log["more"]:
+        rows.append(f'<tr class="more"><td colspan="6">{log["more"]} more not shown (at most {log["limit"]} rows: '
+                    "narrow the window with since and until)</td></tr>")
+    stopped = (
+        f"<p class=\"more\">The log was read up to position {log['scanned_to']} of {log['log_position']}: later "
+        "events are not shown; narrow the window.</p>" if log["scanned_to"] else ""
+    )
+    window = f"{time(log['since']) if log['since'] else 'the start of the crisis'} – {time(log['until'])}"
+    return document(f"Activity log: {subject}", [
+        '<table class="meta">',
+        meta("Activity of", subject),
+        meta("Window (recorded)", window, raw=True),
+        meta("Rows", f"{len(log['rows'])}" + (f" of {len(log['rows']) + log['more']}" if log["more"] else "")),
+        meta("Prepared by", f"{reader.user} ({reader.role}, {'cleared' if reader.clearance else 'not cleared'})"),
+        meta("As of", time(printed), raw=True),
+        "</table>",
+        section("Activities", "activities", ["Occurred", "Recorded", "By", "Record", "Activity", "Classification"],
+                rows, empty="No activity in the window."),
+        stopped,
+        "<p>Times are Europe/Helsinki wall-clock times with their UTC offset; rows are in the order recorded. "
+        "Content a reader is not cleared for is shown as its classification label.</p>",
+    ], printed=f"Prepared by {reader.user} at {printed.replace('T', ' ')}")
+
+
+def _row(row: dict[str, Any]) -> str:
+    details = "".join(
+        f"<br>{e(name.replace('_', ' '))}: "
+        + (f'<span class="redacted">{e(value)}</span>' if row["redacted"] and _is_label(value) else e(words(value)))
+        for name, value in row["details"].items()
+    )
+    record = row["record"] if row["crisis_id"] in (None, row["record"]) else f"{row['record']} ({row['crisis_id']})"
+    return (
+        f'<tr data-position="{row["position"]}"><td>{time(row["occurred_at"])}</td><td>{time(row["recorded_at"])}</td>'
+        f"<td>{e(row['actor'])}</td><td>{e(record)}</td><td>{e(row['summary'])}{details}</td>"
+        f"<td>{classification(row['classification'])}</td></tr>"
+    )
+
+
+def _is_label(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("[") and value.endswith("]")
