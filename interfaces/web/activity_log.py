@@ -4,6 +4,7 @@ order recorded, from application.activity_log (redacted for its reader there).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from domain.access import Actor
@@ -42,7 +43,7 @@ def render(log: dict[str, Any], subject: str, reader: Actor, now: Any) -> str:
 def _row(row: dict[str, Any]) -> str:
     details = "".join(
         f"<br>{e(name.replace('_', ' '))}: "
-        + (f'<span class="redacted">{e(value)}</span>' if row["redacted"] and _is_label(value) else e(words(value)))
+        + (f'<span class="redacted">{e(value)}</span>' if row["redacted"] and _is_label(value) else _value(value))
         for name, value in row["details"].items()
     )
     record = row["record"] if row["crisis_id"] in (None, row["record"]) else f"{row['record']} ({row['crisis_id']})"
@@ -51,6 +52,16 @@ def _row(row: dict[str, Any]) -> str:
         f"<td>{e(row['actor'])}</td><td>{e(record)}</td><td>{e(row['summary'])}{details}</td>"
         f"<td>{classification(row['classification'])}</td></tr>"
     )
+
+
+def _value(value: Any) -> str:
+    """A detail in words; a time as the other times are shown."""
+    if isinstance(value, str) and len(value) >= 16 and value[10:11] == "T":
+        try:
+            return time(display(datetime.fromisoformat(value), seconds=value[16:17] == ":"))
+        except ValueError:
+            pass
+    return e(words(value))
 
 
 def _is_label(value: Any) -> bool:
