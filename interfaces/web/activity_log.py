@@ -9,13 +9,13 @@ from typing import Any
 
 from domain.access import Actor
 from domain.shared import display
-from interfaces.web.printing import classification, document, e, meta, section, time, words
+from interfaces.web.printing import classification, document, e, meta, row, section, time, words
 
 
 def render(log: dict[str, Any], subject: str, reader: Actor, now: Any) -> str:
     """The page of `log`, whose `subject` says whose log it is ("unit KASKO in crisis C-S4")."""
     printed = display(now, seconds=True)
-    rows = [_row(row) for row in log["rows"]]
+    rows = [_row(log_row) for log_row in log["rows"]]
     if log["more"]:
         rows.append(f'<tr class="more"><td colspan="6">{log["more"]} more not shown (at most {log["limit"]} rows: '
                     "narrow the window with since and until)</td></tr>")
@@ -40,17 +40,18 @@ def render(log: dict[str, Any], subject: str, reader: Actor, now: Any) -> str:
     ], printed=f"Prepared by {reader.user} at {printed.replace('T', ' ')}")
 
 
-def _row(row: dict[str, Any]) -> str:
+def _row(log_row: dict[str, Any]) -> str:
     details = "".join(
         f"<br>{e(name.replace('_', ' '))}: "
-        + (f'<span class="redacted">{e(value)}</span>' if row["redacted"] and _is_label(value) else _value(value))
-        for name, value in row["details"].items()
+        + (f'<span class="redacted">{e(value)}</span>' if log_row["redacted"] and _is_label(value) else _value(value))
+        for name, value in log_row["details"].items()
     )
-    record = row["record"] if row["crisis_id"] in (None, row["record"]) else f"{row['record']} ({row['crisis_id']})"
-    return (
-        f'<tr data-position="{row["position"]}"><td>{time(row["occurred_at"])}</td><td>{time(row["recorded_at"])}</td>'
-        f"<td>{e(row['actor'])}</td><td>{e(record)}</td><td>{e(row['summary'])}{details}</td>"
-        f"<td>{classification(row['classification'])}</td></tr>"
+    record = log_row["record"]
+    if log_row["crisis_id"] not in (None, record):
+        record = f"{record} ({log_row['crisis_id']})"
+    return row(
+        time(log_row["occurred_at"]), time(log_row["recorded_at"]), e(log_row["actor"]), e(record),
+        e(log_row["summary"]) + details, classification(log_row["classification"]), position=str(log_row["position"]),
     )
 
 

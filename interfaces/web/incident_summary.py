@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from domain.shared import display
-from interfaces.web.printing import classification, document, e, field, label, meta, section, time, words
+from interfaces.web.printing import classification, document, e, field, label, meta, row, section, time, words
 
-FLAG = '<span class="flag">{}</span>'
+def flag(words: object, when: bool = True) -> str:
+    """`words` flagged in red (OVERDUE, REVIEW DUE, …) when `when`, else nothing."""
+    return f' <span class="flag">{e(words)}</span>' if when else ""
 
 
 def render(summary: dict[str, Any]) -> str:
@@ -53,17 +55,21 @@ def _next_report(crisis: dict[str, Any]) -> str:
     due = crisis["next_situation_report_due"]
     if not due:
         return "—"
-    return time(due) + (" " + FLAG.format("OVERDUE") if crisis["next_situation_report_overdue"] else "")
+    return time(due) + flag("OVERDUE", crisis["next_situation_report_overdue"])
 
 
 def _decisions(decisions: list[dict[str, Any]]) -> str:
     rows = [
-        f'<tr data-decision="{e(d["decision_id"])}"><td>{e(d["decision_id"])}'
-        f"{'<br>supersedes ' + e(d['supersedes']) if d['supersedes'] else ''}</td>"
-        f"<td>{time(d['occurred_at'])}</td><td>{field(d, 'decided_by')}<br>{field(d, 'authority')}</td>"
-        f"<td>{field(d, 'decision')}</td><td>{field(d, 'rationale')}</td>"
-        f"<td>{time(d['review_at'])}{' ' + FLAG.format('REVIEW DUE') if d['review_due'] else ''}</td>"
-        f"<td>{classification(d['classification'])}</td></tr>"
+        row(
+            e(d["decision_id"]) + (f"<br>supersedes {e(d['supersedes'])}" if d["supersedes"] else ""),
+            time(d["occurred_at"]),
+            f"{field(d, 'decided_by')}<br>{field(d, 'authority')}",
+            field(d, "decision"),
+            field(d, "rationale"),
+            time(d["review_at"]) + flag("REVIEW DUE", d["review_due"]),
+            classification(d["classification"]),
+            decision=d["decision_id"],
+        )
         for d in decisions
     ]
     return section(
@@ -77,15 +83,19 @@ def _units(units: list[dict[str, Any]]) -> str:
     for u in units:
         plans = "<br>".join(
             f"{e(p['plan_id'])} {field(p, 'title')}: active {e(p['active'])} of MTPD {e(p['mtpd'])}"
-            + (" " + FLAG.format("BEYOND MTPD") if p["beyond_mtpd"] else "")
+            + flag("BEYOND MTPD", p["beyond_mtpd"])
             for p in u["plans"]
         )
-        rows.append(
-            f'<tr data-unit="{e(u["unit"])}"><td>{e(u["unit"])}<br>{e(u["name"])}</td>'
-            f"<td>{e(u['readiness'] or '—')}{'<br>since ' + time(u['readiness_since']) if u['readiness_since'] else ''}</td>"
-            f"<td>{u['open']}</td><td>{FLAG.format(u['overdue']) if u['overdue'] else 0}</td>"
-            f"<td>{u['completed']}</td><td>{u['cancelled']}</td><td>{plans or '—'}</td></tr>"
-        )
+        rows.append(row(
+            f"{e(u['unit'])}<br>{e(u['name'])}",
+            e(u["readiness"] or "—") + (f"<br>since {time(u['readiness_since'])}" if u["readiness_since"] else ""),
+            str(u["open"]),
+            flag(u["overdue"]).strip() if u["overdue"] else "0",
+            str(u["completed"]),
+            str(u["cancelled"]),
+            plans or "—",
+            unit=u["unit"],
+        ))
     return section(
         "Resources by unit", "units",
         ["Unit", "Readiness", "Open", "Overdue", "Completed", "Cancelled", "Continuity plans active for the crisis"],
@@ -95,11 +105,18 @@ def _units(units: list[dict[str, Any]]) -> str:
 
 def _actions(actions: list[dict[str, Any]]) -> str:
     rows = [
-        f'<tr data-action="{e(a["action_id"])}"><td>{e(a["action_id"])}</td><td>{e(a["unit"])}</td>'
-        f"<td>{field(a, 'task')}</td><td>{time(a['occurred_at'])}<br>by {e(a['actor'])}</td><td>{time(a['due_at'])}</td>"
-        f"<td>{e(a['status'])}{' ' + FLAG.format('OVERDUE') if a['overdue'] else ''}"
-        f"{'<br>' + time(a['closed_at']) + ' by ' + e(a['closed_by']) if a['closed_at'] else ''}"
-        f"{'<br>' + field(a, 'note') if a['note'] else ''}</td><td>{classification(a['classification'])}</td></tr>"
+        row(
+            e(a["action_id"]),
+            e(a["unit"]),
+            field(a, "task"),
+            f"{time(a['occurred_at'])}<br>by {e(a['actor'])}",
+            time(a["due_at"]),
+            e(a["status"]) + flag("OVERDUE", a["overdue"])
+            + (f"<br>{time(a['closed_at'])} by {e(a['closed_by'])}" if a["closed_at"] else "")
+            + (f"<br>{field(a, 'note')}" if a["note"] else ""),
+            classification(a["classification"]),
+            action=a["action_id"],
+        )
         for a in actions
     ]
     return section(
@@ -109,13 +126,18 @@ def _actions(actions: list[dict[str, Any]]) -> str:
 
 def _police(requests: list[dict[str, Any]], threshold: int) -> str:
     rows = [
-        f"<tr><td>{e(r['liaison_id'])}<br>{e(r['request_id'])}</td><td>{e(r['direction'])}<br>{e(r['request_type'])}"
-        f"</td><td>{time(r['raised_at'])}</td><td>{field(r, 'subject')}</td><td>{r['age_minutes']} min"
-        f"{' ' + FLAG.format(f'UNANSWERED BEYOND {threshold} MIN') if r['unanswered_beyond_threshold'] else ''}"
-        f"</td><td>{classification(r['classification'])}</td></tr>"
+        row(
+            f"{e(r['liaison_id'])}<br>{e(r['request_id'])}",
+            f"{e(r['direction'])}<br>{e(r['request_type'])}",
+            time(r["raised_at"]),
+            field(r, "subject"),
+            f"{r['age_minutes']} min" + flag(f"UNANSWERED BEYOND {threshold} MIN", r["unanswered_beyond_threshold"]),
+            classification(r["classification"]),
+            request=r["request_id"],
+        )
         for r in requests
     ]
     return section(
-        "Police requests open", "police", ["Matter, request", "Direction, type", "Raised", "Subject", "Open for",
-                                           "Classification"], rows,
+        "Police requests open", "police",
+        ["Matter, request", "Direction, type", "Raised", "Subject", "Open for", "Classification"], rows,
     )

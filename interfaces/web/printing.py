@@ -70,6 +70,12 @@ def section(title: str, ident: str, headings: list[str], rows: list[str], *, emp
     )
 
 
+def row(*cells: str, **data: str) -> str:
+    """A table row of `cells` (HTML already), with `data-*` attributes naming what it shows."""
+    attributes = "".join(f' data-{name}="{e(value)}"' for name, value in data.items())
+    return f"<tr{attributes}>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
 def meta(label: str, value: Any, raw: bool = False) -> str:
     return f"<tr><td>{e(label)}</td><td>{value if raw else e(value)}</td></tr>"
 
