@@ -48,7 +48,8 @@ def render(summary: dict[str, Any]) -> str:
 def _report(report: dict[str, Any] | None) -> str:
     if report is None:
         return "none issued"
-    return f"#{report['number']} issued {time(report['occurred_at'])} by {e(report['actor'])}<br>{field(report, 'summary')}"
+    issued = f"#{report['number']} issued {time(report['occurred_at'])} by {e(report['actor'])}"
+    return f"{issued}<br>{field(report, 'summary')}"
 
 
 def _next_report(crisis: dict[str, Any]) -> str:

@@ -50,7 +50,8 @@ def read(services, actor: Actor, use_case: str, **scope: object) -> dict:  # noq
 
 def test_a_units_log_across_crises_holds_what_was_recorded_in_the_window(services, days) -> None:  # noqa: ANN001
     # When KASKO's log is read for the second day only
-    log = read(services, AUD, "get_unit_activity_log", unit="KASKO", since=days[1], until=days[2] - timedelta(seconds=1))
+    second_day = {"since": days[1], "until": days[2] - timedelta(seconds=1)}
+    log = read(services, AUD, "get_unit_activity_log", unit="KASKO", **second_day)
     # Then it holds C-2's action for KASKO and the readiness change, not KYMP's, not the first or third day's
     assert [row["type"] for row in log["rows"]] == ["Crisis.ActionAssigned", "DivisionPreparedness.ReadinessChanged"]
     assert log["rows"][0]["record"] == "C-2" and log["rows"][1]["crisis_id"] == "C-2"
@@ -80,7 +81,7 @@ def test_a_units_log_in_a_crisis_and_the_division_contacts_own_unit(services, da
         assert refused.value.rule is Rule.FORBIDDEN_ROLE
 
 
-def test_a_cleared_reader_sees_the_content_and_it_is_named_for_the_disclosure_log(services, days) -> None:  # noqa: ANN001
+def test_a_cleared_reader_sees_the_content_named_for_the_disclosure_log(services, days) -> None:  # noqa: ANN001
     cleared = Actor("AUD-C", Role.AUDITOR, clearance=True)
     log = read(services, cleared, "get_crisis_activity_log", crisis_id="C-1")
     assert log["rows"][1]["details"]["task"] == "Move pupils to the gym"

@@ -42,7 +42,8 @@ Person = Annotated[Line | None, Query(description="Only the events this user rec
 
 @router.get("/crises/{crisis_id}/incident-summary", response_class=HTMLResponse, responses=PRINTABLE)
 def get_incident_summary(
-    crisis_id: PathId, request: Request, services: ServicesDep, actor: CurrentActor, format: FormatQuery = None,  # noqa: A002
+    crisis_id: PathId, request: Request, services: ServicesDep, actor: CurrentActor,
+    format: FormatQuery = None,  # noqa: A002
 ) -> Response:
     """The incident status summary of a crisis (ICS 209 style), as of now: the incident (status, severity,
     condition, declared when and by whom, lead, areas), the decisions in force as its objectives with their
@@ -120,7 +121,8 @@ def _window(services: Services, since: str | None, until: str | None) -> dict[st
 def _printable(request: Request, html: str, name: str, format: FormatQuery) -> Response:  # noqa: A002
     if wants_pdf(format, request.headers.get("accept")):
         filename = re.sub(r"[^A-Za-z0-9._-]", "_", name)  # a person's name may hold anything a header may not
-        return Response(pdf(html), media_type=PDF, headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'})
+        disposition = f'inline; filename="{filename}.pdf"'
+        return Response(pdf(html), media_type=PDF, headers={"Content-Disposition": disposition})
     return page(request, html)
 
 
