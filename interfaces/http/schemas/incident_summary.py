@@ -29,12 +29,14 @@ PDF = "application/pdf"
 HTML = "text/html"
 
 
-class Format(StrEnum):
+class PrintFormat(StrEnum):
+    """How a printable document is sent: the page, or the same as a PDF."""
+
     HTML = "html"
     PDF = "pdf"
 
 
-FormatQuery = Annotated[Format | None, Query(
+FormatQuery = Annotated[PrintFormat | None, Query(
     description="`pdf` for a PDF (A4), `html` for the printable page; without it, the `Accept` header decides "
     "(`application/pdf` for a PDF), else the page.",
 )]
@@ -48,10 +50,10 @@ PRINTABLE = {
 }
 
 
-def wants_pdf(format: Format | None, accept: str | None) -> bool:  # noqa: A002 - the query parameter's name
+def wants_pdf(format: PrintFormat | None, accept: str | None) -> bool:  # noqa: A002 - the query parameter's name
     """The PDF when asked for by `format`, or when `Accept` names application/pdf before text/html."""
     if format is not None:
-        return format is Format.PDF
+        return format is PrintFormat.PDF
     media = [part.split(";")[0].strip().lower() for part in (accept or "").split(",")]
     return PDF in media and (HTML not in media or media.index(PDF) < media.index(HTML))
 
