@@ -106,6 +106,7 @@ AUDITORS = frozenset({Role.AUDITOR})
 UNIT_KEEPERS = frozenset({Role.DIVISION_CONTACT, Role.PREPAREDNESS_MANAGER})
 ADMIN_HINT = N_("admins manage users and tokens only")
 POLICE_HINT = N_("this is the police coordinator's")
+PRINTS = RUNS_CRISES | {Role.LEADERSHIP, Role.AUDITOR}  # who reads incident summaries and activity logs
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,11 @@ PERMISSIONS: dict[str, Permission] = {
     # positions: sign on and off, prepare and accept handover briefs (which role holds which position: domain.position)
     "hold_position": Permission(RUNS_CRISES | {Role.POLICE_COORDINATOR}, "hold a position"),
     "get_positions_at": _auditors("read who held which position"),
+    # printable documents: incident status summaries and activity logs (a division contact: their own unit's log)
+    "get_incident_summary": Permission(PRINTS, "read incident status summaries"),
+    "get_crisis_activity_log": Permission(PRINTS | {Role.DIVISION_CONTACT}, "read activity logs"),
+    "get_unit_activity_log": Permission(PRINTS | {Role.DIVISION_CONTACT}, "read activity logs"),
+    "get_person_activity_log": Permission(PRINTS, "read activity logs"),
 }
 
 

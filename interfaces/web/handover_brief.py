@@ -1,12 +1,11 @@
-"""A handover brief as a printable page: what the incoming person was given, with its digest, so a printed copy can
-be matched with the record. No scripts; the audit report's print style."""
+"""A handover brief as a printable page (interfaces.web.printing): what the incoming person was given, with its
+digest, so that a printed copy can be matched with the record."""
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
-from interfaces.web.report import STYLE
+from interfaces.web.printing import document, e, field, meta, row, section, time
 
 SECTIONS = [  # (key in the brief, heading, the columns of its rows)
     ("overdue_actions", "Overdue actions", ("crisis_id", "action_id", "unit", "due_at", "task")),
@@ -24,51 +23,37 @@ SECTIONS = [  # (key in the brief, heading, the columns of its rows)
 
 def render(answer: dict[str, Any]) -> str:
     brief = answer["brief"]
-    title = f"Handover brief #{answer['number']}: {answer['position']}"
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{_e(title)}</h1>",
         '<table class="meta">',
-        _row("Prepared", f"{answer['prepared_at']} by {answer['prepared_by']}"),
-        _row("Covers the log", f"after position {answer['since_position']} up to {answer['until_position']}"),
-        _row("Picture at", brief["at"]),
-        _row("Readiness", ", ".join(f"{unit} {level}" for unit, level in brief["readiness"].items())),
-        f'<tr><td>SHA-256</td><td class="digest">{_e(answer["digest"])}</td></tr>',
+        meta("Prepared", f"{answer['prepared_at']} by {answer['prepared_by']}"),
+        meta("Covers the log", f"after position {answer['since_position']} up to {answer['until_position']}"),
+        meta("Picture at", brief["at"]),
+        meta("Readiness", ", ".join(f"{unit} {level}" for unit, level in brief["readiness"].items())),
+        meta("SHA-256", f'<span class="digest">{e(answer["digest"])}</span>', raw=True),
         "</table>",
     ]
     for key, heading, columns in SECTIONS:
-        section = brief[key]
-        parts.append(f"<h2>{_e(heading)} ({section['total']})</h2>")
-        parts.append(_table(section["items"], columns) if section["items"] else "<p>None.</p>")
+        listed = brief[key]
+        parts.append(section(f"{heading} ({listed['total']})", key, [c.replace("_", " ") for c in columns],
+                             [_row(item, columns) for item in listed["items"]]))
     changes = brief["changes"]
-    parts.append(f"<h2>What happened ({len(changes['items'])}{' and more' if changes['more'] else ''})</h2>")
-    parts.append(_table(changes["items"], ("recorded_at", "record", "what")) if changes["items"] else "<p>Nothing.</p>")
-    parts.append(f"<h2>What was decided ({len(brief['decided'])})</h2>")
-    parts.append(_table(brief["decided"], ("crisis_id", "decision_id", "decided_at", "review_at")) if brief["decided"] else "<p>Nothing.</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    more = " and more" if changes["more"] else ""
+    parts.append(section(f"What happened ({len(changes['items'])}{more})", "changes", ["recorded at", "record", "what"],
+                         [_row(item, ("recorded_at", "record", "what")) for item in changes["items"]], empty="Nothing."))
+    parts.append(section(f"What was decided ({len(brief['decided'])})", "decided",
+                         ["crisis id", "decision id", "decided at", "review at"],
+                         [_row(item, ("crisis_id", "decision_id", "decided_at", "review_at")) for item in brief["decided"]],
+                         empty="Nothing."))
+    return document(f"Handover brief #{answer['number']}: {answer['position']}", parts,
+                    printed=f"Prepared {answer['prepared_at']} by {answer['prepared_by']}")
 
 
-def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
-    head = "".join(f"<th>{_e(column.replace('_', ' '))}</th>" for column in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_e(_cell(row.get(column)))}</td>" for column in columns) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _row(item: dict[str, Any], columns: tuple[str, ...]) -> str:
+    return row(*(time(item.get(c)) if c.endswith("_at") else _cell(item, c) for c in columns))
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
+def _cell(item: dict[str, Any], name: str) -> str:
+    value = item.get(name)
     if isinstance(value, bool):
         return "yes" if value else ""
-    return str(value)
-
-
-def _row(name: str, value: str) -> str:
-    return f"<tr><td>{_e(name)}</td><td>{_e(value)}</td></tr>"
-
-
-def _e(text: Any) -> str:
-    return escape(str(text))
+    return field(item, name)
