@@ -44,6 +44,7 @@ from application.crisis import CrisisUseCases
 from application.division_preparedness import DivisionPreparednessUseCases
 from application.emergency_conditions import EmergencyConditionsUseCases
 from application.police_liaison import PoliceLiaisonUseCases
+from application.situation_report import SituationReportUseCases
 from application.ports import Clock
 from domain import crisis as crisis_module
 from domain import division_preparedness as preparedness_module
@@ -444,7 +445,8 @@ class Pipeline(Application):
 
 
 class Coordination(
-    CrisisUseCases, DivisionPreparednessUseCases, PoliceLiaisonUseCases, EmergencyConditionsUseCases, Pipeline
+    CrisisUseCases, DivisionPreparednessUseCases, PoliceLiaisonUseCases, EmergencyConditionsUseCases,
+    SituationReportUseCases, Pipeline,
 ):
     """Crisis and continuity coordination: the use cases of duty officers, units and the police coordinator."""
 

@@ -215,6 +215,10 @@ PERMISSIONS: dict[str, Permission] = {
     "list_checkpoints": _auditors("read the signed checkpoints"),
     "get_checkpoint": _auditors("read the signed checkpoints"),
     "export_crisis": _auditors("export a crisis for an inquiry"),
+    # structured situation reports (domain/situation_report.py)
+    "draft_situation_report": _runs_crises("draft situation reports"),
+    "contribute_situation_report": _runs_crises("contribute to situation reports", Role.DIVISION_CONTACT),
+    "issue_drafted_situation_report": _runs_crises("issue situation reports"),
 }
 
 

@@ -77,6 +77,11 @@ RULE_MEANINGS = {
     "cannot be checked now: nothing was recorded, send the request again after Retry-After",
     Rule.INTERNAL_ERROR: "a bug: nothing was recorded by the request; the log has the details",
     Rule.OUT_OF_RANGE: "a value outside its bounds (a length, a number, a time too far from the server clock)",
+    Rule.METHANE_REQUIRED: "a crisis's first structured situation report is in the METHANE form and is issued with "
+    "all seven of its sections",
+    Rule.SECTION_NOT_YOURS: "a division contact contributes report sections for their own unit only",
+    Rule.REPORT_NOT_DRAFTED: "the crisis has no situation report draft to contribute to or issue: draft one first",
+    Rule.REPORT_INCOMPLETE: "a standard situation report is issued once its situation section is given",
 }
 
 CATEGORY_MEANINGS = {

@@ -81,6 +81,10 @@ TITLES: dict[Rule, str] = {
     Rule.IDENTITY_PROVIDER_UNAVAILABLE: N_("The identity provider is out of reach for now"),
     Rule.INTERNAL_ERROR: N_("Internal error"),
     Rule.OUT_OF_RANGE: N_("Out of range"),
+    Rule.METHANE_REQUIRED: N_("METHANE report required"),
+    Rule.SECTION_NOT_YOURS: N_("Section not yours"),
+    Rule.REPORT_NOT_DRAFTED: N_("No report drafted"),
+    Rule.REPORT_INCOMPLETE: N_("Report incomplete"),
 }
 
 # The names of the domain's codes, as people read them (the API keeps sending the codes).
