@@ -55,6 +55,13 @@ GIVEN: dict[str, list[str | Callable[[ApiClient], None]]] = {
     "activate_continuity_plan": ["approve_continuity_plan"],
     "deactivate_continuity_plan": ["approve_continuity_plan", "activate_continuity_plan"],
     "export_checkpoint": ["declare_crisis", chained],
+    "contribute_situation_report": ["draft_situation_report"],
+    "issue_drafted_situation_report": ["draft_situation_report", "contribute_situation_report"],
+    "get_situation_report_draft": ["draft_situation_report"],
+    "get_situation_report": ["draft_situation_report", "contribute_situation_report", "issue_drafted_situation_report"],
+    "get_situation_report_edxl": [
+        "draft_situation_report", "contribute_situation_report", "issue_drafted_situation_report"
+    ],
 }
 
 
