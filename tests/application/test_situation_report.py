@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from domain.crisis import Crisis
 from domain.situation_report import SECTIONS, canonical_json, figures_digest
 from domain.shared import Rule
 from tests.application.support import DO1, LR, contact, declare, refused
@@ -91,3 +92,21 @@ def test_the_overview_shows_a_report_overdue_by_the_rhythm_of_the_severity(servi
     clock.advance(hours=1, minutes=1)
     rhythm = services.projections.get_situation_overview(LR)["active_crises"][0]["situation_report_rhythm"]
     assert rhythm["overdue"] is True
+
+
+def test_a_crisis_with_a_draft_survives_its_snapshot_and_one_taken_before_drafts_loads_without_one(services, app):
+    """Given a draft with a section, when the crisis is snapshotted and loaded back, then the draft is kept; a
+    snapshot of version 3 (before structured reports) loads with no draft."""
+    declare(app, "C-1")
+    app.draft_situation_report(DO1, "C-1")
+    app.contribute_situation_report(DO1, "C-1", sections={"hazards": "fallen trees"})
+    crisis = app.load_crisis("C-1")
+    app.take_snapshot(Crisis.id_for("C-1"))
+    [snapshot] = app.snapshots.get(Crisis.id_for("C-1"), desc=True, limit=1)
+    loaded = snapshot.mutate(None)
+    assert (loaded.sitrep_draft.form, loaded.sitrep_draft.sections) == ("METHANE", ["hazards"])
+    assert loaded.sitrep_draft == crisis.sitrep_draft
+    old = {name: value for name, value in vars(loaded).items() if name not in ("_pending_events", "sitrep_draft")}
+    state = {**old, "class_version": 3}
+    Crisis.upcast_v3_v4(state)
+    assert state["sitrep_draft"] is None
