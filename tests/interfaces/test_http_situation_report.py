@@ -112,3 +112,13 @@ def test_a_report_not_issued_is_not_found(api, people):
 def test_what_is_not_a_sitrep_is_named(broken: bytes, reason: str) -> None:
     with pytest.raises(InvalidSitRepDocument, match=reason):
         validate(broken)
+
+
+def test_a_section_given_twice_in_one_contribution_keeps_both_texts(api, people):
+    declare(api, people.duty_officer)
+    accepted(api.post("/crises/C-S1/situation-reports/draft", json={}, headers=people.duty_officer))
+    accepted(api.post("/crises/C-S1/situation-reports/draft/sections", json={"sections": [
+        {"section": "hazards", "text": "fallen trees"}, {"section": "hazards", "text": "live lines down"},
+    ]}, headers=people.duty_officer))
+    draft = accepted(api.get("/crises/C-S1/situation-reports/draft", headers=people.leadership))
+    assert [s["text"] for s in draft["sections"]] == ["fallen trees\n\nlive lines down"]

@@ -57,10 +57,17 @@ class ContributeSituationReportRequest(CommandRequest):
     unit: Id | None = Field(
         None, description="The unit reporting; a division contact's own by default.", examples=["SOTEPE"]
     )
-    sections: list[SectionRequest] = Field(min_length=1, max_length=20, examples=[METHANE_EXAMPLE])
+    sections: list[SectionRequest] = Field(
+        min_length=1, max_length=20, description="A section given twice is one section of both texts, in order.",
+        examples=[METHANE_EXAMPLE],
+    )
 
     def args(self) -> dict[str, Any]:
-        return {**({"unit": self.unit} if self.unit else {}), "sections": {s.section: s.text for s in self.sections}}
+        sections: dict[str, str] = {}
+        for given in self.sections:
+            sections[given.section] = f"{sections[given.section]}\n\n{given.text}" if given.section in sections \
+                else given.text
+        return {**({"unit": self.unit} if self.unit else {}), "sections": sections}
 
 
 class IssueDraftedSituationReportRequest(EntryRequest):
