@@ -9,7 +9,8 @@ import pytest
 
 from domain.crisis import Crisis
 from domain.situation_report import SECTIONS, canonical_json, figures_digest
-from domain.shared import Rule
+from domain.shared import Policy, Rule
+from infrastructure.settings import Settings
 from tests.application.support import DO1, LR, contact, declare, refused
 
 HOUR = timedelta(hours=1)
@@ -110,3 +111,10 @@ def test_a_crisis_with_a_draft_survives_its_snapshot_and_one_taken_before_drafts
     state = {**old, "class_version": 3}
     Crisis.upcast_v3_v4(state)
     assert state["sitrep_draft"] is None
+
+
+def test_the_rhythm_is_configured_per_severity_and_a_severity_not_listed_has_none():
+    policy = Settings(environment="test", database_url="memory://", _env_file=None,
+                      sitrep_rhythm={"3": "90m", "4": "1d"}).policy()
+    assert (policy.rhythm(3), policy.rhythm(4), policy.rhythm(2)) == (timedelta(minutes=90), timedelta(days=1), None)
+    assert Policy().rhythm(3) == timedelta(hours=4) and Policy().rhythm(1) is None
