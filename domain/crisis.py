@@ -592,11 +592,7 @@ class Crisis(Record):
             raise DomainError(
                 Rule.DUPLICATE_SEQUENCE, "sitrep #{number} would skip a number; next is #{expected}", {"number": number, "expected": expected}
             )
-        check_due_time(next_due_at, now, policy.time, "next_due_at")
-        if next_due_at is not None and next_due_at <= occurred_at:
-            raise DomainError(
-                Rule.INVALID_DUE_TIME, "the next report's due time {next_due_at} must be after this one", {"next_due_at": display(next_due_at)}
-            )
+        _check_next_report_due(next_due_at, occurred_at, now, policy)
         self.trigger_event(
             self.SituationReportIssued,
             number=number,
@@ -669,11 +665,7 @@ class Crisis(Record):
                 Rule.REPORT_INCOMPLETE, "the situation report of {crisis_id} lacks {missing}",
                 {"crisis_id": self.crisis_id, "missing": ", ".join(missing)},
             )
-        check_due_time(next_due_at, now, policy.time, "next_due_at")
-        if next_due_at is not None and next_due_at <= occurred_at:
-            raise DomainError(
-                Rule.INVALID_DUE_TIME, "the next report's due time {next_due_at} must be after this one", {"next_due_at": display(next_due_at)}
-            )
+        _check_next_report_due(next_due_at, occurred_at, now, policy)
         number = len(self.situation_reports) + 1
         self.trigger_event(
             self.DraftSituationReportIssued,
@@ -974,6 +966,15 @@ class Crisis(Record):
             late_entry_reason=late_entry_reason,
             actor=actor,
             recorded_at=now,
+        )
+
+
+def _check_next_report_due(next_due_at: datetime | None, occurred_at: datetime, now: datetime, policy: Policy) -> None:
+    """When the next situation report is due: within the due window, and after this one."""
+    check_due_time(next_due_at, now, policy.time, "next_due_at")
+    if next_due_at is not None and next_due_at <= occurred_at:
+        raise DomainError(
+            Rule.INVALID_DUE_TIME, "the next report's due time {next_due_at} must be after this one", {"next_due_at": display(next_due_at)}
         )
 
 
