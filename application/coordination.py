@@ -45,6 +45,7 @@ from application.division_preparedness import DivisionPreparednessUseCases
 from application.emergency_conditions import EmergencyConditionsUseCases
 from application.police_liaison import PoliceLiaisonUseCases
 from application.position import PositionUseCases
+from application.situation_report import SituationReportUseCases
 from application.ports import Clock
 from domain import crisis as crisis_module
 from domain import division_preparedness as preparedness_module
@@ -446,7 +447,7 @@ class Pipeline(Application):
 
 class Coordination(
     CrisisUseCases, DivisionPreparednessUseCases, PoliceLiaisonUseCases, EmergencyConditionsUseCases,
-    PositionUseCases, Pipeline
+    PositionUseCases, SituationReportUseCases, Pipeline,
 ):
     """Crisis and continuity coordination: the use cases of duty officers, units and the police coordinator."""
 

@@ -138,3 +138,14 @@ class RefusalLog(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def last_id(self) -> int: ...
+
+
+# --- what a situation report freezes ------------------------------------------------------------------
+
+
+class SituationFigures(Protocol):
+    """The figures of a crisis as the read models hold them at `at` (open and overdue actions, units at each
+    readiness, active plans, open police requests): what a situation report freezes when it is issued
+    (application.projections.situation_overview.ReportFigures over the store, handed in by bootstrap)."""
+
+    def __call__(self, crisis_id: str, at: datetime) -> dict[str, Any]: ...

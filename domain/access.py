@@ -224,6 +224,10 @@ PERMISSIONS: dict[str, Permission] = {
     "get_crisis_activity_log": Permission(PRINTS | {Role.DIVISION_CONTACT}, "read activity logs"),
     "get_unit_activity_log": Permission(PRINTS | {Role.DIVISION_CONTACT}, "read activity logs"),
     "get_person_activity_log": Permission(PRINTS, "read activity logs"),
+    # structured situation reports (domain/situation_report.py)
+    "draft_situation_report": _runs_crises("draft situation reports"),
+    "contribute_situation_report": _runs_crises("contribute to situation reports", Role.DIVISION_CONTACT),
+    "issue_drafted_situation_report": _runs_crises("issue situation reports"),
 }
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from domain.crisis_records import ENTITY_CLASSES  # noqa: F401 - the snapshot transcodings read it here
 from domain.crisis_records import ActionState, ActionStatus, DecisionState, Entry
 from domain.record import Record
+from domain.situation_report import ReportDraft, check_form, check_sections, figures_digest
 from domain.shared import (
     CATEGORIES,
     CONDITIONS,
@@ -39,10 +40,11 @@ class Crisis(Record):
     domain.crisis_records folds them for reading): how many log entries, which were struck through and by whom,
     its actions by id with their units and status, its decisions by id with their successors, the
     classification of each log entry, action and decision that is not public, when and by whom each situation report and the after-action review were
-    recorded, the plans active and the police requests open for it."""
+    recorded, the plans active and the police requests open for it, and of a situation report in the making its
+    form and which sections were given (`ReportDraft`)."""
 
     kind, key = "crisis", "crisis_id"
-    class_version = 3
+    class_version = 4
 
     # --- events ------------------------------------------------------------------------------------
 
@@ -87,6 +89,7 @@ class Crisis(Record):
             crisis.after_action_review = None
             crisis.active_plans = {}
             crisis.open_police_requests = {}
+            crisis.sitrep_draft = None
 
         def summary(self) -> str:
             return N_("declared by {actor} at {time}", actor=self.actor, time=clock_time(self.occurred_at))
@@ -296,6 +299,49 @@ class Crisis(Record):
 
         def summary(self) -> str:
             return N_("after-action review recorded by {actor} at {time}", actor=self.actor, time=clock_time(self.occurred_at))
+
+    class SituationReportDrafted(Event):
+        form: str
+        classification: Classification
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.sitrep_draft = ReportDraft(form=self.form, classification=self.classification, drafted_by=self.actor)
+
+        def summary(self) -> str:
+            return N_("situation report drafted ({form}) by {actor} at {time}", form=self.form, actor=self.actor, time=clock_time(self.recorded_at))
+
+    class SituationReportContributed(Event):
+        unit: str | None
+        sections: dict[str, str]
+        classification: Classification
+
+        def apply(self, crisis: Crisis) -> None:
+            given = crisis.sitrep_draft.sections
+            given.extend(section for section in self.sections if section not in given)
+
+        def summary(self) -> str:
+            return N_("situation report sections contributed by {actor} at {time}", actor=self.actor, time=clock_time(self.recorded_at))
+
+    class DraftSituationReportIssued(Event):
+        """The draft approved and issued: numbered with the other reports, its figures frozen with their digest."""
+
+        number: int
+        form: str
+        next_due_at: datetime | None
+        figures: dict
+        figures_digest: str
+        classification: Classification
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.situation_reports.append(
+                Entry(occurred_at=self.occurred_at, recorded_at=self.recorded_at, actor=self.actor)
+            )
+            crisis.sitrep_draft = None
+
+        def summary(self) -> str:
+            return N_("situation report #{number} issued by {actor} at {time}", number=self.number, actor=self.actor, time=clock_time(self.occurred_at))
 
 
     # --- commands ------------------------------------------------------------------------------------
@@ -546,11 +592,7 @@ class Crisis(Record):
             raise DomainError(
                 Rule.DUPLICATE_SEQUENCE, "sitrep #{number} would skip a number; next is #{expected}", {"number": number, "expected": expected}
             )
-        check_due_time(next_due_at, now, policy.time, "next_due_at")
-        if next_due_at is not None and next_due_at <= occurred_at:
-            raise DomainError(
-                Rule.INVALID_DUE_TIME, "the next report's due time {next_due_at} must be after this one", {"next_due_at": display(next_due_at)}
-            )
+        _check_next_report_due(next_due_at, occurred_at, now, policy)
         self.trigger_event(
             self.SituationReportIssued,
             number=number,
@@ -563,6 +605,90 @@ class Crisis(Record):
             recorded_at=now,
         )
         return number
+
+    def draft_situation_report(
+        self, *, form: str | None = None, classification: Classification = PUBLIC, actor: str, now: datetime
+    ) -> str:
+        """Start the next structured report: METHANE for the first, STANDARD after (domain.situation_report)."""
+        self.check_open()
+        draft = self.sitrep_draft
+        if draft is not None:
+            raise DomainError(
+                Rule.ALREADY_EXISTS,
+                "{crisis_id} already has a situation report draft ({form}, by {actor}); issue it first",
+                {"crisis_id": self.crisis_id, "form": draft.form, "actor": draft.drafted_by},
+            )
+        first = not self.situation_reports
+        form = check_form(form or ("METHANE" if first else "STANDARD"), first, self.crisis_id)
+        self.trigger_event(
+            self.SituationReportDrafted, form=form, classification=classification, actor=actor, recorded_at=now
+        )
+        return form
+
+    def contribute_situation_report(
+        self, *, unit: str | None, sections: dict[str, str], policy: Policy, actor: str, now: datetime
+    ) -> None:
+        """Sections of the draft from a unit (or from the duty officer, for none)."""
+        self.check_open()
+        draft = self.report_draft()
+        if unit is not None:
+            policy.units.check_unit(unit)
+        sections = check_sections(draft.form, sections)
+        self.trigger_event(
+            self.SituationReportContributed, unit=unit, sections=sections, classification=draft.classification,
+            actor=actor, recorded_at=now,
+        )
+
+    def issue_drafted_situation_report(
+        self,
+        *,
+        figures: dict,
+        next_due_at: datetime | None = None,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> int:
+        """Approve and issue the draft as the next report, with the figures read at this moment."""
+        self.check_open()
+        draft = self.report_draft()
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        missing = draft.missing()
+        if missing and draft.form == "METHANE":
+            raise DomainError(
+                Rule.METHANE_REQUIRED, "the METHANE report of {crisis_id} lacks {missing}",
+                {"crisis_id": self.crisis_id, "missing": ", ".join(missing)},
+            )
+        if missing:
+            raise DomainError(
+                Rule.REPORT_INCOMPLETE, "the situation report of {crisis_id} lacks {missing}",
+                {"crisis_id": self.crisis_id, "missing": ", ".join(missing)},
+            )
+        _check_next_report_due(next_due_at, occurred_at, now, policy)
+        number = len(self.situation_reports) + 1
+        self.trigger_event(
+            self.DraftSituationReportIssued,
+            number=number,
+            form=draft.form,
+            next_due_at=next_due_at,
+            figures=figures,
+            figures_digest=figures_digest(figures),
+            classification=draft.classification,
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+        return number
+
+    def report_draft(self) -> ReportDraft:
+        if self.sitrep_draft is None:
+            raise DomainError(
+                Rule.REPORT_NOT_DRAFTED, "{crisis_id} has no situation report draft; draft one first",
+                {"crisis_id": self.crisis_id},
+            )
+        return self.sitrep_draft
 
     def record_decision(
         self,
@@ -754,6 +880,11 @@ class Crisis(Record):
             i: d.classification for i, d in decisions.items() if not d.classification.is_public
         }
 
+    @staticmethod
+    def upcast_v3_v4(state: dict) -> None:
+        """A snapshot of version 3 was taken before structured situation reports: it has no draft."""
+        state["sitrep_draft"] = None
+
     # --- helpers -------------------------------------------------------------------------------------
 
     def check_open(self) -> None:
@@ -835,6 +966,15 @@ class Crisis(Record):
             late_entry_reason=late_entry_reason,
             actor=actor,
             recorded_at=now,
+        )
+
+
+def _check_next_report_due(next_due_at: datetime | None, occurred_at: datetime, now: datetime, policy: Policy) -> None:
+    """When the next situation report is due: within the due window, and after this one."""
+    check_due_time(next_due_at, now, policy.time, "next_due_at")
+    if next_due_at is not None and next_due_at <= occurred_at:
+        raise DomainError(
+            Rule.INVALID_DUE_TIME, "the next report's due time {next_due_at} must be after this one", {"next_due_at": display(next_due_at)}
         )
 
 

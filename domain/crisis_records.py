@@ -19,6 +19,7 @@ from typing import Any
 
 from domain.record import Folded
 from domain.shared import Classification
+from domain.situation_report import ReportDraft
 
 
 @dataclass
@@ -60,11 +61,38 @@ class Action(Entry):
 
 
 @dataclass
+class ReportSection:
+    """One section of a structured situation report as a unit (or the duty officer) contributed it."""
+
+    section: str
+    text: str
+    unit: str | None
+    actor: str
+    recorded_at: datetime
+
+
+@dataclass
 class SituationReport(Entry):
     number: int
     summary: str | None
     next_due_at: datetime | None
     classification: Classification
+    # a structured report (domain.situation_report): its form, sections, and the figures frozen at its issue
+    form: str | None = None
+    sections: list[ReportSection] = field(default_factory=list)
+    figures: dict[str, Any] | None = None
+    figures_digest: str | None = None
+
+
+@dataclass
+class ReportDraftRecord:
+    """The situation report in the making, with the sections contributed so far."""
+
+    form: str
+    classification: Classification
+    drafted_by: str
+    drafted_at: datetime
+    sections: list[ReportSection] = field(default_factory=list)
 
 
 @dataclass
@@ -150,6 +178,7 @@ class CrisisRecord(Folded):
     after_action_review: AfterActionReview | None = None
     active_plans: dict[str, str] = field(default_factory=dict)
     open_police_requests: dict[str, str] = field(default_factory=dict)
+    situation_report_draft: ReportDraftRecord | None = None
 
     @classmethod
     def of(cls, events: Iterable[Any], log_shown: int | None = None) -> CrisisRecord:
@@ -225,6 +254,23 @@ class CrisisRecord(Folded):
                 self.open_police_requests[e.request_id] = e.liaison_id
             case "PoliceRequestClosed":
                 self.open_police_requests.pop(e.request_id, None)
+            case "SituationReportDrafted":
+                self.situation_report_draft = ReportDraftRecord(
+                    form=e.form, classification=e.classification, drafted_by=e.actor, drafted_at=e.recorded_at
+                )
+            case "SituationReportContributed":
+                self.situation_report_draft.sections.extend(
+                    ReportSection(section=name, text=text, unit=e.unit, actor=e.actor, recorded_at=e.recorded_at)
+                    for name, text in e.sections.items()
+                )
+            case "DraftSituationReportIssued":
+                draft = self.situation_report_draft
+                self.situation_reports.append(SituationReport(
+                    **when, number=e.number, summary=None, next_due_at=e.next_due_at,
+                    classification=e.classification, form=e.form, sections=draft.sections if draft else [],
+                    figures=dict(e.figures), figures_digest=e.figures_digest,
+                ))
+                self.situation_report_draft = None
             case "AfterActionReviewRecorded":
                 self.after_action_review = AfterActionReview(
                     **when, findings=list(e.findings), recommendations=list(e.recommendations)
@@ -233,5 +279,5 @@ class CrisisRecord(Folded):
 
 ENTITY_CLASSES = (
     LogEntry, Action, SituationReport, DecisionReview, Decision, AfterActionReview, Entry, ActionState, DecisionState,
-    ActionStatus,
+    ActionStatus, ReportDraft,
 )

@@ -62,7 +62,10 @@ RECORDS: dict[str, RecordKind] = {
     ),
     "log_entry": _kind("", "text source reason struck_reason late_entry_reason"),
     "action": _kind("due_at overdue closed_at closed_by outcome", "task note late_entry_reason"),
-    "situation_report": _kind("next_due_at issued_at overdue", "summary summary_text late_entry_reason"),
+    "situation_report": _kind(
+        "next_due_at issued_at overdue form section figures figures_digest drafted_by drafted_at missing",
+        "summary summary_text late_entry_reason sections text",
+    ),
     "decision": _kind(
         "decided_at review_at review_due supersedes superseded_by",
         "decided_by authority decision rationale options references outcome late_entry_reason",
@@ -104,6 +107,9 @@ EVENT_RECORDS: dict[type, str] = {
     Crisis.DecisionRecorded: "decision",
     Crisis.DecisionReviewed: "decision",
     Crisis.AfterActionReviewRecorded: "after_action_review",
+    Crisis.SituationReportDrafted: "situation_report",
+    Crisis.SituationReportContributed: "situation_report",
+    Crisis.DraftSituationReportIssued: "situation_report",
     DivisionPreparedness.Registered: "readiness",
     DivisionPreparedness.ReadinessChanged: "readiness",
     **dict.fromkeys(

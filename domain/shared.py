@@ -66,6 +66,11 @@ class Rule(StrEnum):
     NOT_POSITION_HOLDER = "NOT_POSITION_HOLDER"
     STALE_BRIEF = "STALE_BRIEF"
     BRIEF_MISMATCH = "BRIEF_MISMATCH"
+    # Structured situation reports (domain/situation_report.py).
+    METHANE_REQUIRED = "METHANE_REQUIRED"  # the first report is in the METHANE form, with all seven sections
+    SECTION_NOT_YOURS = "SECTION_NOT_YOURS"  # a division contact contributes for their own unit only
+    REPORT_NOT_DRAFTED = "REPORT_NOT_DRAFTED"  # the crisis has no report draft to contribute to or issue
+    REPORT_INCOMPLETE = "REPORT_INCOMPLETE"  # a standard report is issued with its situation section
 
 
 class DomainError(Exception):
@@ -399,6 +404,11 @@ DEFAULT_UNITS = UnitRegistry(
 # --- scales ---------------------------------------------------------------------------------------
 
 
+DEFAULT_SITREP_RHYTHM = (
+    (2, timedelta(hours=12)), (3, timedelta(hours=4)), (4, timedelta(hours=2)),
+)  # *configurable* (VALMIUS_SITREP_RHYTHM); a minor crisis (1) has no fixed rhythm
+
+
 @dataclass(frozen=True)
 class Policy:
     """Everything DOMAIN.md marks *configurable*, in one value the application is built with."""
@@ -408,6 +418,13 @@ class Policy:
     severities: tuple[int, ...] = (1, 2, 3, 4)
     readiness_ladder: tuple[str, ...] = ("BASIC", "ENHANCED", "COMMAND", "EMERGENCY")
     police_answer_threshold: timedelta = timedelta(minutes=30)
+    # The reporting rhythm: a crisis of a severity listed here is due a situation report within this time of its
+    # last report (or of its declaration); overdue is derived when read.
+    sitrep_rhythm: tuple[tuple[int, timedelta], ...] = DEFAULT_SITREP_RHYTHM
+
+    def rhythm(self, severity: int) -> timedelta | None:
+        """How soon after the last report a crisis of `severity` is due the next, None if it has no rhythm."""
+        return dict(self.sitrep_rhythm).get(severity)
 
     def check_severity(self, severity: int) -> int:
         if severity not in self.severities:

@@ -22,6 +22,7 @@ from application.coordination import Coordination
 from application.ports import Clock, ScratchStores
 from application.projections.read_model import ReadModel
 from application.projections.runner import READ_MODELS, Projections
+from application.projections.situation_overview import ReportFigures
 from domain.shared import utc_now
 from infrastructure.disclosures import DisclosureLog
 from infrastructure.event_log import EventLog
@@ -101,6 +102,7 @@ def open_services(settings: Settings, clock: Clock = utc_now) -> Services:
             projections = Projections(coordination, sql, followers(chain), listener=listener)
             event_log = EventLog(coordination, sql)
             coordination.event_log = event_log
+            coordination.situation_figures = ReportFigures(sql, policy)
             snapshots = OverviewSnapshots(
                 event_log, sql, scratch_store, clock, every=settings.history_snapshot_every
             )

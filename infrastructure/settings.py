@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from application.audit.checkpoints import Signer
 from domain.access import Role
-from domain.shared import DEFAULT_UNITS, DomainError, Policy, TimeRules, UnitRegistry
+from domain.shared import DEFAULT_SITREP_RHYTHM, DEFAULT_UNITS, DomainError, Policy, TimeRules, UnitRegistry
 from infrastructure.logging import LogFormat
 from infrastructure.oidc import GroupRule, OidcVerifier
 
@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     max_clock_skew_seconds: int = Field(120, ge=0)
     late_entry_minutes: int = Field(15, ge=0)
     police_answer_threshold_minutes: int = Field(30, ge=1)
+    sitrep_rhythm: dict[str, str] = Field(
+        {str(severity): f"{int(every.total_seconds()) // 3600}h" for severity, every in DEFAULT_SITREP_RHYTHM},
+        description='JSON of severity -> how often a situation report is due, e.g. {"3": "4h", "4": "90m"} (d, h, '
+        "m); a severity not listed has no rhythm",
+    )
     embedded_projections: bool | None = Field(
         None,
         description="follow the log into the read models inside the service process; by default on for SQLite "
@@ -138,6 +143,15 @@ class Settings(BaseSettings):
                     from None
         return path
 
+    @field_validator("sitrep_rhythm")
+    @classmethod
+    def _rhythm(cls, rhythm: dict[str, str]) -> dict[str, str]:
+        for severity, every in rhythm.items():
+            if not severity.isdigit():
+                raise ValueError(f"{severity!r} is not a severity (1, 2, 3, …)")
+            rhythm_span(every)
+        return rhythm
+
     @field_validator("signing_key")
     @classmethod
     def _ed25519_key(cls, key: str | None) -> str | None:
@@ -198,7 +212,16 @@ class Settings(BaseSettings):
                 late_entry_after=timedelta(minutes=self.late_entry_minutes),
             ),
             police_answer_threshold=timedelta(minutes=self.police_answer_threshold_minutes),
+            sitrep_rhythm=tuple(sorted((int(severity), rhythm_span(every)) for severity, every in self.sitrep_rhythm.items())),
         )
+
+
+def rhythm_span(text: str) -> timedelta:
+    """`4h`, `90m` or `1d`: how often a situation report is due."""
+    unit = {"d": "days", "h": "hours", "m": "minutes"}.get(text[-1:])
+    if unit is None or not text[:-1].isdigit() or int(text[:-1]) < 1:
+        raise ValueError(f"{text!r} is not a duration such as 4h, 90m or 1d")
+    return timedelta(**{unit: int(text[:-1])})
 
 
 def setting_problem(error: ValidationError | SettingsError) -> str:

@@ -76,6 +76,14 @@ class CrisisTimeline(ReadModel):
             C.PoliceRequestOpened: lambda tx, e, p: entry(tx, e, p, "police_request_raised", e.request_id),
             C.PoliceRequestClosed: lambda tx, e, p: entry(tx, e, p, "police_request_closed", e.request_id,
                                                           outcome=e.outcome),
+            C.SituationReportDrafted: lambda tx, e, p: entry(tx, e, p, "situation_report_drafted", None,
+                                                             form=e.form),
+            C.SituationReportContributed: lambda tx, e, p: entry(tx, e, p, "situation_report_contributed", e.unit,
+                                                                 sections=e.sections),
+            C.DraftSituationReportIssued: lambda tx, e, p: entry(tx, e, p, "situation_report", str(e.number),
+                                                                 form=e.form, next_due_at=display(e.next_due_at),
+                                                                 figures=e.figures,
+                                                                 figures_digest=e.figures_digest),
         }
 
     def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:
@@ -130,6 +138,7 @@ RECORD_OF_ENTRY = {
     "log_entry": "log_entry", "action_assigned": "action", "action_completed": "action", "action_cancelled": "action",
     "situation_report": "situation_report", "decision": "decision", "decision_review": "decision",
     "after_action_review": "after_action_review",
+    "situation_report_drafted": "situation_report", "situation_report_contributed": "situation_report",
 }
 
 

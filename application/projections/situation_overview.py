@@ -8,7 +8,7 @@ derived at read time from the given moment, never stored.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from application.ports import Store, Tx
@@ -20,6 +20,7 @@ from domain.secrecy import redact
 from domain.shared import Policy, display
 
 CLOSED = "CLOSED"
+MINUTE = timedelta(minutes=1)
 
 
 class SituationOverview(ReadModel):
@@ -46,6 +47,7 @@ class SituationOverview(ReadModel):
             Crisis.ConditionChanged: self.condition_changed,
             Crisis.StatusChanged: self.status_changed,
             Crisis.SituationReportIssued: self.situation_report_issued,
+            Crisis.DraftSituationReportIssued: self.situation_report_issued,
             Crisis.ActionAssigned: self.action_assigned,
             Crisis.ActionClosed: self.action_closed,
         }
@@ -67,7 +69,9 @@ class SituationOverview(ReadModel):
     def status_changed(self, tx: Tx, e: Crisis.StatusChanged, position: int) -> None:
         self.update(tx, "rm_crises", (e.crisis_id,), {"status": e.to_status, "status_changed_at": iso(e.occurred_at)})
 
-    def situation_report_issued(self, tx: Tx, e: Crisis.SituationReportIssued, position: int) -> None:
+    def situation_report_issued(
+        self, tx: Tx, e: Crisis.SituationReportIssued | Crisis.DraftSituationReportIssued, position: int
+    ) -> None:
         self.update(tx, "rm_crises", (e.crisis_id,), {
             "sitrep_number": e.number, "sitrep_at": iso(e.occurred_at), "sitrep_next_due": iso(e.next_due_at)
         })
@@ -116,6 +120,8 @@ def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[
     for c in crises:
         mine = [a for a in open_actions if a["crisis_id"] == c["crisis_id"]]
         next_due = parse(c["sitrep_next_due"])
+        rhythm = policy.rhythm(c["severity"])
+        rhythm_due = parse(c["sitrep_at"] or c["declared_at"]) + rhythm if rhythm else None
         crisis_decisions = decisions.get(c["crisis_id"], {"total": 0, "review_due": []})
         active.append(
             {
@@ -136,6 +142,11 @@ def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[
                     if c["sitrep_number"]
                     else None
                 ),
+                "situation_report_rhythm": {
+                    "every_minutes": rhythm // MINUTE if rhythm else None,
+                    "due_at": display(rhythm_due),
+                    "overdue": bool(rhythm_due and at > rhythm_due),
+                },
                 "decisions": crisis_decisions["total"],
                 "decisions_review_due": crisis_decisions["review_due"],
             }
@@ -159,3 +170,35 @@ def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[
         "decisions": sum(d["total"] for d in decisions.values()),
         "decisions_review_due": [d for v in decisions.values() for d in v["review_due"]],
     }
+
+
+class ReportFigures:
+    """The figures a situation report freezes at its issue (application.ports.SituationFigures), read from the
+    read models' tables as they stand: the crisis's open actions and those overdue at `at`, the city units at
+    each readiness level, the continuity plans active for the crisis and its open police requests. On
+    PostgreSQL the read models are followed by the projection worker: the figures are what the picture held at
+    that moment, which is what the report says it knew."""
+
+    def __init__(self, store: Store, policy: Policy) -> None:
+        self.store = store
+        self.policy = policy
+
+    def __call__(self, crisis_id: str, at: datetime) -> dict[str, Any]:
+        actions = self.store.query(
+            "SELECT due_at FROM rm_actions WHERE crisis_id = %s AND status = 'OPEN'", (crisis_id,)
+        )
+        readiness = {level: 0 for level in self.policy.readiness_ladder}
+        for row in self.store.query("SELECT readiness FROM rm_readiness"):
+            readiness[row["readiness"]] = readiness.get(row["readiness"], 0) + 1
+        plans = self.store.query("SELECT COUNT(*) AS n FROM rm_plans WHERE active_for = %s", (crisis_id,))
+        requests = self.store.query(
+            "SELECT COUNT(*) AS n FROM rm_police_requests WHERE crisis_id = %s AND status = 'OPEN'", (crisis_id,)
+        )
+        return {
+            "at": display(at, seconds=True),
+            "open_actions": len(actions),
+            "overdue_actions": sum(at > parse(a["due_at"]) for a in actions),
+            "readiness": readiness,
+            "active_plans": int(plans[0]["n"]),
+            "open_police_requests": int(requests[0]["n"]),
+        }

@@ -85,6 +85,10 @@ TITLES: dict[Rule, str] = {
     Rule.NOT_POSITION_HOLDER: N_("You do not hold this position"),
     Rule.STALE_BRIEF: N_("Not the latest handover brief"),
     Rule.BRIEF_MISMATCH: N_("Not the handover brief you were given"),
+    Rule.METHANE_REQUIRED: N_("METHANE report required"),
+    Rule.SECTION_NOT_YOURS: N_("Section not yours"),
+    Rule.REPORT_NOT_DRAFTED: N_("No report drafted"),
+    Rule.REPORT_INCOMPLETE: N_("Report incomplete"),
 }
 
 # The names of the domain's codes, as people read them (the API keeps sending the codes).

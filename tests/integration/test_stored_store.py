@@ -50,8 +50,19 @@ def read(api: ApiClient, path: str) -> Any:
     return response.json()
 
 
+def known_then(now: Any, then: Any) -> Any:
+    """An answer of now with only the keys its answer of then had, at every depth: a key added since (the
+    overview's `situation_report_rhythm`) is a new answer, not a changed one; a key gone or a value changed still
+    differs."""
+    if isinstance(now, dict) and isinstance(then, dict):
+        return {key: known_then(value, then[key]) for key, value in now.items() if key in then}
+    if isinstance(now, list) and isinstance(then, list):
+        return [known_then(item, was) for item, was in zip(now, then)] + now[len(then):]
+    return now
+
+
 def differing(api: ApiClient, paths: list[str]) -> list[str]:
-    return [path for path in paths if read(api, path) != FIXTURE["reads"][path]]
+    return [path for path in paths if known_then(read(api, path), FIXTURE["reads"][path]) != FIXTURE["reads"][path]]
 
 
 def state(aggregate: Any) -> dict[str, Any]:
@@ -99,7 +110,7 @@ def test_as_of_answers_from_old_history_snapshots_agree_with_a_full_replay(store
     for path in overviews:
         recorded = FIXTURE["reads"][path]
         assert recorded["history"]["snapshot_position"], f"{path}: answered from a snapshot then"
-        replayed = read(stored, path + "&full_replay=true")
+        replayed = known_then(read(stored, path + "&full_replay=true"), recorded)
         assert {**replayed, "history": None} == {**recorded, "history": None}, path
 
 

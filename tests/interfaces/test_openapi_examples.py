@@ -40,6 +40,12 @@ def chained(api: ApiClient) -> None:
     assert api.services.projections.wait_for(last_event(api), timeout=10)
 
 
+def redrafted(api: ApiClient) -> None:
+    """The crisis's next situation report drafted (after the one the examples issue)."""
+    answer = api.post("/crises/C-S1/situation-reports/draft", json={}, headers=api.headers("DO-1", "duty_officer"))
+    assert answer.status_code == 200, answer.text
+
+
 # What an example needs beyond the records it names: the operations (by name) whose examples make the state a
 # rule asks for, or a step outside the API.
 GIVEN: dict[str, list[str | Callable[[ApiClient], None]]] = {
@@ -57,6 +63,15 @@ GIVEN: dict[str, list[str | Callable[[ApiClient], None]]] = {
     "sign_off": ["sign_on"],
     "accept_handover_brief": ["prepare_handover_brief"],
     "get_handover_brief": ["prepare_handover_brief"],
+    "contribute_situation_report": ["draft_situation_report"],
+    "issue_drafted_situation_report": ["draft_situation_report", "contribute_situation_report"],
+    "get_situation_report_draft": [  # read after the report the other reads name is issued: the next one drafted
+        "draft_situation_report", "contribute_situation_report", "issue_drafted_situation_report", redrafted,
+    ],
+    "get_situation_report": ["draft_situation_report", "contribute_situation_report", "issue_drafted_situation_report"],
+    "get_situation_report_edxl": [
+        "draft_situation_report", "contribute_situation_report", "issue_drafted_situation_report"
+    ],
 }
 
 

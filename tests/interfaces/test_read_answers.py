@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 
 from domain.secrecy import RECORDS
+from domain.situation_report import SECTIONS
 from interfaces.http.disclosure import disclosed_records
 from tests.interfaces.conftest import api_routes
 
@@ -54,6 +55,26 @@ def test_every_get_route_documents_its_answer(api) -> None:  # noqa: ANN001
                 assert media_type != JSON and schema, (route.path, media_type)
 
 
+def structured_reports(api) -> str:  # noqa: ANN001
+    """A crisis of its own beside the scenario's (which issue plain reports only): its first report issued in the
+    METHANE form, and its next one drafted with a section, so that the structured reads answer too."""
+    officer = api.headers("DO-1", "duty_officer")
+    steps = [
+        ("/crises", {"crisis_id": "C-SITREP", "title": "Storm", "category": "SEVERE_WEATHER", "severity": 3}),
+        ("/crises/C-SITREP/situation-reports/draft", {}),
+        ("/crises/C-SITREP/situation-reports/draft/sections",
+         {"sections": [{"section": name, "text": f"{name} now"} for name in SECTIONS["METHANE"]]}),
+        ("/crises/C-SITREP/situation-reports/draft/issue", {}),
+        ("/crises/C-SITREP/situation-reports/draft", {}),
+        ("/crises/C-SITREP/situation-reports/draft/sections",
+         {"sections": [{"section": "situation", "text": "calmer"}], "unit": "KYMP"}),
+    ]
+    for path, body in steps:
+        answer = api.post(path, json=body, headers=officer)
+        assert answer.status_code < 300, answer.text
+    return "C-SITREP"
+
+
 @pytest.mark.parametrize("scenario", ["S1", "S4"])
 def test_every_read_of_a_replayed_scenario_is_exactly_its_model(replayed_api, scenario) -> None:  # noqa: ANN001
     # Given the store a scenario was replayed into, and the ids of its records
@@ -64,7 +85,9 @@ def test_every_read_of_a_replayed_scenario_is_exactly_its_model(replayed_api, sc
         "liaison_id": list(replayed.liaisons.values()),
         "unit": [p["unit"] for p in api.get("/division-preparedness", headers=auditor).json()][:3],
         "position": [c["position"] for c in api.get("/audit/checkpoints", headers=auditor).json()][:1],
+        "number": [1],  # a crisis's first situation report
     }
+    values["crisis_id"].append(structured_reports(api))
     as_of = quote(replayed.now.isoformat())
 
     # When every reading role, cleared and not, reads every GET route with every id

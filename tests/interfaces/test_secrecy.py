@@ -55,6 +55,7 @@ UNIT_OF_WORLD = {"S": "KASKO", "R": "KUVA", "P": "KYMP"}
 CLOSED_SETS = {
     "category": "CYBER_INCIDENT", "condition": "NORMAL_DISRUPTION", "to_condition": "EMERGENCY_CONDITIONS",
     "direction": "CITY_TO_POLICE", "request_type": "COORDINATION", "to_level": "ENHANCED", "from_level": "BASIC",
+    "form": "STANDARD", "section": "situation",
 }
 INTEGERS = {"severity": 2, "to_severity": 3, "mtpd_minutes": 360, "rto_minutes": 120}
 NOT_RECORDS = {("post", "/audit/verify-checkpoint")}  # checks a signed document; nothing is recorded
@@ -270,6 +271,12 @@ class World:
             run("post", "/crises/{crisis_id}/actions", do, action_id=action_id, unit=self.unit, due_at=later(hours=2))
             run("post", f"/crises/{{crisis_id}}/actions/{{action_id}}/{close}", do, action_id=action_id)
         run("post", "/crises/{crisis_id}/situation-reports", do, next_due_at=later(hours=1))
+        # a structured report (#2), and the next one left in the making
+        for issued in (True, False):
+            run("post", "/crises/{crisis_id}/situation-reports/draft", do)
+            run("post", "/crises/{crisis_id}/situation-reports/draft/sections", do, unit=self.unit)
+            if issued:
+                run("post", "/crises/{crisis_id}/situation-reports/draft/issue", do, next_due_at=later(hours=2))
         run("post", "/crises/{crisis_id}/decisions", do, decision_id="D-1", review_at=later(hours=1))
         run("post", "/crises/{crisis_id}/decisions/{decision_id}/reviews", do, decision_id="D-1")
         run("post", "/crises/{crisis_id}/decisions", do, decision_id="D-2", supersedes="D-1")
@@ -341,7 +348,7 @@ def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], head
         "liaison_id": [w.liaison for w in worlds],
         "position": ["1"],
         "position_id": ["DUTY_OFFICER", "PREPAREDNESS_MANAGER", "POLICE_COORDINATOR"],
-        "number": ["1"],
+        "number": ["1", "2"],  # situation reports: the plain one and the structured one; handover briefs
     }
     now = utc_now().isoformat()
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:

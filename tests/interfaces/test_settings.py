@@ -25,6 +25,7 @@ INVALID_TEXT = {
     "oidc_groups_claim": "",
     "oidc_user_claim": "",
     "oidc_client_id": "",
+    "sitrep_rhythm": '{"3": "soon"}',
 }
 INVALID_BY_TYPE = {
     int: "twelve", float: "soon", bool: "maybe", Path: "/nonexistent/units.json",

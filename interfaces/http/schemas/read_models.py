@@ -273,6 +273,7 @@ class OverviewCrisisResponse(CrisisRecord):
     open_actions: int
     overdue_actions: int
     latest_situation_report: LatestSituationReportResponse | None
+    situation_report_rhythm: SituationReportRhythmResponse
     decisions: int
     decisions_review_due: list[DecisionDueResponse]
 
@@ -281,6 +282,15 @@ class LatestSituationReportResponse(ReadResponse):
     number: int
     issued_at: str | None
     next_due_at: str | None
+    overdue: bool
+
+
+class SituationReportRhythmResponse(ReadResponse):
+    """The reporting rhythm of the crisis's severity (VALMIUS_SITREP_RHYTHM): the next report is due this long
+    after the last (or the declaration), and is overdue once that has passed without one."""
+
+    every_minutes: int | None
+    due_at: str | None
     overdue: bool
 
 
