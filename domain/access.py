@@ -215,6 +215,9 @@ PERMISSIONS: dict[str, Permission] = {
     "list_checkpoints": _auditors("read the signed checkpoints"),
     "get_checkpoint": _auditors("read the signed checkpoints"),
     "export_crisis": _auditors("export a crisis for an inquiry"),
+    # districts
+    "change_areas": _runs_crises("change the affected areas"),
+    "list_districts": Permission(frozenset(Role), "read the district registry"),
 }
 
 

@@ -225,6 +225,8 @@ class CrisisRecord(Folded):
                 self.open_police_requests[e.request_id] = e.liaison_id
             case "PoliceRequestClosed":
                 self.open_police_requests.pop(e.request_id, None)
+            case "AreasChanged":
+                self.areas = [a for a in self.areas if a not in e.removed] + list(e.added)
             case "AfterActionReviewRecorded":
                 self.after_action_review = AfterActionReview(
                     **when, findings=list(e.findings), recommendations=list(e.recommendations)

@@ -10,7 +10,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from domain.districts import DistrictRegistry
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
@@ -62,6 +66,8 @@ class Rule(StrEnum):
     IDENTITY_PROVIDER_UNAVAILABLE = "IDENTITY_PROVIDER_UNAVAILABLE"  # the OpenID provider is out of reach
     INTERNAL_ERROR = "INTERNAL_ERROR"
     OUT_OF_RANGE = "OUT_OF_RANGE"
+    UNKNOWN_AREA = "UNKNOWN_AREA"  # an affected area that is no district of the registry, or not one of the crisis's
+    AREA_ALREADY_AFFECTED = "AREA_ALREADY_AFFECTED"  # an area added to a crisis that already names it
 
 
 class DomainError(Exception):
@@ -404,6 +410,7 @@ class Policy:
     severities: tuple[int, ...] = (1, 2, 3, 4)
     readiness_ladder: tuple[str, ...] = ("BASIC", "ENHANCED", "COMMAND", "EMERGENCY")
     police_answer_threshold: timedelta = timedelta(minutes=30)
+    districts: DistrictRegistry = field(default_factory=lambda: _default_districts())
 
     def check_severity(self, severity: int) -> int:
         if severity not in self.severities:
@@ -419,6 +426,13 @@ class Policy:
                 Rule.INVALID_READINESS, "readiness {level!r} is not one of {readiness_ladder}", {"level": level, "readiness_ladder": ', '.join(self.readiness_ladder)}
             )
         return level
+
+
+def _default_districts() -> DistrictRegistry:
+    """The repository's district registry (domain.districts imports this module, hence the late import)."""
+    from domain.districts import default_districts
+
+    return default_districts()
 
 
 CONDITIONS = ("NORMAL_DISRUPTION", "EMERGENCY_CONDITIONS")

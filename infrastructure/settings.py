@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from application.audit.checkpoints import Signer
 from domain.access import Role
+from domain.districts import DistrictRegistry, default_districts
 from domain.shared import DEFAULT_UNITS, DomainError, Policy, TimeRules, UnitRegistry
 from infrastructure.logging import LogFormat
 from infrastructure.oidc import GroupRule, OidcVerifier
@@ -89,6 +90,10 @@ class Settings(BaseSettings):
         "(overdue items and a stopped read model change with time alone)",
     )
     units_file: Path | None = Field(None, description="JSON with units, partners, retired and short_names")
+    districts_file: Path | None = Field(
+        None, description="JSON with the districts (code, name_fi, name_sv, outline, parent) a crisis's areas are "
+        "checked against, in the form of domain/districts.json",
+    )
     oidc_issuer: str | None = Field(
         None, description="the city's OpenID Connect issuer URL; when set, JWT access tokens it signs are accepted"
     )
@@ -135,6 +140,19 @@ class Settings(BaseSettings):
                 UnitRegistry(**json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError, TypeError) as error:
                 raise ValueError(f"not a readable JSON file of units, partners, retired and short_names ({error})") \
+                    from None
+        return path
+
+    @field_validator("districts_file")
+    @classmethod
+    def _readable_districts(cls, path: Path | None) -> Path | None:
+        """A relative path names a file in the project folder too; it must hold a district registry."""
+        if path is not None:
+            path = path if path.is_absolute() else PROJECT / path
+            try:
+                DistrictRegistry.read(path)
+            except (OSError, ValueError, TypeError, KeyError) as error:
+                raise ValueError(f"not a readable JSON file of districts ({type(error).__name__}: {error})") \
                     from None
         return path
 
@@ -198,6 +216,7 @@ class Settings(BaseSettings):
                 late_entry_after=timedelta(minutes=self.late_entry_minutes),
             ),
             police_answer_threshold=timedelta(minutes=self.police_answer_threshold_minutes),
+            districts=DistrictRegistry.read(self.districts_file) if self.districts_file else default_districts(),
         )
 
 

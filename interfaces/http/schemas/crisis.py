@@ -114,6 +114,18 @@ class RecordAfterActionReviewRequest(EntryRequest):
     recommendations: list[Text] = Field(default_factory=list, max_length=100)
 
 
+class ChangeAreasRequest(EntryRequest):
+    added: list[Line] = Field(
+        default_factory=list, max_length=100, description="Districts to add: a code, or a Finnish or Swedish name "
+        "of the registry (GET /districts).", examples=[["Mellunkylä"]],
+    )
+    removed: list[Line] = Field(
+        default_factory=list, max_length=100, description="Affected areas to remove, by any name of their district "
+        "or as the crisis names them.", examples=[["Kontula"]],
+    )
+    reason: Text = Field(examples=["the outages spread north of Itäkeskus; Kontula has power again"])
+
+
 class CrisisResponse(CrisisRecord):
     """A crisis as it stands now. Content the reader is not cleared for is replaced by its label."""
 
