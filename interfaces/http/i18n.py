@@ -81,6 +81,8 @@ TITLES: dict[Rule, str] = {
     Rule.IDENTITY_PROVIDER_UNAVAILABLE: N_("The identity provider is out of reach for now"),
     Rule.INTERNAL_ERROR: N_("Internal error"),
     Rule.OUT_OF_RANGE: N_("Out of range"),
+    Rule.UNKNOWN_AREA: N_("Unknown area"),
+    Rule.AREA_ALREADY_AFFECTED: N_("Area already affected"),
 }
 
 # The names of the domain's codes, as people read them (the API keeps sending the codes).
