@@ -76,6 +76,8 @@ class CrisisTimeline(ReadModel):
             C.PoliceRequestOpened: lambda tx, e, p: entry(tx, e, p, "police_request_raised", e.request_id),
             C.PoliceRequestClosed: lambda tx, e, p: entry(tx, e, p, "police_request_closed", e.request_id,
                                                           outcome=e.outcome),
+            C.AreasChanged: lambda tx, e, p: entry(tx, e, p, "areas_changed", None, added=e.added,
+                                                   removed=e.removed, reason=e.reason),
         }
 
     def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:

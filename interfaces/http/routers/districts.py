@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from application.projections.district_overview import DistrictOverview
-from application.projections.paging import DEFAULT_LIMIT
+from application.projections.paging import DEFAULT_LIMIT, bounded
 from interfaces.http.dependencies import App, CurrentActor
 from interfaces.http.routers.read_models import READ, ListLimit, Views, caught_up
 from interfaces.http.routing import Route
@@ -17,12 +17,14 @@ from interfaces.http.schemas.districts import DistrictOverviewResponse, District
 router = APIRouter(tags=["districts"], route_class=Route)
 
 
-@router.get("/districts")
-def list_districts(app: App, actor: CurrentActor) -> DistrictsResponse:
-    """The city's districts and sub-districts a crisis's affected areas are named from: code, Finnish and Swedish
-    names, parent district, outline (WGS84) and its CAP 1.2 polygon; `about` says where the data comes from."""
+@router.get("/districts", response_model=DistrictsResponse, **READ)
+def list_districts(app: App, actor: CurrentActor, limit: ListLimit = DEFAULT_LIMIT) -> dict[str, Any]:
+    """The city's districts and sub-districts a crisis's affected areas are named from, in the registry's order:
+    code, Finnish and Swedish names, parent district, outline (WGS84, in the form of a CAP 1.2 polygon) and CAP
+    geocode; `about` says where the data comes from. At most `limit` districts (`cut` says how many there are)."""
     registry = app.list_districts(actor)
-    return DistrictsResponse(about=dict(registry.about), districts=[present_district(d) for d in registry])
+    answer = {"about": dict(registry.about), "districts": [present_district(d).model_dump() for d in registry]}
+    return bounded(answer, limit)
 
 
 @router.get(

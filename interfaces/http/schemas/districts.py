@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from domain.districts import District, cap_polygon
+from domain.districts import District, cap_geocode, cap_polygon
 from interfaces.http.schemas.read_models import CrisisRecord, Label, PictureResponse, ReadResponse
 
 
@@ -14,14 +14,20 @@ class DistrictResponse(ReadResponse):
     name_sv: str = Field(examples=["Nordsjö"])
     parent: str | None = Field(description="The district a sub-district belongs to.", examples=[None])
     aliases: list[str] = Field(description="Other names the registry knows it by.")
-    outline: list[list[float]] = Field(
-        description="A closed ring of [latitude, longitude] points (WGS84), the first repeated last."
+    outline: str = Field(
+        description="A closed ring of WGS84 points, \"lat,lon lat,lon …\", the first repeated last: the form of a "
+        "CAP 1.2 <polygon> (one string, so that no `limit` cuts a ring).",
+        examples=["60.209,25.1848 60.223,25.1731 60.2288,25.145 60.209,25.1848"],
     )
-    cap_polygon: str = Field(description="The outline as a CAP 1.2 <polygon>: \"lat,lon lat,lon …\".")
+    geocode: dict[str, str] = Field(
+        description="The CAP 1.2 <geocode> of the district: its valueName and value (the code).",
+        examples=[{"valueName": "HEL_DISTRICT", "value": "54"}],
+    )
 
 
-class DistrictsResponse(ReadResponse):
-    """The district registry a crisis's areas are checked against, and where its data comes from."""
+class DistrictsResponse(PictureResponse):
+    """The district registry a crisis's areas are checked against, and where its data comes from; at most `limit`
+    districts (`cut` says when there are more)."""
 
     about: dict[str, str] = Field(description="The data file's source, licence and notes, as it gives them.")
     districts: list[DistrictResponse]
@@ -30,8 +36,7 @@ class DistrictsResponse(ReadResponse):
 def present_district(district: District) -> DistrictResponse:
     return DistrictResponse(
         code=district.code, name_fi=district.name_fi, name_sv=district.name_sv, parent=district.parent,
-        aliases=list(district.aliases), outline=[[lat, lon] for lat, lon in district.outline],
-        cap_polygon=cap_polygon(district),
+        aliases=list(district.aliases), outline=cap_polygon(district), geocode=cap_geocode(district),
     )
 
 
