@@ -217,7 +217,7 @@ PERMISSIONS: dict[str, Permission] = {
     "export_crisis": _auditors("export a crisis for an inquiry"),
     # districts
     "change_areas": _runs_crises("change the affected areas"),
-    "list_districts": Permission(frozenset(Role), "read the district registry"),
+    "list_districts": Permission(READS_CRISES, "read the district registry", ADMIN_HINT),
 }
 
 

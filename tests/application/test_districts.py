@@ -54,9 +54,12 @@ def test_the_areas_are_changed_by_a_recorded_command_read_back_on_the_crisis(ser
             expected_version=1)
 
 
-def test_the_registry_is_listed_to_every_role(app):
-    assert app.list_districts(ADMIN) is app.policy.districts
+def test_the_registry_is_listed_to_the_roles_that_read_crises(app):
+    assert app.list_districts(LR) is app.policy.districts
     assert app.list_districts(LR).get("Nordsjö").code == "54"
+    with pytest.raises(DomainError) as error:
+        app.list_districts(ADMIN)
+    assert error.value.rule is Rule.FORBIDDEN_ROLE
 
 
 def test_the_situation_by_district_shows_active_crises_with_their_severity_sub_districts_in_their_district(

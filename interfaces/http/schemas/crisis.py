@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from domain.access import Actor
 from domain.crisis_records import CrisisRecord
@@ -115,6 +115,10 @@ class RecordAfterActionReviewRequest(EntryRequest):
 
 
 class ChangeAreasRequest(EntryRequest):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "added": ["Mellunkylä", "Itäkeskus"], "reason": "the outages spread north and east of Vuosaari",
+    }]})
+
     added: list[Line] = Field(
         default_factory=list, max_length=100, description="Districts to add: a code, or a Finnish or Swedish name "
         "of the registry (GET /districts).", examples=[["Mellunkylä"]],
