@@ -41,6 +41,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording,
 
 from application.audit.redaction import withhold_message
 from application.crisis import CrisisUseCases
+from application.districts import DistrictUseCases
 from application.division_preparedness import DivisionPreparednessUseCases
 from application.emergency_conditions import EmergencyConditionsUseCases
 from application.police_liaison import PoliceLiaisonUseCases
@@ -447,7 +448,7 @@ class Pipeline(Application):
 
 class Coordination(
     CrisisUseCases, DivisionPreparednessUseCases, PoliceLiaisonUseCases, EmergencyConditionsUseCases,
-    PositionUseCases, SituationReportUseCases, Pipeline,
+    PositionUseCases, SituationReportUseCases, DistrictUseCases, Pipeline,
 ):
     """Crisis and continuity coordination: the use cases of duty officers, units and the police coordinator."""
 

@@ -612,3 +612,34 @@ class CrisisUseCases(UseCases):
             late_entry_reason=late_entry_reason,
         )
         return self._change_crisis("record_after_action_review", actor, crisis_id, expected_version, payload, change)
+
+    def change_areas(
+        self,
+        actor: Actor,
+        crisis_id: str,
+        *,
+        reason: str,
+        added: list[str] | None = None,
+        removed: list[str] | None = None,
+        occurred_at: datetime | None = None,
+        late_entry_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """Add districts of the registry to the affected areas or remove areas, with the reason."""
+
+        def change(crisis: Crisis, now: datetime) -> None:
+            crisis.change_areas(
+                added=added,
+                removed=removed,
+                reason=reason,
+                occurred_at=occurred_at or now,
+                late_entry_reason=late_entry_reason,
+                policy=self.policy,
+                actor=actor.user,
+                now=now,
+            )
+
+        payload = self._given(
+            added=added, removed=removed, reason=reason, occurred_at=occurred_at, late_entry_reason=late_entry_reason
+        )
+        return self._change_crisis("change_areas", actor, crisis_id, expected_version, payload, change)

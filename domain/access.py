@@ -228,6 +228,9 @@ PERMISSIONS: dict[str, Permission] = {
     "draft_situation_report": _runs_crises("draft situation reports"),
     "contribute_situation_report": _runs_crises("contribute to situation reports", Role.DIVISION_CONTACT),
     "issue_drafted_situation_report": _runs_crises("issue situation reports"),
+    # districts
+    "change_areas": _runs_crises("change the affected areas"),
+    "list_districts": Permission(READS_CRISES, "read the district registry", ADMIN_HINT),
 }
 
 

@@ -343,6 +343,21 @@ class Crisis(Record):
         def summary(self) -> str:
             return N_("situation report #{number} issued by {actor} at {time}", number=self.number, actor=self.actor, time=clock_time(self.occurred_at))
 
+    class AreasChanged(Event):
+        """Districts added to the affected areas (as named) or removed from them (as the crisis named them)."""
+
+        added: list[str]
+        removed: list[str]
+        reason: str
+        occurred_at: datetime
+        late_entry_reason: str | None
+
+        def apply(self, crisis: Crisis) -> None:
+            crisis.areas = [a for a in crisis.areas if a not in self.removed] + list(self.added)
+
+        def summary(self) -> str:
+            return N_("affected areas changed by {actor} at {time}", actor=self.actor, time=clock_time(self.occurred_at))
+
 
     # --- commands ------------------------------------------------------------------------------------
 
@@ -373,6 +388,7 @@ class Crisis(Record):
         policy.check_severity(severity)
         _check_condition(condition, emergency_conditions_in_force)
         check_entry_time(occurred_at, now, policy.time, late_entry_reason=late_entry_reason)
+        areas = policy.districts.check_areas(areas or [])
         return cls._create(
             cls.Declared,
             id=cls.id_for(crisis_id),
@@ -832,6 +848,59 @@ class Crisis(Record):
             self.AfterActionReviewRecorded,
             findings=list(findings),
             recommendations=list(recommendations or []),
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def change_areas(
+        self,
+        *,
+        added: list[str] | None = None,
+        removed: list[str] | None = None,
+        reason: str,
+        occurred_at: datetime,
+        late_entry_reason: str | None = None,
+        policy: Policy,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Add districts of the registry to the affected areas (UNKNOWN_AREA, AREA_ALREADY_AFFECTED) or remove
+        areas the crisis names (UNKNOWN_AREA), with the reason. An area is matched by its district, whichever of
+        its names is given; one recorded before the registry knew it is removed by the name it was recorded with."""
+        self.check_open()
+        required_text(reason, "the reason for changing the areas")
+        if not (added or removed):
+            raise DomainError(Rule.INVALID_INPUT, "name the areas to add or to remove")
+        registry = policy.districts
+        districts = {a: registry.find(a) for a in self.areas}
+        affected = {d.code: a for a, d in districts.items() if d is not None}
+        adding = registry.check_areas(added or [])
+        for name in adding:
+            if registry.get(name).code in affected:
+                raise DomainError(
+                    Rule.AREA_ALREADY_AFFECTED, "{area} is already an affected area of {crisis_id}",
+                    {"area": name, "crisis_id": self.crisis_id},
+                )
+        removing: list[str] = []
+        for area in removed or []:
+            named = next((a for a in self.areas if a.casefold() == area.strip().casefold()), None)
+            district = registry.find(area)
+            named = named or (affected.get(district.code) if district is not None else None)
+            if named is None:
+                raise DomainError(
+                    Rule.UNKNOWN_AREA, "{area} is not an affected area of {crisis_id}; its areas are: {areas}",
+                    {"area": area, "crisis_id": self.crisis_id, "areas": ", ".join(self.areas) or "none"},
+                )
+            if named not in removing:
+                removing.append(named)
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        self.trigger_event(
+            self.AreasChanged,
+            added=adding,
+            removed=removing,
+            reason=reason,
             occurred_at=occurred_at,
             late_entry_reason=late_entry_reason,
             actor=actor,

@@ -271,6 +271,8 @@ class CrisisRecord(Folded):
                     figures=dict(e.figures), figures_digest=e.figures_digest,
                 ))
                 self.situation_report_draft = None
+            case "AreasChanged":
+                self.areas = [a for a in self.areas if a not in e.removed] + list(e.added)
             case "AfterActionReviewRecorded":
                 self.after_action_review = AfterActionReview(
                     **when, findings=list(e.findings), recommendations=list(e.recommendations)

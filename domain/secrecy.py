@@ -58,7 +58,7 @@ RECORDS: dict[str, RecordKind] = {
         """category severity condition from_severity to_severity from_condition to_condition from_status to_status
         declared_at declared_by status_changed_at outcome open_actions overdue_actions decisions decisions_review_due
         active_plans open_police_requests next_situation_report_due next_situation_report_overdue""",
-        "title areas lead_authority external_lead lead reason late_entry_reason",
+        "title areas lead_authority external_lead lead reason late_entry_reason added removed",
     ),
     "log_entry": _kind("", "text source reason struck_reason late_entry_reason"),
     "action": _kind("due_at overdue closed_at closed_by outcome", "task note late_entry_reason"),
@@ -96,7 +96,7 @@ EVENT_RECORDS: dict[type, str] = {
     **dict.fromkeys(
         (Crisis.Declared, Crisis.SeverityChanged, Crisis.ConditionChanged, Crisis.StatusChanged,
          Crisis.ContinuityPlanActivated, Crisis.ContinuityPlanDeactivated, Crisis.PoliceRequestOpened,
-         Crisis.PoliceRequestClosed),
+         Crisis.PoliceRequestClosed, Crisis.AreasChanged),
         "crisis",
     ),
     Crisis.LogEntryRecorded: "log_entry",

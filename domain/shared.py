@@ -10,7 +10,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from domain.districts import DistrictRegistry
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
@@ -71,6 +75,8 @@ class Rule(StrEnum):
     SECTION_NOT_YOURS = "SECTION_NOT_YOURS"  # a division contact contributes for their own unit only
     REPORT_NOT_DRAFTED = "REPORT_NOT_DRAFTED"  # the crisis has no report draft to contribute to or issue
     REPORT_INCOMPLETE = "REPORT_INCOMPLETE"  # a standard report is issued with its situation section
+    UNKNOWN_AREA = "UNKNOWN_AREA"  # an affected area that is no district of the registry, or not one of the crisis's
+    AREA_ALREADY_AFFECTED = "AREA_ALREADY_AFFECTED"  # an area added to a crisis that already names it
 
 
 class DomainError(Exception):
@@ -425,6 +431,7 @@ class Policy:
     def rhythm(self, severity: int) -> timedelta | None:
         """How soon after the last report a crisis of `severity` is due the next, None if it has no rhythm."""
         return dict(self.sitrep_rhythm).get(severity)
+    districts: DistrictRegistry = field(default_factory=lambda: _default_districts())
 
     def check_severity(self, severity: int) -> int:
         if severity not in self.severities:
@@ -440,6 +447,13 @@ class Policy:
                 Rule.INVALID_READINESS, "readiness {level!r} is not one of {readiness_ladder}", {"level": level, "readiness_ladder": ', '.join(self.readiness_ladder)}
             )
         return level
+
+
+def _default_districts() -> DistrictRegistry:
+    """The repository's district registry (domain.districts imports this module, hence the late import)."""
+    from domain.districts import default_districts
+
+    return default_districts()
 
 
 CONDITIONS = ("NORMAL_DISRUPTION", "EMERGENCY_CONDITIONS")

@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from application.audit.checkpoints import Signer
 from domain.access import Role
+from domain.districts import DistrictRegistry, default_districts
 from domain.shared import DEFAULT_SITREP_RHYTHM, DEFAULT_UNITS, DomainError, Policy, TimeRules, UnitRegistry
 from infrastructure.logging import LogFormat
 from infrastructure.oidc import GroupRule, OidcVerifier
@@ -94,6 +95,10 @@ class Settings(BaseSettings):
         "(overdue items and a stopped read model change with time alone)",
     )
     units_file: Path | None = Field(None, description="JSON with units, partners, retired and short_names")
+    districts_file: Path | None = Field(
+        None, description="JSON with the districts (code, name_fi, name_sv, outline, parent) a crisis's areas are "
+        "checked against, in the form of domain/districts.json",
+    )
     oidc_issuer: str | None = Field(
         None, description="the city's OpenID Connect issuer URL; when set, JWT access tokens it signs are accepted"
     )
@@ -151,6 +156,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"{severity!r} is not a severity (1, 2, 3, …)")
             rhythm_span(every)
         return rhythm
+    @field_validator("districts_file")
+    @classmethod
+    def _readable_districts(cls, path: Path | None) -> Path | None:
+        """A relative path names a file in the project folder too; it must hold a district registry."""
+        if path is not None:
+            path = path if path.is_absolute() else PROJECT / path
+            try:
+                DistrictRegistry.read(path)
+            except (OSError, ValueError, TypeError, KeyError) as error:
+                raise ValueError(f"not a readable JSON file of districts ({type(error).__name__}: {error})") \
+                    from None
+        return path
 
     @field_validator("signing_key")
     @classmethod
@@ -213,6 +230,7 @@ class Settings(BaseSettings):
             ),
             police_answer_threshold=timedelta(minutes=self.police_answer_threshold_minutes),
             sitrep_rhythm=tuple(sorted((int(severity), rhythm_span(every)) for severity, every in self.sitrep_rhythm.items())),
+            districts=DistrictRegistry.read(self.districts_file) if self.districts_file else default_districts(),
         )
 
 

@@ -84,6 +84,8 @@ class CrisisTimeline(ReadModel):
                                                                  form=e.form, next_due_at=display(e.next_due_at),
                                                                  figures=e.figures,
                                                                  figures_digest=e.figures_digest),
+            C.AreasChanged: lambda tx, e, p: entry(tx, e, p, "areas_changed", None, added=e.added,
+                                                   removed=e.removed, reason=e.reason),
         }
 
     def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
 from application.projections import situation_overview
 from application.projections.decision_log import DecisionLog
+from application.projections.district_overview import DistrictOverview, by_district
 from application.projections.paging import DEFAULT_LIMIT, Page, bounded
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard
@@ -32,6 +33,7 @@ log = logging.getLogger("valmius.projections")
 # and police requests from their boards. It is as current as the least current of them.
 MADE_OF: dict[str, tuple[str, ...]] = {
     SituationOverview.name: (SituationOverview.name, DecisionLog.name, ReadinessBoard.name, PoliceLiaisonBoard.name),
+    DistrictOverview.name: (DistrictOverview.name, SituationOverview.name),
 }
 BEHIND_AFTER_SECONDS = 5.0  # a picture missing an event older than this is "behind" (amber on the dashboard)
 STALE_AFTER_SECONDS = 60.0  # … older than this, or a read model stopped by a failure: "stale" (red)
@@ -62,6 +64,11 @@ class Queries:
         return bounded(
             situation_overview.overview(self.store, at or self.app.now(), actor.clearance, self.app.policy), limit
         )
+
+    def get_district_overview(self, actor: Actor, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+        """The active crises by district (application.projections.district_overview), each list cut to `limit`."""
+        self.require_reader(actor)
+        return bounded(by_district(self.store, actor.clearance, self.app.policy, self.app.now()), limit)
 
     def get_situation_picture(self, actor: Actor) -> dict[str, Any]:
         """The overview with its `freshness` (see `freshness`): what the live stream sends."""

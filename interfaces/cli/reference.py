@@ -86,6 +86,9 @@ RULE_MEANINGS = {
     Rule.SECTION_NOT_YOURS: "a division contact contributes report sections for their own unit only",
     Rule.REPORT_NOT_DRAFTED: "the crisis has no situation report draft to contribute to or issue: draft one first",
     Rule.REPORT_INCOMPLETE: "a standard situation report is issued once its situation section is given",
+    Rule.UNKNOWN_AREA: "an affected area that is no district of the registry (`GET /districts`), or that the crisis "
+    "does not name (removing it)",
+    Rule.AREA_ALREADY_AFFECTED: "the district added is already an affected area of the crisis (by any of its names)",
 }
 
 CATEGORY_MEANINGS = {
@@ -192,6 +195,12 @@ def render() -> str:
         + table(("unit", "name"), [(f"`{code}`", name) for code, name in DEFAULT_UNITS.units.items()])
         + "\n\nExternal partners (not units: they cannot be assigned actions, `UNKNOWN_UNIT`):\n\n"
         + table(("partner", "name"), [(f"`{code}`", name) for code, name in DEFAULT_UNITS.partners.items()]),
+        "## Districts (the built-in registry, `domain/districts.json`; `VALMIUS_DISTRICTS_FILE` replaces it)\n\n"
+        "A crisis's affected areas are named by a district's code or its Finnish or Swedish name (or an alias), in "
+        "any case; anything else is `UNKNOWN_AREA`. Outlines (`GET /districts`) are approximate: see the README.\n\n"
+        + table(("code", "Finnish", "Swedish", "in district", "also"),
+                [(f"`{d.code}`", d.name_fi, d.name_sv, f"`{d.parent}`" if d.parent else "", ", ".join(d.aliases))
+                 for d in policy.districts]),
     ]
     return "\n\n".join(sections) + "\n"
 

@@ -36,6 +36,7 @@ from interfaces.http.routers import (
     audit_history,
     crisis,
     dashboard,
+    districts,
     division_preparedness,
     emergency_conditions,
     health,
@@ -148,7 +149,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     app.add_middleware(Observed)  # outermost: each request's id, every answer's security headers, measured
     for module in (
         health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models, dashboard,
-        audit_history, audit_chain, audit_export, position, incident_summary, situation_report,
+        audit_history, audit_chain, audit_export, position, incident_summary, situation_report, districts,
     ):
         app.include_router(module.router)
     app.mount(dashboard.DOCS_ASSETS, StaticFiles(directory=dashboard.SWAGGER_UI), name="docs-assets")

@@ -89,6 +89,8 @@ TITLES: dict[Rule, str] = {
     Rule.SECTION_NOT_YOURS: N_("Section not yours"),
     Rule.REPORT_NOT_DRAFTED: N_("No report drafted"),
     Rule.REPORT_INCOMPLETE: N_("Report incomplete"),
+    Rule.UNKNOWN_AREA: N_("Unknown area"),
+    Rule.AREA_ALREADY_AFFECTED: N_("Area already affected"),
 }
 
 # The names of the domain's codes, as people read them (the API keeps sending the codes).

@@ -56,6 +56,7 @@ CLOSED_SETS = {
     "category": "CYBER_INCIDENT", "condition": "NORMAL_DISRUPTION", "to_condition": "EMERGENCY_CONDITIONS",
     "direction": "CITY_TO_POLICE", "request_type": "COORDINATION", "to_level": "ENHANCED", "from_level": "BASIC",
     "form": "STANDARD", "section": "situation",
+    "areas": "Vuosaari",  # a district of the registry (UNKNOWN_AREA otherwise)
 }
 INTEGERS = {"severity": 2, "to_severity": 3, "mtpd_minutes": 360, "rto_minutes": 120}
 NOT_RECORDS = {("post", "/audit/verify-checkpoint")}  # checks a signed document; nothing is recorded
@@ -280,6 +281,7 @@ class World:
         run("post", "/crises/{crisis_id}/decisions", do, decision_id="D-1", review_at=later(hours=1))
         run("post", "/crises/{crisis_id}/decisions/{decision_id}/reviews", do, decision_id="D-1")
         run("post", "/crises/{crisis_id}/decisions", do, decision_id="D-2", supersedes="D-1")
+        run("post", "/crises/{crisis_id}/areas", do, added=["Kallio"], removed=["Vuosaari"])
         # a unit's readiness is public, whatever crisis it names
         run("post", "/division-preparedness/{unit}/readiness", pm, "P", crisis_ref=self.crisis, decision_ref="D-2")
         run("post", "/division-preparedness/{unit}/plans", pm, plan_id=self.plan, next_review_due=later(days=30))

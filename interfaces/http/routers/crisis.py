@@ -16,6 +16,7 @@ from interfaces.http.routing import Route
 from interfaces.http.schemas.common import CommandResponse
 from interfaces.http.schemas.crisis import (
     AssignActionRequest,
+    ChangeAreasRequest,
     ChangeConditionRequest,
     ChangeSeverityRequest,
     CloseActionRequest,
@@ -255,4 +256,15 @@ def record_after_action_review(
 ) -> CommandResponse:
     """Record the after-action review, once, after the crisis is CLOSED (preparedness manager)."""
     version = app.record_after_action_review(actor, crisis_id, expected_version=expected, **body.args())
+    return answered(response, app, crisis_id, version)
+
+
+@router.post("/{crisis_id}/areas", summary="Change the affected areas")
+def change_areas(
+    crisis_id: PathId, body: ChangeAreasRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    response: Response,
+) -> CommandResponse:
+    """Add districts of the registry (GET /districts) to the affected areas, or remove areas, with the reason
+    (UNKNOWN_AREA, AREA_ALREADY_AFFECTED)."""
+    version = app.change_areas(actor, crisis_id, expected_version=expected, **body.args())
     return answered(response, app, crisis_id, version)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from domain.access import Actor
 from domain.crisis_records import CrisisRecord
@@ -112,6 +112,22 @@ class RecordDecisionReviewRequest(EntryRequest):
 class RecordAfterActionReviewRequest(EntryRequest):
     findings: list[Text] = Field(max_length=100, examples=[["Home-care routes were blocked for 6 hours"]])
     recommendations: list[Text] = Field(default_factory=list, max_length=100)
+
+
+class ChangeAreasRequest(EntryRequest):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "added": ["Mellunkylä", "Itäkeskus"], "reason": "the outages spread north and east of Vuosaari",
+    }]})
+
+    added: list[Line] = Field(
+        default_factory=list, max_length=100, description="Districts to add: a code, or a Finnish or Swedish name "
+        "of the registry (GET /districts).", examples=[["Mellunkylä"]],
+    )
+    removed: list[Line] = Field(
+        default_factory=list, max_length=100, description="Affected areas to remove, by any name of their district "
+        "or as the crisis names them.", examples=[["Kontula"]],
+    )
+    reason: Text = Field(examples=["the outages spread north of Itäkeskus; Kontula has power again"])
 
 
 class CrisisResponse(CrisisRecord):
