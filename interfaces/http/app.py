@@ -9,6 +9,7 @@ waiting it out with backoff, and requests are answered 503 STORE_UNAVAILABLE unt
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -44,6 +45,13 @@ from interfaces.http.routers import (
 )
 
 log = logging.getLogger("valmius")
+
+# FastAPI's own OpenTelemetry hooks, off: /metrics and the request log are ours (interfaces.http.metrics), and
+# asking every request whether a tracer is configured costs CPU for nothing. (Only FastAPIs that have them.)
+NO_TELEMETRY = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {}
+)
 
 DESCRIPTION = """
 Valmius is the system of record of a city's Safety and Preparedness Unit: crises, their logs, actions,
@@ -133,6 +141,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
         docs_url=None,  # served by the dashboard router, with this response's CSP nonce
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        **NO_TELEMETRY,
     )
     app.state.oidc = settings.oidc_verifier()  # access tokens from the city's identity provider, if configured
     errors.install(app)
