@@ -45,7 +45,10 @@ from starlette.background import BackgroundTasks
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
+from starlette._utils import get_route_path
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
+from starlette.types import Scope
 
 try:  # FastAPI's own judgements, and the route state it builds for a route included in an app
     from fastapi.dependencies.models import (
@@ -54,7 +57,11 @@ try:  # FastAPI's own judgements, and the route state it builds for a route incl
         _is_coroutine_callable,
         _is_gen_callable,
     )
-    from fastapi.routing import _effective_route_context_var, _extract_endpoint_context
+    from fastapi.routing import (
+        _effective_route_context_var,
+        _extract_endpoint_context,
+        _get_scope_effective_route_context,
+    )
     from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 except ImportError:  # pragma: no cover - another FastAPI: every route keeps FastAPI's own handler
     _effective_route_context_var = None
@@ -303,7 +310,22 @@ class Route(APIRoute):
     the module docstring)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self._beginnings: dict[int, str] = {}  # by the id of the inclusion (or None): the path's fixed beginning
         super().__init__(path, in_one_hop(endpoint), **kwargs)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """As APIRoute matches, but a path that does not begin with the route's fixed beginning (`/crises/`
+        of `/crises/{crisis_id}/severity`, with the prefix it is included under) is turned away at once: each
+        request is matched against the routes in turn, most of which it is not for."""
+        if scope["type"] == "http" and _effective_route_context_var is not None:
+            context = _get_scope_effective_route_context(scope)
+            beginning = self._beginnings.get(id(context))
+            if beginning is None:
+                path = context.path_format if context is not None and context.original_route is self else self.path_format
+                beginning = self._beginnings[id(context)] = path.partition("{")[0]
+            if not get_route_path(scope).startswith(beginning):
+                return Match.NONE, {}
+        return super().matches(scope)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         stock = super().get_route_handler()
