@@ -94,8 +94,9 @@ def in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return route
 
 
-class Headers(Response):
-    """The `Response` a route is given to set headers and a status on: nothing more is built for it."""
+class Changes(Response):
+    """The `Response` a route is given to set headers, cookies and a status on; they are put on its answer.
+    Nothing more is built for it (FastAPI builds a whole empty Response and removes its content-length)."""
 
     def __init__(self) -> None:  # noqa: D107 - what starlette's Response would set, without a body
         self.status_code = None  # type: ignore[assignment]
@@ -129,7 +130,7 @@ class Plan:
                               _is_coroutine_callable(call)))
         return plan
 
-    async def solve(self, request: Request, body: Any, answer: Headers, cache: dict[Any, Any],
+    async def solve(self, request: Request, body: Any, answer: Changes, cache: dict[Any, Any],
                     errors: list[Any], background: list[BackgroundTasks]) -> dict[str, Any]:
         """The values of the dependant's parameters, in FastAPI's order: each dependency in turn (not called
         when its own parameters are invalid), then path, query, header and cookie parameters, then the body;
@@ -232,7 +233,7 @@ class Handler:
         body = await self.body(request) if self.body_field is not None else Undefined
         errors: list[Any] = []
         background: list[BackgroundTasks] = []
-        answer = Headers()
+        answer = Changes()
         values = await self.plan.solve(request, body, answer, {}, errors, background)
         if errors:
             raise RequestValidationError(errors, body=None if body is Undefined else body, endpoint_ctx=self.context(request))
