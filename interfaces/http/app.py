@@ -30,6 +30,7 @@ from interfaces.http.live import OverviewBroadcaster
 from interfaces.http.metrics import Observed
 from interfaces.http.i18n import Language
 from interfaces.http.middleware import Idempotency, RequestLimits
+from interfaces.http.routing import Dispatch
 from interfaces.http.throttle import FailedAuthentications
 from interfaces.http.routers import (
     audit_chain,
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     ):
         app.include_router(module.router)
     app.mount(dashboard.DOCS_ASSETS, StaticFiles(directory=dashboard.SWAGGER_UI), name="docs-assets")
+    Dispatch.install(app)  # a request's route found among the few that can take it (routes included later too)
     return app
 
 

@@ -16,6 +16,8 @@ bench/write_throughput.py (docs/capacity.md):
 What it does not do it leaves to FastAPI: a route whose answer is not JSON (a page, a stream, an archive),
 a form body, dependencies with `yield`, a request with dependency overrides set, or a FastAPI whose
 internals have moved (the private names imported below) is handled by FastAPI's own handler, unchanged.
+
+`Dispatch` finds a request's route among the few that can take it (see its docstring).
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, APIRouter
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined as Undefined
@@ -48,7 +51,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette._utils import get_route_path
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 try:  # FastAPI's own judgements, and the route state it builds for a route included in an app
     from fastapi.dependencies.models import (
@@ -58,9 +61,13 @@ try:  # FastAPI's own judgements, and the route state it builds for a route incl
         _is_gen_callable,
     )
     from fastapi.routing import (
+        _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY,
         _effective_route_context_var,
         _extract_endpoint_context,
+        _get_fastapi_scope,
         _get_scope_effective_route_context,
+        _IncludedRouter,
+        _update_scope,
     )
     from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 except ImportError:  # pragma: no cover - another FastAPI: every route keeps FastAPI's own handler
@@ -337,3 +344,73 @@ class Route(APIRoute):
                 route = context
         return Handler.for_route(route, stock)
 
+
+
+WILD = object()  # the first segment of a route path that begins with a parameter: any request's may match it
+
+
+class Dispatch:
+    """The app's router, finding a request's route among those that can take it: the routes are indexed by the
+    first segment of their path (`crises` of `/crises/{crisis_id}/severity`).
+
+    FastAPI tries every route of every included router in turn, twice (once to find the router, once to find
+    the route in it), each try wrapped in bookkeeping of its own; a request for `/crises/…` was matched against
+    some thirty routes for nothing. Here the routes that can take the request are tried in the same order, and
+    the first that fully matches it is handled exactly as FastAPI handles a route it selected. Anything else
+    (no full match: 404, 405 or a redirect; a route that is not a FastAPI route of an included router, such as a
+    mount, reached first; a route added since, until the index is made again) is left to FastAPI's router."""
+
+    def __init__(self, router: APIRouter) -> None:
+        self.router = router
+        self.version: int | None = None
+        self.buckets: dict[str, list[Any]] = {}
+        self.wild: list[Any] = []
+
+    @classmethod
+    def install(cls, app: FastAPI) -> None:
+        """Put the index in front of `app`'s routes (where Starlette's router calls its routing)."""
+        if _effective_route_context_var is not None and hasattr(app.router, "_get_routes_version"):
+            app.router.middleware_stack = cls(app.router)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "fastapi.telemetry" not in scope:
+            version = self.router._get_routes_version()
+            if version != self.version:
+                self.index(version)
+            segment = get_route_path(scope)[1:].partition("/")[0]
+            for context in self.buckets.get(segment, self.wild):
+                if context is None:
+                    break  # a route of another kind comes first: FastAPI's router decides
+                match, child_scope = context.matches(scope)
+                if match is Match.FULL:
+                    scope.setdefault("router", self.router)
+                    _update_scope(scope, child_scope)
+                    _get_fastapi_scope(scope)[_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY] = context
+                    scope["route"] = context.original_route
+                    await context.original_route.handle(scope, receive, send)
+                    return
+        await self.router.app(scope, receive, send)
+
+    def index(self, version: int) -> None:
+        """The routes by the first segment of their path, in the router's order; None stands for a route this
+        index does not handle itself (when it is reached first, FastAPI's router decides)."""
+        entries: list[tuple[Any, Any]] = []
+        for route in self.router.routes:
+            if isinstance(route, _IncludedRouter) and not route.include_context.form_limits:
+                for context in route.effective_route_contexts():
+                    ours = isinstance(context.original_route, APIRoute) and context.starlette_route is None
+                    entries.append((first_segment(context.path_format), context if ours else None))
+            else:
+                entries.append((first_segment(getattr(route, "path", None)), None))
+        segments = {segment for segment, _ in entries if segment is not WILD}
+        self.buckets = {s: [c for segment, c in entries if segment in (s, WILD)] for s in segments}
+        self.wild = [c for segment, c in entries if segment is WILD]
+        self.version = version
+
+
+def first_segment(path: str | None) -> Any:
+    """`crises` of `/crises/{crisis_id}`; WILD for a path beginning with a parameter, or none known."""
+    if not path or not path.startswith("/"):
+        return WILD
+    segment = path[1:].partition("/")[0]
+    return WILD if "{" in segment else segment

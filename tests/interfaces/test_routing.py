@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field, model_validator
 
-from interfaces.http.routing import Route
+from interfaces.http.routing import Dispatch, Route
 from tests.interfaces.conftest import api_routes
 
 
@@ -205,3 +205,52 @@ def test_the_lean_handler_answers_json_routes_and_leaves_overrides_to_fastapi(mo
         # With a dependency overridden (as a test may), FastAPI's own handler answers, and honours it
         app.dependency_overrides[reader] = lambda: "stand-in"
         assert client.post("/things/T-1", json={"name": "bolt"}).json()["name"] == "bolt by stand-in/stand-in"
+
+
+# --- the route index (interfaces.http.routing.Dispatch) picks the route FastAPI's router picks ---------------
+
+def test_the_route_index_picks_every_request_s_route_as_fastapis_router_does(api) -> None:  # noqa: ANN001
+    indexed = api.app
+    assert isinstance(indexed.router.middleware_stack, Dispatch)
+    paths = ["/", "/nowhere", "/crises/", "/crises/C-1/", "/crises/C-1/nowhere", "/docs/assets/none.css",
+             "/openapi.json", "/health/live", "/health/live/", "/metrics"]
+    for route in api_routes(indexed.routes):
+        paths.append(route.path.replace("{", "").replace("}", ""))  # a value for each parameter: its name
+    headers = {**api.headers("ADM", "admin"), "X-Request-ID": "same"}
+    for path in paths:
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            indexed.router.middleware_stack = Dispatch(indexed.router)
+            via_index = api.request(method, path, headers=headers, json={}, follow_redirects=False)
+            indexed.router.middleware_stack = indexed.router.app  # FastAPI's router alone
+            via_fastapi = api.request(method, path, headers=headers, json={}, follow_redirects=False)
+            assert via_index.status_code == via_fastapi.status_code, (method, path)
+            assert via_index.headers.get("location") == via_fastapi.headers.get("location"), (method, path)
+            if via_index.headers.get("content-type", "").endswith("json"):
+                assert via_index.json().get("code") == via_fastapi.json().get("code"), (method, path)
+    indexed.router.middleware_stack = Dispatch(indexed.router)
+
+
+def test_a_route_added_after_the_index_was_made_is_found() -> None:
+    app = FastAPI()
+    router = APIRouter(route_class=Route)
+
+    @router.get("/things/{thing_id}")
+    def thing(thing_id: str) -> dict:
+        return {"thing": thing_id}
+
+    app.include_router(router)
+    Dispatch.install(app)
+    with TestClient(app) as client:
+        assert client.get("/things/T-1").json() == {"thing": "T-1"}
+
+        @router.get("/things/{thing_id}/parts")
+        def parts(thing_id: str) -> dict:
+            return {"parts": thing_id}
+
+        @app.get("/others")
+        def others() -> dict:
+            return {"others": True}
+
+        assert client.get("/things/T-1/parts").json() == {"parts": "T-1"}
+        assert client.get("/others").json() == {"others": True}
+        assert client.post("/things/T-1").status_code == 405 and client.get("/none").status_code == 404
