@@ -211,6 +211,10 @@ def serve_http(settings: Settings, args: argparse.Namespace) -> int:
             # The C event loop and HTTP parser (uvicorn[standard]), named rather than found; no access log of
             # uvicorn's: metrics.Observed logs every request, in one line, with its id and time taken.
             loop="uvloop", http="httptools", access_log=False,
+            # With --workers, the supervisor pings each worker and replaces one that does not answer in time:
+            # 5 s (uvicorn's default) is too short for a worker starting, or busy, on a loaded host (measured:
+            # at a load of 20 on 2 cores, `--workers 2` never finished starting, each worker replaced in turn).
+            timeout_worker_healthcheck=30,
         )
     finally:
         if shared_metrics:
