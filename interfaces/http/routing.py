@@ -243,7 +243,9 @@ class Handler:
         answer = Changes()
         values = await self.plan.solve(request, body, answer, {}, errors, background)
         if errors:
-            raise RequestValidationError(errors, body=None if body is Undefined else body, endpoint_ctx=self.context(request))
+            raise RequestValidationError(
+                errors, body=None if body is Undefined else body, endpoint_ctx=self.context(request)
+            )
         raw = await self.call(**values) if self.coroutine else await run_in_threadpool(self.call, **values)
         if isinstance(raw, Response):
             if raw.background is None and background:
@@ -329,7 +331,8 @@ class Route(APIRoute):
             context = _get_scope_effective_route_context(scope)
             beginning = self._beginnings.get(id(context))
             if beginning is None:
-                path = context.path_format if context is not None and context.original_route is self else self.path_format
+                own = context is not None and context.original_route is self
+                path = context.path_format if own else self.path_format
                 beginning = self._beginnings[id(context)] = path.partition("{")[0]
             if not get_route_path(scope).startswith(beginning):
                 return Match.NONE, {}

@@ -152,7 +152,8 @@ REQUESTS = [
     ("POST", "/things/T-1", {"content": b'{"name": "bo', "headers": {"Content-Type": "application/json"}}),
     ("POST", "/things/T-1", {"content": b'{"name": "bolt"}', "headers": {"Content-Type": "text/plain"}}),
     ("POST", "/things/T-1", {"content": b'{"name": "bolt"}', "headers": {"Content-Type": "application/x+json"}}),
-    ("POST", "/things/T-1", {"content": b'{"name": "bolt"}', "headers": {"Content-Type": 'application/json; charset="utf-8"'}}),
+    ("POST", "/things/T-1",
+     {"content": b'{"name": "bolt"}', "headers": {"Content-Type": 'application/json; charset="utf-8"'}}),
     ("POST", "/things/T-1", {"content": b'{"name": "bolt"}'}),  # no content type
     ("POST", "/things/T-1", {}),  # no body
     ("POST", "/things/T-1", {"json": {"name": "bolt"}, "headers": {"Authorization": "refused"}}),
