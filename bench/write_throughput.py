@@ -432,12 +432,13 @@ class Server(Process):
     """`valmius serve` in a subprocess (from this checkout, or another's code for a before/after comparison)."""
 
     def __init__(
-        self, database_url: str, extra_env: dict[str, str], checkout: Path | None = None, workers: int = 1
+        self, database_url: str, extra_env: dict[str, str], checkout: Path | None = None, workers: int = 1,
+        profile: str | None = None,
     ) -> None:
         self.port = free_port()
         env = {"VALMIUS_DATABASE_URL": database_url, "VALMIUS_ENVIRONMENT": "production", **extra_env}
         serve = ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]
-        super().__init__(serve, env, checkout=checkout)
+        super().__init__(serve, env, profile=profile, checkout=checkout)
 
     def wait_ready(self, timeout: float = 30) -> None:
         wait_healthy(self.port, self.check, self.tail, timeout)
@@ -465,6 +466,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--server-checkout", type=Path, metavar="DIR",
                         help="run `valmius serve` from the code in DIR instead (e.g. `git archive` of a baseline), "
                         "to measure a change against the code before it in the same conditions")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="run `valmius serve` under `py-spy record --gil` (one worker: the samples of the "
+                        "workers' processes are not taken) and leave its raw flame graph in DIR/serve.txt")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
@@ -506,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
                         results.append(app_phase(app, prefix, args, clients, progress))
                     else:
                         if server is None:
-                            server = Server(database_url, extra_env, args.server_checkout, workers)
+                            server = Server(database_url, extra_env, args.server_checkout, workers, args.profile)
                             server.wait_ready()
                             server_commands.append(server.command)
                             tokens = issue_tokens(services, args.clients)

@@ -9,6 +9,7 @@ waiting it out with backoff, and requests are answered 503 STORE_UNAVAILABLE unt
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -29,6 +30,7 @@ from interfaces.http.live import OverviewBroadcaster
 from interfaces.http.metrics import Observed
 from interfaces.http.i18n import Language
 from interfaces.http.middleware import Idempotency, RequestLimits
+from interfaces.http.routing import Dispatch
 from interfaces.http.throttle import FailedAuthentications
 from interfaces.http.routers import (
     audit_chain,
@@ -48,6 +50,13 @@ from interfaces.http.routers import (
 )
 
 log = logging.getLogger("valmius")
+
+# FastAPI's own OpenTelemetry hooks, off: /metrics and the request log are ours (interfaces.http.metrics), and
+# asking every request whether a tracer is configured costs CPU for nothing. (Only FastAPIs that have them.)
+NO_TELEMETRY = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {}
+)
 
 DESCRIPTION = """
 Valmius is the system of record of a city's Safety and Preparedness Unit: crises, their logs, actions,
@@ -137,6 +146,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
         docs_url=None,  # served by the dashboard router, with this response's CSP nonce
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        **NO_TELEMETRY,
     )
     app.state.oidc = settings.oidc_verifier()  # access tokens from the city's identity provider, if configured
     errors.install(app)
@@ -153,6 +163,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     ):
         app.include_router(module.router)
     app.mount(dashboard.DOCS_ASSETS, StaticFiles(directory=dashboard.SWAGGER_UI), name="docs-assets")
+    Dispatch.install(app)  # a request's route found among the few that can take it (routes included later too)
     return app
 
 

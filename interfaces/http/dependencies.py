@@ -82,7 +82,7 @@ async def get_reader(
         raise DomainError(Rule.UNAUTHENTICATED, "send your token as 'Authorization: Bearer <token>'")
     digest = hash_token(presented)
     known = getattr(request.state, "authenticated", None)  # (token, actor) by the Idempotency middleware
-    actor, refused = None, DomainError(Rule.UNAUTHENTICATED, UNKNOWN_TOKEN)
+    actor, refused = None, None
     if known is not None and known[0] == presented:
         actor = known[1]
     elif credentials is not None:
@@ -102,7 +102,7 @@ async def get_reader(
                 "too many failed authentications from {address}; retry after {retry_after} s with a valid token", {"address": address, "retry_after": retry_after},
                 retry_after=retry_after,
             )
-        raise refused
+        raise refused or DomainError(Rule.UNAUTHENTICATED, UNKNOWN_TOKEN)
     request.state.actor = actor
     request.state.token_hash = digest  # an open stream checks its token again by this
     return actor

@@ -56,7 +56,8 @@ def test_two_workers_add_up_their_metrics_and_log_json_lines_with_request_ids(tm
         lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
         assert len(lines) == len(log.read_text().splitlines()), log.read_text()
         access = [line for line in lines if line["request_id"] == "probe-live"]
-        assert access and access[0]["logger"] == "uvicorn.access" and "/health/live" in access[0]["message"]
+        assert access and access[0]["logger"] == "valmius.access" and '"GET /health/live HTTP/1.1" 200' in access[0]["message"]
+        assert not [line for line in lines if line["logger"] == "uvicorn.access"]  # one line a request, ours
         assert {line["request_id"] for line in lines if "Valmius serving" in line["message"]} == {None}
     finally:
         http.close()

@@ -176,21 +176,28 @@ def test_an_unexpected_failure_names_the_request_id(tmp_path, clock: FakeClock) 
     assert answer.json()["request_id"] == "boom-1"
 
 
-def test_a_json_log_line_of_a_request_carries_its_id(api: ApiClient, people) -> None:  # noqa: ANN001
+@contextmanager
+def json_lines(name: str) -> Iterator[io.StringIO]:
+    """What logger `name` writes meanwhile, as the JSON log format writes it (one object a line)."""
     lines = io.StringIO()
     handler = logging.StreamHandler(lines)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(WithRequestId())
-    logger = logging.getLogger("valmius")
+    logger = logging.getLogger(name)
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        # When the storm is declared, with a request id
-        accepted(api.post("/crises", json=STORM, headers={**people.duty_officer, "X-Request-ID": "declare-1"}), 201)
+        yield lines
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+def test_a_json_log_line_of_a_request_carries_its_id(api: ApiClient, people) -> None:  # noqa: ANN001
+    with json_lines("valmius") as lines:
+        # When the storm is declared, with a request id
+        accepted(api.post("/crises", json=STORM, headers={**people.duty_officer, "X-Request-ID": "declare-1"}), 201)
     # Then the application's log line of the command (written in another thread) carries the id
     written = [json.loads(line) for line in lines.getvalue().splitlines()]
     declared = [line for line in written if "declare_crisis" in line["message"]]
@@ -220,3 +227,16 @@ def test_the_request_id_survives_the_idempotency_replay(api: ApiClient, people) 
     assert refused_again.headers["x-request-id"] == "retry-2"
     assert problem(refused_again, 409, "ALREADY_EXISTS")["request_id"] == "second"
 
+
+
+def test_every_request_is_logged_in_one_line_with_its_id(api: ApiClient, people) -> None:  # noqa: ANN001
+    with json_lines("valmius.access") as lines:
+        # When the storm is declared, and a crisis that is not there is asked for with a quote in its path
+        accepted(api.post("/crises", json=STORM, headers={**people.duty_officer, "X-Request-ID": "declare-2"}), 201)
+        api.get('/crises/C-"9?x=1', headers={**people.duty_officer, "X-Request-ID": "missing-1"})
+    # Then each request has one line: who asked, the request line, the status and the time, with the request's id
+    written = [json.loads(line) for line in lines.getvalue().splitlines()]
+    assert [line["request_id"] for line in written] == ["declare-2", "missing-1"]
+    assert '"POST /crises HTTP/1.1" 201 ' in written[0]["message"] and written[0]["message"].endswith(" ms")
+    assert '"GET /crises/C-%229?x=1 HTTP/1.1" 4' in written[1]["message"]
+    assert {line["logger"] for line in written} == {"valmius.access"}
