@@ -91,16 +91,22 @@ class CrisisTimeline(ReadModel):
     def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:
         """One row per event: the occurred time as given (with its offset) and as microseconds since the epoch
         (an instant, to order by), the recorded time, and the content as JSON. A rebuild writes one such row per
-        crisis event: keep this lean."""
+        crisis event: keep this lean (it is most of a rebuild's own work). An entry recorded as it happened
+        (occurred_at defaults to the time of recording) has its time written out once."""
         recorded = e.recorded_at
         occurred = getattr(e, "occurred_at", None) or recorded
-        classification = self.classification_of(tx, e, kind, ref)
+        own = getattr(e, "classification", None)
+        classification = own if own is not None else self.classification_of(tx, e, kind, ref)
         if kind in self.PARENTS:
             self.remember(self._parents, (e.crisis_id, kind, ref), classification)
+        recorded_text = recorded.isoformat()
+        if occurred is recorded or (occurred == recorded and occurred.utcoffset() == recorded.utcoffset()):
+            occurred_text, late = recorded_text, 0
+        else:
+            occurred_text, late = occurred.isoformat(), max((recorded - occurred) // MINUTE, 0)
         self.append(tx, "rm_timeline", self.COLUMNS, (
-            e.crisis_id, position, kind, ref, occurred.isoformat(), microseconds(occurred),
-            recorded.isoformat(), e.actor, max((recorded - occurred) // MINUTE, 0),
-            getattr(e, "late_entry_reason", None), dump(content), classification_text(classification),
+            e.crisis_id, position, kind, ref, occurred_text, microseconds(occurred), recorded_text,
+            e.actor, late, getattr(e, "late_entry_reason", None), dump(content), classification_text(classification),
         ))
 
     def classification_of(self, tx: Tx, e: Any, kind: str, ref: str | None) -> Classification:

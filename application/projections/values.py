@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +53,8 @@ def load(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
-_CLASSIFICATIONS: dict[Any, str] = {}  # a classification -> its JSON (a few distinct ones: most are PUBLIC)
+_CLASSIFICATIONS: dict[Any, str] = {}  # a classification's fields -> its JSON (a few distinct ones: most are PUBLIC)
+_fields_of = operator.attrgetter(*(field.name for field in fields(Classification)))
 
 
 _STORED: dict[str, Classification] = {}  # the other way round: stored JSON -> classification
@@ -75,14 +78,17 @@ def classification_json(event: Any) -> str:
 
 
 def classification_text(classification: Any) -> str:
-    """The JSON of a classification, remembered (a few distinct ones: most are PUBLIC)."""
+    """The JSON of a classification, remembered (a few distinct ones: most are PUBLIC). A Classification is
+    looked up by its fields, all of them (read in one C call): hashing the dataclass itself (its generated
+    __hash__ and __eq__, two Python calls) cost a rebuild more than the lookup saves."""
+    key = _fields_of(classification) if type(classification) is Classification else classification
     try:
-        return _CLASSIFICATIONS[classification]
+        return _CLASSIFICATIONS[key]
     except KeyError:
         text = dump(classification.as_dict())
         if len(_CLASSIFICATIONS) >= 4096:
             _CLASSIFICATIONS.clear()
-        _CLASSIFICATIONS[classification] = text
+        _CLASSIFICATIONS[key] = text
         return text
     except TypeError:  # not hashable
         return dump(classification.as_dict())
