@@ -109,6 +109,7 @@ def joined(words: list[str], separator: str = "; ") -> Words:
 OUTCOMES = {
     "COMPLETED": N_("completed"), "CANCELLED": N_("cancelled"), "ANSWERED": N_("answered"),
     "DECLINED": N_("declined"), "WITHDRAWN": N_("withdrawn"), "CLOSED": N_("closed"),
+    "DONE": N_("done"), "DROPPED": N_("dropped"),
 }
 
 
