@@ -1,7 +1,7 @@
 """The situation overview leadership reads (DOMAIN.md, "What leadership must see").
 
 This read model keeps the crises and their actions; the overview query combines them with the readiness
-board, the police liaison board and the decision log. Facts that change with time alone (overdue actions
+board, the police liaison board, the decision log and the after-action items (overdue ones counted per unit). Facts that change with time alone (overdue actions
 and situation reports, requests unanswered beyond the threshold, plan time against MTPD, reviews due) are
 derived at read time from the given moment, never stored.
 """
@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from application.ports import Store, Tx
-from application.projections import decision_log, police_liaison_board, readiness_board
+from application.projections import after_action_items, decision_log, police_liaison_board, readiness_board
 from application.projections.read_model import ReadModel
 from application.projections.values import by_instant, classification_json, iso, parse, stored_classification
 from domain.crisis import Crisis
@@ -158,4 +158,5 @@ def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[
         },
         "decisions": sum(d["total"] for d in decisions.values()),
         "decisions_review_due": [d for v in decisions.values() for d in v["review_due"]],
+        "overdue_improvement_items": after_action_items.overdue_by_unit(store, at),
     }

@@ -375,6 +375,9 @@ class SituationOverviewResponse(PictureResponse):
     police_requests: OverviewPoliceRequestsResponse
     decisions: int
     decisions_review_due: list[DecisionDueResponse]
+    overdue_improvement_items: dict[str, int] = Field(
+        description="Improvement items of final after-action reviews overdue, per unit (units with none left out)."
+    )
 
 
 class TimelineEntryResponse(Record):
