@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from domain.crisis import CLOSED, Crisis
+from domain.crisis import Crisis, review_findings
 from domain.record import Folded, Record
 from domain.shared import (
     PUBLIC,
@@ -195,8 +195,8 @@ class AfterActionReview(Record):
         now: datetime,
     ) -> AfterActionReview:
         """Draft the review of `crisis`, once it is CLOSED; a review it recorded in one step is final already."""
-        _check_reviewable(crisis)
-        findings = _findings(findings)
+        crisis.check_reviewable()
+        findings = review_findings(findings)
         crisis.check_time(occurred_at, now, policy, late_entry_reason)
         return cls._create(
             cls.Drafted, id=cls.id_for(crisis.crisis_id), crisis_id=crisis.crisis_id, classification=classification,
@@ -224,7 +224,7 @@ class AfterActionReview(Record):
         now: datetime,
     ) -> None:
         self.check_draft()
-        findings = _findings(findings)
+        findings = review_findings(findings)
         self.check_time(occurred_at, now, policy, late_entry_reason)
         self.trigger_event(
             self.Revised, findings=findings, recommendations=_texts(recommendations), occurred_at=occurred_at,
@@ -374,29 +374,8 @@ class AfterActionReview(Record):
         )
 
 
-def _check_reviewable(crisis: Crisis) -> None:
-    if crisis.status != CLOSED:
-        raise DomainError(
-            Rule.CRISIS_NOT_CLOSED,
-            "{crisis_id} is {status}; the after-action review is recorded once it is CLOSED", {"crisis_id": crisis.crisis_id, "status": crisis.status},
-        )
-    if crisis.after_action_review is not None:
-        raise DomainError(
-            Rule.IMMUTABLE_RECORD,
-            "the after-action review of {crisis_id} was recorded by {actor} at {recorded_at}; it is recorded once",
-            {"crisis_id": crisis.crisis_id, "actor": crisis.after_action_review.actor, "recorded_at": display(crisis.after_action_review.recorded_at)},
-        )
-
-
 def _texts(texts: list[str] | None) -> list[str]:
     return [text for text in texts or [] if text.strip()]
-
-
-def _findings(findings: list[str]) -> list[str]:
-    kept = _texts(findings)
-    if not kept:
-        raise DomainError(Rule.INVALID_INPUT, "an after-action review records at least one finding")
-    return kept
 
 
 def _evidence(crisis: Crisis, link: dict[str, str]) -> dict[str, str]:

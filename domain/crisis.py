@@ -688,6 +688,22 @@ class Crisis(Record):
         actor: str,
         now: datetime,
     ) -> None:
+        self.check_reviewable()
+        review_findings(findings)
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        self.trigger_event(
+            self.AfterActionReviewRecorded,
+            findings=list(findings),
+            recommendations=list(recommendations or []),
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def check_reviewable(self) -> None:
+        """The after-action review waits until the crisis is CLOSED, and one recorded here is its only one (a
+        drafted review, domain.after_action_review, checks this too)."""
         if self.status != CLOSED:
             raise DomainError(
                 Rule.CRISIS_NOT_CLOSED,
@@ -699,18 +715,6 @@ class Crisis(Record):
                 "the after-action review of {crisis_id} was recorded by {actor} "
                 "at {recorded_at}; it is recorded once", {"crisis_id": self.crisis_id, "actor": self.after_action_review.actor, "recorded_at": display(self.after_action_review.recorded_at)},
             )
-        if not [f for f in findings if f.strip()]:
-            raise DomainError(Rule.INVALID_INPUT, "an after-action review records at least one finding")
-        self.check_time(occurred_at, now, policy, late_entry_reason)
-        self.trigger_event(
-            self.AfterActionReviewRecorded,
-            findings=list(findings),
-            recommendations=list(recommendations or []),
-            occurred_at=occurred_at,
-            late_entry_reason=late_entry_reason,
-            actor=actor,
-            recorded_at=now,
-        )
 
     # --- reads ---------------------------------------------------------------------------------------
 
@@ -836,6 +840,14 @@ class Crisis(Record):
             actor=actor,
             recorded_at=now,
         )
+
+
+def review_findings(findings: list[str]) -> list[str]:
+    """The findings of an after-action review given (blank ones left out): at least one."""
+    kept = [finding for finding in findings if finding.strip()]
+    if not kept:
+        raise DomainError(Rule.INVALID_INPUT, "an after-action review records at least one finding")
+    return kept
 
 
 def _check_condition(condition: str, emergency_conditions_in_force: bool) -> None:
