@@ -22,13 +22,14 @@ import pytest
 from application.audit.checkpoints import Signer
 from domain.division_preparedness import CriticalFunction
 from domain.shared import Classification, DomainError
-from tests.application.support import DO1, LR, PC, contact, declare
+from tests.application.support import DO1, LR, PC, PM, contact, declare
 from tests.conftest import ApiClient, FakeClock, make_api, settings_for
 from tests.interfaces.conftest import problem
 
 RECORD_READS = {  # one record each, read whole (not yet bounded: see the module's docstring)
     "/crises/{crisis_id}", "/division-preparedness", "/division-preparedness/{unit}", "/police-liaisons/{liaison_id}",
     "/audit/crises/{crisis_id}", "/audit/division-preparedness/{unit}", "/audit/police-liaisons/{liaison_id}",
+    "/crises/{crisis_id}/after-action-review",
 }
 SEEDED = 3  # items of every kind: more than LIMIT
 LIMIT = 2
@@ -70,6 +71,13 @@ def seeded(api: ApiClient) -> dict[str, Any]:
                                  request_type="INFORMATION", subject="patrol planning")
     for n in range(SEEDED):
         app.answer_police_request(PC, "L-0", request_id=f"PR-{n}", response="sent", answered_by="DO-1")
+    for step in (app.contain_crisis, app.resolve_crisis, app.close_crisis):  # a closed crisis's review, final
+        step(DO1, "C-2")
+    app.draft_after_action_review(PM, "C-2", findings=["sandbags came late"])
+    for n in range(SEEDED):
+        app.add_improvement_item(PM, "C-2", item_id=f"I-{n}", unit=units[n], task="stock sandbags",
+                                 due_at=now + timedelta(hours=1))
+    app.finalise_after_action_review(PM, "C-2")
     api.clock.advance(hours=2)  # overdue, due for review, beyond the threshold
     checkpoints = []
     for n in range(SEEDED):

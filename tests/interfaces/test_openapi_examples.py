@@ -55,6 +55,15 @@ GIVEN: dict[str, list[str | Callable[[ApiClient], None]]] = {
     "activate_continuity_plan": ["approve_continuity_plan"],
     "deactivate_continuity_plan": ["approve_continuity_plan", "activate_continuity_plan"],
     "export_checkpoint": ["declare_crisis", chained],
+    "draft_after_action_review": ["contain_crisis", "resolve_crisis", "close_crisis"],
+    "get_after_action_review": ["draft_after_action_review"],
+    "revise_after_action_review": ["draft_after_action_review"],
+    "comment_after_action_review": ["draft_after_action_review"],
+    "add_improvement_item": ["draft_after_action_review"],
+    "finalise_after_action_review": ["draft_after_action_review"],
+    "complete_improvement_item": ["finalise_after_action_review"],
+    "drop_improvement_item": ["finalise_after_action_review"],
+    "set_plan_review_from_item": ["finalise_after_action_review"],
 }
 
 

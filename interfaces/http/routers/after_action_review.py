@@ -128,7 +128,7 @@ def set_plan_review_from_item(
 
 
 def item_filters(
-    unit: Annotated[Code | None, Query(description="Only this unit's items.", examples=["SOTEPE"])] = None,
+    unit: Annotated[Code | None, Query(description="Only this unit's items.", examples=["STARA"])] = None,
     item_status: Annotated[Code | None, Query(alias="status", description="OPEN, DONE or DROPPED.",
                                               examples=["OPEN"])] = None,
     overdue: Annotated[bool | None, Query(description="Only the overdue items (true), or only the others (false).")] = None,

@@ -57,7 +57,7 @@ class EvidenceRequest(BaseModel):
 
 class AddImprovementItemRequest(EntryRequest):
     item_id: Id = Field(examples=["I-S1-01"])
-    unit: Code = Field(examples=["SOTEPE"], description="The city unit that owns the item.")
+    unit: Code = Field(examples=["STARA"], description="The city unit that owns the item.")
     task: Text = Field(examples=["Keep the register of clients with powered medical devices current"])
     due_at: Time | None = Instant("When it is due: after it is added.")
     evidence: list[EvidenceRequest] = Field(default_factory=list, max_length=MAX_EVIDENCE)
