@@ -47,6 +47,7 @@ from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.paging import Page
 from application.projections.decision_log import DecisionLog
 from domain.access import Actor, authorise
+from domain.after_action_review import AfterActionReview
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
@@ -66,6 +67,7 @@ AGGREGATE_KINDS: dict[str, type[Aggregate]] = {
     "division_preparedness": DivisionPreparedness,
     "police_liaison": PoliceLiaison,
     "emergency_conditions": EmergencyConditions,
+    "after_action_review": AfterActionReview,
 }
 
 
@@ -91,7 +93,10 @@ def natural_id(event: Any) -> str:
     return "emergency-conditions"
 
 
-_OWNER_EVENT = {"crisis_id": Crisis.Event, "unit": DivisionPreparedness.Event, "liaison_id": PoliceLiaison.Event}
+_OWNER_EVENT = {
+    "crisis_id": (Crisis.Event, AfterActionReview.Event), "unit": DivisionPreparedness.Event,
+    "liaison_id": PoliceLiaison.Event,
+}
 
 
 def plain(value: Any, *, local: bool = True) -> Any:
@@ -144,6 +149,7 @@ class EventFilter:
 
     def originators(self) -> list[UUID]:
         ids = [Crisis.id_for(c) for c in self.crisis_ids]
+        ids += [AfterActionReview.id_for(c) for c in self.crisis_ids]  # a crisis's after-action review
         ids += [DivisionPreparedness.id_for(u) for u in self.units]
         ids += [PoliceLiaison.id_for(i) for i in self.liaison_ids]
         return ids
@@ -396,6 +402,9 @@ class History:
     def _crisis_known_at(self, crisis_id: str, at: datetime) -> Iterator[tuple[ScratchStore, Basis]]:
         """A scratch store with the crisis's timeline and decision log from its events recorded by `at`."""
         notifications = self.log.of_aggregate(Crisis.id_for(crisis_id))
+        review = self.log.of_aggregate(AfterActionReview.id_for(crisis_id))  # its steps are on the timeline too
+        if notifications and review:
+            notifications = sorted([*notifications, *review], key=lambda notification: notification.id)
         if not notifications:
             raise DomainError(Rule.NOT_FOUND, "there is no crisis {crisis_id}", {"crisis_id": crisis_id})
         decoded = [(n, self.log.decode(n)) for n in notifications]

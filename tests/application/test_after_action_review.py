@@ -182,3 +182,26 @@ def test_a_stale_expected_version_of_the_review_names_what_changed(services, app
     assert error.value.rule is Rule.CONFLICT_VERSION and "comment #1" in error.value.message
     assert app.load_after_action_review("C-S1").version == 2
     assert isinstance(app.load_after_action_review("C-S1"), AfterActionReview)
+
+
+def test_auditors_see_the_reviews_steps_as_known_at_any_moment(services, app, clock):
+    from application.audit.history import EventFilter
+    from tests.application.support import AUD
+
+    # Given a final review whose item turns overdue, then is done
+    a_final_review(app, clock, due_in=timedelta(hours=1))
+    drafted_and_final = clock.now
+    clock.advance(hours=2)
+    overdue_at = clock.now
+    clock.advance(minutes=5)
+    app.complete_improvement_item(PM, "C-S1", item_id="I-1", note="done")
+    history = services.history
+    # Then the timeline as known when the review was made final holds its steps, but not the item done
+    kinds = [e["kind"] for e in history.get_crisis_timeline_at(AUD, "C-S1", drafted_and_final)["entries"]]
+    assert kinds[-3:] == ["after_action_review_drafted", "improvement_item_added", "after_action_review_final"]
+    # and the overview as known then counts the item overdue in its unit, as known now no more
+    assert history.get_situation_overview_at(AUD, overdue_at)["overdue_improvement_items"] == {"SOTEPE": 1}
+    assert history.get_situation_overview_at(AUD, clock.now)["overdue_improvement_items"] == {}
+    # and the event log names the review's events by their crisis
+    items = history.list_events(AUD, EventFilter(crisis_ids=("C-S1",), aggregate_kinds=("after_action_review",)))
+    assert [(i["aggregate_id"], i["type"]) for i in items["items"]][-1] == ("C-S1", "AfterActionReview.ItemClosed")
