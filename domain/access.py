@@ -225,6 +225,7 @@ PERMISSIONS: dict[str, Permission] = {
     "drop_improvement_item": Permission(frozenset({Role.PREPAREDNESS_MANAGER}), "drop improvement items"),
     "set_plan_review_from_item": Permission(UNIT_KEEPERS, "keep continuity plans"),
     "get_after_action_review": Permission(READS_CRISES, "read crisis content", ADMIN_HINT),
+    "get_after_action_review_at": _auditors("read an after-action review as it was"),
 }
 
 

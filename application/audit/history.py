@@ -355,6 +355,14 @@ class History:
         found = self._aggregate_at(PoliceLiaison.id_for(liaison_id), f"police liaison {liaison_id}", version, as_of)
         return replace(found, aggregate=self.app.liaison_record(liaison_id, found.version))  # with its texts
 
+    def get_after_action_review_at(
+        self, actor: Actor, crisis_id: str, *, version: int | None = None, as_of: datetime | None = None
+    ) -> AggregateAt:
+        authorise(actor, "get_after_action_review_at")
+        label = f"after-action review of {crisis_id}"
+        found = self._aggregate_at(AfterActionReview.id_for(crisis_id), label, version, as_of)
+        return replace(found, aggregate=self.app.after_action_review_record(crisis_id, found.version))
+
     # -- the live picture as it was known -------------------------------------------------------------------
 
     @contextmanager

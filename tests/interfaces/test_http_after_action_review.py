@@ -104,3 +104,16 @@ def test_the_review_waits_for_the_crisis_to_close(api, people):
     problem(api.post(f"{REVIEW}/draft", json={"findings": ["x"]}, headers=people.preparedness_manager),
             409, "CRISIS_NOT_CLOSED")
     problem(api.get(REVIEW, headers=people.leadership), 404, "NOT_FOUND")
+
+
+def test_auditors_read_the_review_as_it_was(api, people, clock):
+    a_closed_storm(api, people, clock)
+    accepted(api.post(f"{REVIEW}/draft", json={"findings": ["first"]}, headers=people.preparedness_manager), 201)
+    drafted_at = clock().isoformat()
+    clock.advance(minutes=10)
+    accepted(api.post(f"{REVIEW}/revisions", json={"findings": ["second"]}, headers=people.preparedness_manager))
+    as_of = drafted_at.replace("+", "%2B")
+    then = accepted(api.get(f"/audit{REVIEW}?as_of={as_of}", headers=people.auditor))
+    assert (then["version"], then["latest_version"], then["review"]["findings"]) == (1, 2, ["first"])
+    assert accepted(api.get(f"/audit{REVIEW}?version=2", headers=people.auditor))["review"]["findings"] == ["second"]
+    problem(api.get(f"/audit{REVIEW}?version=1", headers=people.leadership), 403, "FORBIDDEN_ROLE")

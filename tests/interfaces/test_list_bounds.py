@@ -29,7 +29,7 @@ from tests.interfaces.conftest import problem
 RECORD_READS = {  # one record each, read whole (not yet bounded: see the module's docstring)
     "/crises/{crisis_id}", "/division-preparedness", "/division-preparedness/{unit}", "/police-liaisons/{liaison_id}",
     "/audit/crises/{crisis_id}", "/audit/division-preparedness/{unit}", "/audit/police-liaisons/{liaison_id}",
-    "/crises/{crisis_id}/after-action-review",
+    "/crises/{crisis_id}/after-action-review", "/audit/crises/{crisis_id}/after-action-review",
 }
 SEEDED = 3  # items of every kind: more than LIMIT
 LIMIT = 2

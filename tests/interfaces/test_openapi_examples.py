@@ -57,6 +57,7 @@ GIVEN: dict[str, list[str | Callable[[ApiClient], None]]] = {
     "export_checkpoint": ["declare_crisis", chained],
     "draft_after_action_review": ["contain_crisis", "resolve_crisis", "close_crisis"],
     "get_after_action_review": ["draft_after_action_review"],
+    "get_after_action_review_as_it_was": ["draft_after_action_review"],
     "revise_after_action_review": ["draft_after_action_review"],
     "comment_after_action_review": ["draft_after_action_review"],
     "add_improvement_item": ["draft_after_action_review"],

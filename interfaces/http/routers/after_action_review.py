@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import BaseModel
 
 from application.projections.after_action_items import AfterActionItems
 from application.projections.paging import DEFAULT_LIMIT, Page
-from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, PathId, answered, etag
+from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, PathId, answered, etag, query_time
+from interfaces.http.routers.audit_history import Histories, OptionalAsOf, Version, _frame
 from interfaces.http.routers.read_models import READ, Limit, Views, caught_up, linked
 from interfaces.http.routing import Route
 from interfaces.http.schemas.after_action_review import (
@@ -153,3 +155,24 @@ def list_after_action_items(
     `overdue` (derived from the server clock now, as for actions); a page at a time (`limit`, at most 1000): page
     on with `after=next`, also given as a `Link` header."""
     return linked(request, response, views.list_after_action_items(actor, Page(limit, after), **filters))
+
+
+class AfterActionReviewAsItWasResponse(BaseModel):
+    """An after-action review as it was: `as_of` is the moment its overdue items are computed for."""
+
+    as_of: str
+    version: int
+    version_recorded_at: str
+    latest_version: int
+    review: AfterActionReviewResponse
+
+
+@router.get("/audit/crises/{crisis_id}/after-action-review", tags=["audit"])
+def get_after_action_review_as_it_was(
+    crisis_id: PathId, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
+) -> AfterActionReviewAsItWasResponse:
+    """A crisis's after-action review at a version, or as it was at a moment (auditors)."""
+    at = query_time(history.app, as_of, "as_of")
+    found = history.get_after_action_review_at(actor, crisis_id, version=version, as_of=at)
+    review = present_review(found.aggregate, actor, found.at, history.app.policy)
+    return AfterActionReviewAsItWasResponse(**_frame(found), review=review)
