@@ -30,6 +30,7 @@ from domain.shared import (
     N_,
     Policy,
     Rule,
+    check_assigned_due,
     check_due_time,
     check_entry_time,
     clock_time,
@@ -274,14 +275,10 @@ class AfterActionReview(Record):
         self.check_time(occurred_at, now, policy, late_entry_reason)
         if item_id in self.items:
             raise DomainError(Rule.ALREADY_EXISTS, "the after-action review of {crisis_id} already has an item {item_id}", {"crisis_id": self.crisis_id, "item_id": item_id})
-        if due_at is None:
-            raise DomainError(Rule.INVALID_DUE_TIME, "improvement item {item_id} needs a due date after it is added", {"item_id": item_id})
-        check_due_time(due_at, now, policy.time, "due_at")
-        if due_at <= occurred_at:
-            raise DomainError(
-                Rule.INVALID_DUE_TIME,
-                "due time {due_at} must be after the item is added {occurred_at}", {"due_at": display(due_at), "occurred_at": display(occurred_at)},
-            )
+        check_assigned_due(
+            due_at, occurred_at, now, policy.time,
+            N_("improvement item {item_id} needs a due time after it is added", item_id=item_id),
+        )
         links = [_evidence(crisis, link) for link in evidence or []]
         if len(links) > MAX_EVIDENCE:
             raise DomainError(Rule.OUT_OF_RANGE, "an item links at most {most} pieces of evidence", {"most": MAX_EVIDENCE}, field="evidence")

@@ -21,6 +21,7 @@ from domain.shared import (
     N_,
     Policy,
     Rule,
+    check_assigned_due,
     check_due_time,
     check_entry_time,
     clock_time,
@@ -487,14 +488,10 @@ class Crisis(Record):
         self.check_time(occurred_at, now, policy, late_entry_reason)
         if action_id in self.actions:
             raise DomainError(Rule.ALREADY_EXISTS, "{crisis_id} already has an action {action_id}", {"crisis_id": self.crisis_id, "action_id": action_id})
-        if due_at is None:
-            raise DomainError(Rule.INVALID_DUE_TIME, "action {action_id} needs a due time after its assignment", {"action_id": action_id})
-        check_due_time(due_at, now, policy.time, "due_at")
-        if due_at <= occurred_at:
-            raise DomainError(
-                Rule.INVALID_DUE_TIME,
-                "due time {due_at} must be after the time of assignment {occurred_at}", {"due_at": display(due_at), "occurred_at": display(occurred_at)},
-            )
+        check_assigned_due(
+            due_at, occurred_at, now, policy.time,
+            N_("action {action_id} needs a due time after its assignment", action_id=action_id),
+        )
         self.trigger_event(
             self.ActionAssigned,
             action_id=action_id,
