@@ -18,7 +18,6 @@ from interfaces.http.schemas.common import (
     EntryRequest,
     Id,
     Instant,
-    Line,
     Text,
     Time,
     time_out,
