@@ -244,7 +244,7 @@ class AfterActionReviewUseCases(UseCases):
         *,
         item_id: str,
         plan_id: str,
-        next_review_due: datetime,
+        next_review_due: datetime | None = None,
         expected_version: int | None = None,
     ) -> int:
         """Set the next review due of a continuity plan of the item's unit, recorded on the review and on the
@@ -255,13 +255,12 @@ class AfterActionReviewUseCases(UseCases):
             item = review.item(item_id)
             _check_own_item(actor, item_id, item)
             preparedness = self.load_preparedness(item.unit)
-            preparedness.set_review_due(
+            due = preparedness.set_review_due(
                 plan_id=plan_id, next_review_due=next_review_due, crisis_id=crisis_id, item_id=item_id,
                 actor=actor.user, now=now,
             )
             review.set_plan_review(
-                item_id=item_id, plan_id=plan_id, next_review_due=next_review_due, policy=self.policy,
-                actor=actor.user, now=now,
+                item_id=item_id, plan_id=plan_id, next_review_due=due, policy=self.policy, actor=actor.user, now=now,
             )
             return [preparedness]
 

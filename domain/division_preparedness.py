@@ -492,16 +492,17 @@ class DivisionPreparedness(Record):
         return crisis_id
 
     def set_review_due(
-        self, *, plan_id: str, next_review_due: datetime, crisis_id: str, item_id: str, actor: str, now: datetime
-    ) -> None:
+        self, *, plan_id: str, next_review_due: datetime | None, crisis_id: str, item_id: str, actor: str, now: datetime
+    ) -> datetime:
         """Set the plan's next review due from improvement item `item_id` of `crisis_id`'s after-action review."""
         self.plan(plan_id)
-        if next_review_due <= now:
+        if next_review_due is None or next_review_due <= now:
             raise DomainError(Rule.INVALID_DUE_TIME, "the next review must be due after now ({now})", {"now": display(now)})
         self.trigger_event(
             self.PlanReviewDueSet, plan_id=plan_id, next_review_due=next_review_due, crisis_id=crisis_id,
             item_id=item_id, actor=actor, recorded_at=now,
         )
+        return next_review_due
 
     def active_minutes(self, plan_id: str, now: datetime) -> int | None:
         plan = self.plans[plan_id]

@@ -389,7 +389,7 @@ class History:
     def get_situation_overview_at(self, actor: Actor, at: datetime, *, full_replay: bool = False) -> dict[str, Any]:
         authorise(actor, "get_situation_overview_at")
         with self._overview_known_at(at, full_replay) as (store, basis):
-            picture = situation_overview.overview(store, at, actor.clearance, self.app.policy)
+            picture = situation_overview.overview(store, at, actor.clearance, self.app.policy, improvement_items=False)
         return {**picture, "history": basis.as_dict()}
 
     def get_readiness_board_at(self, actor: Actor, at: datetime, *, full_replay: bool = False) -> dict[str, Any]:

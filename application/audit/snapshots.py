@@ -27,7 +27,6 @@ from application.ports import Clock
 from application.ports import EventLogReader, ScratchStore, ScratchStores, SnapshotStore
 from application.projections.read_model import ReadModel
 from application.projections.tracking import lock_position, positions, topics_of
-from application.projections.after_action_items import AfterActionItems
 from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard
@@ -37,9 +36,7 @@ log = logging.getLogger("valmius.history")
 
 SNAPSHOT_TABLE = "valmius_history_snapshots"
 SNAPSHOT_FORMAT = 2  # 1: rows as JSON; 2: a SQLite database image
-OVERVIEW_MODELS: tuple[type[ReadModel], ...] = (
-    SituationOverview, ReadinessBoard, PoliceLiaisonBoard, DecisionLog, AfterActionItems,
-)
+OVERVIEW_MODELS: tuple[type[ReadModel], ...] = (SituationOverview, ReadinessBoard, PoliceLiaisonBoard, DecisionLog)
 
 
 def micros(moment: datetime) -> int:

@@ -83,8 +83,11 @@ class SituationOverview(ReadModel):
         self.update(tx, "rm_actions", (e.crisis_id, e.action_id), {"status": e.outcome, "closed_at": iso(e.occurred_at)})
 
 
-def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
-    """The overview as it stands at `at` (the server clock, or a past moment for auditors)."""
+def overview(
+    store: Store, at: datetime, cleared: bool, policy: Policy, *, improvement_items: bool = True
+) -> dict[str, Any]:
+    """The overview as it stands at `at` (the server clock, or a past moment for auditors); with
+    `improvement_items` (not in the history snapshots' models), `overdue_improvement_items` per unit while any are."""
     names = policy.units.short_names
     crises = by_instant(
         store.query("SELECT * FROM rm_crises WHERE status <> %s ORDER BY crisis_id", (CLOSED,)), "declared_at"
@@ -158,5 +161,5 @@ def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[
         },
         "decisions": sum(d["total"] for d in decisions.values()),
         "decisions_review_due": [d for v in decisions.values() for d in v["review_due"]],
-        "overdue_improvement_items": after_action_items.overdue_by_unit(store, at),
+        **({"overdue_improvement_items": overdue} if improvement_items and (overdue := after_action_items.overdue_by_unit(store, at)) else {}),
     }

@@ -140,6 +140,8 @@ def test_a_plans_next_review_is_set_from_an_item_on_both_records(services, app, 
             plan_id="CP-KASKO-01", next_review_due=due)
     refused(services, Rule.INVALID_DUE_TIME, app.set_plan_review_from_item, SOTEPE, "C-S1", item_id="I-1",
             plan_id="CP-SOTEPE-02", next_review_due=app.now() - timedelta(days=1))
+    refused(services, Rule.INVALID_DUE_TIME, app.set_plan_review_from_item, SOTEPE, "C-S1", item_id="I-1",
+            plan_id="CP-SOTEPE-02")
     app.set_plan_review_from_item(SOTEPE, "C-S1", item_id="I-1", plan_id="CP-SOTEPE-02", next_review_due=due)
     plan = app.get_division_preparedness(LR, "SOTEPE").plans["CP-SOTEPE-02"]
     assert plan.next_review_due == due
@@ -191,16 +193,17 @@ def test_auditors_see_the_reviews_steps_as_known_at_any_moment(services, app, cl
     a_final_review(app, clock, due_in=timedelta(hours=1))
     drafted_and_final = clock.now
     clock.advance(hours=2)
-    overdue_at = clock.now
+    services.projections.catch_up()
+    # the live overview counts the item overdue in its unit until it is done
+    assert services.projections.get_situation_overview(LR)["overdue_improvement_items"] == {"SOTEPE": 1}
     clock.advance(minutes=5)
     app.complete_improvement_item(PM, "C-S1", item_id="I-1", note="done")
+    services.projections.catch_up()
+    assert "overdue_improvement_items" not in services.projections.get_situation_overview(LR)
     history = services.history
     # Then the timeline as known when the review was made final holds its steps, but not the item done
     kinds = [e["kind"] for e in history.get_crisis_timeline_at(AUD, "C-S1", drafted_and_final)["entries"]]
     assert kinds[-3:] == ["after_action_review_drafted", "improvement_item_added", "after_action_review_final"]
-    # and the overview as known then counts the item overdue in its unit, as known now no more
-    assert history.get_situation_overview_at(AUD, overdue_at)["overdue_improvement_items"] == {"SOTEPE": 1}
-    assert history.get_situation_overview_at(AUD, clock.now)["overdue_improvement_items"] == {}
     # and the event log names the review's events by their crisis
     items = history.list_events(AUD, EventFilter(crisis_ids=("C-S1",), aggregate_kinds=("after_action_review",)))
     assert [(i["aggregate_id"], i["type"]) for i in items["items"]][-1] == ("C-S1", "AfterActionReview.ItemClosed")
