@@ -39,6 +39,7 @@ from eventsourcing.application import (
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
+from application.after_action_review import AfterActionReviewUseCases
 from application.audit.redaction import withhold_message
 from application.crisis import CrisisUseCases
 from application.districts import DistrictUseCases
@@ -48,6 +49,7 @@ from application.police_liaison import PoliceLiaisonUseCases
 from application.position import PositionUseCases
 from application.situation_report import SituationReportUseCases
 from application.ports import Clock
+from domain import after_action_review as review_module
 from domain import crisis as crisis_module
 from domain import division_preparedness as preparedness_module
 from domain import police_liaison as liaison_module
@@ -204,7 +206,7 @@ class Pipeline(Application):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(ClassificationAsDict())
-        for module in (crisis_module, preparedness_module, liaison_module):
+        for module in (crisis_module, preparedness_module, liaison_module, review_module):
             for cls in module.ENTITY_CLASSES:
                 assert is_dataclass(cls)
                 transcoder.register(DataclassAsDict(cls))
@@ -448,7 +450,7 @@ class Pipeline(Application):
 
 class Coordination(
     CrisisUseCases, DivisionPreparednessUseCases, PoliceLiaisonUseCases, EmergencyConditionsUseCases,
-    PositionUseCases, SituationReportUseCases, DistrictUseCases, Pipeline,
+    PositionUseCases, SituationReportUseCases, DistrictUseCases, AfterActionReviewUseCases, Pipeline,
 ):
     """Crisis and continuity coordination: the use cases of duty officers, units and the police coordinator."""
 

@@ -21,6 +21,7 @@ from eventsourcing.utils import get_topic
 from application.ports import EventLogReader
 
 from domain.access import Actor, Role, authorise
+from domain.after_action_review import AfterActionReview
 from domain.crisis import Crisis
 from domain.crisis_records import CrisisRecord
 from domain.shared import PUBLIC, Classification, DomainError, Rule
@@ -125,7 +126,7 @@ class CrisisUseCases(UseCases):
         crisis_id: str,
         expected_version: int | None,
         payload: dict[str, Any],
-        change: Callable[[Crisis, datetime], None],
+        change: Callable[[Crisis, datetime], list[Aggregate] | None],
     ) -> int:
         return self._command(
             use_case, actor, crisis_id, lambda: self.load_crisis(crisis_id), expected_version, payload, change
@@ -594,9 +595,11 @@ class CrisisUseCases(UseCases):
         late_entry_reason: str | None = None,
         expected_version: int | None = None,
     ) -> int:
-        """The after-action review, once the crisis is CLOSED (preparedness manager)."""
+        """The after-action review, once the crisis is CLOSED (preparedness manager): final in one step. It is
+        marked as the crisis's review (AfterActionReview.RecordedOnCrisis) in the same write, so that it and a
+        drafted review exclude each other."""
 
-        def change(crisis: Crisis, now: datetime) -> None:
+        def change(crisis: Crisis, now: datetime) -> list[Aggregate]:
             crisis.record_after_action_review(
                 findings=findings,
                 recommendations=recommendations,
@@ -606,6 +609,8 @@ class CrisisUseCases(UseCases):
                 actor=actor.user,
                 now=now,
             )
+            self.check_no_review(crisis_id)  # type: ignore[attr-defined]
+            return [AfterActionReview.recorded_on_crisis(crisis_id=crisis_id, actor=actor.user, now=now)]
 
         payload = self._given(
             findings=findings, recommendations=recommendations, occurred_at=occurred_at,

@@ -231,6 +231,17 @@ PERMISSIONS: dict[str, Permission] = {
     # districts
     "change_areas": _runs_crises("change the affected areas"),
     "list_districts": Permission(READS_CRISES, "read the district registry", ADMIN_HINT),
+    # after-action reviews (domain.after_action_review): a division contact completes its own unit's items only
+    "draft_after_action_review": Permission(frozenset({Role.PREPAREDNESS_MANAGER}), "record after-action reviews"),
+    "revise_after_action_review": Permission(frozenset({Role.PREPAREDNESS_MANAGER}), "record after-action reviews"),
+    "comment_after_action_review": _runs_crises("comment on after-action reviews", Role.DIVISION_CONTACT),
+    "add_improvement_item": Permission(frozenset({Role.PREPAREDNESS_MANAGER}), "record after-action reviews"),
+    "finalise_after_action_review": Permission(frozenset({Role.PREPAREDNESS_MANAGER}), "record after-action reviews"),
+    "complete_improvement_item": Permission(UNIT_KEEPERS, "complete improvement items"),
+    "drop_improvement_item": Permission(frozenset({Role.PREPAREDNESS_MANAGER}), "drop improvement items"),
+    "set_plan_review_from_item": Permission(UNIT_KEEPERS, "keep continuity plans"),
+    "get_after_action_review": Permission(READS_CRISES, "read crisis content", ADMIN_HINT),
+    "get_after_action_review_at": _auditors("read an after-action review as it was"),
 }
 
 

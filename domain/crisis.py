@@ -22,6 +22,7 @@ from domain.shared import (
     N_,
     Policy,
     Rule,
+    check_assigned_due,
     check_due_time,
     check_entry_time,
     clock_time,
@@ -549,14 +550,10 @@ class Crisis(Record):
         self.check_time(occurred_at, now, policy, late_entry_reason)
         if action_id in self.actions:
             raise DomainError(Rule.ALREADY_EXISTS, "{crisis_id} already has an action {action_id}", {"crisis_id": self.crisis_id, "action_id": action_id})
-        if due_at is None:
-            raise DomainError(Rule.INVALID_DUE_TIME, "action {action_id} needs a due time after its assignment", {"action_id": action_id})
-        check_due_time(due_at, now, policy.time, "due_at")
-        if due_at <= occurred_at:
-            raise DomainError(
-                Rule.INVALID_DUE_TIME,
-                "due time {due_at} must be after the time of assignment {occurred_at}", {"due_at": display(due_at), "occurred_at": display(occurred_at)},
-            )
+        check_assigned_due(
+            due_at, occurred_at, now, policy.time,
+            N_("action {action_id} needs a due time after its assignment", action_id=action_id),
+        )
         self.trigger_event(
             self.ActionAssigned,
             action_id=action_id,
@@ -830,6 +827,22 @@ class Crisis(Record):
         actor: str,
         now: datetime,
     ) -> None:
+        self.check_reviewable()
+        review_findings(findings)
+        self.check_time(occurred_at, now, policy, late_entry_reason)
+        self.trigger_event(
+            self.AfterActionReviewRecorded,
+            findings=list(findings),
+            recommendations=list(recommendations or []),
+            occurred_at=occurred_at,
+            late_entry_reason=late_entry_reason,
+            actor=actor,
+            recorded_at=now,
+        )
+
+    def check_reviewable(self) -> None:
+        """The after-action review waits until the crisis is CLOSED, and one recorded here is its only one (a
+        drafted review, domain.after_action_review, checks this too)."""
         if self.status != CLOSED:
             raise DomainError(
                 Rule.CRISIS_NOT_CLOSED,
@@ -841,18 +854,6 @@ class Crisis(Record):
                 "the after-action review of {crisis_id} was recorded by {actor} "
                 "at {recorded_at}; it is recorded once", {"crisis_id": self.crisis_id, "actor": self.after_action_review.actor, "recorded_at": display(self.after_action_review.recorded_at)},
             )
-        if not [f for f in findings if f.strip()]:
-            raise DomainError(Rule.INVALID_INPUT, "an after-action review records at least one finding")
-        self.check_time(occurred_at, now, policy, late_entry_reason)
-        self.trigger_event(
-            self.AfterActionReviewRecorded,
-            findings=list(findings),
-            recommendations=list(recommendations or []),
-            occurred_at=occurred_at,
-            late_entry_reason=late_entry_reason,
-            actor=actor,
-            recorded_at=now,
-        )
 
     def change_areas(
         self,
@@ -1045,6 +1046,12 @@ def _check_next_report_due(next_due_at: datetime | None, occurred_at: datetime, 
         raise DomainError(
             Rule.INVALID_DUE_TIME, "the next report's due time {next_due_at} must be after this one", {"next_due_at": display(next_due_at)}
         )
+def review_findings(findings: list[str]) -> list[str]:
+    """The findings of an after-action review given (blank ones left out): at least one."""
+    kept = [finding for finding in findings if finding.strip()]
+    if not kept:
+        raise DomainError(Rule.INVALID_INPUT, "an after-action review records at least one finding")
+    return kept
 
 
 def _check_condition(condition: str, emergency_conditions_in_force: bool) -> None:

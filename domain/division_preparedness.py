@@ -228,6 +228,21 @@ class DivisionPreparedness(Record):
         def summary(self) -> str:
             return N_("plan {plan_id} deactivated by {actor} at {time}", plan_id=self.plan_id, actor=self.actor, time=clock_time(self.occurred_at))
 
+    class PlanReviewDueSet(Event):
+        """The plan's next review due set from an improvement item of a crisis's after-action review (recorded
+        on the review too: AfterActionReview.PlanReviewSet)."""
+
+        plan_id: str
+        next_review_due: datetime
+        crisis_id: str
+        item_id: str
+
+        def apply(self, prep: DivisionPreparedness) -> None:
+            pass  # the due time changes no rule: it is read from the event
+
+        def summary(self) -> str:
+            return N_("next review of plan {plan_id} set from improvement item {item_id} of {crisis_id} by {actor}", plan_id=self.plan_id, item_id=self.item_id, crisis_id=self.crisis_id, actor=self.actor)
+
 
     @classmethod
     def register(cls, *, unit: str, name: str, policy: Policy, actor: str, now: datetime) -> DivisionPreparedness:
@@ -476,6 +491,19 @@ class DivisionPreparedness(Record):
         )
         return crisis_id
 
+    def set_review_due(
+        self, *, plan_id: str, next_review_due: datetime | None, crisis_id: str, item_id: str, actor: str, now: datetime
+    ) -> datetime:
+        """Set the plan's next review due from improvement item `item_id` of `crisis_id`'s after-action review."""
+        self.plan(plan_id)
+        if next_review_due is None or next_review_due <= now:
+            raise DomainError(Rule.INVALID_DUE_TIME, "the next review must be due after now ({now})", {"now": display(now)})
+        self.trigger_event(
+            self.PlanReviewDueSet, plan_id=plan_id, next_review_due=next_review_due, crisis_id=crisis_id,
+            item_id=item_id, actor=actor, recorded_at=now,
+        )
+        return next_review_due
+
     def active_minutes(self, plan_id: str, now: datetime) -> int | None:
         plan = self.plans[plan_id]
         if plan.activated_at is None:
@@ -542,3 +570,5 @@ class PreparednessRecord(Folded):
             case "PlanDeactivated":
                 plan = self.plans[e.plan_id]
                 plan.active_for = plan.activated_at = None
+            case "PlanReviewDueSet":
+                self.plans[e.plan_id].next_review_due = e.next_review_due

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from domain.after_action_review import AfterActionReview
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
@@ -50,7 +51,7 @@ def _kind(structure: str, content: str) -> RecordKind:
 EVERY_RECORD = frozenset(
     """originator_id originator_version originator_topic timestamp actor recorded_at recorded_by occurred_at
     classification redacted version position kind ref type crisis_id liaison_id unit number action_id decision_id
-    request_id plan_id status late late_minutes struck struck_by struck_at""".split()
+    request_id plan_id status late late_minutes struck struck_by struck_at item_id""".split()
 )
 
 RECORDS: dict[str, RecordKind] = {
@@ -89,6 +90,16 @@ RECORDS: dict[str, RecordKind] = {
     "emergency_conditions": _kind("in_force since", "basis reason late_entry_reason"),
     # a position is never classified; its brief was built as an uncleared reader sees the picture
     "position": _kind("position holder from_holder to_holder held_since since until brief digest", ""),
+    # the after-action review drafted, commented and made final (domain.after_action_review), and its items
+    "review": _kind(
+        "review_status drafted_by drafted_at finalised_by finalised_at revisions recorded_on_crisis",
+        "findings recommendations text comments late_entry_reason",
+    ),
+    "improvement_item": _kind(
+        "due_at overdue evidence added_by added_at outcome closed_at closed_by next_review_due plan_reviews"
+        " review_status",
+        "task note late_entry_reason",
+    ),
 }
 
 # The kind of record each stored event writes (an event class not named here shows structure only).
@@ -129,6 +140,15 @@ EVENT_RECORDS: dict[type, str] = {
     **dict.fromkeys(
         (Position.Established, Position.SignedOn, Position.SignedOff, Position.BriefPrepared, Position.HandedOver),
         "position",
+    DivisionPreparedness.PlanReviewDueSet: "continuity_plan",
+    **dict.fromkeys(
+        (AfterActionReview.Drafted, AfterActionReview.RecordedOnCrisis, AfterActionReview.Revised,
+         AfterActionReview.Commented, AfterActionReview.Finalised),
+        "review",
+    ),
+    **dict.fromkeys(
+        (AfterActionReview.ItemAdded, AfterActionReview.ItemClosed, AfterActionReview.PlanReviewSet),
+        "improvement_item",
     ),
 }
 UNDECLARED = RecordKind(EVERY_RECORD, frozenset())

@@ -124,6 +124,7 @@ def joined(words: list[str], separator: str = "; ") -> Words:
 OUTCOMES = {
     "COMPLETED": N_("completed"), "CANCELLED": N_("cancelled"), "ANSWERED": N_("answered"),
     "DECLINED": N_("declined"), "WITHDRAWN": N_("withdrawn"), "CLOSED": N_("closed"),
+    "DONE": N_("done"), "DROPPED": N_("dropped"),
 }
 
 
@@ -235,6 +236,22 @@ def check_due_time(due: datetime | None, now: datetime, rules: TimeRules, field_
     """A due or review time: within the due window of the server clock."""
     if due is not None:
         check_window(due, now, rules.due_window, field_name)
+
+
+def check_assigned_due(
+    due_at: datetime | None, occurred_at: datetime, now: datetime, rules: TimeRules, missing: Words
+) -> datetime:
+    """The due time of what is assigned to a unit (an action, an improvement item): given (`missing` says what
+    lacks one), within the due window, after the assignment (INVALID_DUE_TIME)."""
+    if due_at is None:
+        raise DomainError(Rule.INVALID_DUE_TIME, missing.template, missing.params)
+    check_due_time(due_at, now, rules, "due_at")
+    if due_at <= occurred_at:
+        raise DomainError(
+            Rule.INVALID_DUE_TIME,
+            "due time {due_at} must be after the time of assignment {occurred_at}", {"due_at": display(due_at), "occurred_at": display(occurred_at)},
+        )
+    return due_at
 
 
 def check_entry_time(

@@ -47,6 +47,7 @@ from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.paging import Page
 from application.projections.decision_log import DecisionLog
 from domain.access import Actor, authorise
+from domain.after_action_review import AfterActionReview
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
@@ -66,6 +67,7 @@ AGGREGATE_KINDS: dict[str, type[Aggregate]] = {
     "division_preparedness": DivisionPreparedness,
     "police_liaison": PoliceLiaison,
     "emergency_conditions": EmergencyConditions,
+    "after_action_review": AfterActionReview,
 }
 
 
@@ -91,7 +93,10 @@ def natural_id(event: Any) -> str:
     return "emergency-conditions"
 
 
-_OWNER_EVENT = {"crisis_id": Crisis.Event, "unit": DivisionPreparedness.Event, "liaison_id": PoliceLiaison.Event}
+_OWNER_EVENT = {
+    "crisis_id": (Crisis.Event, AfterActionReview.Event), "unit": DivisionPreparedness.Event,
+    "liaison_id": PoliceLiaison.Event,
+}
 
 
 def plain(value: Any, *, local: bool = True) -> Any:
@@ -144,6 +149,7 @@ class EventFilter:
 
     def originators(self) -> list[UUID]:
         ids = [Crisis.id_for(c) for c in self.crisis_ids]
+        ids += [AfterActionReview.id_for(c) for c in self.crisis_ids]  # a crisis's after-action review
         ids += [DivisionPreparedness.id_for(u) for u in self.units]
         ids += [PoliceLiaison.id_for(i) for i in self.liaison_ids]
         return ids
@@ -349,6 +355,14 @@ class History:
         found = self._aggregate_at(PoliceLiaison.id_for(liaison_id), f"police liaison {liaison_id}", version, as_of)
         return replace(found, aggregate=self.app.liaison_record(liaison_id, found.version))  # with its texts
 
+    def get_after_action_review_at(
+        self, actor: Actor, crisis_id: str, *, version: int | None = None, as_of: datetime | None = None
+    ) -> AggregateAt:
+        authorise(actor, "get_after_action_review_at")
+        label = f"after-action review of {crisis_id}"
+        found = self._aggregate_at(AfterActionReview.id_for(crisis_id), label, version, as_of)
+        return replace(found, aggregate=self.app.after_action_review_record(crisis_id, found.version))
+
     # -- the live picture as it was known -------------------------------------------------------------------
 
     @contextmanager
@@ -375,7 +389,7 @@ class History:
     def get_situation_overview_at(self, actor: Actor, at: datetime, *, full_replay: bool = False) -> dict[str, Any]:
         authorise(actor, "get_situation_overview_at")
         with self._overview_known_at(at, full_replay) as (store, basis):
-            picture = situation_overview.overview(store, at, actor.clearance, self.app.policy)
+            picture = situation_overview.overview(store, at, actor.clearance, self.app.policy, improvement_items=False)
         return {**picture, "history": basis.as_dict()}
 
     def get_readiness_board_at(self, actor: Actor, at: datetime, *, full_replay: bool = False) -> dict[str, Any]:
@@ -396,6 +410,9 @@ class History:
     def _crisis_known_at(self, crisis_id: str, at: datetime) -> Iterator[tuple[ScratchStore, Basis]]:
         """A scratch store with the crisis's timeline and decision log from its events recorded by `at`."""
         notifications = self.log.of_aggregate(Crisis.id_for(crisis_id))
+        review = self.log.of_aggregate(AfterActionReview.id_for(crisis_id))  # its steps are on the timeline too
+        if notifications and review:
+            notifications = sorted([*notifications, *review], key=lambda notification: notification.id)
         if not notifications:
             raise DomainError(Rule.NOT_FOUND, "there is no crisis {crisis_id}", {"crisis_id": crisis_id})
         decoded = [(n, self.log.decode(n)) for n in notifications]

@@ -10,6 +10,7 @@ from application.ports import Store, Tx
 from application.projections.paging import Page, microseconds, page_rows
 from application.projections.read_model import ReadModel
 from application.projections.values import classification_text, dump, iso, load, parse, stored_classification
+from domain.after_action_review import AfterActionReview
 from domain.crisis import Crisis
 from domain.secrecy import redact
 from domain.shared import PUBLIC, Classification, Policy, display
@@ -86,6 +87,27 @@ class CrisisTimeline(ReadModel):
                                                                  figures_digest=e.figures_digest),
             C.AreasChanged: lambda tx, e, p: entry(tx, e, p, "areas_changed", None, added=e.added,
                                                    removed=e.removed, reason=e.reason),
+            **self.review_steps(),
+        }
+
+    def review_steps(self) -> dict:
+        """The steps of the crisis's after-action review (domain.after_action_review), each as secret as the
+        review (its events carry its classification)."""
+        R = AfterActionReview
+        entry = self.entry
+        return {
+            R.Drafted: lambda tx, e, p: entry(tx, e, p, "after_action_review_drafted", None, findings=e.findings,
+                                              recommendations=e.recommendations),
+            R.Revised: lambda tx, e, p: entry(tx, e, p, "after_action_review_revised", None, findings=e.findings,
+                                              recommendations=e.recommendations),
+            R.Commented: lambda tx, e, p: entry(tx, e, p, "after_action_review_comment", str(e.number), text=e.text),
+            R.ItemAdded: lambda tx, e, p: entry(tx, e, p, "improvement_item_added", e.item_id, unit=e.unit,
+                                                task=e.task, due_at=display(e.due_at), evidence=e.evidence),
+            R.Finalised: lambda tx, e, p: entry(tx, e, p, "after_action_review_final", None),
+            R.ItemClosed: lambda tx, e, p: entry(tx, e, p, f"improvement_item_{e.outcome.lower()}", e.item_id,
+                                                 note=e.note),
+            R.PlanReviewSet: lambda tx, e, p: entry(tx, e, p, "improvement_item_plan_review", e.item_id, unit=e.unit,
+                                                    plan_id=e.plan_id, next_review_due=display(e.next_review_due)),
         }
 
     def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:
@@ -147,6 +169,10 @@ RECORD_OF_ENTRY = {
     "situation_report": "situation_report", "decision": "decision", "decision_review": "decision",
     "after_action_review": "after_action_review",
     "situation_report_drafted": "situation_report", "situation_report_contributed": "situation_report",
+    **dict.fromkeys(("after_action_review_drafted", "after_action_review_revised", "after_action_review_comment",
+                     "after_action_review_final"), "review"),
+    **dict.fromkeys(("improvement_item_added", "improvement_item_done", "improvement_item_dropped",
+                     "improvement_item_plan_review"), "improvement_item"),
 }
 
 

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
-from application.projections import situation_overview
+from application.projections import after_action_items, situation_overview
+from application.projections.after_action_items import AfterActionItems
 from application.projections.decision_log import DecisionLog
 from application.projections.district_overview import DistrictOverview, by_district
 from application.projections.paging import DEFAULT_LIMIT, Page, bounded
@@ -32,8 +33,10 @@ log = logging.getLogger("valmius.projections")
 # A read of one model that is made of the tables of others too: the overview counts decisions, shows readiness
 # and police requests from their boards. It is as current as the least current of them.
 MADE_OF: dict[str, tuple[str, ...]] = {
-    SituationOverview.name: (SituationOverview.name, DecisionLog.name, ReadinessBoard.name, PoliceLiaisonBoard.name),
     DistrictOverview.name: (DistrictOverview.name, SituationOverview.name),
+    SituationOverview.name: (
+        SituationOverview.name, DecisionLog.name, ReadinessBoard.name, PoliceLiaisonBoard.name, AfterActionItems.name,
+    ),
 }
 BEHIND_AFTER_SECONDS = 5.0  # a picture missing an event older than this is "behind" (amber on the dashboard)
 STALE_AFTER_SECONDS = 60.0  # … older than this, or a read model stopped by a failure: "stale" (red)
@@ -96,6 +99,17 @@ class Queries:
         self.require_reader(actor)
         return decision_log.decision_log(
             self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy, page
+        )
+
+    def list_after_action_items(
+        self, actor: Actor, page: Page, *, unit: str | None = None, status: str | None = None,
+        overdue: bool | None = None,
+    ) -> dict[str, Any]:
+        """The improvement items of final after-action reviews by due time, a page at a time."""
+        self.require_reader(actor)
+        return after_action_items.items(
+            self.store, self.app.now(), actor.clearance, self.app.policy, page, unit=unit, status=status,
+            overdue=overdue,
         )
 
     # --- how current the picture is -----------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The situation overview leadership reads (DOMAIN.md, "What leadership must see").
 
 This read model keeps the crises and their actions; the overview query combines them with the readiness
-board, the police liaison board and the decision log. Facts that change with time alone (overdue actions
+board, the police liaison board, the decision log and the after-action items (overdue ones counted per unit). Facts that change with time alone (overdue actions
 and situation reports, requests unanswered beyond the threshold, plan time against MTPD, reviews due) are
 derived at read time from the given moment, never stored.
 """
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from application.ports import Store, Tx
-from application.projections import decision_log, police_liaison_board, readiness_board
+from application.projections import after_action_items, decision_log, police_liaison_board, readiness_board
 from application.projections.read_model import ReadModel
 from application.projections.values import by_instant, classification_json, iso, parse, stored_classification
 from domain.crisis import Crisis
@@ -87,8 +87,11 @@ class SituationOverview(ReadModel):
         self.update(tx, "rm_actions", (e.crisis_id, e.action_id), {"status": e.outcome, "closed_at": iso(e.occurred_at)})
 
 
-def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
-    """The overview as it stands at `at` (the server clock, or a past moment for auditors)."""
+def overview(
+    store: Store, at: datetime, cleared: bool, policy: Policy, *, improvement_items: bool = True
+) -> dict[str, Any]:
+    """The overview as it stands at `at` (the server clock, or a past moment for auditors); with
+    `improvement_items` (not in the history snapshots' models), `overdue_improvement_items` per unit while any are."""
     names = policy.units.short_names
     crises = by_instant(
         store.query("SELECT * FROM rm_crises WHERE status <> %s ORDER BY crisis_id", (CLOSED,)), "declared_at"
@@ -169,6 +172,7 @@ def overview(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[
         },
         "decisions": sum(d["total"] for d in decisions.values()),
         "decisions_review_due": [d for v in decisions.values() for d in v["review_due"]],
+        **({"overdue_improvement_items": overdue} if improvement_items and (overdue := after_action_items.overdue_by_unit(store, at)) else {}),
     }
 
 

@@ -33,6 +33,7 @@ from interfaces.http.middleware import Idempotency, RequestLimits
 from interfaces.http.routing import Dispatch
 from interfaces.http.throttle import FailedAuthentications
 from interfaces.http.routers import (
+    after_action_review,
     audit_chain,
     audit_export,
     audit_history,
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     for module in (
         health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models, dashboard,
         audit_history, audit_chain, audit_export, position, incident_summary, situation_report, districts,
+        after_action_review,
     ):
         app.include_router(module.router)
     app.mount(dashboard.DOCS_ASSETS, StaticFiles(directory=dashboard.SWAGGER_UI), name="docs-assets")

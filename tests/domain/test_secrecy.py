@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 from eventsourcing.domain import Aggregate
 
+from domain.after_action_review import AfterActionReview
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
@@ -25,7 +26,7 @@ def event_classes() -> list[type]:
     """Every event class of every aggregate, but the library's own `Created` (each aggregate is created by
     an event of its own: Declared, Registered, Opened, Started)."""
     found = []
-    for aggregate in (Crisis, DivisionPreparedness, PoliceLiaison, EmergencyConditions):
+    for aggregate in (Crisis, DivisionPreparedness, PoliceLiaison, EmergencyConditions, AfterActionReview):
         base = aggregate.Event
         stack = [c for c in vars(aggregate).values() if isinstance(c, type) and issubclass(c, base) and c is not base]
         while stack:

@@ -40,7 +40,7 @@ EXAMPLES_PER_STORE = 300
 WORLD = {
     "crisis_id": ["C-S1"], "unit": ["SOTEPE"], "plan_id": ["CP-SOTEPE-01"], "liaison_id": ["PL-C-S1"],
     "request_id": ["PR-S1-01"], "action_id": ["A-S1-01"], "decision_id": ["D-S1-01"], "number": ["1", "2"],
-    "position": ["1"], "position_id": ["DUTY_OFFICER"],
+    "position": ["1"], "position_id": ["DUTY_OFFICER"], "item_id": ["I-S1-01"],
 }
 SHORT_IDS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,12}", fullmatch=True)
 OFFSETS = ["+00:00", "+02:00", "+03:00", "-12:00", "+14:00", "+23:59", "Z"]

@@ -33,6 +33,7 @@ RECORD_READS = {  # one record each, read whole (not yet bounded: see the module
     "/crises/{crisis_id}", "/division-preparedness", "/division-preparedness/{unit}", "/police-liaisons/{liaison_id}",
     "/audit/crises/{crisis_id}", "/audit/division-preparedness/{unit}", "/audit/police-liaisons/{liaison_id}",
     "/crises/{crisis_id}/situation-reports/draft", "/crises/{crisis_id}/situation-reports/{number}",
+    "/crises/{crisis_id}/after-action-review", "/audit/crises/{crisis_id}/after-action-review",
 }
 SEEDED = 3  # items of every kind: more than LIMIT
 LIMIT = 2
@@ -74,6 +75,14 @@ def seeded(api: ApiClient) -> dict[str, Any]:
                                  request_type="INFORMATION", subject="patrol planning")
     for n in range(SEEDED):
         app.answer_police_request(PC, "L-0", request_id=f"PR-{n}", response="sent", answered_by="DO-1")
+    declare(app, "C-R")  # a closed crisis, its after-action review final with SEEDED items
+    for step in (app.contain_crisis, app.resolve_crisis, app.close_crisis):
+        step(DO1, "C-R")
+    app.draft_after_action_review(PM, "C-R", findings=["sandbags came late"])
+    for n in range(SEEDED):
+        app.add_improvement_item(PM, "C-R", item_id=f"I-{n}", unit=units[n], task="stock sandbags",
+                                 due_at=now + timedelta(hours=1))
+    app.finalise_after_action_review(PM, "C-R")
     api.clock.advance(hours=2)  # overdue, due for review, beyond the threshold
     checkpoints = []
     for n in range(SEEDED):

@@ -72,6 +72,16 @@ GIVEN: dict[str, list[str | Callable[[ApiClient], None]]] = {
     "get_situation_report_edxl": [
         "draft_situation_report", "contribute_situation_report", "issue_drafted_situation_report"
     ],
+    "draft_after_action_review": ["contain_crisis", "resolve_crisis", "close_crisis"],
+    "get_after_action_review": ["draft_after_action_review"],
+    "get_after_action_review_as_it_was": ["draft_after_action_review"],
+    "revise_after_action_review": ["draft_after_action_review"],
+    "comment_after_action_review": ["draft_after_action_review"],
+    "add_improvement_item": ["draft_after_action_review"],
+    "finalise_after_action_review": ["draft_after_action_review"],
+    "complete_improvement_item": ["finalise_after_action_review"],
+    "drop_improvement_item": ["finalise_after_action_review"],
+    "set_plan_review_from_item": ["finalise_after_action_review"],
 }
 
 

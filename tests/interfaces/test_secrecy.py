@@ -198,6 +198,7 @@ class World:
         self.level = CLASSIFICATIONS[world]
         self.crisis, self.unit, self.liaison = f"C-{world}", UNIT_OF_WORLD[world], f"PL-{world}"
         self.plan = f"CP-{world}"
+        self.reviewed = f"C-{world}-1"  # a second crisis, whose after-action review is recorded in one step
         self.position = 0
         self.refusal_answers: list[str] = []
         self.tokens: dict[tuple[str, str | None], str] = {}
@@ -212,7 +213,8 @@ class World:
         given.setdefault("classification", self.level)
         concrete = path.format(crisis_id=self.crisis, unit=self.unit, liaison_id=self.liaison, plan_id=self.plan,
                                **{k: v for k, v in given.items() if k in ("number", "action_id", "decision_id",
-                                                                           "request_id", "position_id")})
+                                                                           "request_id", "position_id",
+                                                                           "item_id")})
         unit = self.unit if role == "division_contact" else None
         body = self.commands.body(method, path, world or self.world, given)
         answer = self.server.http.request(method.upper(), concrete, json=body,
@@ -300,6 +302,22 @@ class World:
         run("post", "/police-liaisons/{liaison_id}/information-shared", pc)
         for step in ("contain", "reopen", "contain", "resolve", "close"):
             run("post", f"/crises/{{crisis_id}}/{step}", do)
+        review = "/crises/{crisis_id}/after-action-review"
+        run("post", f"{review}/draft", pm)
+        run("post", f"{review}/comments", do)
+        run("post", f"{review}/revisions", pm)
+        for item_id in ("I-1", "I-2", "I-3"):
+            run("post", f"{review}/items", pm, item_id=item_id, unit=self.unit, due_at=later(days=30),
+                evidence=[{"kind": "LOG_ENTRY", "ref": "1"}, {"kind": "DECISION", "ref": "D-1"}])
+        run("post", f"{review}/final", pm)
+        run("post", f"{review}/items/{{item_id}}/done", pm, item_id="I-1")
+        run("post", f"{review}/items/{{item_id}}/drop", pm, item_id="I-2")
+        run("post", f"{review}/items/{{item_id}}/plan-review", pm, item_id="I-3", plan_id=self.plan,
+            next_review_due=later(days=90))
+        crisis, self.crisis = self.crisis, self.reviewed
+        run("post", "/crises", do, crisis_id=self.crisis)
+        for step in ("contain", "resolve", "close"):
+            run("post", f"/crises/{{crisis_id}}/{step}", do)
         run("post", "/crises/{crisis_id}/after-action-review", pm)
         # a handover brief is built as an uncleared reader sees the picture: one per world, each for a post of its own
         position_id, holder = {"P": ("DUTY_OFFICER", do), "S": ("PREPAREDNESS_MANAGER", pm)}.get(
@@ -308,6 +326,7 @@ class World:
         assert brief.status_code == 201, brief.text
         run("post", "/positions/{position_id}/handover-briefs/{number}/accept", holder, position_id=position_id,
             number=brief.json()["number"], digest=brief.json()["digest"])
+        self.crisis = crisis
 
     def conflicts(self) -> None:
         """A command on each record with a stale If-Match: the 409 says what changed since version 1 (every
@@ -345,7 +364,7 @@ def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], head
     base = server.base_url
     position = max(w.position for w in worlds)
     values = {
-        "crisis_id": [w.crisis for w in worlds],
+        "crisis_id": [crisis for w in worlds for crisis in (w.crisis, w.reviewed)],
         "unit": [w.unit for w in worlds],
         "liaison_id": [w.liaison for w in worlds],
         "position": ["1"],

@@ -385,6 +385,11 @@ class SituationOverviewResponse(PictureResponse):
     police_requests: OverviewPoliceRequestsResponse
     decisions: int
     decisions_review_due: list[DecisionDueResponse]
+    overdue_improvement_items: dict[str, int] = Field(
+        default_factory=dict,
+        description="Improvement items of final after-action reviews overdue, per unit (units with none left out); "
+        "only while any are overdue, and not in the overview as known at a past moment."
+    )
 
 
 class TimelineEntryResponse(Record):
