@@ -140,6 +140,7 @@ EVENT_RECORDS: dict[type, str] = {
     **dict.fromkeys(
         (Position.Established, Position.SignedOn, Position.SignedOff, Position.BriefPrepared, Position.HandedOver),
         "position",
+    ),
     DivisionPreparedness.PlanReviewDueSet: "continuity_plan",
     **dict.fromkeys(
         (AfterActionReview.Drafted, AfterActionReview.RecordedOnCrisis, AfterActionReview.Revised,
