@@ -45,6 +45,7 @@ from application.division_preparedness import DivisionPreparednessUseCases
 from application.emergency_conditions import EmergencyConditionsUseCases
 from application.police_liaison import PoliceLiaisonUseCases
 from application.ports import Clock
+from application.received_alert import ReceivedAlertUseCases
 from domain import crisis as crisis_module
 from domain import division_preparedness as preparedness_module
 from domain import police_liaison as liaison_module
@@ -444,7 +445,8 @@ class Pipeline(Application):
 
 
 class Coordination(
-    CrisisUseCases, DivisionPreparednessUseCases, PoliceLiaisonUseCases, EmergencyConditionsUseCases, Pipeline
+    CrisisUseCases, DivisionPreparednessUseCases, PoliceLiaisonUseCases, EmergencyConditionsUseCases,
+    ReceivedAlertUseCases, Pipeline,
 ):
     """Crisis and continuity coordination: the use cases of duty officers, units and the police coordinator."""
 

@@ -215,6 +215,12 @@ PERMISSIONS: dict[str, Permission] = {
     "list_checkpoints": _auditors("read the signed checkpoints"),
     "get_checkpoint": _auditors("read the signed checkpoints"),
     "export_crisis": _auditors("export a crisis for an inquiry"),
+    # received CAP alerts: taken, linked to crises and unlinked by those who run crises; read like crises
+    "take_received_alert": _runs_crises("take in received alerts"),
+    "link_received_alert": _runs_crises("link received alerts to crises"),
+    "unlink_received_alert": _runs_crises("link received alerts to crises"),
+    "get_received_alert": Permission(READS_CRISES, "read received alerts", ADMIN_HINT),
+    "list_received_alerts": Permission(READS_CRISES, "read received alerts", ADMIN_HINT),
 }
 
 

@@ -29,6 +29,7 @@ from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
+from domain.received_alert import ReceivedAlert
 from domain.shared import PUBLIC, Classification
 
 
@@ -83,6 +84,14 @@ RECORDS: dict[str, RecordKind] = {
     ),
     "information_share": _kind("shared_at", "what to_whom late_entry_reason"),
     "emergency_conditions": _kind("in_force since", "basis reason late_entry_reason"),
+    # a CAP alert received: its ids, times, codes and state are structure; what it says (and where) is content
+    "received_alert": _kind(
+        """alert_id sender identifier sent status msg_type scope references expires digest source state
+        by_alert_id urgency severity certainty language category effective onset received_at linked_by
+        linked_at unlinked_by unlinked_at languages""",
+        "infos document restriction headline event description instruction areas area_desc polygons circles"
+        " geocodes sender_name web contact reason",
+    ),
 }
 
 # The kind of record each stored event writes (an event class not named here shows structure only).
@@ -117,6 +126,7 @@ EVENT_RECORDS: dict[type, str] = {
     EmergencyConditions.Started: "emergency_conditions",
     EmergencyConditions.DeclaredInForce: "emergency_conditions",
     EmergencyConditions.Lifted: "emergency_conditions",
+    ReceivedAlert.Event: "received_alert",
 }
 UNDECLARED = RecordKind(EVERY_RECORD, frozenset())
 
@@ -184,6 +194,8 @@ def classification_of(
         return plan.classification if plan is not None else PUBLIC
     if isinstance(event, PoliceLiaison.Event):
         return crisis()
+    if isinstance(event, ReceivedAlert.Event):  # superseded or cancelled: as the alert itself
+        return aggregate().classification
     return PUBLIC
 
 

@@ -62,6 +62,7 @@ class Rule(StrEnum):
     IDENTITY_PROVIDER_UNAVAILABLE = "IDENTITY_PROVIDER_UNAVAILABLE"  # the OpenID provider is out of reach
     INTERNAL_ERROR = "INTERNAL_ERROR"
     OUT_OF_RANGE = "OUT_OF_RANGE"
+    INVALID_CAP = "INVALID_CAP"  # a document offered as a CAP 1.2 alert that is not one (interfaces/cap)
 
 
 class DomainError(Exception):

@@ -11,6 +11,7 @@ from application.projections.paging import Page, microseconds, page_rows
 from application.projections.read_model import ReadModel
 from application.projections.values import classification_text, dump, iso, load, parse, stored_classification
 from domain.crisis import Crisis
+from domain.received_alert import ReceivedAlert
 from domain.secrecy import redact
 from domain.shared import PUBLIC, Classification, Policy, display
 
@@ -76,6 +77,10 @@ class CrisisTimeline(ReadModel):
             C.PoliceRequestOpened: lambda tx, e, p: entry(tx, e, p, "police_request_raised", e.request_id),
             C.PoliceRequestClosed: lambda tx, e, p: entry(tx, e, p, "police_request_closed", e.request_id,
                                                           outcome=e.outcome),
+            ReceivedAlert.LinkedToCrisis: lambda tx, e, p: entry(tx, e, p, "received_alert_linked", e.alert_id,
+                                                                 **e.headline),
+            ReceivedAlert.Unlinked: lambda tx, e, p: entry(tx, e, p, "received_alert_unlinked", e.alert_id,
+                                                           reason=e.reason),
         }
 
     def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:
@@ -130,6 +135,7 @@ RECORD_OF_ENTRY = {
     "log_entry": "log_entry", "action_assigned": "action", "action_completed": "action", "action_cancelled": "action",
     "situation_report": "situation_report", "decision": "decision", "decision_review": "decision",
     "after_action_review": "after_action_review",
+    "received_alert_linked": "received_alert", "received_alert_unlinked": "received_alert",
 }
 
 

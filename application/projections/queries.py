@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
-from application.projections import situation_overview
+from application.projections import received_alert, situation_overview
 from application.projections.decision_log import DecisionLog
 from application.projections.paging import DEFAULT_LIMIT, Page, bounded
 from application.projections.police_liaison_board import PoliceLiaisonBoard
@@ -90,6 +90,11 @@ class Queries:
         return decision_log.decision_log(
             self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy, page
         )
+
+    def list_received_alerts(self, actor: Actor, limit: int = DEFAULT_LIMIT, after: str | None = None) -> dict[str, Any]:
+        """The watch list of received alerts (application.projections.received_alert), a page at a time."""
+        authorise(actor, "list_received_alerts")
+        return received_alert.watch_list(self.store, self.app.now(), actor.clearance, self.app.policy, limit, after)
 
     # --- how current the picture is -----------------------------------------------------------------
 

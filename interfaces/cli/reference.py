@@ -77,6 +77,8 @@ RULE_MEANINGS = {
     "cannot be checked now: nothing was recorded, send the request again after Retry-After",
     Rule.INTERNAL_ERROR: "a bug: nothing was recorded by the request; the log has the details",
     Rule.OUT_OF_RANGE: "a value outside its bounds (a length, a number, a time too far from the server clock)",
+    Rule.INVALID_CAP: "a document offered as a CAP alert is not a valid CAP 1.2 alert (not XML, another version, "
+    "a schema error at a path, too large); nothing was stored",
 }
 
 CATEGORY_MEANINGS = {

@@ -81,6 +81,7 @@ TITLES: dict[Rule, str] = {
     Rule.IDENTITY_PROVIDER_UNAVAILABLE: N_("The identity provider is out of reach for now"),
     Rule.INTERNAL_ERROR: N_("Internal error"),
     Rule.OUT_OF_RANGE: N_("Out of range"),
+    Rule.INVALID_CAP: N_("Not a CAP 1.2 alert"),
 }
 
 # The names of the domain's codes, as people read them (the API keeps sending the codes).
