@@ -227,7 +227,7 @@ class AlertRecord(Folded):
             self.fields = {
                 name: getattr(event, name)
                 for name in ("sender", "identifier", "sent", "status", "msg_type", "scope", "restriction",
-                             "references", "infos", "expires", "digest", "source", "recorded_at", "actor")
+                             "references", "infos", "expires", "digest", "document", "source", "recorded_at", "actor")
             }
         elif isinstance(event, ReceivedAlert.LinkedToCrisis):
             self.crisis_id = event.crisis_id

@@ -88,7 +88,7 @@ RECORDS: dict[str, RecordKind] = {
     "received_alert": _kind(
         """alert_id sender identifier sent status msg_type scope references expires digest source state
         by_alert_id urgency severity certainty language category effective onset received_at linked_by
-        linked_at unlinked_by unlinked_at languages""",
+        linked_at unlinked_by unlinked_at languages received_by links""",
         "infos document restriction headline event description instruction areas area_desc polygons circles"
         " geocodes sender_name web contact reason",
     ),

@@ -88,7 +88,7 @@ class Commands:
             (method, path)
             for path, operations in self.openapi["paths"].items()
             for method, operation in operations.items()
-            if method in ("post", "put", "patch") and "requestBody" in operation
+            if method in ("post", "put", "patch") and "application/json" in operation.get("requestBody", {}).get("content", {})
         }
 
     def ref(self, schema: dict[str, Any]) -> dict[str, Any]:
