@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ import pytest
 from application.audit.checkpoints import Signer
 from domain.division_preparedness import CriticalFunction
 from domain.shared import Classification, DomainError
+from interfaces.cap.alerts_in import read_alert
 from tests.application.support import DO1, LR, PC, contact, declare
 from tests.conftest import ApiClient, FakeClock, make_api, settings_for
 from tests.interfaces.conftest import problem
@@ -29,6 +31,7 @@ from tests.interfaces.conftest import problem
 RECORD_READS = {  # one record each, read whole (not yet bounded: see the module's docstring)
     "/crises/{crisis_id}", "/division-preparedness", "/division-preparedness/{unit}", "/police-liaisons/{liaison_id}",
     "/audit/crises/{crisis_id}", "/audit/division-preparedness/{unit}", "/audit/police-liaisons/{liaison_id}",
+    "/received-alerts/{alert_id}",
 }
 SEEDED = 3  # items of every kind: more than LIMIT
 LIMIT = 2
@@ -65,6 +68,12 @@ def seeded(api: ApiClient) -> dict[str, Any]:
         with pytest.raises(DomainError):  # a refused attempt, kept
             app.record_log_entry(LR, "C-0", text="leadership may not log")
     app.open_police_liaison(PC, liaison_id="L-0", crisis_id="C-0")
+    amber = (Path(__file__).parents[1] / "fixtures" / "cap" / "example-amber-alert.xml").read_bytes()  # 2 languages
+    alerts = [  # received CAP alerts in force, on the watch list
+        app.take_received_alert(DO1, amber.replace(b"-SW</identifier>", f"-{n}</identifier>".encode()), read_alert,
+                                source="http")[0]
+        for n in range(SEEDED)
+    ]
     for n in range(2 * SEEDED):
         app.raise_police_request(PC, "L-0", request_id=f"PR-{n}", direction="POLICE_TO_CITY",
                                  request_type="INFORMATION", subject="patrol planning")
@@ -78,7 +87,7 @@ def seeded(api: ApiClient) -> dict[str, Any]:
         checkpoints.append(services.tamper_evidence.sign_checkpoint()[1].position)
     cleared = api.headers("LR-1", "leadership", clearance=True)
     assert api.get("/crises/C-0/timeline", headers=cleared).status_code == 200  # SECRET entries disclosed
-    return {"crisis_id": "C-0", "position": checkpoints[0], "as_of": quote(api.clock().isoformat())}
+    return {"crisis_id": "C-0", "position": checkpoints[0], "as_of": quote(api.clock().isoformat()), "alert_id": alerts[0]}
 
 
 def list_routes(spec: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
