@@ -11,12 +11,11 @@ import pytest
 from domain.access import Actor, Role
 from domain.received_alert import CANCELLED, IN_FORCE, SUPERSEDED
 from domain.shared import Rule
-from interfaces.cap import EXAMPLE_PATH
 from interfaces.cap.alerts_in import read_alert
 from tests.application.support import AUD, DO1, DO2, LR, PC, declare, refused
 
 CAP = Path(__file__).parents[1] / "fixtures" / "cap"
-WIND = EXAMPLE_PATH.read_bytes()  # a wind warning shaped as the Finnish Meteorological Institute's
+WIND = (CAP / "fmi-wind-warning.xml").read_bytes()  # shaped as the Finnish Meteorological Institute's
 WIND_UPDATE = (CAP / "fmi-wind-warning-update.xml").read_bytes()
 WIND_CANCEL = (CAP / "fmi-wind-warning-cancel.xml").read_bytes()
 AMBER = (CAP / "example-amber-alert.xml").read_bytes()

@@ -26,7 +26,7 @@ from tests.interfaces.conftest import (
 VALID = {
     "crisis_id": "C-S1", "unit": "SOTEPE", "plan_id": "CP-SOTEPE-01", "liaison_id": "PL-C-S1",
     "request_id": "PR-S1-01", "action_id": "A-S1-01", "decision_id": "D-S1-01", "number": "1", "position": "1",
-    "alert_id": "cap-1c9c483017ef2edf85b7ac3a3deaca31",
+    "alert_id": "cap-76e857ebc2080864fc93d3f3ea376365",
 }
 ODD = {"slash": "C%2FS1", "nul": "C%00S1", "long": "9" * 70, "control": "C%1BS1", "space": "C%20S1"}
 

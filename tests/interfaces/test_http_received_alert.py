@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from interfaces.cap import EXAMPLE_PATH
 from interfaces.cap.alerts_in import read_alert
 from tests.interfaces.conftest import accepted, declare, last_event, problem
 
 CAP = Path(__file__).parents[1] / "fixtures" / "cap"
-WIND = EXAMPLE_PATH.read_bytes()
+WIND = (CAP / "fmi-wind-warning.xml").read_bytes()  # shaped as the Finnish Meteorological Institute's
 WIND_ID = read_alert(WIND).alert_id
 XML = {"Content-Type": "application/cap+xml"}
 MARKER = "MRK-CAP-TEXT"

@@ -16,14 +16,13 @@ import pytest
 
 from domain.access import Actor, Role
 from domain.received_alert import SUPERSEDED
-from interfaces.cap import EXAMPLE_PATH
 from interfaces.cap.alerts_in import read_alert
 from interfaces.cap.follower import Follower
 from interfaces.cli.main import main
 from tests.application.support import LR
 
 CAP = Path(__file__).parents[1] / "fixtures" / "cap"
-WIND = EXAMPLE_PATH.read_bytes()
+WIND = (CAP / "fmi-wind-warning.xml").read_bytes()  # shaped as the Finnish Meteorological Institute's
 UPDATE = (CAP / "fmi-wind-warning-update.xml").read_bytes()
 AMBER = (CAP / "example-amber-alert.xml").read_bytes()
 TAKER = Actor("cap-follower", Role.DUTY_OFFICER)

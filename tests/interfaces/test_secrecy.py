@@ -32,6 +32,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,7 +42,6 @@ from domain.crisis import Crisis
 from domain.received_alert import alert_id_for
 from domain.shared import utc_now
 from infrastructure.settings import Settings
-from interfaces.cap import EXAMPLE_PATH
 from interfaces.cap.alerts_in import read_alert
 from tests.conftest import settings_for
 from tests.interfaces.test_stream_access import Subscription
@@ -53,7 +53,8 @@ CLASSIFICATIONS = {
     "P": {"level": "PUBLIC"},
 }
 UNIT_OF_WORLD = {"S": "KASKO", "R": "KUVA", "P": "KYMP"}
-CAP_ALERT = EXAMPLE_PATH.read_bytes()  # a received alert is RECEIVED content of its sender, in every world
+# a received alert (as the Finnish Meteorological Institute's) is RECEIVED content of its sender, in every world
+CAP_ALERT = (Path(__file__).parents[1] / "fixtures" / "cap" / "fmi-wind-warning.xml").read_bytes()
 CAP_EXAMPLE = read_alert(CAP_ALERT)
 CAP_TEXTS = (  # (the element, its text): what the alert says, in each language
     (b"<headline>", b"Oranssi tuulivaroitus: Helsinki"), (b"<instruction>", "Kiinnitä irtaimet tavarat.".encode()),

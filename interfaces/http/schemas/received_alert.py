@@ -15,8 +15,8 @@ from interfaces.cap.alerts_in import MAX_DOCUMENT_BYTES, read_alert
 from interfaces.http.schemas.common import CommandRequest, Id, Text, time_out
 from interfaces.http.schemas.read_models import Label, ReadResponse, Record
 
-# The example of the CAP body: a wind warning shaped as the Finnish Meteorological Institute sends them (three
-# languages, a polygon); the id of the alert it makes is the path parameters' example.
+# The example of the CAP body: a wind warning shaped as the Finnish Meteorological Institute sends them (in short:
+# one language, a polygon); the id of the alert it makes is the path parameters' example.
 EXAMPLE_DOCUMENT = EXAMPLE_PATH.read_text(encoding="utf-8")
 EXAMPLE_ALERT = read_alert(EXAMPLE_DOCUMENT.encode())
 EXAMPLE_ALERT_ID = alert_id_for(EXAMPLE_ALERT.sender, EXAMPLE_ALERT.identifier, EXAMPLE_ALERT.sent)
