@@ -23,6 +23,7 @@ from domain.shared import Classification, DomainError, N_, Rule, display
 
 IN_FORCE, SUPERSEDED, CANCELLED = "IN_FORCE", "SUPERSEDED", "CANCELLED"
 FOLLOWING = {"Update": SUPERSEDED, "Cancel": CANCELLED, "Error": CANCELLED}  # msgType -> what it does to its references
+FOLLOWED = {"Superseded": SUPERSEDED, "Cancelled": CANCELLED}  # the event -> the state it leaves
 
 
 @dataclass(frozen=True)
@@ -128,21 +129,19 @@ class ReceivedAlert(Record):
         def summary(self) -> str:
             return N_("alert unlinked from crisis {crisis_id} by {actor}", crisis_id=self.crisis_id, actor=self.actor)
 
-    class Superseded(Event):
+    class Ended(Event):
+        """Base of Superseded and Cancelled: what a later alert referring to it did to it."""
+
         by_alert_id: str
 
         def apply(self, alert: ReceivedAlert) -> None:
-            alert.state = SUPERSEDED
+            alert.state = FOLLOWED[type(self).__name__]
 
+    class Superseded(Ended):
         def summary(self) -> str:
             return N_("alert superseded by {by_alert_id}", by_alert_id=self.by_alert_id)
 
-    class Cancelled(Event):
-        by_alert_id: str
-
-        def apply(self, alert: ReceivedAlert) -> None:
-            alert.state = CANCELLED
-
+    class Cancelled(Ended):
         def summary(self) -> str:
             return N_("alert cancelled by {by_alert_id}", by_alert_id=self.by_alert_id)
 
@@ -238,6 +237,6 @@ class AlertRecord(Folded):
             self.crisis_id = None
             self.links[-1].update(unlinked_at=display(event.recorded_at, seconds=True), unlinked_by=event.actor,
                                   reason=event.reason)
-        elif isinstance(event, (ReceivedAlert.Superseded, ReceivedAlert.Cancelled)):
-            self.state = SUPERSEDED if isinstance(event, ReceivedAlert.Superseded) else CANCELLED
+        elif isinstance(event, ReceivedAlert.Ended):
+            self.state = FOLLOWED[type(event).__name__]
             self.by_alert_id = event.by_alert_id

@@ -44,30 +44,35 @@ class UnlinkReceivedAlertRequest(CommandRequest):
     reason: Text | None = Field(None, examples=["linked to the wrong crisis"])
 
 
-class ReceivedAlertResponse(Record):
-    """A received CAP alert: who sent it and when, its codes and state, are shown to every reader; what it says
-    (each info's texts and areas, the document) only to cleared readers of RECEIVED content."""
+class AlertShown(Record):
+    """What names a received alert wherever it is shown: who sent it and when, its codes and state are shown to
+    every reader; what it says only to cleared readers of RECEIVED content."""
 
     record_kind = "received_alert"
     record_id = "alert_id"
 
     alert_id: str
-    version: int
     sender: str
     identifier: str
     sent: str | None
     status: str
     msg_type: str
     scope: str
-    restriction: str | None
-    references: list[str] = Field(description="The ids of the alerts of the same sender it refers to.")
     expires: str | None = Field(description="The latest expiry of its infos; none: in force until superseded or "
                                 "cancelled.")
+    received_at: str | None
+    state: str = Field(description="`IN_FORCE`, `SUPERSEDED` (by an update) or `CANCELLED` (by a cancel).")
+
+
+class ReceivedAlertResponse(AlertShown):
+    """A received CAP alert whole: each info's texts and areas, and the document as received, to cleared readers."""
+
+    version: int
+    restriction: str | None
+    references: list[str] = Field(description="The ids of the alerts of the same sender it refers to.")
     digest: str = Field(description="SHA-256 of the document as received.")
     source: str = Field(description="Where it came from: `http`, a feed's URL or a file's name.")
-    received_at: str | None
     received_by: str
-    state: str = Field(description="`IN_FORCE`, `SUPERSEDED` (by an update) or `CANCELLED` (by a cancel).")
     by_alert_id: str | None = Field(description="The alert that superseded or cancelled it.")
     crisis_id: str | None = Field(description="The crisis it is linked to.")
     links: list[dict[str, Any]] = Field(description="Each linking to a crisis: by whom and when, and its unlinking.")
@@ -75,20 +80,9 @@ class ReceivedAlertResponse(Record):
     document: str | None
 
 
-class WatchedAlertResponse(Record):
-    record_kind = "received_alert"
-    record_id = "alert_id"
+class WatchedAlertResponse(AlertShown):
+    """An alert on the watch list: its first info's event, headline and codes, its languages and areas."""
 
-    alert_id: str
-    sender: str
-    identifier: str
-    sent: str | None
-    status: str
-    msg_type: str
-    scope: str
-    expires: str | None
-    received_at: str | None
-    state: str
     languages: list[str | None]
     urgency: str | None
     severity: str | None
