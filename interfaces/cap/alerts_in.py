@@ -42,7 +42,10 @@ def read_alert(document: bytes) -> Alert:
             raise InvalidCapDocument(f"not CAP 1.2: a {OTHER_VERSIONS[namespace]} document ({namespace})")
     if root.tag != _C + "alert":
         raise InvalidCapDocument(f"not CAP 1.2: its root element is {root.tag}, not {{{CAP_NAMESPACE}}}alert")
-    text = document.decode("utf-8")
+    try:
+        text = document.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidCapDocument(f"not UTF-8 (byte {error.start}): the alerts we take are UTF-8") from None
     validate(text)
     sender, identifier, sent = _text(root, "sender"), _text(root, "identifier"), _time(_text(root, "sent"))
     infos = tuple(_info(info) for info in root.findall(_C + "info")[:MAX_INFOS])

@@ -28,7 +28,7 @@ from application.backoff import doubling
 from application.coordination import Coordination
 from domain.access import Actor
 from domain.shared import DomainError, Rule
-from interfaces.cap import CAP_MEDIA_TYPE, InvalidCapDocument
+from interfaces.cap import CAP_MEDIA_TYPE
 from interfaces.cap.alerts_in import MAX_DOCUMENT_BYTES, feed_entries, is_atom_feed, read_alert
 
 log = logging.getLogger("valmius.cap")
@@ -138,7 +138,7 @@ class Follower:
             return
         try:
             alert = read_alert(document)
-        except InvalidCapDocument:
+        except ValueError:  # InvalidCapDocument
             alert = None  # refused below, with its reason, and kept
         if alert is not None and self.app.has_received_alert(alert.alert_id):
             done.known += 1

@@ -71,6 +71,9 @@ def test_the_same_alert_taken_again_is_refused_and_stored_once(services, app):
     (WIND.replace(b"<status>Actual</status>", b"<status>Real</status>"), "not valid CAP 1.2 at /alert/status"),
     (b"<!DOCTYPE alert [<!ENTITY x 'y'>]><alert xmlns='urn:oasis:names:tc:emergency:cap:1.2'/>", "DOCTYPE"),
     (b"<feed xmlns='http://www.w3.org/2005/Atom'/>", "its root element is {http://www.w3.org/2005/Atom}feed"),
+    (WIND.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"').replace("ä".encode(), "ä".encode("latin-1")),
+     "not UTF-8"),
+    (b"<alert>" + b"x" * 70_000 + b"</alert>", "too large: 70015 bytes"),
 ])
 def test_a_document_that_is_not_a_cap_1_2_alert_is_refused_with_its_reason_and_kept_for_auditors(
     services, app, document, reason
