@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from domain.access import Actor, Role
-from domain.received_alert import CANCELLED, IN_FORCE, SUPERSEDED
+from domain.received_alert import CANCELLED, IN_FORCE, SUPERSEDED, Alert, ReceivedAlert
+from infrastructure.bootstrap import open_services
 from domain.shared import Rule
 from interfaces.cap.alerts_in import read_alert
 from tests.application.support import AUD, DO1, DO2, LR, PC, declare, refused
+from tests.conftest import TEST_POOL, settings_for
 
 CAP = Path(__file__).parents[1] / "fixtures" / "cap"
 WIND = (CAP / "fmi-wind-warning.xml").read_bytes()  # shaped as the Finnish Meteorological Institute's
@@ -154,19 +156,47 @@ def test_the_watch_list_pages_newest_first(services, app):
 
 
 def test_two_takers_at_once_store_the_alert_once(services, app):
-    outcomes: list[object] = []
+    outcomes = two_takers_at_once(app, app)
+    assert sorted(map(str, outcomes)) == sorted([str(Rule.ALREADY_EXISTS), read_alert(WIND).alert_id])
+    services.projections.catch_up()
+    assert len(watched(services)) == 1
 
-    def taker(actor: Actor) -> None:
+
+def test_two_processes_taking_the_same_alert_at_once_store_it_once(postgres_url, tmp_path, clock):
+    # Given two services on one PostgreSQL store, as two processes (each its own cache and command queues)
+    clock.set("2025-10-26T10:00:00+02:00")
+    settings = settings_for("postgres", tmp_path, postgres_url, **TEST_POOL)
+    first, second = open_services(settings, clock), open_services(settings, clock)
+    try:
+        # When each takes the same alert at the same moment
+        outcomes = two_takers_at_once(first.coordination, second.coordination)
+        # Then the store keeps one: the other is told it is held already
+        assert sorted(map(str, outcomes)) == sorted([str(Rule.ALREADY_EXISTS), read_alert(WIND).alert_id])
+        stored = list(first.coordination.events.get(ReceivedAlert.id_for(read_alert(WIND).alert_id)))
+        assert [event.originator_version for event in stored] == [1]
+    finally:
+        first.close()
+        second.close()
+
+
+def two_takers_at_once(one, other) -> list[object]:  # noqa: ANN001
+    """DO-1 on `one` and DO-2 on `other` take the wind warning, both reading it before either stores it."""
+    outcomes: list[object] = []
+    both_read = threading.Barrier(2)
+
+    def read(document: bytes) -> Alert:
+        both_read.wait(timeout=10)
+        return read_alert(document)
+
+    def taker(app, actor: Actor) -> None:  # noqa: ANN001
         try:
-            outcomes.append(take(app, WIND, actor))
+            outcomes.append(app.take_received_alert(actor, WIND, read, source="http")[0])
         except Exception as error:  # noqa: BLE001 - the refusal is the outcome
             outcomes.append(getattr(error, "rule", error))
 
-    threads = [threading.Thread(target=taker, args=(actor,)) for actor in (DO1, DO2)]
+    threads = [threading.Thread(target=taker, args=pair) for pair in ((one, DO1), (other, DO2))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(map(str, outcomes)) == sorted([str(Rule.ALREADY_EXISTS), read_alert(WIND).alert_id])
-    services.projections.catch_up()
-    assert len(watched(services)) == 1
+    return outcomes
