@@ -126,7 +126,11 @@ EVENT_RECORDS: dict[type, str] = {
     EmergencyConditions.Started: "emergency_conditions",
     EmergencyConditions.DeclaredInForce: "emergency_conditions",
     EmergencyConditions.Lifted: "emergency_conditions",
-    ReceivedAlert.Event: "received_alert",
+    **dict.fromkeys(
+        (ReceivedAlert.Received, ReceivedAlert.LinkedToCrisis, ReceivedAlert.Unlinked, ReceivedAlert.Ended,
+         ReceivedAlert.Superseded, ReceivedAlert.Cancelled),
+        "received_alert",
+    ),
 }
 UNDECLARED = RecordKind(EVERY_RECORD, frozenset())
 
