@@ -50,6 +50,7 @@ from application.position import PositionUseCases
 from application.situation_report import SituationReportUseCases
 from application.ports import Clock
 from domain import after_action_review as review_module
+from application.received_alert import ReceivedAlertUseCases
 from domain import crisis as crisis_module
 from domain import division_preparedness as preparedness_module
 from domain import police_liaison as liaison_module
@@ -450,7 +451,8 @@ class Pipeline(Application):
 
 class Coordination(
     CrisisUseCases, DivisionPreparednessUseCases, PoliceLiaisonUseCases, EmergencyConditionsUseCases,
-    PositionUseCases, SituationReportUseCases, DistrictUseCases, AfterActionReviewUseCases, Pipeline,
+    PositionUseCases, SituationReportUseCases, DistrictUseCases, AfterActionReviewUseCases, ReceivedAlertUseCases,
+    Pipeline,
 ):
     """Crisis and continuity coordination: the use cases of duty officers, units and the police coordinator."""
 

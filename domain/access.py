@@ -242,6 +242,12 @@ PERMISSIONS: dict[str, Permission] = {
     "set_plan_review_from_item": Permission(UNIT_KEEPERS, "keep continuity plans"),
     "get_after_action_review": Permission(READS_CRISES, "read crisis content", ADMIN_HINT),
     "get_after_action_review_at": _auditors("read an after-action review as it was"),
+    # received CAP alerts: taken, linked to crises and unlinked by those who run crises; read like crises
+    "take_received_alert": _runs_crises("take in received alerts"),
+    "link_received_alert": _runs_crises("link received alerts to crises"),
+    "unlink_received_alert": _runs_crises("link received alerts to crises"),
+    "get_received_alert": Permission(READS_CRISES, "read received alerts", ADMIN_HINT),
+    "list_received_alerts": Permission(READS_CRISES, "read received alerts", ADMIN_HINT),
 }
 
 

@@ -31,6 +31,7 @@ from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
 from domain.position import Position
+from domain.received_alert import ReceivedAlert
 from domain.shared import PUBLIC, Classification
 
 
@@ -100,6 +101,14 @@ RECORDS: dict[str, RecordKind] = {
         " review_status",
         "task note late_entry_reason",
     ),
+    # a CAP alert received: its ids, times, codes and state are structure; what it says (and where) is content
+    "received_alert": _kind(
+        """alert_id sender identifier sent status msg_type scope references expires digest source state
+        by_alert_id urgency severity certainty language category effective onset received_at linked_by
+        linked_at unlinked_by unlinked_at languages received_by links""",
+        "infos document restriction headline event description instruction areas area_desc polygons circles"
+        " geocodes sender_name web contact reason",
+    ),
 }
 
 # The kind of record each stored event writes (an event class not named here shows structure only).
@@ -150,6 +159,11 @@ EVENT_RECORDS: dict[type, str] = {
     **dict.fromkeys(
         (AfterActionReview.ItemAdded, AfterActionReview.ItemClosed, AfterActionReview.PlanReviewSet),
         "improvement_item",
+    ),
+    **dict.fromkeys(
+        (ReceivedAlert.Received, ReceivedAlert.LinkedToCrisis, ReceivedAlert.Unlinked, ReceivedAlert.Ended,
+         ReceivedAlert.Superseded, ReceivedAlert.Cancelled),
+        "received_alert",
     ),
 }
 UNDECLARED = RecordKind(EVERY_RECORD, frozenset())
@@ -218,6 +232,8 @@ def classification_of(
         return plan.classification if plan is not None else PUBLIC
     if isinstance(event, PoliceLiaison.Event):
         return crisis()
+    if isinstance(event, ReceivedAlert.Event):  # superseded or cancelled: as the alert itself
+        return aggregate().classification
     return PUBLIC
 
 

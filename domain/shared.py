@@ -77,6 +77,7 @@ class Rule(StrEnum):
     REPORT_INCOMPLETE = "REPORT_INCOMPLETE"  # a standard report is issued with its situation section
     UNKNOWN_AREA = "UNKNOWN_AREA"  # an affected area that is no district of the registry, or not one of the crisis's
     AREA_ALREADY_AFFECTED = "AREA_ALREADY_AFFECTED"  # an area added to a crisis that already names it
+    INVALID_CAP = "INVALID_CAP"  # a document offered as a CAP 1.2 alert that is not one (interfaces/cap)
 
 
 class DomainError(Exception):

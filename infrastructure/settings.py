@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         False, description="serve /metrics to anyone who reaches it (a scraper on a private network); otherwise "
         "to an admin's or an auditor's bearer token only",
     )
+    cap_feeds: list[str] = Field(
+        [], description='JSON list of the CAP feeds `valmius alerts follow` polls: URLs (a CAP document or an Atom '
+        'feed of them) and folders of *.xml, e.g. ["https://alerts.fmi.fi/cap/feed/atom_fi-FI.xml"]',
+    )
+    cap_poll_seconds: float = Field(60.0, gt=0, le=86400, description="how often the CAP follower polls its feeds")
 
     @field_validator("database_url")
     @classmethod

@@ -52,6 +52,7 @@ from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
+from domain.received_alert import ReceivedAlert
 from domain.shared import Classification, DomainError, Rule, display, in_helsinki
 
 MAX_PAGE = 1000
@@ -68,6 +69,7 @@ AGGREGATE_KINDS: dict[str, type[Aggregate]] = {
     "police_liaison": PoliceLiaison,
     "emergency_conditions": EmergencyConditions,
     "after_action_review": AfterActionReview,
+    "received_alert": ReceivedAlert,
 }
 
 
@@ -87,7 +89,7 @@ NAME_OF_TOPIC: dict[str, str] = {topic: name for name, (_, topic) in EVENT_TYPES
 # Never shown inside `data`: the log item shows them itself, or they are the library's bookkeeping.
 BOOKKEEPING = frozenset({"originator_id", "originator_version", "originator_topic", "timestamp", "actor", "recorded_at"})
 def natural_id(event: Any) -> str:
-    for name in ("crisis_id", "unit", "liaison_id"):
+    for name in ("crisis_id", "unit", "liaison_id", "alert_id"):
         if isinstance(event, _OWNER_EVENT[name]):
             return getattr(event, name)
     return "emergency-conditions"
@@ -95,7 +97,7 @@ def natural_id(event: Any) -> str:
 
 _OWNER_EVENT = {
     "crisis_id": (Crisis.Event, AfterActionReview.Event), "unit": DivisionPreparedness.Event,
-    "liaison_id": PoliceLiaison.Event,
+    "liaison_id": PoliceLiaison.Event, "alert_id": ReceivedAlert.Event,
 }
 
 

@@ -12,6 +12,7 @@ from application.projections.read_model import ReadModel
 from application.projections.values import classification_text, dump, iso, load, parse, stored_classification
 from domain.after_action_review import AfterActionReview
 from domain.crisis import Crisis
+from domain.received_alert import ReceivedAlert
 from domain.secrecy import redact
 from domain.shared import PUBLIC, Classification, Policy, display
 
@@ -87,6 +88,10 @@ class CrisisTimeline(ReadModel):
                                                                  figures_digest=e.figures_digest),
             C.AreasChanged: lambda tx, e, p: entry(tx, e, p, "areas_changed", None, added=e.added,
                                                    removed=e.removed, reason=e.reason),
+            ReceivedAlert.LinkedToCrisis: lambda tx, e, p: entry(tx, e, p, "received_alert_linked", e.alert_id,
+                                                                 **e.headline),
+            ReceivedAlert.Unlinked: lambda tx, e, p: entry(tx, e, p, "received_alert_unlinked", e.alert_id,
+                                                           reason=e.reason),
             **self.review_steps(),
         }
 
@@ -173,6 +178,7 @@ RECORD_OF_ENTRY = {
                      "after_action_review_final"), "review"),
     **dict.fromkeys(("improvement_item_added", "improvement_item_done", "improvement_item_dropped",
                      "improvement_item_plan_review"), "improvement_item"),
+    "received_alert_linked": "received_alert", "received_alert_unlinked": "received_alert",
 }
 
 

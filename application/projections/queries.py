@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
 from application.projections import after_action_items, situation_overview
 from application.projections.after_action_items import AfterActionItems
+from application.projections import received_alert, situation_overview
 from application.projections.decision_log import DecisionLog
 from application.projections.district_overview import DistrictOverview, by_district
 from application.projections.paging import DEFAULT_LIMIT, Page, bounded
@@ -111,6 +112,10 @@ class Queries:
             self.store, self.app.now(), actor.clearance, self.app.policy, page, unit=unit, status=status,
             overdue=overdue,
         )
+    def list_received_alerts(self, actor: Actor, limit: int = DEFAULT_LIMIT, after: str | None = None) -> dict[str, Any]:
+        """The watch list of received alerts (application.projections.received_alert), a page at a time."""
+        authorise(actor, "list_received_alerts")
+        return received_alert.watch_list(self.store, self.app.now(), actor.clearance, self.app.policy, limit, after)
 
     # --- how current the picture is -----------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.queries import MADE_OF, Queries
 from application.projections.read_model import ReadModel
 from application.projections.readiness_board import ReadinessBoard
+from application.projections.received_alert import ReceivedAlertWatchList
 from application.projections.situation_overview import SituationOverview
 from application.projections.tracking import (
     FAILURES_TABLE,
@@ -72,6 +73,7 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     DecisionLog,
     DistrictOverview,
     AfterActionItems,
+    ReceivedAlertWatchList,
 )
 
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 60.0  # a failed read model is tried again after 1, 2, 4 … 60 s

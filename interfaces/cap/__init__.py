@@ -14,6 +14,7 @@ import xmlschema
 CAP_NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_MEDIA_TYPE = "application/cap+xml"
 SCHEMA_PATH = Path(__file__).with_name("CAP-v1.2.xsd")
+EXAMPLE_PATH = Path(__file__).with_name("example-wind-warning.xml")  # the API's example: an FMI warning, in short
 
 
 class InvalidCapDocument(ValueError):

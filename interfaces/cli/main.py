@@ -8,6 +8,7 @@
     valmius project                                 follow the log into the read models (the worker)
     valmius rebuild [READ_MODEL …]                  rebuild read models from the event log
     valmius docs                                    print docs/reference.md: rule codes, roles, scales
+    valmius alerts take FILE… | follow [--feed …]    take in CAP 1.2 alerts from files, or follow CAP feeds
 
 Every command works on the store VALMIUS_DATABASE_URL names (the SQLite file var/valmius.sqlite3 in the project
 folder by default, wherever the command runs), or the one `--database URL` names; a bad setting or a missing
@@ -30,7 +31,7 @@ from domain.shared import DomainError
 from infrastructure.bootstrap import open_services, open_services_retrying
 from infrastructure.logging import logging_config
 from infrastructure.settings import Settings, setting_problem
-from interfaces.cli import audit_chain, audit_export, audit_history, reference, store
+from interfaces.cli import audit_chain, audit_export, audit_history, received_alert, reference, store
 from interfaces.cli.options import DATABASE_HELP, DatabaseOption
 
 ROLES = [str(r) for r in Role]
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         "docs", help="print the reference of rule codes, roles, permissions and scales (docs/reference.md)",
         needs_store=False, needs_settings=False,
     )
+    received_alert.register(commands)
     return parser
 
 
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_projection_worker(settings)
     if args.command == "rebuild":
         return rebuild_read_models(settings, args.read_models)
-    if args.command == "audit":
+    if args.command in ("audit", "alerts"):
         return args.handler(settings, args)
     return manage_tokens(settings, args)
 

@@ -89,6 +89,8 @@ RULE_MEANINGS = {
     Rule.UNKNOWN_AREA: "an affected area that is no district of the registry (`GET /districts`), or that the crisis "
     "does not name (removing it)",
     Rule.AREA_ALREADY_AFFECTED: "the district added is already an affected area of the crisis (by any of its names)",
+    Rule.INVALID_CAP: "a document offered as a CAP alert is not a valid CAP 1.2 alert (not XML, another version, "
+    "a schema error at a path, too large); nothing was stored",
 }
 
 CATEGORY_MEANINGS = {

@@ -91,6 +91,7 @@ TITLES: dict[Rule, str] = {
     Rule.REPORT_INCOMPLETE: N_("Report incomplete"),
     Rule.UNKNOWN_AREA: N_("Unknown area"),
     Rule.AREA_ALREADY_AFFECTED: N_("Area already affected"),
+    Rule.INVALID_CAP: N_("Not a CAP 1.2 alert"),
 }
 
 # The names of the domain's codes, as people read them (the API keeps sending the codes).

@@ -27,6 +27,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
+from interfaces.cap import CAP_MEDIA_TYPE, EXAMPLE_PATH
+from interfaces.cap.alerts_in import read_alert
 from interfaces.http.schemas.common import ID_PATTERN
 from tests.conftest import FakeClock, make_api, settings_for
 from tests.interfaces.conftest import (
@@ -41,6 +43,7 @@ WORLD = {
     "crisis_id": ["C-S1"], "unit": ["SOTEPE"], "plan_id": ["CP-SOTEPE-01"], "liaison_id": ["PL-C-S1"],
     "request_id": ["PR-S1-01"], "action_id": ["A-S1-01"], "decision_id": ["D-S1-01"], "number": ["1", "2"],
     "position": ["1"], "position_id": ["DUTY_OFFICER"], "item_id": ["I-S1-01"],
+    "alert_id": [read_alert(EXAMPLE_PATH.read_bytes()).alert_id],
 }
 SHORT_IDS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,12}", fullmatch=True)
 OFFSETS = ["+00:00", "+02:00", "+03:00", "-12:00", "+14:00", "+23:59", "Z"]
@@ -186,6 +189,8 @@ def world(api, people: People) -> None:  # noqa: ANN001
         accepted(api.post(path, json=body, headers=people.duty_officer))
     approved_plan(api, people.preparedness_manager)
     liaison_with_request(api, people.police_coordinator)
+    accepted(api.post("/received-alerts", content=EXAMPLE_PATH.read_bytes(),  # a CAP alert, to link and unlink
+                      headers={**people.duty_officer, "Content-Type": CAP_MEDIA_TYPE}), 201)
 
 
 def reads_after(path: str, record_id: str) -> list[str]:
@@ -197,6 +202,8 @@ def reads_after(path: str, record_id: str) -> list[str]:
         return [f"/division-preparedness/{record_id}", *common]
     if path.startswith("/police-liaisons"):
         return [f"/police-liaisons/{record_id}", *common]
+    if path.startswith("/received-alerts"):
+        return [f"/received-alerts/{record_id}", "/received-alerts", "/crises/C-S1/timeline", *common]
     return ["/emergency-conditions", *common]
 
 

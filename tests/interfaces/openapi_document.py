@@ -76,7 +76,17 @@ class Operation:
 
 
 def body_example(operation: dict[str, Any]) -> Any:
-    return operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("example")
+    """The example of the request body: its JSON one, else that of the one media type it takes (a CAP document)."""
+    content = operation.get("requestBody", {}).get("content", {})
+    return content.get("application/json", next(iter(content.values()), {})).get("example")
+
+
+def body_sent(operation: dict[str, Any], example: Any) -> dict[str, Any]:
+    """The arguments that send `example` as the operation's body: JSON, or as the media type it takes."""
+    content = operation.get("requestBody", {}).get("content", {})
+    if not content or "application/json" in content:
+        return {"json": example}
+    return {"content": str(example).encode(), "headers": {"Content-Type": next(iter(content))}}
 
 
 def parameter_example(parameter: dict[str, Any]) -> Any:

@@ -28,6 +28,7 @@ VALID = {
     "request_id": "PR-S1-01", "action_id": "A-S1-01", "decision_id": "D-S1-01", "number": "1", "position": "1",
     "position_id": "DUTY_OFFICER",
     "item_id": "I-S1-01",
+    "alert_id": "cap-76e857ebc2080864fc93d3f3ea376365",
 }
 ODD = {"slash": "C%2FS1", "nul": "C%00S1", "long": "9" * 70, "control": "C%1BS1", "space": "C%20S1"}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from application.position import handover_brief
 from application.audit.checkpoints import Signer
 from domain.division_preparedness import CriticalFunction
 from domain.shared import Classification, DomainError
+from interfaces.cap.alerts_in import read_alert
 from tests.application.support import DO1, LR, PC, PM, contact, declare
 from tests.conftest import ApiClient, FakeClock, make_api, settings_for
 from tests.interfaces.conftest import problem
@@ -34,6 +36,7 @@ RECORD_READS = {  # one record each, read whole (not yet bounded: see the module
     "/audit/crises/{crisis_id}", "/audit/division-preparedness/{unit}", "/audit/police-liaisons/{liaison_id}",
     "/crises/{crisis_id}/situation-reports/draft", "/crises/{crisis_id}/situation-reports/{number}",
     "/crises/{crisis_id}/after-action-review", "/audit/crises/{crisis_id}/after-action-review",
+    "/received-alerts/{alert_id}",
 }
 SEEDED = 3  # items of every kind: more than LIMIT
 LIMIT = 2
@@ -70,6 +73,12 @@ def seeded(api: ApiClient) -> dict[str, Any]:
         with pytest.raises(DomainError):  # a refused attempt, kept
             app.record_log_entry(LR, "C-0", text="leadership may not log")
     app.open_police_liaison(PC, liaison_id="L-0", crisis_id="C-0")
+    amber = (Path(__file__).parents[1] / "fixtures" / "cap" / "example-amber-alert.xml").read_bytes()  # 2 languages
+    alerts = [  # received CAP alerts in force, on the watch list
+        app.take_received_alert(DO1, amber.replace(b"-SW</identifier>", f"-{n}</identifier>".encode()), read_alert,
+                                source="http")[0]
+        for n in range(SEEDED)
+    ]
     for n in range(2 * SEEDED):
         app.raise_police_request(PC, "L-0", request_id=f"PR-{n}", direction="POLICE_TO_CITY",
                                  request_type="INFORMATION", subject="patrol planning")
@@ -97,7 +106,7 @@ def seeded(api: ApiClient) -> dict[str, Any]:
     app.prepare_handover_brief(DO1, "DUTY_OFFICER", partial(handover_brief, services.projections.store, app.event_log,
                                                             app.policy))
     return {"crisis_id": "C-0", "position": checkpoints[0], "as_of": quote(api.clock().isoformat()),
-            "position_id": "DUTY_OFFICER", "number": 1}
+            "position_id": "DUTY_OFFICER", "number": 1, "alert_id": alerts[0]}
 
 
 def list_routes(spec: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

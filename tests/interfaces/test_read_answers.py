@@ -21,6 +21,7 @@ from pydantic import TypeAdapter
 
 from domain.secrecy import RECORDS
 from domain.situation_report import SECTIONS
+from interfaces.cap import CAP_MEDIA_TYPE, EXAMPLE_PATH
 from interfaces.http.disclosure import disclosed_records
 from tests.interfaces.conftest import api_routes
 
@@ -80,7 +81,11 @@ def test_every_read_of_a_replayed_scenario_is_exactly_its_model(replayed_api, sc
     # Given the store a scenario was replayed into, and the ids of its records
     api, replayed = replayed_api(scenario)
     auditor = api.headers("AUD-1", "auditor", clearance=True)
+    alert = api.post("/received-alerts", content=EXAMPLE_PATH.read_bytes(),  # and a CAP alert received
+                     headers={**api.headers("DO-CAP", "duty_officer"), "Content-Type": CAP_MEDIA_TYPE})
+    assert alert.status_code == 201, alert.text
     values = {
+        "alert_id": [alert.json()["id"]],
         "crisis_id": list(replayed.crises),
         "liaison_id": list(replayed.liaisons.values()),
         "unit": [p["unit"] for p in api.get("/division-preparedness", headers=auditor).json()][:3],

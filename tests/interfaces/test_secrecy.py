@@ -32,14 +32,17 @@ import time
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from domain.crisis import Crisis
+from domain.received_alert import alert_id_for
 from domain.shared import utc_now
 from infrastructure.settings import Settings
+from interfaces.cap.alerts_in import read_alert
 from tests.conftest import settings_for
 from tests.interfaces.test_stream_access import Subscription
 from tests.live import LiveServer, running_service
@@ -50,6 +53,14 @@ CLASSIFICATIONS = {
     "P": {"level": "PUBLIC"},
 }
 UNIT_OF_WORLD = {"S": "KASKO", "R": "KUVA", "P": "KYMP"}
+# a received alert (as the Finnish Meteorological Institute's) is RECEIVED content of its sender, in every world
+CAP_ALERT = (Path(__file__).parents[1] / "fixtures" / "cap" / "fmi-wind-warning.xml").read_bytes()
+CAP_EXAMPLE = read_alert(CAP_ALERT)
+CAP_TEXTS = (  # (the element, its text): what the alert says, in each language
+    (b"<headline>", b"Oranssi tuulivaroitus: Helsinki"), (b"<instruction>", "Kiinnitä irtaimet tavarat.".encode()),
+    (b"<headline>", b"Orange vindvarning: Helsingfors"), (b"<description>", b"Gusts of 25 m/s from the afternoon."),
+    (b"<areaDesc>", b"Helsinki"),
+)
 
 # Fields that are not free text: the world gives them valid values. Any other string field gets a marker.
 CLOSED_SETS = {
@@ -85,7 +96,7 @@ class Commands:
         self._command = ""
 
     def routes(self) -> set[tuple[str, str]]:
-        """Every command route with a body in the OpenAPI document."""
+        """Every command route with a body in the OpenAPI document (a CAP document's too: World.take_alert)."""
         return {
             (method, path)
             for path, operations in self.openapi["paths"].items()
@@ -199,6 +210,7 @@ class World:
         self.crisis, self.unit, self.liaison = f"C-{world}", UNIT_OF_WORLD[world], f"PL-{world}"
         self.plan = f"CP-{world}"
         self.reviewed = f"C-{world}-1"  # a second crisis, whose after-action review is recorded in one step
+        self.alert = alert_id_for(CAP_EXAMPLE.sender, f"{CAP_EXAMPLE.identifier}.{world}", CAP_EXAMPLE.sent)
         self.position = 0
         self.refusal_answers: list[str] = []
         self.tokens: dict[tuple[str, str | None], str] = {}
@@ -212,6 +224,7 @@ class World:
         """Run the command; its markers are of `world` (a public record in a classified world: "P")."""
         given.setdefault("classification", self.level)
         concrete = path.format(crisis_id=self.crisis, unit=self.unit, liaison_id=self.liaison, plan_id=self.plan,
+                               alert_id=self.alert,
                                **{k: v for k, v in given.items() if k in ("number", "action_id", "decision_id",
                                                                            "request_id", "position_id",
                                                                            "item_id")})
@@ -300,6 +313,10 @@ class World:
             run("post", f"/police-liaisons/{{liaison_id}}/requests/{{request_id}}/{close}", pc,
                 request_id=request_id, classification=answered)
         run("post", "/police-liaisons/{liaison_id}/information-shared", pc)
+        self.take_alert()
+        run("post", "/received-alerts/{alert_id}/link", do, "R", crisis_id=self.crisis)
+        run("post", "/received-alerts/{alert_id}/unlink", do, "R")
+        run("post", "/received-alerts/{alert_id}/link", do, "R", crisis_id=self.crisis)
         for step in ("contain", "reopen", "contain", "resolve", "close"):
             run("post", f"/crises/{{crisis_id}}/{step}", do)
         review = "/crises/{crisis_id}/after-action-review"
@@ -327,6 +344,28 @@ class World:
         run("post", "/positions/{position_id}/handover-briefs/{number}/accept", holder, position_id=position_id,
             number=brief.json()["number"], digest=brief.json()["digest"])
         self.crisis = crisis
+
+    def take_alert(self) -> None:
+        """A CAP alert taken in as its document (no JSON body to generate), its texts RECEIVED markers; and the
+        same refused, by a reader and as a document the schema refuses (a marker where a code belongs)."""
+        self.commands.ran.add(("post", "/received-alerts"))
+        self.commands._command = "POST /received-alerts"
+        document = CAP_ALERT.replace(CAP_EXAMPLE.identifier.encode(), f"{CAP_EXAMPLE.identifier}.{self.world}".encode())
+        for element, text in CAP_TEXTS:
+            document = document.replace(element + text, element + self.commands.marker("R", "CAP text").encode())
+        xml = {"Content-Type": "application/cap+xml"}
+        answer = self.server.http.post("/received-alerts", content=document, headers={**self.headers("duty_officer"), **xml})
+        assert answer.status_code == 201 and answer.json()["id"] == self.alert, answer.text
+        self.position = max(self.position, int(answer.headers["Valmius-Position"]))
+        before = set(self.commands.where)
+        for role, status, sent in (
+            ("leadership", 403, document.replace(b"wind.helsinki", b"wind.again")),
+            ("duty_officer", 422, document.replace(b"<status>Actual", b"<status>" + self.commands.marker("R", "status").encode())),
+        ):
+            refused = self.server.http.post("/received-alerts", content=sent, headers={**self.headers(role), **xml})
+            assert refused.status_code == status, refused.text
+            self.refusal_answers.append(refused.text)
+        self.commands.refused |= set(self.commands.where) - before
 
     def conflicts(self) -> None:
         """A command on each record with a stale If-Match: the 409 says what changed since version 1 (every
@@ -367,6 +406,7 @@ def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], head
         "crisis_id": [crisis for w in worlds for crisis in (w.crisis, w.reviewed)],
         "unit": [w.unit for w in worlds],
         "liaison_id": [w.liaison for w in worlds],
+        "alert_id": [w.alert for w in worlds],
         "position": ["1"],
         "position_id": ["DUTY_OFFICER", "PREPAREDNESS_MANAGER", "POLICE_COORDINATOR"],
         "number": ["1", "2"],  # situation reports: the plain one and the structured one; handover briefs
