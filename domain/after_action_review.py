@@ -303,11 +303,11 @@ class AfterActionReview(Record):
             raise DomainError(Rule.NOT_FOUND, "the after-action review of {crisis_id} has no item {item_id}", {"crisis_id": self.crisis_id, "item_id": item_id}) from None
 
     def complete_item(self, **kwargs: Any) -> None:
-        self._close_item(DONE, **kwargs)
+        self._close_item("DONE", **kwargs)
 
     def drop_item(self, *, note: str | None = None, **kwargs: Any) -> None:
         required_text(note, "the reason for dropping the item")
-        self._close_item(DROPPED, note=note, **kwargs)
+        self._close_item("DROPPED", note=note, **kwargs)
 
     def set_plan_review(
         self, *, item_id: str, plan_id: str, next_review_due: datetime, policy: Policy, actor: str, now: datetime

@@ -184,13 +184,14 @@ def test_changes_joined_are_each_said_and_read_as_before_in_english():
 
 
 def outcomes_in_the_domain() -> set[str]:
-    """The outcomes the domain closes a record with: `outcome = "…"` of an event class, `_close_action("…")`."""
+    """The outcomes the domain closes a record with: `outcome = "…"` of an event class, `_close_action("…")` and
+    `_close_item("…")`."""
     codes = set()
     for path in sorted((ROOT / "domain").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["outcome"]:
                 codes.add(node.value.value)
-            elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "_close_action":
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) in ("_close_action", "_close_item"):
                 codes.add(node.args[0].value)
     return codes
 

@@ -90,7 +90,8 @@ def test_every_read_of_a_replayed_scenario_is_exactly_its_model(replayed_api, sc
         "liaison_id": list(replayed.liaisons.values()),
         "unit": [p["unit"] for p in api.get("/division-preparedness", headers=auditor).json()][:3],
         "position": [c["position"] for c in api.get("/audit/checkpoints", headers=auditor).json()][:1],
-        "number": [1],  # a crisis's first situation report
+        "number": [1],  # a crisis's first situation report, a position's first handover brief
+        "position_id": ["DUTY_OFFICER"],
     }
     values["crisis_id"].append(structured_reports(api))
     as_of = quote(replayed.now.isoformat())

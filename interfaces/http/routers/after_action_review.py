@@ -167,7 +167,7 @@ class AfterActionReviewAsItWasResponse(BaseModel):
     review: AfterActionReviewResponse
 
 
-@router.get("/audit/crises/{crisis_id}/after-action-review", tags=["audit"])
+@router.get("/audit/crises/{crisis_id}/after-action-review")
 def get_after_action_review_as_it_was(
     crisis_id: PathId, history: Histories, actor: CurrentActor, version: Version = None, as_of: OptionalAsOf = None
 ) -> AfterActionReviewAsItWasResponse:

@@ -110,7 +110,7 @@ def accept_handover_brief(
     return answered(response, app, position_id, version)
 
 
-@router.get("/audit/positions", response_model=PositionsAsKnownResponse, **READ, tags=["audit: history"])
+@router.get("/audit/positions", response_model=PositionsAsKnownResponse, **READ)
 def get_positions_as_known(app: App, actor: CurrentActor, as_of: AsOf,
                            limit: ListLimit = DEFAULT_LIMIT) -> dict[str, Any]:
     """Who held which position at `as_of`, and what had been handed over by then: every handover accepted, with
