@@ -29,6 +29,7 @@ from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
+from domain.public_warning import PublicWarning
 from domain.shared import PUBLIC, Classification
 
 
@@ -83,6 +84,12 @@ RECORDS: dict[str, RecordKind] = {
     ),
     "information_share": _kind("shared_at", "what to_whom late_entry_reason"),
     "emergency_conditions": _kind("in_force since", "basis reason late_entry_reason"),
+    # A public warning is public content by definition (drafted only for a PUBLIC crisis); declared all the same.
+    "public_warning": _kind(
+        "warning_id msg_type number identifier sender cap_status sent references urgency certainty based_on category"
+        " severity in_force drafted_by drafted_at revised_by revised_at approved_by approved_at issued_by",
+        "texts areas headline",
+    ),
 }
 
 # The kind of record each stored event writes (an event class not named here shows structure only).
@@ -117,6 +124,7 @@ EVENT_RECORDS: dict[type, str] = {
     EmergencyConditions.Started: "emergency_conditions",
     EmergencyConditions.DeclaredInForce: "emergency_conditions",
     EmergencyConditions.Lifted: "emergency_conditions",
+    PublicWarning.Event: "public_warning",
 }
 UNDECLARED = RecordKind(EVERY_RECORD, frozenset())
 

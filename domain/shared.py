@@ -62,6 +62,11 @@ class Rule(StrEnum):
     IDENTITY_PROVIDER_UNAVAILABLE = "IDENTITY_PROVIDER_UNAVAILABLE"  # the OpenID provider is out of reach
     INTERNAL_ERROR = "INTERNAL_ERROR"
     OUT_OF_RANGE = "OUT_OF_RANGE"
+    # Public warnings (domain/public_warning.py).
+    FOUR_EYES = "FOUR_EYES"  # the approver of a warning's message wrote its text
+    TEXT_REQUIRED = "TEXT_REQUIRED"  # a warning's Finnish or Swedish headline or description is missing
+    NOT_PUBLIC = "NOT_PUBLIC"  # a warning's crisis, or a decision it is based on, is not PUBLIC
+    WARNING_NOT_APPROVED = "WARNING_NOT_APPROVED"  # a warning's message issued before a second person approved it
 
 
 class DomainError(Exception):
@@ -404,6 +409,7 @@ class Policy:
     severities: tuple[int, ...] = (1, 2, 3, 4)
     readiness_ladder: tuple[str, ...] = ("BASIC", "ENHANCED", "COMMAND", "EMERGENCY")
     police_answer_threshold: timedelta = timedelta(minutes=30)
+    cap_sender: str = "valmius@localhost"  # the sender of our CAP messages (VALMIUS_CAP_SENDER)
 
     def check_severity(self, severity: int) -> int:
         if severity not in self.severities:
