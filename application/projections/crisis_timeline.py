@@ -11,6 +11,7 @@ from application.projections.paging import Page, microseconds, page_rows
 from application.projections.read_model import ReadModel
 from application.projections.values import classification_text, dump, iso, load, parse, stored_classification
 from domain.crisis import Crisis
+from domain.public_warning import PublicWarning
 from domain.secrecy import redact
 from domain.shared import PUBLIC, Classification, Policy, display
 
@@ -76,6 +77,30 @@ class CrisisTimeline(ReadModel):
             C.PoliceRequestOpened: lambda tx, e, p: entry(tx, e, p, "police_request_raised", e.request_id),
             C.PoliceRequestClosed: lambda tx, e, p: entry(tx, e, p, "police_request_closed", e.request_id,
                                                           outcome=e.outcome),
+            **self.warning_subscriptions(),
+        }
+
+    def warning_subscriptions(self) -> dict:
+        """A public warning of the crisis: who drafted, revised and approved each message, and when it was
+        issued (its CAP identifier and the messages it references); each with the headlines it had then."""
+        W, entry = PublicWarning, self.entry
+
+        def headlines(e: Any) -> dict[str, str]:
+            return {language: text["headline"] for language, text in e.texts.items()}
+
+        return {
+            W.Drafted: lambda tx, e, p: entry(tx, e, p, "warning_drafted", e.warning_id, msg_type=e.msg_type,
+                                              headlines=headlines(e), urgency=e.urgency, certainty=e.certainty),
+            W.UpdateDrafted: lambda tx, e, p: entry(tx, e, p, "warning_drafted", e.warning_id, msg_type=e.msg_type,
+                                                    headlines=headlines(e), urgency=e.urgency,
+                                                    certainty=e.certainty),
+            W.CancellationDrafted: lambda tx, e, p: entry(tx, e, p, "warning_drafted", e.warning_id,
+                                                          msg_type=e.msg_type, headlines=headlines(e)),
+            W.Revised: lambda tx, e, p: entry(tx, e, p, "warning_revised", e.warning_id, headlines=headlines(e)),
+            W.Approved: lambda tx, e, p: entry(tx, e, p, "warning_approved", e.warning_id, msg_type=e.msg_type),
+            W.Issued: lambda tx, e, p: entry(tx, e, p, "warning_issued", e.warning_id, msg_type=e.msg_type,
+                                             identifier=e.identifier, sent=display(e.sent, seconds=True),
+                                             references=e.references),
         }
 
     def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:
@@ -130,6 +155,7 @@ RECORD_OF_ENTRY = {
     "log_entry": "log_entry", "action_assigned": "action", "action_completed": "action", "action_cancelled": "action",
     "situation_report": "situation_report", "decision": "decision", "decision_review": "decision",
     "after_action_review": "after_action_review",
+    **dict.fromkeys(("warning_drafted", "warning_revised", "warning_approved", "warning_issued"), "public_warning"),
 }
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
-from application.projections import situation_overview
+from application.projections import public_warning_register, situation_overview
 from application.projections.decision_log import DecisionLog
 from application.projections.paging import DEFAULT_LIMIT, Page, bounded
 from application.projections.police_liaison_board import PoliceLiaisonBoard
@@ -89,6 +89,13 @@ class Queries:
         self.require_reader(actor)
         return decision_log.decision_log(
             self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy, page
+        )
+
+    def list_public_warnings(self, actor: Actor, crisis_id: str | None = None) -> list[dict[str, Any]]:
+        """The register: the warnings of a crisis (drafts too), or without one the warnings in force."""
+        authorise(actor, "list_public_warnings")
+        return public_warning_register.register(
+            self.store, actor.clearance, self.app.policy, crisis_id=crisis_id, in_force_only=crisis_id is None
         )
 
     # --- how current the picture is -----------------------------------------------------------------

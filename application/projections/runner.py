@@ -38,6 +38,7 @@ from application.ports import Listener, Store
 from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
+from application.projections.public_warning_register import PublicWarningRegister
 from application.projections.queries import MADE_OF, Queries
 from application.projections.read_model import ReadModel
 from application.projections.readiness_board import ReadinessBoard
@@ -68,6 +69,7 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     ReadinessBoard,
     PoliceLiaisonBoard,
     DecisionLog,
+    PublicWarningRegister,
 )
 
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 60.0  # a failed read model is tried again after 1, 2, 4 … 60 s

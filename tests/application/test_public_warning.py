@@ -3,10 +3,13 @@ and cancelled by reference to the earlier messages; only PUBLIC content reaches 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
+from application.audit.history import EventFilter
 from domain.shared import Classification, Rule
-from tests.application.support import DO1, DO2, LR, PC, PM, declare, move, refused
+from tests.application.support import AUD, DO1, DO2, LR, PC, PM, declare, move, refused
 
 TEXTS = {
     "fi": {"headline": "Myrskyvaroitus Itä-Helsinkiin", "description": "Sähkökatkoja Vuosaaressa.",
@@ -147,3 +150,69 @@ def test_leadership_and_the_police_coordinator_neither_draft_nor_approve(service
     draft(app)
     refused(services, Rule.FORBIDDEN_ROLE, app.approve_public_warning, PC, "W-1")
     refused(services, Rule.NOT_FOUND, app.approve_public_warning, PM, "W-9")
+
+
+def test_the_register_holds_the_warnings_in_force_and_each_crisis_its_warnings(services, app, clock):
+    # Given two warnings issued for a crisis, one of them cancelled since, and a third only drafted
+    declare(app)
+    issued(app, "W-1")
+    clock.advance(minutes=5)
+    issued(app, "W-2")
+    draft(app, "W-3")
+    app.draft_public_warning_cancellation(DO1, "W-1", texts=CANCELLED)
+    app.approve_public_warning(PM, "W-1")
+    clock.advance(minutes=5)
+    app.issue_public_warning(DO1, "W-1")
+    views = services.projections
+    views.catch_up()
+    # Then in force is W-2 alone, with the texts it was issued with; the crisis has all three
+    in_force = views.list_public_warnings(LR)
+    assert [(w["warning_id"], w["identifier"], w["msg_type"], w["sent"]) for w in in_force] == [
+        ("W-2", "W-2.1", "Alert", "2025-10-25T21:45:00+03:00"),
+    ]
+    assert in_force[0]["texts"] == TEXTS and in_force[0]["redacted"] is False
+    of_crisis = {w["warning_id"]: (w["status"], w["msg_type"], w["pending"]) for w in views.list_public_warnings(LR, "C-S1")}
+    assert of_crisis == {"W-1": ("CANCELLED", "Cancel", None), "W-2": ("IN_FORCE", "Alert", None),
+                         "W-3": ("DRAFTED", None, "Alert")}
+
+
+def test_the_timeline_shows_who_drafted_and_approved_each_message_and_when_it_was_issued(services, app, clock):
+    declare(app)
+    clock.advance(minutes=10)
+    draft(app)
+    clock.advance(minutes=10)
+    app.approve_public_warning(PM, "W-1")
+    clock.advance(minutes=10)
+    app.issue_public_warning(DO2, "W-1")
+    services.projections.catch_up()
+    entries = services.projections.get_crisis_timeline(LR, "C-S1")["entries"]
+    shown = [(e["kind"], e["ref"], e["actor"], e["recorded_at"]) for e in entries if e["kind"].startswith("warning")]
+    assert shown == [
+        ("warning_drafted", "W-1", "DO-1", "2025-10-25T21:50:00+03:00"),
+        ("warning_approved", "W-1", "PM", "2025-10-25T22:00:00+03:00"),
+        ("warning_issued", "W-1", "DO-2", "2025-10-25T22:10:00+03:00"),
+    ]
+    assert entries[-1]["content"] == {"msg_type": "Alert", "identifier": "W-1.1", "sent": "2025-10-25T22:10:00+03:00",
+                                      "references": []}
+    assert entries[1]["content"]["headlines"] == {"fi": TEXTS["fi"]["headline"], "sv": TEXTS["sv"]["headline"]}
+
+
+def test_an_auditor_sees_the_warning_as_it_was_known_at_a_moment(services, app, clock):
+    # Given a warning approved at 22:00 and issued at 22:10
+    declare(app)
+    draft(app)
+    clock.advance(minutes=20)
+    app.approve_public_warning(PM, "W-1")
+    clock.advance(minutes=10)
+    app.issue_public_warning(DO1, "W-1")
+    # When an auditor asks for the timeline as known at 22:05
+    known = services.history.get_crisis_timeline_at(AUD, "C-S1", datetime.fromisoformat("2025-10-25T22:05+03:00"))
+    # Then the draft and its approval show, the issue not yet
+    assert [(e["kind"], e["actor"]) for e in known["entries"] if e["ref"] == "W-1"] == [
+        ("warning_drafted", "DO-1"), ("warning_approved", "PM"),
+    ]
+    # and the event log lists the warning's events
+    logged = services.history.list_events(AUD, EventFilter(aggregate_kinds=("public_warning",)))
+    assert [(e["type"], e["aggregate_id"]) for e in logged["items"]] == [
+        ("PublicWarning.Drafted", "W-1"), ("PublicWarning.Approved", "W-1"), ("PublicWarning.Issued", "W-1"),
+    ]
