@@ -153,21 +153,25 @@ class PublicWarningUseCases(UseCases):
         return self._change_warning("draft_public_warning_cancellation", actor, warning_id, expected_version, {},
                                     change)
 
-    def approve_public_warning(self, actor: Actor, warning_id: str, *, expected_version: int | None = None) -> int:
+    def approve_public_warning(
+        self, actor: Actor, warning_id: str, *, note: str | None = None, expected_version: int | None = None
+    ) -> int:
         """Approve the message waiting to be issued: never by whoever wrote its text (FOUR_EYES)."""
 
         def change(warning: PublicWarning, now: datetime) -> None:
-            warning.approve(actor=actor.user, now=now)
+            warning.approve(note=note, actor=actor.user, now=now)
 
         return self._change_warning("approve_public_warning", actor, warning_id, expected_version, {}, change)
 
-    def issue_public_warning(self, actor: Actor, warning_id: str, *, expected_version: int | None = None) -> int:
+    def issue_public_warning(
+        self, actor: Actor, warning_id: str, *, note: str | None = None, expected_version: int | None = None
+    ) -> int:
         """Issue the approved message: the public is told now. It carries the crisis's category, severity and
-        areas as they stand."""
+        areas as they stand, and `note` (why an update or a cancellation is sent)."""
 
         def change(warning: PublicWarning, now: datetime) -> None:
             crisis = self.public_crisis(warning.crisis_id, open_only=warning.pending != CANCEL)
             warning.issue(sender=self.policy.cap_sender, category=crisis.category, severity=crisis.severity,
-                          areas=list(crisis.areas), actor=actor.user, now=now)
+                          areas=list(crisis.areas), note=note, actor=actor.user, now=now)
 
         return self._change_warning("issue_public_warning", actor, warning_id, expected_version, {}, change)

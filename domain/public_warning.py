@@ -167,9 +167,10 @@ class PublicWarning(Record):
                       actor=self.actor, time=clock_time(self.recorded_at))
 
     class Approved(Event):
-        """The pending message approved by a second person."""
+        """The pending message approved by a second person, with a note of what was checked, if any."""
 
         msg_type: str
+        note: str | None
 
         def apply(self, warning: PublicWarning) -> None:
             warning.approved_by = self.actor
@@ -189,6 +190,7 @@ class PublicWarning(Record):
         cap_status: str
         sent: datetime
         references: list[str]
+        note: str | None
         category: str
         severity: int
         areas: list[str]
@@ -259,7 +261,7 @@ class PublicWarning(Record):
                            certainty=certainty, based_on=None if pending == CANCEL else list(based_on or []),
                            actor=actor, recorded_at=now)
 
-    def approve(self, *, actor: str, now: datetime) -> None:
+    def approve(self, *, note: str | None = None, actor: str, now: datetime) -> None:
         """Approve the pending message: never by whoever wrote its text (FOUR_EYES)."""
         pending = self._pending()
         if self.approved_by is not None:
@@ -270,13 +272,16 @@ class PublicWarning(Record):
             raise DomainError(Rule.FOUR_EYES, "{actor} wrote the text of this {msg_type} of warning {warning_id}; "
                               "another person approves it", {"actor": actor, "msg_type": pending,
                                                              "warning_id": self.warning_id})
-        self.trigger_event(self.Approved, crisis_id=self.crisis_id, msg_type=pending, actor=actor, recorded_at=now)
+        self.trigger_event(self.Approved, crisis_id=self.crisis_id, msg_type=pending, note=note, actor=actor,
+                           recorded_at=now)
 
     def issue(
-        self, *, sender: str, category: str, severity: int, areas: list[str], actor: str, now: datetime
+        self, *, sender: str, category: str, severity: int, areas: list[str], note: str | None = None, actor: str,
+        now: datetime,
     ) -> None:
         """Issue the approved message (WARNING_NOT_APPROVED otherwise): it gets its own identifier and sent
-        time (whole seconds, as CAP says them) and references every message issued before it."""
+        time (whole seconds, as CAP says them) and references every message issued before it; `note` says to
+        its recipients why it is sent (CAP's note: what an update changes, why a warning is cancelled)."""
         pending = self._pending()
         if self.approved_by is None:
             raise DomainError(Rule.WARNING_NOT_APPROVED, "the {msg_type} of warning {warning_id} is not approved "
@@ -286,7 +291,7 @@ class PublicWarning(Record):
         self.trigger_event(
             self.Issued, crisis_id=self.crisis_id, number=number, identifier=f"{self.warning_id}.{number}",
             sender=sender, msg_type=pending, cap_status=message_status(), sent=now.replace(microsecond=0),
-            references=[m.identifier for m in self.issued], category=category, severity=severity,
+            references=[m.identifier for m in self.issued], note=note, category=category, severity=severity,
             areas=list(areas), actor=actor, recorded_at=now,
         )
 
@@ -332,12 +337,14 @@ class WarningMessage:
     revised_at: datetime | None = None
     approved_by: str | None = None
     approved_at: datetime | None = None
+    approval_note: str | None = None
     number: int | None = None
     identifier: str | None = None
     sender: str | None = None
     cap_status: str | None = None
     sent: datetime | None = None
     issued_by: str | None = None
+    note: str | None = None
     references: list[str] = field(default_factory=list)
     category: str | None = None
     severity: int | None = None
@@ -379,15 +386,17 @@ class WarningRecord(Folded):
             case "Revised":
                 message = self.messages[-1]
                 message.texts, message.revised_by, message.revised_at = e.texts, e.actor, e.recorded_at
-                message.approved_by = message.approved_at = None
+                message.approved_by = message.approved_at = message.approval_note = None
                 if e.urgency is not None:
                     message.urgency, message.certainty, message.based_on = e.urgency, e.certainty, list(e.based_on)
             case "Approved":
-                self.messages[-1].approved_by, self.messages[-1].approved_at = e.actor, e.recorded_at
+                message = self.messages[-1]
+                message.approved_by, message.approved_at, message.approval_note = e.actor, e.recorded_at, e.note
             case "Issued":
                 message = self.messages[-1]
                 message.number, message.identifier, message.cap_status = e.number, e.identifier, e.cap_status
                 message.sender = e.sender
                 message.sent, message.issued_by, message.references = e.sent, e.actor, list(e.references)
+                message.note = e.note
                 message.category, message.severity, message.areas = e.category, e.severity, list(e.areas)
                 self.status = CANCELLED if e.msg_type == CANCEL else IN_FORCE

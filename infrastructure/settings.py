@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         False, description="serve /metrics to anyone who reaches it (a scraper on a private network); otherwise "
         "to an admin's or an auditor's bearer token only",
     )
+    cap_sender: str = Field(
+        "valmius@localhost", min_length=1, max_length=200, pattern=r"^[^\s,<&]+$",
+        description="the sender of our CAP 1.2 messages (public warnings): the city's identifier for CAP, "
+        "unique among senders, no spaces, commas, < or &; recorded with each message issued",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -198,6 +203,7 @@ class Settings(BaseSettings):
                 late_entry_after=timedelta(minutes=self.late_entry_minutes),
             ),
             police_answer_threshold=timedelta(minutes=self.police_answer_threshold_minutes),
+            cap_sender=self.cap_sender,
         )
 
 

@@ -97,10 +97,11 @@ class CrisisTimeline(ReadModel):
             W.CancellationDrafted: lambda tx, e, p: entry(tx, e, p, "warning_drafted", e.warning_id,
                                                           msg_type=e.msg_type, headlines=headlines(e)),
             W.Revised: lambda tx, e, p: entry(tx, e, p, "warning_revised", e.warning_id, headlines=headlines(e)),
-            W.Approved: lambda tx, e, p: entry(tx, e, p, "warning_approved", e.warning_id, msg_type=e.msg_type),
+            W.Approved: lambda tx, e, p: entry(tx, e, p, "warning_approved", e.warning_id, msg_type=e.msg_type,
+                                               note=e.note),
             W.Issued: lambda tx, e, p: entry(tx, e, p, "warning_issued", e.warning_id, msg_type=e.msg_type,
                                              identifier=e.identifier, sent=display(e.sent, seconds=True),
-                                             references=e.references),
+                                             references=e.references, note=e.note),
         }
 
     def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:

@@ -91,12 +91,17 @@ class Queries:
             self.store, crisis_id, self.app.now(), actor.clearance, self.app.policy, page
         )
 
-    def list_public_warnings(self, actor: Actor, crisis_id: str | None = None) -> list[dict[str, Any]]:
-        """The register: the warnings of a crisis (drafts too), or without one the warnings in force."""
+    def list_public_warnings(
+        self, actor: Actor, crisis_id: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> dict[str, Any]:
+        """The register: the warnings of a crisis (drafts too), or without one the warnings in force, the
+        latest issued first; at most `limit` (`cut` says how many there are)."""
         authorise(actor, "list_public_warnings")
-        return public_warning_register.register(
+        warnings = public_warning_register.register(
             self.store, actor.clearance, self.app.policy, crisis_id=crisis_id, in_force_only=crisis_id is None
         )
+        at = display(self.app.now(), seconds=True)
+        return bounded({"at": at, **({"crisis_id": crisis_id} if crisis_id else {}), "warnings": warnings}, limit)
 
     # --- how current the picture is -----------------------------------------------------------------
 

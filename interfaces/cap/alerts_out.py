@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from domain.public_warning import WarningMessage, WarningRecord
 from domain.shared import Policy, in_helsinki
-from interfaces.cap import CAP_NAMESPACE
+from interfaces.cap import CAP_MEDIA_TYPE, CAP_NAMESPACE
 
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
 ATOM_MEDIA_TYPE = "application/atom+xml"
@@ -87,6 +88,8 @@ def cap_document(warning: WarningRecord, number: int, policy: Policy) -> bytes:
         ("status", message.cap_status), ("msgType", message.msg_type), ("scope", "Public"),
     ):
         _text(alert, name, value)
+    if message.note:
+        _text(alert, "note", message.note)
     earlier = [m for m in warning.issued if m.identifier in message.references]
     if earlier:
         _text(alert, "references", " ".join(f"{m.sender},{m.identifier},{cap_time(m.sent)}" for m in earlier))  # type: ignore[arg-type]
@@ -120,30 +123,29 @@ def _info(alert: ET.Element, message: WarningMessage, language: str, texts: dict
             _text(geocode, "value", value)
 
 
-def atom_feed(warnings: Iterable[WarningRecord], *, feed_url: str, updated: datetime, author: str) -> bytes:
-    """The Atom feed of the warnings in force: one entry per warning, its latest message, linking its CAP
-    document (rel alternate, application/cap+xml). `feed_url` is the feed's own address, as it was asked for:
-    the documents' links are made from it."""
-    root = feed_url.rsplit("/warnings/feed", 1)[0]
+def atom_feed(warnings: Iterable[dict[str, Any]], *, feed_url: str, updated: str, author: str) -> bytes:
+    """The Atom feed (RFC 4287) of the warnings in force, from the register's entries
+    (application.projections.public_warning_register: times already whole seconds with their offset): one entry
+    per warning, its latest message, linking its CAP document (rel alternate, application/cap+xml). `feed_url`
+    is the feed's own address, as it was asked for: the documents' links are made from it."""
+    root = feed_url.split("/warnings/feed", 1)[0]
     feed = ET.Element("feed", xmlns=ATOM_NAMESPACE)  # (ElementTree names no default namespace beside attributes)
     _atom_text(feed, "id", "urn:valmius:public-warnings")
     _atom_text(feed, "title", "Valmius: public warnings in force")
-    _atom_text(feed, "updated", cap_time(updated))
+    _atom_text(feed, "updated", updated)
     _atom_text(ET.SubElement(feed, "author"), "name", author)
-    ET.SubElement(feed, "link", rel="self", type="application/atom+xml", href=feed_url)
+    ET.SubElement(feed, "link", rel="self", type=ATOM_MEDIA_TYPE, href=feed_url)
     for warning in warnings:
-        message = warning.issued[-1]
-        assert message.sent is not None
+        texts = warning["texts"]
         entry = ET.SubElement(feed, "entry")
-        _atom_text(entry, "id", f"urn:valmius:public-warning:{message.identifier}")
-        title = _atom_text(entry, "title", " / ".join(t["headline"] for t in message.texts.values()))
-        title.set("type", "text")
-        _atom_text(entry, "updated", cap_time(message.sent))
-        _atom_text(entry, "published", cap_time(warning.issued[0].sent))  # type: ignore[arg-type]
-        ET.SubElement(entry, "link", rel="alternate", type="application/cap+xml",
-                      href=f"{root}/warnings/{warning.warning_id}/cap")
-        _atom_text(entry, "summary", message.texts["fi"]["description"])
-        ET.SubElement(entry, "category", term=message.msg_type)
+        _atom_text(entry, "id", f"urn:valmius:public-warning:{warning['identifier']}")
+        _atom_text(entry, "title", " / ".join(text["headline"] for text in texts.values())).set("type", "text")
+        _atom_text(entry, "updated", warning["sent"])
+        _atom_text(entry, "published", warning["first_sent"])
+        ET.SubElement(entry, "link", rel="alternate", type=CAP_MEDIA_TYPE,
+                      href=f"{root}/warnings/{warning['warning_id']}/cap?number={warning['number']}")
+        _atom_text(entry, "summary", texts["fi"]["description"])
+        ET.SubElement(entry, "category", term=warning["msg_type"])
     ET.indent(feed)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 

@@ -77,6 +77,12 @@ RULE_MEANINGS = {
     "cannot be checked now: nothing was recorded, send the request again after Retry-After",
     Rule.INTERNAL_ERROR: "a bug: nothing was recorded by the request; the log has the details",
     Rule.OUT_OF_RANGE: "a value outside its bounds (a length, a number, a time too far from the server clock)",
+    Rule.FOUR_EYES: "a public warning's message is approved by someone other than whoever wrote its text",
+    Rule.TEXT_REQUIRED: "a public warning is written in Finnish and Swedish (headline and description); English is "
+    "optional",
+    Rule.NOT_PUBLIC: "only PUBLIC content goes into a public warning: its crisis and the decisions it is based on "
+    "are PUBLIC",
+    Rule.WARNING_NOT_APPROVED: "a public warning's message is issued only once a second person has approved it",
 }
 
 CATEGORY_MEANINGS = {

@@ -40,6 +40,7 @@ from interfaces.http.routers import (
     emergency_conditions,
     health,
     police_liaison,
+    public_warning,
     read_models,
 )
 
@@ -145,7 +146,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     app.add_middleware(Observed)  # outermost: each request's id, every answer's security headers, measured
     for module in (
         health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models, dashboard,
-        audit_history, audit_chain, audit_export,
+        audit_history, audit_chain, audit_export, public_warning,
     ):
         app.include_router(module.router)
     app.mount(dashboard.DOCS_ASSETS, StaticFiles(directory=dashboard.SWAGGER_UI), name="docs-assets")

@@ -81,6 +81,10 @@ TITLES: dict[Rule, str] = {
     Rule.IDENTITY_PROVIDER_UNAVAILABLE: N_("The identity provider is out of reach for now"),
     Rule.INTERNAL_ERROR: N_("Internal error"),
     Rule.OUT_OF_RANGE: N_("Out of range"),
+    Rule.FOUR_EYES: N_("A second person approves this"),
+    Rule.TEXT_REQUIRED: N_("Text required"),
+    Rule.NOT_PUBLIC: N_("Not public"),
+    Rule.WARNING_NOT_APPROVED: N_("Warning not approved"),
 }
 
 # The names of the domain's codes, as people read them (the API keeps sending the codes).

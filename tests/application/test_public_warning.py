@@ -166,12 +166,12 @@ def test_the_register_holds_the_warnings_in_force_and_each_crisis_its_warnings(s
     views = services.projections
     views.catch_up()
     # Then in force is W-2 alone, with the texts it was issued with; the crisis has all three
-    in_force = views.list_public_warnings(LR)
+    in_force = views.list_public_warnings(LR)["warnings"]
     assert [(w["warning_id"], w["identifier"], w["msg_type"], w["sent"]) for w in in_force] == [
         ("W-2", "W-2.1", "Alert", "2025-10-25T21:45:00+03:00"),
     ]
     assert in_force[0]["texts"] == TEXTS and in_force[0]["redacted"] is False
-    of_crisis = {w["warning_id"]: (w["status"], w["msg_type"], w["pending"]) for w in views.list_public_warnings(LR, "C-S1")}
+    of_crisis = {w["warning_id"]: (w["status"], w["msg_type"], w["pending"]) for w in views.list_public_warnings(LR, "C-S1")["warnings"]}
     assert of_crisis == {"W-1": ("CANCELLED", "Cancel", None), "W-2": ("IN_FORCE", "Alert", None),
                          "W-3": ("DRAFTED", None, "Alert")}
 
@@ -193,7 +193,7 @@ def test_the_timeline_shows_who_drafted_and_approved_each_message_and_when_it_wa
         ("warning_issued", "W-1", "DO-2", "2025-10-25T22:10:00+03:00"),
     ]
     assert entries[-1]["content"] == {"msg_type": "Alert", "identifier": "W-1.1", "sent": "2025-10-25T22:10:00+03:00",
-                                      "references": []}
+                                      "references": [], "note": None}
     assert entries[1]["content"]["headlines"] == {"fi": TEXTS["fi"]["headline"], "sv": TEXTS["sv"]["headline"]}
 
 
