@@ -13,6 +13,7 @@ from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
+from domain.public_warning import PublicWarning
 from domain.secrecy import EVENT_RECORDS, RECORDS, classification_of, record_of, redact, stricter
 from domain.shared import PUBLIC, Classification, Policy
 
@@ -25,7 +26,7 @@ def event_classes() -> list[type]:
     """Every event class of every aggregate, but the library's own `Created` (each aggregate is created by
     an event of its own: Declared, Registered, Opened, Started)."""
     found = []
-    for aggregate in (Crisis, DivisionPreparedness, PoliceLiaison, EmergencyConditions):
+    for aggregate in (Crisis, DivisionPreparedness, PoliceLiaison, EmergencyConditions, PublicWarning):
         base = aggregate.Event
         stack = [c for c in vars(aggregate).values() if isinstance(c, type) and issubclass(c, base) and c is not base]
         while stack:

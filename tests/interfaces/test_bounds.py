@@ -26,6 +26,7 @@ from tests.interfaces.conftest import (
 VALID = {
     "crisis_id": "C-S1", "unit": "SOTEPE", "plan_id": "CP-SOTEPE-01", "liaison_id": "PL-C-S1",
     "request_id": "PR-S1-01", "action_id": "A-S1-01", "decision_id": "D-S1-01", "number": "1", "position": "1",
+    "warning_id": "W-C-S1-1",
 }
 ODD = {"slash": "C%2FS1", "nul": "C%00S1", "long": "9" * 70, "control": "C%1BS1", "space": "C%20S1"}
 

@@ -22,13 +22,14 @@ import pytest
 from application.audit.checkpoints import Signer
 from domain.division_preparedness import CriticalFunction
 from domain.shared import Classification, DomainError
-from tests.application.support import DO1, LR, PC, contact, declare
+from tests.application.support import DO1, LR, PC, PM, contact, declare
 from tests.conftest import ApiClient, FakeClock, make_api, settings_for
 from tests.interfaces.conftest import problem
 
 RECORD_READS = {  # one record each, read whole (not yet bounded: see the module's docstring)
     "/crises/{crisis_id}", "/division-preparedness", "/division-preparedness/{unit}", "/police-liaisons/{liaison_id}",
     "/audit/crises/{crisis_id}", "/audit/division-preparedness/{unit}", "/audit/police-liaisons/{liaison_id}",
+    "/warnings/{warning_id}",
 }
 SEEDED = 3  # items of every kind: more than LIMIT
 LIMIT = 2
@@ -70,6 +71,11 @@ def seeded(api: ApiClient) -> dict[str, Any]:
                                  request_type="INFORMATION", subject="patrol planning")
     for n in range(SEEDED):
         app.answer_police_request(PC, "L-0", request_id=f"PR-{n}", response="sent", answered_by="DO-1")
+    texts = {language: {"headline": "Storm", "description": "Outages"} for language in ("fi", "sv")}
+    for n in range(SEEDED):  # public warnings in force, of C-0
+        app.draft_public_warning(DO1, "C-0", warning_id=f"W-{n}", texts=texts, urgency="Expected", certainty="Likely")
+        app.approve_public_warning(PM, f"W-{n}")
+        app.issue_public_warning(DO1, f"W-{n}")
     api.clock.advance(hours=2)  # overdue, due for review, beyond the threshold
     checkpoints = []
     for n in range(SEEDED):

@@ -55,7 +55,22 @@ GIVEN: dict[str, list[str | Callable[[ApiClient], None]]] = {
     "activate_continuity_plan": ["approve_continuity_plan"],
     "deactivate_continuity_plan": ["approve_continuity_plan", "activate_continuity_plan"],
     "export_checkpoint": ["declare_crisis", chained],
+    # a public warning's message is approved by someone who did not write its text (FOUR_EYES): another revises it
+    "approve_public_warning": [lambda api: revised_by_another(api)],
+    "issue_public_warning": ["approve_public_warning"],
+    "draft_public_warning_update": ["issue_public_warning"],
+    "draft_public_warning_cancellation": ["issue_public_warning"],
+    "get_public_warning_cap": ["issue_public_warning"],
 }
+
+
+def revised_by_another(api: ApiClient) -> None:
+    """The example warning's text rewritten by a duty officer who does not send the examples."""
+    example = BY_NAME["draft_public_warning"].body_example
+    body = {name: example[name] for name in ("texts", "urgency", "certainty")}
+    answer = api.request("POST", f"/warnings/{example['warning_id']}/revision", json=body,
+                         headers=api.headers("DO-OTHER", "duty_officer"))
+    assert answer.status_code == 200, answer.text
 
 
 def creators(operation: Operation) -> list[str]:

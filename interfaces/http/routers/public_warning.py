@@ -129,7 +129,7 @@ def list_public_warnings(views: Views, actor: CurrentActor, limit: ListLimit = D
         "content": {ATOM_MEDIA_TYPE: {"schema": {"type": "string"}}},
     }},
 )
-def get_public_warnings_feed(request: Request, views: Views, actor: CurrentActor) -> Response:
+def get_public_warnings_feed(request: Request, views: Views, actor: CurrentActor, response: Response) -> Response:
     """The warnings in force as an Atom feed, for whoever passes them on to the public (read with a token)."""
     authorise(actor, "get_public_warnings_feed")
     register = views.list_public_warnings(actor, limit=1000)
@@ -137,7 +137,8 @@ def get_public_warnings_feed(request: Request, views: Views, actor: CurrentActor
     document = atom_feed(in_force, feed_url=str(request.url.remove_query_params(["min_position", "wait"])),
                          updated=in_force[0]["sent"] if in_force else register["at"],  # the latest first
                          author=views.app.policy.cap_sender)
-    return Response(document, media_type=ATOM_MEDIA_TYPE)
+    fresh = {name: value for name, value in response.headers.items() if name.lower().startswith("valmius-")}
+    return Response(document, media_type=ATOM_MEDIA_TYPE, headers=fresh)  # with the freshness headers (caught_up)
 
 
 @router.get("/warnings/{warning_id}")

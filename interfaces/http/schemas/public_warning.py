@@ -3,19 +3,28 @@ CAP asks for, each message drafted, approved and issued, and the register of war
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.access import Actor
-from domain.public_warning import WarningMessage, WarningRecord
+from domain.public_warning import CERTAINTIES, URGENCIES, WarningMessage, WarningRecord
 from domain.secrecy import redact
 from domain.shared import PUBLIC, Policy
 from interfaces.http.schemas.common import CommandRequest, Id, Line, Text, time_out
 from interfaces.http.schemas.read_models import Label, ReadResponse, Record
 
-Urgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]  # CAP 1.2 (domain.public_warning)
-Certainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+
+
+def closed_set(*values: str) -> Any:
+    """One of `values` (CAP 1.2's, as domain.public_warning has them), its bounds stated as every string's are."""
+    return Annotated[Literal[values], Field(json_schema_extra={  # type: ignore[valid-type]
+        "maxLength": max(map(len, values)), "pattern": f"^({'|'.join(values)})$",
+    })]
+
+
+Urgency = closed_set(*URGENCIES)
+Certainty = closed_set(*CERTAINTIES)
 
 TEXTS_EXAMPLE = {
     "fi": {"headline": "Myrskyvaroitus: sähkökatkoja Itä-Helsingissä",
@@ -89,6 +98,10 @@ class DraftPublicWarningUpdateRequest(WarningCommandRequest):
 
 class ReviseWarningRequest(WarningCommandRequest):
     """New texts for the message waiting to be issued (and, but for a cancellation, its scales)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "texts": TEXTS_EXAMPLE, "urgency": "Immediate", "certainty": "Observed",
+    }]})
 
     texts: WarningTextsRequest
     urgency: Urgency | None = Field(None, description="Required but for a cancellation.")
