@@ -210,7 +210,7 @@ class World:
         given.setdefault("classification", self.level)
         concrete = path.format(crisis_id=self.crisis, unit=self.unit, liaison_id=self.liaison, plan_id=self.plan,
                                **{k: v for k, v in given.items() if k in ("number", "action_id", "decision_id",
-                                                                           "request_id")})
+                                                                           "request_id", "warning_id")})
         unit = self.unit if role == "division_contact" else None
         body = self.commands.body(method, path, world or self.world, given)
         answer = self.server.http.request(method.upper(), concrete, json=body,
@@ -289,9 +289,22 @@ class World:
             run("post", f"/police-liaisons/{{liaison_id}}/requests/{{request_id}}/{close}", pc,
                 request_id=request_id, classification=answered)
         run("post", "/police-liaisons/{liaison_id}/information-shared", pc)
+        if self.world == "P":  # a public warning only for a PUBLIC crisis (NOT_PUBLIC): written, approved by another
+            self.warnings(run, do, pm)
         for step in ("contain", "reopen", "contain", "resolve", "close"):
             run("post", f"/crises/{{crisis_id}}/{step}", do)
         run("post", "/crises/{crisis_id}/after-action-review", pm)
+
+    def warnings(self, run: Any, do: str, pm: str) -> None:
+        """A public warning issued, updated and its cancellation drafted, each text approved by another than
+        its author (the duty officer writes, the preparedness manager approves)."""
+        warning = {"warning_id": f"W-{self.world}"}
+        run("post", "/crises/{crisis_id}/warnings", do, **warning, based_on=["D-2"])
+        run("post", "/warnings/{warning_id}/revision", do, **warning, based_on=["D-2"])
+        for draft in ("/warnings/{warning_id}/update", "/warnings/{warning_id}/cancellation"):
+            run("post", "/warnings/{warning_id}/approval", pm, **warning)
+            run("post", "/warnings/{warning_id}/issue", do, **warning)
+            run("post", draft, do, **warning, **({"based_on": ["D-2"]} if draft.endswith("update") else {}))
 
     def conflicts(self) -> None:
         """A command on each record with a stale If-Match: the 409 says what changed since version 1 (every
@@ -332,6 +345,7 @@ def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], head
         "crisis_id": [w.crisis for w in worlds],
         "unit": [w.unit for w in worlds],
         "liaison_id": [w.liaison for w in worlds],
+        "warning_id": [f"W-{w.world}" for w in worlds],
         "position": ["1"],
     }
     now = utc_now().isoformat()
