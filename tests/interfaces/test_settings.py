@@ -25,6 +25,7 @@ INVALID_TEXT = {
     "oidc_groups_claim": "",
     "oidc_user_claim": "",
     "oidc_client_id": "",
+    "cap_sender": "city of helsinki, preparedness",  # CAP refuses spaces and commas in a sender
 }
 INVALID_BY_TYPE = {
     int: "twelve", float: "soon", bool: "maybe", Path: "/nonexistent/units.json",
