@@ -118,7 +118,16 @@ class PublicWarning(Record):
             return N_("warning {warning_id} drafted by {actor} at {time}", warning_id=self.warning_id,
                       actor=self.actor, time=clock_time(self.recorded_at))
 
-    class UpdateDrafted(Event):
+    class MessageDrafted(Event):
+        """Base of the later messages drafted (an update, the cancellation): the message waiting, its author."""
+
+        msg_type = ""
+
+        def apply(self, warning: PublicWarning) -> None:
+            warning.pending = self.msg_type
+            warning.author, warning.approved_by = self.actor, None
+
+    class UpdateDrafted(MessageDrafted):
         """An update of the warning in force drafted: its new texts and scales."""
 
         texts: Texts
@@ -128,24 +137,16 @@ class PublicWarning(Record):
 
         msg_type = UPDATE
 
-        def apply(self, warning: PublicWarning) -> None:
-            warning.pending = self.msg_type
-            warning.author, warning.approved_by = self.actor, None
-
         def summary(self) -> str:
             return N_("update of warning {warning_id} drafted by {actor} at {time}", warning_id=self.warning_id,
                       actor=self.actor, time=clock_time(self.recorded_at))
 
-    class CancellationDrafted(Event):
+    class CancellationDrafted(MessageDrafted):
         """The cancellation of the warning in force drafted: what the public is told in place of it."""
 
         texts: Texts
 
         msg_type = CANCEL
-
-        def apply(self, warning: PublicWarning) -> None:
-            warning.pending = self.msg_type
-            warning.author, warning.approved_by = self.actor, None
 
         def summary(self) -> str:
             return N_("cancellation of warning {warning_id} drafted by {actor} at {time}",

@@ -88,14 +88,14 @@ class CrisisTimeline(ReadModel):
         def headlines(e: Any) -> dict[str, str]:
             return {language: text["headline"] for language, text in e.texts.items()}
 
+        def drafted(tx: Tx, e: Any, p: int) -> None:  # an alert or update with its scales, a cancellation without
+            scales = {"urgency": e.urgency, "certainty": e.certainty} if hasattr(e, "urgency") else {}
+            entry(tx, e, p, "warning_drafted", e.warning_id, msg_type=e.msg_type, headlines=headlines(e), **scales)
+
         return {
-            W.Drafted: lambda tx, e, p: entry(tx, e, p, "warning_drafted", e.warning_id, msg_type=e.msg_type,
-                                              headlines=headlines(e), urgency=e.urgency, certainty=e.certainty),
-            W.UpdateDrafted: lambda tx, e, p: entry(tx, e, p, "warning_drafted", e.warning_id, msg_type=e.msg_type,
-                                                    headlines=headlines(e), urgency=e.urgency,
-                                                    certainty=e.certainty),
-            W.CancellationDrafted: lambda tx, e, p: entry(tx, e, p, "warning_drafted", e.warning_id,
-                                                          msg_type=e.msg_type, headlines=headlines(e)),
+            W.Drafted: drafted,
+            W.UpdateDrafted: drafted,
+            W.CancellationDrafted: drafted,
             W.Revised: lambda tx, e, p: entry(tx, e, p, "warning_revised", e.warning_id, headlines=headlines(e)),
             W.Approved: lambda tx, e, p: entry(tx, e, p, "warning_approved", e.warning_id, msg_type=e.msg_type,
                                                note=e.note),
