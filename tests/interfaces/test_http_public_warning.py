@@ -8,7 +8,10 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+from pydantic import TypeAdapter
+
 from interfaces.cap import CAP_MEDIA_TYPE, CAP_NAMESPACE, validate
+from interfaces.http.schemas.public_warning import PublicWarningRegisterResponse, PublicWarningResponse
 from tests.interfaces.conftest import accepted, declare, problem, says
 
 CAP = {"cap": CAP_NAMESPACE}
@@ -101,6 +104,7 @@ def test_a_warning_is_drafted_approved_by_another_issued_updated_and_cancelled_a
         ("DO-1", "PM", "DO-1", "2025-10-26T05:00:00+02:00", "/warnings/W-1/cap?number=3"),
     ]
     assert warning["messages"][0]["approval_note"] == "Checked against the decision to warn"
+    exactly(PublicWarningResponse, warning)
 
 
 def test_the_feed_lists_the_warnings_in_force_each_linking_its_cap_document(api, people, clock):
@@ -135,6 +139,14 @@ def test_the_feed_lists_the_warnings_in_force_each_linking_its_cap_document(api,
     assert sorted((w["warning_id"], w["status"]) for w in of_crisis["warnings"]) == [
         ("W-1", "CANCELLED"), ("W-2", "IN_FORCE"),
     ]
+    for answer in (register, of_crisis):
+        exactly(PublicWarningRegisterResponse, answer)
+
+
+def exactly(model: type, body: dict) -> None:
+    """The answer is exactly its response model: nothing undeclared, nothing of another type."""
+    adapter = TypeAdapter(model)
+    assert adapter.dump_python(adapter.validate_python(body), mode="json", exclude_unset=True) == body
 
 
 def test_a_warning_is_refused_without_swedish_for_a_secret_crisis_and_unapproved(api, people):
