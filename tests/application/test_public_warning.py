@@ -3,11 +3,16 @@ and cancelled by reference to the earlier messages; only PUBLIC content reaches 
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from datetime import datetime
 
 import pytest
 
+from application.audit.export import export_crisis
 from application.audit.history import EventFilter
+from interfaces.web import report
 from domain.shared import Classification, Rule
 from tests.application.support import AUD, DO1, DO2, LR, PC, PM, declare, move, refused
 
@@ -216,3 +221,24 @@ def test_an_auditor_sees_the_warning_as_it_was_known_at_a_moment(services, app, 
     assert [(e["type"], e["aggregate_id"]) for e in logged["items"]] == [
         ("PublicWarning.Drafted", "W-1"), ("PublicWarning.Approved", "W-1"), ("PublicWarning.Issued", "W-1"),
     ]
+
+
+def test_the_export_of_a_crisis_holds_its_warnings_events_and_its_timeline_shows_them(services, app):
+    # Given a warning of the crisis issued, and one of another crisis
+    declare(app)
+    declare(app, "C-OTHER")
+    issued(app)
+    issued(app, "W-OTHER", "C-OTHER")
+    # When an auditor exports the crisis
+    buffer = io.BytesIO()
+    export_crisis(app, services.refusals, services.scratch_stores, AUD, "C-S1", buffer, via="test",
+                  render_report=report.render)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+        files = {name.split("/", 1)[1]: archive.read(name).decode() for name in archive.namelist()}
+    # Then its public warnings' events are in the archive, and its timeline shows them; the other crisis's not
+    events = [json.loads(line) for line in files["public_warnings.jsonl"].splitlines()]
+    assert [(e["type"], e["data"]["warning_id"]) for e in events] == [
+        ("PublicWarning.Drafted", "W-1"), ("PublicWarning.Approved", "W-1"), ("PublicWarning.Issued", "W-1"),
+    ]
+    timeline = [json.loads(line) for line in files["timeline.jsonl"].splitlines()]
+    assert [e["ref"] for e in timeline if e["kind"].startswith("warning")] == ["W-1", "W-1", "W-1"]
