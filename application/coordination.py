@@ -48,12 +48,14 @@ from application.emergency_conditions import EmergencyConditionsUseCases
 from application.police_liaison import PoliceLiaisonUseCases
 from application.position import PositionUseCases
 from application.situation_report import SituationReportUseCases
+from application.public_warning import PublicWarningUseCases
 from application.ports import Clock
 from domain import after_action_review as review_module
 from application.received_alert import ReceivedAlertUseCases
 from domain import crisis as crisis_module
 from domain import division_preparedness as preparedness_module
 from domain import police_liaison as liaison_module
+from domain import public_warning as warning_module
 from domain.access import Actor, authorise
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
@@ -207,7 +209,7 @@ class Pipeline(Application):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(ClassificationAsDict())
-        for module in (crisis_module, preparedness_module, liaison_module, review_module):
+        for module in (crisis_module, preparedness_module, liaison_module, review_module, warning_module):
             for cls in module.ENTITY_CLASSES:
                 assert is_dataclass(cls)
                 transcoder.register(DataclassAsDict(cls))
@@ -452,7 +454,7 @@ class Pipeline(Application):
 class Coordination(
     CrisisUseCases, DivisionPreparednessUseCases, PoliceLiaisonUseCases, EmergencyConditionsUseCases,
     PositionUseCases, SituationReportUseCases, DistrictUseCases, AfterActionReviewUseCases, ReceivedAlertUseCases,
-    Pipeline,
+    PublicWarningUseCases, Pipeline,
 ):
     """Crisis and continuity coordination: the use cases of duty officers, units and the police coordinator."""
 

@@ -248,6 +248,17 @@ PERMISSIONS: dict[str, Permission] = {
     "unlink_received_alert": _runs_crises("link received alerts to crises"),
     "get_received_alert": Permission(READS_CRISES, "read received alerts", ADMIN_HINT),
     "list_received_alerts": Permission(READS_CRISES, "read received alerts", ADMIN_HINT),
+    # public warnings: drafted and approved (by another person) by duty officers and the preparedness manager
+    "draft_public_warning": _runs_crises("draft public warnings"),
+    "revise_public_warning": _runs_crises("draft public warnings"),
+    "draft_public_warning_update": _runs_crises("draft public warnings"),
+    "draft_public_warning_cancellation": _runs_crises("draft public warnings"),
+    "approve_public_warning": _runs_crises("approve public warnings"),
+    "issue_public_warning": _runs_crises("issue public warnings"),
+    "get_public_warning": Permission(READS_CRISES, "read public warnings", ADMIN_HINT),
+    "list_public_warnings": Permission(READS_CRISES, "read public warnings", ADMIN_HINT),
+    "get_public_warning_cap": Permission(READS_CRISES, "read public warnings", ADMIN_HINT),
+    "get_public_warnings_feed": Permission(READS_CRISES, "read public warnings", ADMIN_HINT),
 }
 
 

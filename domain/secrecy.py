@@ -32,6 +32,7 @@ from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
 from domain.position import Position
 from domain.received_alert import ReceivedAlert
+from domain.public_warning import PublicWarning
 from domain.shared import PUBLIC, Classification
 
 
@@ -109,6 +110,12 @@ RECORDS: dict[str, RecordKind] = {
         "infos document restriction headline event description instruction areas area_desc polygons circles"
         " geocodes sender_name web contact reason",
     ),
+    # A public warning is public content by definition (drafted only for a PUBLIC crisis); declared all the same.
+    "public_warning": _kind(
+        "warning_id msg_type number identifier sender cap_status sent references urgency certainty based_on category"
+        " severity in_force pending first_sent cap drafted_by drafted_at revised_by revised_at approved_by approved_at issued_by",
+        "texts areas note approval_note",
+    ),
 }
 
 # The kind of record each stored event writes (an event class not named here shows structure only).
@@ -165,6 +172,7 @@ EVENT_RECORDS: dict[type, str] = {
          ReceivedAlert.Superseded, ReceivedAlert.Cancelled),
         "received_alert",
     ),
+    PublicWarning.Event: "public_warning",
 }
 UNDECLARED = RecordKind(EVERY_RECORD, frozenset())
 

@@ -78,6 +78,11 @@ class Rule(StrEnum):
     UNKNOWN_AREA = "UNKNOWN_AREA"  # an affected area that is no district of the registry, or not one of the crisis's
     AREA_ALREADY_AFFECTED = "AREA_ALREADY_AFFECTED"  # an area added to a crisis that already names it
     INVALID_CAP = "INVALID_CAP"  # a document offered as a CAP 1.2 alert that is not one (interfaces/cap)
+    # Public warnings (domain/public_warning.py).
+    FOUR_EYES = "FOUR_EYES"  # the approver of a warning's message wrote its text
+    TEXT_REQUIRED = "TEXT_REQUIRED"  # a warning's Finnish or Swedish headline or description is missing
+    NOT_PUBLIC = "NOT_PUBLIC"  # a warning's crisis, or a decision it is based on, is not PUBLIC
+    WARNING_NOT_APPROVED = "WARNING_NOT_APPROVED"  # a warning's message issued before a second person approved it
 
 
 class DomainError(Exception):
@@ -450,6 +455,7 @@ class Policy:
         """How soon after the last report a crisis of `severity` is due the next, None if it has no rhythm."""
         return dict(self.sitrep_rhythm).get(severity)
     districts: DistrictRegistry = field(default_factory=lambda: _default_districts())
+    cap_sender: str = "valmius@localhost"  # the sender of our CAP messages (VALMIUS_CAP_SENDER)
 
     def check_severity(self, severity: int) -> int:
         if severity not in self.severities:

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         'feed of them) and folders of *.xml, e.g. ["https://alerts.fmi.fi/cap/feed/atom_fi-FI.xml"]',
     )
     cap_poll_seconds: float = Field(60.0, gt=0, le=86400, description="how often the CAP follower polls its feeds")
+    cap_sender: str = Field(
+        "valmius@localhost", min_length=1, max_length=200, pattern=r"^[^\s,<&]+$",
+        description="the sender of our CAP 1.2 messages (public warnings): the city's identifier for CAP, "
+        "unique among senders, no spaces, commas, < or &; recorded with each message issued",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -236,6 +241,7 @@ class Settings(BaseSettings):
             police_answer_threshold=timedelta(minutes=self.police_answer_threshold_minutes),
             sitrep_rhythm=tuple(sorted((int(severity), rhythm_span(every)) for severity, every in self.sitrep_rhythm.items())),
             districts=DistrictRegistry.read(self.districts_file) if self.districts_file else default_districts(),
+            cap_sender=self.cap_sender,
         )
 
 

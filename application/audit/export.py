@@ -64,6 +64,7 @@ from domain.access import Actor, authorise
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
+from domain.public_warning import PublicWarning
 from domain.secrecy import redact
 from domain.shared import Classification, DomainError, Rule, display, in_helsinki
 
@@ -76,6 +77,7 @@ ReportRenderer = Callable[[dict[str, Any]], str]
 PLAN_DEFINED = {get_topic(DivisionPreparedness.PlanDrafted), get_topic(DivisionPreparedness.PlanApproved)}
 PLAN_DEACTIVATED = get_topic(DivisionPreparedness.PlanDeactivated)
 READINESS_CHANGED = get_topic(DivisionPreparedness.ReadinessChanged)
+WARNING_DRAFTED = get_topic(PublicWarning.Drafted)
 
 # The record an event with a classification writes, and the field naming it: what a disclosure names.
 RECORD_OF = (
@@ -99,6 +101,7 @@ RECORD_OF_EVENT: dict[str, tuple[str, str | None]] = {
 DESCRIBES = {
     "events.jsonl": "the crisis's domain events, in log order",
     "police_requests.jsonl": "the events of the police liaison matters opened for the crisis, in log order",
+    "public_warnings.jsonl": "the events of the public warnings of the crisis (drafted, approved, issued), in log order",
     "plans.jsonl": "continuity plans activated for the crisis: drafted, approved, activated and deactivated for it",
     "readiness.jsonl": "readiness changes that name the crisis",
     "refusals.jsonl": "refused attempts concerning the crisis, in the order they were kept",
@@ -116,6 +119,7 @@ class Scan:
     position: int
     crisis: list[tuple[Any, Any]] = field(default_factory=list)
     liaisons: list[tuple[Any, Any]] = field(default_factory=list)
+    warnings: list[tuple[Any, Any]] = field(default_factory=list)
     plans: list[tuple[Any, Any]] = field(default_factory=list)
     readiness: list[tuple[Any, Any]] = field(default_factory=list)
     links: CrisisLinks = field(init=False)
@@ -137,6 +141,7 @@ def scan_crisis(app: Any, crisis_id: str, position: int, progress: Progress | No
     scan = Scan(crisis_id, position)
     crisis_uuid = Crisis.id_for(crisis_id)
     liaisons: set[UUID] = set()
+    warnings: set[UUID] = set()
     definitions: dict[tuple[str, str], list[tuple[Any, Any]]] = {}
     activations = []
     start = 1
@@ -150,6 +155,13 @@ def scan_crisis(app: Any, crisis_id: str, position: int, progress: Progress | No
                 scan.crisis.append(_decoded(app, notification))
             elif origin in liaisons:
                 scan.liaisons.append(_decoded(app, notification))
+            elif origin in warnings:
+                scan.warnings.append(_decoded(app, notification))
+            elif topic == WARNING_DRAFTED:
+                pair = _decoded(app, notification)
+                if pair[1].crisis_id == crisis_id:
+                    warnings.add(origin)
+                    scan.warnings.append(pair)
             elif topic == LIAISON_OPENED:
                 pair = _decoded(app, notification)
                 if pair[1].crisis_id == crisis_id:
@@ -215,6 +227,7 @@ def export_crisis(
 
     jsonl("events.jsonl", [redactor.event(n, e) for n, e in scan.crisis])
     jsonl("police_requests.jsonl", [redactor.event(n, e) for n, e in scan.liaisons])
+    jsonl("public_warnings.jsonl", [redactor.event(n, e) for n, e in scan.warnings])
     plans = [redactor.event(n, e) for n, e in scan.plans]
     jsonl("plans.jsonl", plans)
     jsonl("readiness.jsonl", [redactor.event(n, e) for n, e in scan.readiness])
@@ -340,7 +353,7 @@ def _refusals_concerning(refusals: RefusalLog, links: CrisisLinks, up_to: int) -
 def _rebuild_views(scratch: ScratchStores, scan: Scan, at: datetime, cleared: bool, policy: Any) -> dict[str, Any]:
     """The crisis's timeline, decision log and police requests, rebuilt from the scanned events only."""
     models = (CrisisTimeline(), DecisionLog(), PoliceLiaisonBoard())
-    events = sorted(scan.crisis + scan.liaisons, key=lambda pair: pair[0].id)
+    events = sorted(scan.crisis + scan.liaisons + scan.warnings, key=lambda pair: pair[0].id)
     with scratch(models) as store:
         apply_known(store, models, events)
         return {

@@ -53,6 +53,7 @@ from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
 from domain.received_alert import ReceivedAlert
+from domain.public_warning import PublicWarning
 from domain.shared import Classification, DomainError, Rule, display, in_helsinki
 
 MAX_PAGE = 1000
@@ -70,6 +71,7 @@ AGGREGATE_KINDS: dict[str, type[Aggregate]] = {
     "emergency_conditions": EmergencyConditions,
     "after_action_review": AfterActionReview,
     "received_alert": ReceivedAlert,
+    "public_warning": PublicWarning,
 }
 
 
@@ -89,7 +91,7 @@ NAME_OF_TOPIC: dict[str, str] = {topic: name for name, (_, topic) in EVENT_TYPES
 # Never shown inside `data`: the log item shows them itself, or they are the library's bookkeeping.
 BOOKKEEPING = frozenset({"originator_id", "originator_version", "originator_topic", "timestamp", "actor", "recorded_at"})
 def natural_id(event: Any) -> str:
-    for name in ("crisis_id", "unit", "liaison_id", "alert_id"):
+    for name in ("crisis_id", "unit", "liaison_id", "alert_id", "warning_id"):
         if isinstance(event, _OWNER_EVENT[name]):
             return getattr(event, name)
     return "emergency-conditions"
@@ -97,7 +99,7 @@ def natural_id(event: Any) -> str:
 
 _OWNER_EVENT = {
     "crisis_id": (Crisis.Event, AfterActionReview.Event), "unit": DivisionPreparedness.Event,
-    "liaison_id": PoliceLiaison.Event, "alert_id": ReceivedAlert.Event,
+    "liaison_id": PoliceLiaison.Event, "alert_id": ReceivedAlert.Event, "warning_id": PublicWarning.Event,
 }
 
 
@@ -417,7 +419,8 @@ class History:
             notifications = sorted([*notifications, *review], key=lambda notification: notification.id)
         if not notifications:
             raise DomainError(Rule.NOT_FOUND, "there is no crisis {crisis_id}", {"crisis_id": crisis_id})
-        decoded = [(n, self.log.decode(n)) for n in notifications]
+        decoded = sorted([(n, self.log.decode(n)) for n in notifications] + self._warnings_of(crisis_id),
+                         key=lambda pair: pair[0].id)
         known = [(n, e) for n, e in decoded if e.recorded_at <= at]
         if not known:
             raise DomainError(
@@ -429,6 +432,17 @@ class History:
         with self.scratch(self.crisis_models) as store:
             basis.events_applied = apply_known(store, self.crisis_models, known)
             yield store, basis
+
+    def _warnings_of(self, crisis_id: str) -> list[tuple[Notification, Any]]:
+        """The events of the crisis's public warnings (its timeline shows them): each warning found by its
+        first event, among the few of that one type in the log."""
+        found: list[tuple[Notification, Any]] = []
+        for page in self.log.scan(topics=[get_topic(PublicWarning.Drafted)]):
+            for drafted in page:
+                event = self.log.decode(drafted)
+                if event.crisis_id == crisis_id:
+                    found += [(n, self.log.decode(n)) for n in self.log.of_aggregate(event.originator_id)]
+        return found
 
     def get_crisis_timeline_at(
         self, actor: Actor, crisis_id: str, at: datetime, page: Page | None = None

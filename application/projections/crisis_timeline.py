@@ -13,6 +13,7 @@ from application.projections.values import classification_text, dump, iso, load,
 from domain.after_action_review import AfterActionReview
 from domain.crisis import Crisis
 from domain.received_alert import ReceivedAlert
+from domain.public_warning import PublicWarning
 from domain.secrecy import redact
 from domain.shared import PUBLIC, Classification, Policy, display
 
@@ -93,6 +94,7 @@ class CrisisTimeline(ReadModel):
             ReceivedAlert.Unlinked: lambda tx, e, p: entry(tx, e, p, "received_alert_unlinked", e.alert_id,
                                                            reason=e.reason),
             **self.review_steps(),
+            **self.warning_subscriptions(),
         }
 
     def review_steps(self) -> dict:
@@ -113,6 +115,30 @@ class CrisisTimeline(ReadModel):
                                                  note=e.note),
             R.PlanReviewSet: lambda tx, e, p: entry(tx, e, p, "improvement_item_plan_review", e.item_id, unit=e.unit,
                                                     plan_id=e.plan_id, next_review_due=display(e.next_review_due)),
+        }
+
+    def warning_subscriptions(self) -> dict:
+        """A public warning of the crisis: who drafted, revised and approved each message, and when it was
+        issued (its CAP identifier and the messages it references); each with the headlines it had then."""
+        W, entry = PublicWarning, self.entry
+
+        def headlines(e: Any) -> dict[str, str]:
+            return {language: text["headline"] for language, text in e.texts.items()}
+
+        def drafted(tx: Tx, e: Any, p: int) -> None:  # an alert or update with its scales, a cancellation without
+            scales = {"urgency": e.urgency, "certainty": e.certainty} if hasattr(e, "urgency") else {}
+            entry(tx, e, p, "warning_drafted", e.warning_id, msg_type=e.msg_type, headlines=headlines(e), **scales)
+
+        return {
+            W.Drafted: drafted,
+            W.UpdateDrafted: drafted,
+            W.CancellationDrafted: drafted,
+            W.Revised: lambda tx, e, p: entry(tx, e, p, "warning_revised", e.warning_id, headlines=headlines(e)),
+            W.Approved: lambda tx, e, p: entry(tx, e, p, "warning_approved", e.warning_id, msg_type=e.msg_type,
+                                               note=e.note),
+            W.Issued: lambda tx, e, p: entry(tx, e, p, "warning_issued", e.warning_id, msg_type=e.msg_type,
+                                             identifier=e.identifier, sent=display(e.sent, seconds=True),
+                                             references=e.references, note=e.note),
         }
 
     def entry(self, tx: Tx, e: Any, position: int, kind: str, ref: str | None, **content: Any) -> None:
@@ -179,6 +205,7 @@ RECORD_OF_ENTRY = {
     **dict.fromkeys(("improvement_item_added", "improvement_item_done", "improvement_item_dropped",
                      "improvement_item_plan_review"), "improvement_item"),
     "received_alert_linked": "received_alert", "received_alert_unlinked": "received_alert",
+    **dict.fromkeys(("warning_drafted", "warning_revised", "warning_approved", "warning_issued"), "public_warning"),
 }
 
 

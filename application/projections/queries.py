@@ -14,6 +14,7 @@ from application.projections import crisis_timeline, decision_log, police_liaiso
 from application.projections import after_action_items, situation_overview
 from application.projections.after_action_items import AfterActionItems
 from application.projections import received_alert, situation_overview
+from application.projections import public_warning_register, situation_overview
 from application.projections.decision_log import DecisionLog
 from application.projections.district_overview import DistrictOverview, by_district
 from application.projections.paging import DEFAULT_LIMIT, Page, bounded
@@ -116,6 +117,17 @@ class Queries:
         """The watch list of received alerts (application.projections.received_alert), a page at a time."""
         authorise(actor, "list_received_alerts")
         return received_alert.watch_list(self.store, self.app.now(), actor.clearance, self.app.policy, limit, after)
+    def list_public_warnings(
+        self, actor: Actor, crisis_id: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> dict[str, Any]:
+        """The register: the warnings of a crisis (drafts too), or without one the warnings in force, the
+        latest issued first; at most `limit` (`cut` says how many there are)."""
+        authorise(actor, "list_public_warnings")
+        warnings = public_warning_register.register(
+            self.store, actor.clearance, self.app.policy, crisis_id=crisis_id, in_force_only=crisis_id is None
+        )
+        at = display(self.app.now(), seconds=True)
+        return bounded({"at": at, **({"crisis_id": crisis_id} if crisis_id else {}), "warnings": warnings}, limit)
 
     # --- how current the picture is -----------------------------------------------------------------
 

@@ -92,6 +92,10 @@ TITLES: dict[Rule, str] = {
     Rule.UNKNOWN_AREA: N_("Unknown area"),
     Rule.AREA_ALREADY_AFFECTED: N_("Area already affected"),
     Rule.INVALID_CAP: N_("Not a CAP 1.2 alert"),
+    Rule.FOUR_EYES: N_("A second person approves this"),
+    Rule.TEXT_REQUIRED: N_("Text required"),
+    Rule.NOT_PUBLIC: N_("Not public"),
+    Rule.WARNING_NOT_APPROVED: N_("Warning not approved"),
 }
 
 # The names of the domain's codes, as people read them (the API keeps sending the codes).

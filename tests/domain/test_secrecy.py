@@ -16,6 +16,7 @@ from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
 from domain.position import Position
 from domain.received_alert import ReceivedAlert
+from domain.public_warning import PublicWarning
 from domain.secrecy import EVENT_RECORDS, RECORDS, classification_of, record_of, redact, stricter
 from domain.shared import PUBLIC, Classification, Policy
 
@@ -29,7 +30,7 @@ def event_classes() -> list[type]:
     an event of its own: Declared, Registered, Opened, Started)."""
     found = []
     for aggregate in (Crisis, DivisionPreparedness, PoliceLiaison, EmergencyConditions, AfterActionReview, ReceivedAlert,
-                      Position):
+                      Position, PublicWarning):
         base = aggregate.Event
         stack = [c for c in vars(aggregate).values() if isinstance(c, type) and issubclass(c, base) and c is not base]
         while stack:

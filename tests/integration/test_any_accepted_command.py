@@ -43,7 +43,7 @@ WORLD = {
     "crisis_id": ["C-S1"], "unit": ["SOTEPE"], "plan_id": ["CP-SOTEPE-01"], "liaison_id": ["PL-C-S1"],
     "request_id": ["PR-S1-01"], "action_id": ["A-S1-01"], "decision_id": ["D-S1-01"], "number": ["1", "2"],
     "position": ["1"], "position_id": ["DUTY_OFFICER"], "item_id": ["I-S1-01"],
-    "alert_id": [read_alert(EXAMPLE_PATH.read_bytes()).alert_id],
+    "alert_id": [read_alert(EXAMPLE_PATH.read_bytes()).alert_id], "warning_id": ["W-C-S1-1"],
 }
 SHORT_IDS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,12}", fullmatch=True)
 OFFSETS = ["+00:00", "+02:00", "+03:00", "-12:00", "+14:00", "+23:59", "Z"]
@@ -196,6 +196,8 @@ def world(api, people: People) -> None:  # noqa: ANN001
 def reads_after(path: str, record_id: str) -> list[str]:
     """What must answer 200 once a command on `path` is accepted: the record and the reads that show it."""
     common = ["/situation-overview", "/readiness-board", "/police-liaison-board"]
+    if "/warnings" in path:  # a public warning's commands answer with the warning
+        return [f"/warnings/{record_id}", "/warnings", "/warnings/feed", "/crises/C-S1/warnings", *common]
     if path.startswith("/crises"):
         return [f"/crises/{record_id}", f"/crises/{record_id}/timeline", f"/crises/{record_id}/decision-log", *common]
     if path.startswith("/division-preparedness"):
@@ -210,7 +212,9 @@ def reads_after(path: str, record_id: str) -> list[str]:
 def audit_reads_after(path: str, record_id: str, clock: FakeClock, head: int) -> list[str]:
     as_of = _time(clock(), "+00:00").replace("+", "%2B")
     reads = [f"/audit/situation-overview?as_of={as_of}", f"/audit/events?after={head - 1}"]
-    if path.startswith("/crises"):
+    if "/warnings" in path:  # the warnings are of the crisis of the world
+        reads.append(f"/audit/crises/C-S1/timeline?as_of={as_of}")
+    elif path.startswith("/crises"):
         reads += [f"/audit/crises/{record_id}?as_of={as_of}", f"/audit/crises/{record_id}/timeline?as_of={as_of}"]
     if path.startswith("/division-preparedness"):
         reads.append(f"/audit/division-preparedness/{record_id}?as_of={as_of}")

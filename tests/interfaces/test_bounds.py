@@ -29,6 +29,7 @@ VALID = {
     "position_id": "DUTY_OFFICER",
     "item_id": "I-S1-01",
     "alert_id": "cap-76e857ebc2080864fc93d3f3ea376365",
+    "warning_id": "W-C-S1-1",
 }
 ODD = {"slash": "C%2FS1", "nul": "C%00S1", "long": "9" * 70, "control": "C%1BS1", "space": "C%20S1"}
 

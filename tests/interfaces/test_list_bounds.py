@@ -37,6 +37,7 @@ RECORD_READS = {  # one record each, read whole (not yet bounded: see the module
     "/crises/{crisis_id}/situation-reports/draft", "/crises/{crisis_id}/situation-reports/{number}",
     "/crises/{crisis_id}/after-action-review", "/audit/crises/{crisis_id}/after-action-review",
     "/received-alerts/{alert_id}",
+    "/warnings/{warning_id}",
 }
 SEEDED = 3  # items of every kind: more than LIMIT
 LIMIT = 2
@@ -92,6 +93,11 @@ def seeded(api: ApiClient) -> dict[str, Any]:
         app.add_improvement_item(PM, "C-R", item_id=f"I-{n}", unit=units[n], task="stock sandbags",
                                  due_at=now + timedelta(hours=1))
     app.finalise_after_action_review(PM, "C-R")
+    texts = {language: {"headline": "Storm", "description": "Outages"} for language in ("fi", "sv")}
+    for n in range(SEEDED):  # public warnings in force, of C-0
+        app.draft_public_warning(DO1, "C-0", warning_id=f"W-{n}", texts=texts, urgency="Expected", certainty="Likely")
+        app.approve_public_warning(PM, f"W-{n}")
+        app.issue_public_warning(DO1, f"W-{n}")
     api.clock.advance(hours=2)  # overdue, due for review, beyond the threshold
     checkpoints = []
     for n in range(SEEDED):

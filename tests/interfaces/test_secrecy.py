@@ -227,7 +227,7 @@ class World:
                                alert_id=self.alert,
                                **{k: v for k, v in given.items() if k in ("number", "action_id", "decision_id",
                                                                            "request_id", "position_id",
-                                                                           "item_id")})
+                                                                           "item_id", "warning_id")})
         unit = self.unit if role == "division_contact" else None
         body = self.commands.body(method, path, world or self.world, given)
         answer = self.server.http.request(method.upper(), concrete, json=body,
@@ -317,6 +317,8 @@ class World:
         run("post", "/received-alerts/{alert_id}/link", do, "R", crisis_id=self.crisis)
         run("post", "/received-alerts/{alert_id}/unlink", do, "R")
         run("post", "/received-alerts/{alert_id}/link", do, "R", crisis_id=self.crisis)
+        if self.world == "P":  # a public warning only for a PUBLIC crisis (NOT_PUBLIC): written, approved by another
+            self.warnings(run, do, pm)
         for step in ("contain", "reopen", "contain", "resolve", "close"):
             run("post", f"/crises/{{crisis_id}}/{step}", do)
         review = "/crises/{crisis_id}/after-action-review"
@@ -367,6 +369,17 @@ class World:
             self.refusal_answers.append(refused.text)
         self.commands.refused |= set(self.commands.where) - before
 
+    def warnings(self, run: Any, do: str, pm: str) -> None:
+        """A public warning issued, updated and its cancellation drafted, each text approved by another than
+        its author (the duty officer writes, the preparedness manager approves)."""
+        warning = {"warning_id": f"W-{self.world}"}
+        run("post", "/crises/{crisis_id}/warnings", do, **warning, based_on=["D-2"])
+        run("post", "/warnings/{warning_id}/revision", do, **warning, based_on=["D-2"])
+        for draft in ("/warnings/{warning_id}/update", "/warnings/{warning_id}/cancellation"):
+            run("post", "/warnings/{warning_id}/approval", pm, **warning)
+            run("post", "/warnings/{warning_id}/issue", do, **warning)
+            run("post", draft, do, **warning, **({"based_on": ["D-2"]} if draft.endswith("update") else {}))
+
     def conflicts(self) -> None:
         """A command on each record with a stale If-Match: the 409 says what changed since version 1 (every
         event's summary), to a writer without clearance."""
@@ -407,6 +420,7 @@ def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], head
         "unit": [w.unit for w in worlds],
         "liaison_id": [w.liaison for w in worlds],
         "alert_id": [w.alert for w in worlds],
+        "warning_id": [f"W-{w.world}" for w in worlds],
         "position": ["1"],
         "position_id": ["DUTY_OFFICER", "PREPAREDNESS_MANAGER", "POLICE_COORDINATOR"],
         "number": ["1", "2"],  # situation reports: the plain one and the structured one; handover briefs

@@ -26,6 +26,7 @@ INVALID_TEXT = {
     "oidc_user_claim": "",
     "oidc_client_id": "",
     "sitrep_rhythm": '{"3": "soon"}',
+    "cap_sender": "city of helsinki, preparedness",  # CAP refuses spaces and commas in a sender
 }
 INVALID_BY_TYPE = {
     int: "twelve", float: "soon", bool: "maybe", Path: "/nonexistent/units.json",
