@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from domain.districts import cap_geocode, cap_polygon
 from domain.public_warning import WarningMessage, WarningRecord
 from domain.shared import Policy, in_helsinki
 from interfaces.cap import CAP_MEDIA_TYPE, CAP_NAMESPACE
@@ -63,13 +64,20 @@ class CapArea:
 
 
 def cap_areas(names: Iterable[str], language: str, policy: Policy) -> list[CapArea]:
-    """The <area> of each of a crisis's areas, in `language` (fi, sv, en).
-
-    Until the city's district registry exists (domain/districts.py), an area is described by its name only.
-    Once it does, this is the one place to plug it in: for each name, `district = policy.districts.find(name)`
-    (by name or code); when found, `CapArea(district.name_sv if language == "sv" else district.name_fi,
-    (cap_polygon(district),), ((<geocode scheme>, district.code),))`, otherwise `CapArea(name)` as now."""
-    return [CapArea(name) for name in names]
+    """The <area> of each of a crisis's areas, in `language` (fi, sv, en): a district of the registry
+    (domain/districts.py, by name or code) by its name in that language (Finnish for English), its outline as the
+    polygon and its code as the geocode; an area the registry does not know (a store older than the registry, or
+    a registry replaced since) by its name only."""
+    areas = []
+    for name in names:
+        district = policy.districts.find(name)
+        if district is None:
+            areas.append(CapArea(name))
+            continue
+        geocode = cap_geocode(district)
+        areas.append(CapArea(district.name_sv if language == "sv" else district.name_fi, (cap_polygon(district),),
+                             ((geocode["valueName"], geocode["value"]),)))
+    return areas
 
 
 def cap_time(moment: datetime) -> str:

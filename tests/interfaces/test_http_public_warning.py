@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 
 from interfaces.cap import CAP_MEDIA_TYPE, CAP_NAMESPACE, validate
 from interfaces.http.schemas.public_warning import PublicWarningRegisterResponse, PublicWarningResponse
-from tests.interfaces.conftest import accepted, declare, problem, says
+from tests.interfaces.conftest import STORM, accepted, declare, problem, says
 
 CAP = {"cap": CAP_NAMESPACE}
 ATOM = {"atom": "http://www.w3.org/2005/Atom"}
@@ -93,6 +93,12 @@ def test_a_warning_is_drafted_approved_by_another_issued_updated_and_cancelled_a
     assert set(field(update, "cap:info/cap:severity")) == {"Severe"}
     assert field(alert, "cap:info[1]/cap:instruction") == [TEXTS["fi"]["instruction"]]
     assert field(alert, "cap:info[1]/cap:area/cap:areaDesc") == ["Vuosaari", "Mellunkylä", "Itäkeskus", "Kontula"]
+    assert field(alert, "cap:info[2]/cap:area/cap:areaDesc")[0] == "Nordsjö"  # the districts' Swedish names
+    # each area a district of the registry: its outline as the polygon, its code as the geocode
+    districts = [api.services.coordination.policy.districts.find(name) for name in STORM["areas"]]
+    assert field(alert, "cap:info[1]/cap:area/cap:geocode/cap:value") == [d.code for d in districts]
+    polygons = field(alert, "cap:info[1]/cap:area/cap:polygon")
+    assert len(polygons) == 4 and all(p.split()[0] == p.split()[-1] for p in polygons)
     assert set(field(cancel, "cap:info/cap:urgency")) == {"Past"}
     # the latest is served without a number, and the warning shows who approved what and when it was sent
     assert field(cap(api, people.leadership, "W-1"), "cap:identifier") == ["W-1.3"]
