@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.access import Actor, Role, authorise
 from domain.after_action_review import AfterActionReview, ItemState, ReviewRecord
-from domain.shared import PUBLIC, Classification, DomainError, N_, Rule
+from domain.shared import Classification, DomainError, N_, Rule
 
 if TYPE_CHECKING:
     from application.coordination import Pipeline as UseCases
@@ -85,11 +85,11 @@ class AfterActionReviewUseCases(UseCases):
         *,
         findings: list[str],
         recommendations: list[str] | None = None,
-        classification: Classification = PUBLIC,
+        classification: Classification | None = None,
         occurred_at: datetime | None = None,
         late_entry_reason: str | None = None,
     ) -> int:
-        """Draft the review of a CLOSED crisis (preparedness manager), once."""
+        """Draft the review of a CLOSED crisis (preparedness manager), once; at least as secret as the crisis."""
 
         def attempt(now: datetime) -> list[Aggregate]:
             review = AfterActionReview.draft(

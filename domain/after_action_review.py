@@ -188,15 +188,19 @@ class AfterActionReview(Record):
         crisis: Crisis,
         findings: list[str],
         recommendations: list[str] | None = None,
-        classification: Classification = PUBLIC,
+        classification: Classification | None = None,
         occurred_at: datetime,
         late_entry_reason: str | None = None,
         policy: Policy,
         actor: str,
         now: datetime,
     ) -> AfterActionReview:
-        """Draft the review of `crisis`, once it is CLOSED; a review it recorded in one step is final already."""
+        """Draft the review of `crisis`, once it is CLOSED; a review it recorded in one step is final already. The
+        review is at least as secret as its crisis: classified as given when that is not PUBLIC, otherwise as the
+        crisis is (a review of a SECRET crisis drafted without a classification, or as PUBLIC, is SECRET)."""
         crisis.check_reviewable()
+        if classification is None or classification.is_public:
+            classification = crisis.classification
         findings = review_findings(findings)
         crisis.check_time(occurred_at, now, policy, late_entry_reason)
         return cls._create(

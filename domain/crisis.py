@@ -891,8 +891,8 @@ class Crisis(Record):
             named = named or (affected.get(district.code) if district is not None else None)
             if named is None:
                 raise DomainError(
-                    Rule.UNKNOWN_AREA, "{area} is not an affected area of {crisis_id}; its areas are: {areas}",
-                    {"area": area, "crisis_id": self.crisis_id, "areas": ", ".join(self.areas) or "none"},
+                    Rule.UNKNOWN_AREA, "{area} is not an affected area of {crisis_id}",
+                    {"area": area, "crisis_id": self.crisis_id},  # (its areas are content: a SECRET crisis's too)
                 )
             if named not in removing:
                 removing.append(named)

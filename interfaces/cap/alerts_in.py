@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from xml.parsers import expat
 
@@ -19,6 +19,7 @@ from domain.received_alert import Alert
 from interfaces.cap import CAP_MEDIA_TYPE, CAP_NAMESPACE, InvalidCapDocument, validate
 
 MAX_DOCUMENT_BYTES = 64 * 1024  # as VALMIUS_MAX_REQUEST_BYTES: one document as one request may carry it
+MAX_FEED_BYTES = 4 * 1024 * 1024  # an Atom feed lists many alerts
 ATOM = "http://www.w3.org/2005/Atom"
 OTHER_VERSIONS = {
     "urn:oasis:names:tc:emergency:cap:1.1": "CAP 1.1",
@@ -66,9 +67,9 @@ def read_alert(document: bytes) -> Alert:
     )
 
 
-def _root(document: bytes) -> ET.Element:
-    if len(document) > MAX_DOCUMENT_BYTES:
-        raise InvalidCapDocument(f"too large: {len(document)} bytes, at most {MAX_DOCUMENT_BYTES}")
+def _root(document: bytes, limit: int = MAX_DOCUMENT_BYTES) -> ET.Element:
+    if len(document) > limit:
+        raise InvalidCapDocument(f"too large: {len(document)} bytes, at most {limit}")
     _refuse_doctype(document)
     try:
         return ET.fromstring(document)
@@ -100,7 +101,14 @@ def _optional(element: ET.Element, name: str) -> str | None:
 
 
 def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)  # the schema holds it to YYYY-MM-DDThh:mm:ss with an offset
+    """A CAP time (the schema holds it to YYYY-MM-DDThh:mm:ss with an offset), one that is an instant: year 9999
+    at -10:00 is valid to the schema but no instant we can hold (it is past the last UTC year)."""
+    moment = datetime.fromisoformat(text)
+    try:
+        moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise InvalidCapDocument(f"the time {text} is out of range") from None
+    return moment
 
 
 def _references(text: str | None) -> list[tuple[str, str, datetime]]:
@@ -111,7 +119,7 @@ def _references(text: str | None) -> list[tuple[str, str, datetime]]:
         if len(parts) == 3:
             try:
                 found.append((parts[0], parts[1], _time(parts[2])))
-            except ValueError:
+            except ValueError:  # InvalidCapDocument too: a time out of range
                 continue  # a reference we cannot read cannot be followed; the document keeps it
     return found
 
@@ -159,7 +167,7 @@ class FeedEntry:
 
 def is_atom_feed(document: bytes) -> bool:
     try:
-        return _root(document).tag == f"{{{ATOM}}}feed"
+        return _root(document, MAX_FEED_BYTES).tag == f"{{{ATOM}}}feed"
     except InvalidCapDocument:
         return False
 
@@ -167,7 +175,7 @@ def is_atom_feed(document: bytes) -> bool:
 def feed_entries(document: bytes) -> list[FeedEntry]:
     """The alerts an Atom feed offers, in its order: a CAP alert inside an entry's `content`, else the entry's
     link to a CAP document (type application/cap+xml, or an `alternate`/`related` link to an .xml)."""
-    root = _root(document)
+    root = _root(document, MAX_FEED_BYTES)
     if root.tag != f"{{{ATOM}}}feed":
         raise InvalidCapDocument(f"not an Atom feed: its root element is {root.tag}")
     found = []

@@ -29,11 +29,10 @@ from application.coordination import Coordination
 from domain.access import Actor
 from domain.shared import DomainError, Rule
 from interfaces.cap import CAP_MEDIA_TYPE
-from interfaces.cap.alerts_in import MAX_DOCUMENT_BYTES, feed_entries, is_atom_feed, read_alert
+from interfaces.cap.alerts_in import MAX_DOCUMENT_BYTES, MAX_FEED_BYTES, feed_entries, is_atom_feed, read_alert
 
 log = logging.getLogger("valmius.cap")
 
-MAX_FEED_BYTES = 4 * 1024 * 1024  # an Atom feed lists many alerts
 FETCH_TIMEOUT_SECONDS = 10.0
 REMEMBERED = 100_000  # digests and links a follower remembers having handled
 
@@ -113,6 +112,8 @@ class Follower:
                 yield str(path), path.read_bytes()[: MAX_DOCUMENT_BYTES + 1]
             return
         body = self.fetch(feed, MAX_FEED_BYTES)
+        if len(body) > MAX_FEED_BYTES:
+            raise ValueError(f"the feed is larger than {MAX_FEED_BYTES} bytes")
         if not is_atom_feed(body):
             yield feed, body  # a CAP document (or not: then refused as one)
             return
@@ -127,6 +128,10 @@ class Follower:
                 document = self.fetch(url, MAX_DOCUMENT_BYTES)
             except OSError as error:  # this alert's link only: tried again at the next poll
                 log.warning("CAP document %s of feed %s could not be fetched: %s", url, feed, error)
+                continue
+            except ValueError as error:  # a link no poll can follow (not http(s), malformed): never again
+                log.warning("CAP document %s of feed %s is not followed: %s", url, feed, error)
+                self.remember(url)
                 continue
             yield url, document
             self.remember(url)

@@ -9,7 +9,7 @@ import pytest
 
 from domain.after_action_review import AfterActionReview, ReviewRecord
 from domain.crisis import Crisis
-from domain.shared import Classification, DomainError, Rule
+from domain.shared import PUBLIC, Classification, DomainError, Rule
 from tests.domain.support import made, recorded, refused
 from tests.domain.test_crisis import POLICY, declare, minutes, when
 
@@ -151,3 +151,12 @@ def test_a_plans_review_is_set_from_an_item_of_a_final_review_within_the_due_win
                                   now=minutes(621))
     assert item.unit == "SOTEPE"
     assert read(review).items["I-1"].plan_reviews[0]["next_review_due"] == due
+
+
+def test_a_review_is_at_least_as_secret_as_its_crisis():
+    """A review drafted for a SECRET crisis without a classification, or as PUBLIC, is as secret as the crisis;
+    one given a classification of its own keeps it."""
+    for given in ({}, {"classification": PUBLIC}):
+        assert drafted(closed(classification=SECRET), **given).classification == SECRET
+    assert drafted(closed(), classification=SECRET).classification == SECRET
+    assert drafted(closed()).classification == PUBLIC

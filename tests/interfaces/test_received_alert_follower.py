@@ -134,3 +134,26 @@ def test_valmius_alerts_take_and_follow_once(tmp_path, monkeypatch, capsys, serv
     monkeypatch.setenv("VALMIUS_CAP_FEEDS", f'["{server}/feed.xml"]')
     assert main(["alerts", "follow", "--once"]) == 0
     assert "2 taken, 1 held already, 1 refused, 0 feed(s) failed" in capsys.readouterr().out
+
+
+def test_a_large_feed_is_followed_and_a_link_it_cannot_follow_or_a_time_out_of_range_holds_nothing_up(app, server,
+                                                                                                       tmp_path):
+    # Given a feed of more than 64 KiB (as a storm's may be) whose first entries link to a ftp:// document and to
+    # one valid to the schema whose sent time is no instant (year 9999 at -10:00), then to the wind warning
+    root = tmp_path / "www"
+    (root / "cap" / "beyond.xml").write_bytes(
+        WIND.replace(b"<sent>2025-10-26T07:00:00+02:00</sent>", b"<sent>9999-12-31T23:00:00-10:00</sent>"))
+    entries = [("ftp://example.org/a.xml", "ftp"), ("/cap/beyond.xml", "beyond"), ("/cap/wind.xml", "wind")]
+    feed = ATOM.split("<entry>", 1)[0] + "".join(
+        f'<entry><id>{name}</id><title>{name}</title><updated>2025-10-26T09:00:00+02:00</updated>'
+        f'<link rel="alternate" type="application/cap+xml" href="{href}"/></entry>' for href, name in entries
+    ) + "".join(f"<entry><id>p{n}</id><title>{'x' * 200}</title><updated>2025-10-26T09:00:00+02:00</updated>"
+                "</entry>" for n in range(400)) + "</feed>"
+    (root / "big.xml").write_text(feed, encoding="utf-8")
+    assert len(feed.encode()) > 64 * 1024
+    # When it is polled
+    done = Follower(app, [f"{server}/big.xml"], TAKER).poll()
+    # Then the wind warning is taken, the document out of range refused with its reason, and the feed not failed
+    assert done.failed == [] and done.taken == [read_alert(WIND).alert_id]
+    [(source, reason)] = done.refused
+    assert source.endswith("/cap/beyond.xml") and "out of range" in reason, done.refused

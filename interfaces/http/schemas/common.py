@@ -34,11 +34,12 @@ BIGINT = 2**63 - 1
 TIME_EXAMPLE = "2025-10-26T03:40+03:00"
 LATER_EXAMPLE = "2025-10-26T18:00+02:00"  # the end of a window starting at TIME_EXAMPLE
 
-# What each kind of string refuses; the JSON Schema patterns say the same for the OpenAPI document.
-_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
-TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+# What each kind of string refuses; the JSON Schema patterns say the same for the OpenAPI document. U+FFFE and U+FFFF
+# are no characters of XML 1.0: a text holding one would break the CAP, Atom and EDXL documents it is written into.
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\ufffe\uffff]*$"
+TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffe\uffff]*$"
 
 
 def _refusing(control: re.Pattern[str], allowed: str) -> AfterValidator:
