@@ -113,6 +113,7 @@ class PublicWarning(Record):
             warning.issued = []
             warning.pending = self.msg_type
             warning.author, warning.approved_by = self.actor, None
+            warning.writers = [self.actor]
 
         def summary(self) -> str:
             return N_("warning {warning_id} drafted by {actor} at {time}", warning_id=self.warning_id,
@@ -126,6 +127,7 @@ class PublicWarning(Record):
         def apply(self, warning: PublicWarning) -> None:
             warning.pending = self.msg_type
             warning.author, warning.approved_by = self.actor, None
+            warning.writers = [self.actor]
 
     class UpdateDrafted(MessageDrafted):
         """An update of the warning in force drafted: its new texts and scales."""
@@ -162,6 +164,7 @@ class PublicWarning(Record):
 
         def apply(self, warning: PublicWarning) -> None:
             warning.author, warning.approved_by = self.actor, None
+            warning.writers = [*getattr(warning, "writers", []), self.actor]
 
         def summary(self) -> str:
             return N_("warning {warning_id} revised by {actor} at {time}", warning_id=self.warning_id,
@@ -200,6 +203,7 @@ class PublicWarning(Record):
             warning.issued.append(IssuedMessage(self.number, self.identifier, self.msg_type, self.sent))
             warning.status = CANCELLED if self.msg_type == CANCEL else IN_FORCE
             warning.pending, warning.author, warning.approved_by = None, None, None
+            warning.writers = []
 
         def summary(self) -> str:
             return N_("warning {warning_id} issued ({msg_type}) by {actor} at {time}", warning_id=self.warning_id,
@@ -263,13 +267,13 @@ class PublicWarning(Record):
                            actor=actor, recorded_at=now)
 
     def approve(self, *, note: str | None = None, actor: str, now: datetime) -> None:
-        """Approve the pending message: never by whoever wrote its text (FOUR_EYES)."""
+        """Approve the pending message: never by anyone who wrote its text, drafting or revising it (FOUR_EYES)."""
         pending = self._pending()
         if self.approved_by is not None:
             raise DomainError(Rule.INVALID_TRANSITION, "the {msg_type} of warning {warning_id} is already approved "
                               "by {approver}; issue it", {"msg_type": pending, "warning_id": self.warning_id,
                                                           "approver": self.approved_by})
-        if actor == self.author:
+        if actor in (getattr(self, "writers", None) or [self.author]):
             raise DomainError(Rule.FOUR_EYES, "{actor} wrote the text of this {msg_type} of warning {warning_id}; "
                               "another person approves it", {"actor": actor, "msg_type": pending,
                                                              "warning_id": self.warning_id})

@@ -310,10 +310,10 @@ class Projections(Queries):
             again = bool(rows) and int(rows[0]["position"]) == position
             failed_at = rows[0]["failed_at"] if again else now
             attempts = int(rows[0]["attempts"]) + 1 if again else 1
-            tx.execute(f"DELETE FROM {FAILURES_TABLE} WHERE view = %s", (model.name,))
-            tx.execute(
+            tx.execute(  # an upsert: two followers (processes) may record the same failure at once
                 f"INSERT INTO {FAILURES_TABLE} (view, position, error, failed_at, attempts)"
-                " VALUES (%s, %s, %s, %s, %s)",
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (view) DO UPDATE SET position = excluded.position,"
+                " error = excluded.error, failed_at = excluded.failed_at, attempts = excluded.attempts",
                 (model.name, position, text, failed_at, attempts),
             )
         self._failed[model.name] = Failure(model.name, position, text, failed_at, attempts)

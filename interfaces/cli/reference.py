@@ -91,7 +91,7 @@ RULE_MEANINGS = {
     Rule.AREA_ALREADY_AFFECTED: "the district added is already an affected area of the crisis (by any of its names)",
     Rule.INVALID_CAP: "a document offered as a CAP alert is not a valid CAP 1.2 alert (not XML, another version, "
     "a schema error at a path, too large); nothing was stored",
-    Rule.FOUR_EYES: "a public warning's message is approved by someone other than whoever wrote its text",
+    Rule.FOUR_EYES: "a public warning's message is approved by someone who wrote none of its text (drafting or revising it)",
     Rule.TEXT_REQUIRED: "a public warning is written in Finnish and Swedish (headline and description); English is "
     "optional",
     Rule.NOT_PUBLIC: "only PUBLIC content goes into a public warning: its crisis and the decisions it is based on "

@@ -80,11 +80,12 @@ def test_the_author_of_a_text_never_approves_it(services, app):
     declare(app)
     draft(app)
     refused(services, Rule.FOUR_EYES, app.approve_public_warning, DO1, "W-1")
-    # When DO-2 rewrites it, DO-2 may not approve it either, but DO-1 may
+    # When DO-2 rewrites it, neither DO-2 nor DO-1 may approve it (both wrote the text), but PM may
     app.revise_public_warning(DO2, "W-1", texts=UPDATED, urgency="Expected", certainty="Likely")
     refused(services, Rule.FOUR_EYES, app.approve_public_warning, DO2, "W-1")
-    app.approve_public_warning(DO1, "W-1")
-    assert app.get_public_warning(LR, "W-1").pending.approved_by == "DO-1"
+    refused(services, Rule.FOUR_EYES, app.approve_public_warning, DO1, "W-1")
+    app.approve_public_warning(PM, "W-1")
+    assert app.get_public_warning(LR, "W-1").pending.approved_by == "PM"
 
 
 def test_a_warning_is_issued_only_once_approved_and_a_revision_lets_the_approval_lapse(services, app):

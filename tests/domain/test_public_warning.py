@@ -76,7 +76,8 @@ def test_a_revision_lets_an_approval_lapse_and_a_cancellation_takes_no_scales():
     assert warning.approved_by is None and warning.author == "DO-2"
     refused(Rule.INVALID_INPUT, warning.revise, texts=TEXTS, urgency="Soon", certainty="Likely", actor="DO-2",
             now=NOW)
-    warning.approve(actor="DO-1", now=NOW)
+    refused(Rule.FOUR_EYES, warning.approve, actor="DO-1", now=NOW)  # who drafted it wrote it too
+    warning.approve(actor="PM", now=NOW)
     issue(warning, NOW)
     warning.draft_cancellation(texts=TEXTS, actor="PM", now=NOW)
     refused(Rule.INVALID_INPUT, warning.revise, texts=TEXTS, urgency="Past", certainty="Observed", actor="PM",
