@@ -34,9 +34,12 @@ from application.audit.history import NAME_OF_TOPIC, event_data, natural_id
 from application.audit.redaction import Classifier
 from application.ports import EventLogReader
 from domain.access import Actor, Role, authorise
+from domain.after_action_review import AfterActionReview
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
+from domain.public_warning import PublicWarning
+from domain.received_alert import ReceivedAlert
 from domain.secrecy import record_of
 from domain.shared import N_, DomainError, Rule, display
 
@@ -205,6 +208,8 @@ class _Reader:
             return self.classifier.aggregate(event.originator_id).crisis_id
         if isinstance(event, DivisionPreparedness.Event):
             return getattr(event, "crisis_id", None) or getattr(event, "crisis_ref", None)
+        if isinstance(event, (AfterActionReview.Event, PublicWarning.Event, ReceivedAlert.Event)):
+            return getattr(event, "crisis_id", None)  # the review and warnings of a crisis, alerts linked to it
         return None
 
 

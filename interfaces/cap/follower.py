@@ -56,6 +56,18 @@ def fetch(url: str, limit: int) -> bytes:
         return answer.read(limit + 1)
 
 
+def shown(source: str) -> str:
+    """Where a document came from, as every reader and the log may see it: a URL without its user, password, query
+    and fragment (a feed's credentials or API key travel there); a folder's path as it is."""
+    parts = urllib.parse.urlsplit(source)
+    if parts.scheme not in ("http", "https"):
+        return source
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    netloc += f":{parts.port}" if parts.port else ""
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 class Follower:
     """Polls `feeds` and takes each new alert as `actor` (see the module docstring)."""
 
@@ -138,6 +150,7 @@ class Follower:
 
     def offer(self, source: str, document: bytes, done: Poll) -> None:
         """Take `document` unless it was handled before or its alert is held already."""
+        source = shown(source)
         digest = hashlib.sha256(document).hexdigest()
         if digest in self.handled:
             return

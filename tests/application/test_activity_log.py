@@ -109,3 +109,23 @@ def test_an_empty_window_and_a_limit_out_of_bounds_are_refused(services, days) -
         with pytest.raises(DomainError) as refused:
             read(services, AUD, "get_person_activity_log", person="DO-1", **scope)
         assert refused.value.rule is Rule.INVALID_INPUT
+
+
+def test_a_crisis_log_holds_its_public_warnings_and_its_after_action_review(services, clock) -> None:  # noqa: ANN001
+    # Given a crisis with a public warning issued, then closed and its after-action review drafted
+    app = services.coordination
+    clock.advance(minutes=5)
+    declare(app, "C-W")
+    texts = {language: {"headline": "Storm", "description": "Outages"} for language in ("fi", "sv")}
+    app.draft_public_warning(DO1, "C-W", warning_id="W-1", texts=texts, urgency="Expected", certainty="Likely")
+    app.approve_public_warning(DO2, "W-1")
+    app.issue_public_warning(DO1, "W-1")
+    for step in (app.contain_crisis, app.resolve_crisis, app.close_crisis):
+        step(DO1, "C-W")
+    app.draft_after_action_review(Actor("PM", Role.PREPAREDNESS_MANAGER), "C-W", findings=["Sirens failed"])
+    # When the crisis's log is read, then it holds the warning's steps and the review with the crisis's own
+    log = read(services, AUD, "get_crisis_activity_log", crisis_id="C-W")
+    types = [row["type"] for row in log["rows"]]
+    assert {"PublicWarning.Drafted", "PublicWarning.Approved", "PublicWarning.Issued",
+            "AfterActionReview.Drafted"} <= set(types), types
+    assert all(row["crisis_id"] == "C-W" for row in log["rows"])

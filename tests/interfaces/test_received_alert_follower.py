@@ -157,3 +157,11 @@ def test_a_large_feed_is_followed_and_a_link_it_cannot_follow_or_a_time_out_of_r
     assert done.failed == [] and done.taken == [read_alert(WIND).alert_id]
     [(source, reason)] = done.refused
     assert source.endswith("/cap/beyond.xml") and "out of range" in reason, done.refused
+
+
+def test_a_feeds_credentials_are_never_shown_as_where_an_alert_came_from():
+    from interfaces.cap.follower import shown
+    assert shown("https://user:secret@alerts.example.fi:8443/cap/feed.xml?apikey=K#x") == \
+        "https://alerts.example.fi:8443/cap/feed.xml"
+    assert shown("http://127.0.0.1:8080/cap/wind.xml") == "http://127.0.0.1:8080/cap/wind.xml"
+    assert shown("/var/lib/valmius/cap-drop/a.xml") == "/var/lib/valmius/cap-drop/a.xml"
