@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from application.projections import crisis_timeline, decision_log, police_liaison_board, readiness_board
-from application.projections import after_action_items, situation_overview
+from application.position import handover_brief
+from application.projections import (
+    after_action_items, crisis_timeline, decision_log, police_liaison_board, public_warning_register,
+    readiness_board, received_alert, situation_overview,
+)
 from application.projections.after_action_items import AfterActionItems
-from application.projections import received_alert, situation_overview
-from application.projections import public_warning_register, situation_overview
 from application.projections.decision_log import DecisionLog
 from application.projections.district_overview import DistrictOverview, by_district
 from application.projections.paging import DEFAULT_LIMIT, Page, bounded
@@ -23,7 +24,7 @@ from application.projections.readiness_board import ReadinessBoard
 from application.projections.situation_overview import SituationOverview
 from application.projections.tracking import FAILURES_TABLE, TRACKING_TABLE, Failure
 from domain.access import Actor, authorise
-from domain.shared import N_, display
+from domain.shared import N_, DomainError, Rule, display
 
 if TYPE_CHECKING:
     from application.coordination import Coordination
@@ -78,6 +79,13 @@ class Queries:
     def get_situation_picture(self, actor: Actor) -> dict[str, Any]:
         """The overview with its `freshness` (see `freshness`): what the live stream sends."""
         return {**self.get_situation_overview(actor), "freshness": self.freshness(SituationOverview.name)}
+
+    def handover_brief(self, since: int, until: int, at: datetime) -> dict[str, Any]:
+        """A position's handover brief (application.position): the picture once the read models have applied the
+        log up to `until`, so that what is open is that of the log the brief covers, not of a lagging picture."""
+        if not self.wait_for(until, timeout=5):
+            raise DomainError(Rule.READ_MODEL_BEHIND, "the situation picture is behind the log; prepare the brief again shortly")
+        return handover_brief(self.store, self.app.event_log, self.app.policy, since, until, at)
 
     def get_crisis_timeline(self, actor: Actor, crisis_id: str, page: Page | None = None) -> dict[str, Any]:
         """Every entry, or with a `page` that page and its neighbours' cursors (application.projections.paging)."""

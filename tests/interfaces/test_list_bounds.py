@@ -14,14 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-
-from application.position import handover_brief
 
 from application.audit.checkpoints import Signer
 from domain.division_preparedness import CriticalFunction
@@ -108,9 +105,7 @@ def seeded(api: ApiClient) -> dict[str, Any]:
     assert api.get("/crises/C-0/timeline", headers=cleared).status_code == 200  # SECRET entries disclosed
     for post, holder in (("DUTY_OFFICER", DO1), ("PREPAREDNESS_MANAGER", PM), ("POLICE_COORDINATOR", PC)):
         app.sign_on(holder, post)  # every position held, the duty officer's with a brief of all of the above
-    assert services.projections.wait_for(app.recorder.max_notification_id(), timeout=10)
-    app.prepare_handover_brief(DO1, "DUTY_OFFICER", partial(handover_brief, services.projections.store, app.event_log,
-                                                            app.policy))
+    app.prepare_handover_brief(DO1, "DUTY_OFFICER", services.projections.handover_brief)
     return {"crisis_id": "C-0", "position": checkpoints[0], "as_of": quote(api.clock().isoformat()),
             "position_id": "DUTY_OFFICER", "number": 1, "alert_id": alerts[0]}
 

@@ -3,20 +3,16 @@ any moment (auditors)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from application.position import handover_brief
 from application.projections.paging import DEFAULT_LIMIT, bounded
 from domain.position import POSITIONS
-from domain.shared import DomainError, Rule, display
-from interfaces.http.dependencies import (
-    App, CurrentActor, ExpectedVersion, PathNumber, answered, etag, get_projections, query_time,
-)
+from domain.shared import display
+from interfaces.http.dependencies import App, CurrentActor, ExpectedVersion, PathNumber, answered, etag, query_time
 from interfaces.http.routers.audit_history import AsOf
-from interfaces.http.routers.read_models import READ, ListLimit
+from interfaces.http.routers.read_models import READ, ListLimit, Views
 from interfaces.http.routing import Route
 from interfaces.http.schemas.common import ID_LENGTH, ID_PATTERN, CommandResponse
 from interfaces.http.schemas.position import (
@@ -65,16 +61,11 @@ def sign_off(position_id: PositionCode, app: App, actor: CurrentActor, expected:
 @router.post("/positions/{position_id}/handover-briefs", status_code=status.HTTP_201_CREATED)
 def prepare_handover_brief(
     position_id: PositionCode, app: App, actor: CurrentActor, expected: ExpectedVersion, response: Response,
-    views: Annotated[Any, Depends(get_projections)],
+    views: Views,
 ) -> PreparedBriefResponse:
     """Prepare a handover brief: what is open now and what happened since the position's previous handover,
     frozen with its SHA-256 digest. The incoming person reads it and accepts it by number and digest."""
-    def build(since: int, until: int, at: datetime) -> dict[str, Any]:
-        if not views.wait_for(until, timeout=5):  # the open items as of the log's head, not of a lagging picture
-            raise DomainError(Rule.READ_MODEL_BEHIND, "the situation picture is behind the log; prepare the brief again shortly")
-        return handover_brief(views.store, app.event_log, app.policy, since, until, at)
-
-    version, number = app.prepare_handover_brief(actor, position_id, build, expected_version=expected)
+    version, number = app.prepare_handover_brief(actor, position_id, views.handover_brief, expected_version=expected)
     answered(response, app, position_id, version)
     response.headers["Location"] = f"/positions/{position_id}/handover-briefs/{number}"
     prepared, _ = app.get_handover_brief(actor, position_id, number)

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from domain.access import Actor
-from domain.crisis_records import CrisisRecord
+from domain import crisis_records
 from domain.secrecy import redact
 from domain.shared import Policy
 from interfaces.http.schemas.common import (
@@ -155,7 +155,7 @@ class CrisisResponse(CrisisRecord):
     next_situation_report_overdue: bool
 
 
-def present_crisis(crisis: CrisisRecord, actor: Actor, now: datetime, policy: Policy) -> CrisisResponse:
+def present_crisis(crisis: crisis_records.CrisisRecord, actor: Actor, now: datetime, policy: Policy) -> CrisisResponse:
     """The crisis for `actor`: each of its records redacted by its kind's declaration (domain.secrecy) under its
     own classification, what the crisis records of itself (the after-action review) under the crisis's."""
     names = policy.units.short_names
