@@ -6,7 +6,7 @@ An alert is taken once: its record's id derives from (sender, identifier, sent),
 finds the alert taken). A document that is not a CAP 1.2 alert is refused (INVALID_CAP, with the reason the
 reader gave) and kept as a refused attempt for auditors, its digest and where it came from with it; nothing is
 stored. The alerts a new one refers to, of its own sender and held here, are superseded or cancelled in the
-same save.
+same save, if it came through the same feed as they did or was taken by a person (domain.received_alert).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class ReceivedAlertUseCases(UseCases):
                 if ReceivedAlert.id_for(alert_id) not in self.repository:
                     continue  # an alert we never took: nothing of ours to follow
                 earlier = self.load_received_alert(alert_id)
-                if earlier.follow(alert, actor=actor.user, now=now):
+                if earlier.follow(alert, source=source, actor=actor.user, now=now):
                     followed.append(earlier)
             return [taken, *followed]
 

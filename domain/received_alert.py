@@ -7,13 +7,20 @@ originator is the CAP sender, its marking says the alert's scope; an uncleared r
 times, codes and state, never its texts.
 
 A duty officer links an alert to a crisis (and may unlink it). A later alert of the same sender referring to it
-follows it: an Update supersedes it, a Cancel (or an Error) cancels it. The aggregate keeps what those rules need;
+follows it: an Update supersedes it, a Cancel (or an Error) cancels it. A CAP sender is only what the document
+says, so a feed speaks for the alerts it brought, not for every sender it names: an alert taken from a feed follows
+the alerts that came through the same channel (`channel_of`: the feed's origin, or its folder) and those a person
+took (posted, or taken from a file: the feed brings what the person stood in for), never those another feed
+brought; one a person took follows any, that person vouching for it. A feed claiming another feed's sender cannot
+end its warnings. The aggregate keeps what those rules need;
 the texts live in the `Received` event, and `AlertRecord` folds them for reading.
 """
 
 from __future__ import annotations
 
 import hashlib
+import posixpath
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -57,6 +64,19 @@ def alert_id_for(sender: str, identifier: str, sent: datetime) -> str:
     offset is the same alert. An id of ours (`cap-` and 32 hex digits), as CAP identifiers may hold anything."""
     key = f"{sender}\n{identifier}\n{sent.astimezone(timezone.utc).isoformat()}"
     return "cap-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+PEOPLE = "people"
+
+
+def channel_of(source: str) -> str:
+    """Through what an alert with `source` came (module docstring): the origin of a URL (a feed and the documents
+    it links), the folder a follower read, or PEOPLE for one posted over HTTP or taken from a named file."""
+    parts = urllib.parse.urlsplit(source)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    folder = posixpath.dirname(source)
+    return f"folder {folder}" if folder else PEOPLE
 
 
 def classification_for(alert: Alert) -> Classification:
@@ -103,6 +123,7 @@ class ReceivedAlert(Record):
             alert.headline = headline_of(self.infos)
             alert.state = IN_FORCE
             alert.crisis_id = None
+            alert.channel = channel_of(self.source)
 
         def summary(self) -> str:
             return N_("alert from {sender} received by {actor}", sender=self.sender, actor=self.actor)
@@ -190,12 +211,15 @@ class ReceivedAlert(Record):
             actor=actor, recorded_at=now,
         )
 
-    def follow(self, later: Alert, *, actor: str, now: datetime) -> bool:
-        """What a later alert of the same sender referring to this one does to it: an Update supersedes it, a
-        Cancel or an Error cancels it (a superseded one too); nothing to a cancelled one, nor for an Ack. Whether
-        it changed."""
+    def follow(self, later: Alert, *, source: str, actor: str, now: datetime) -> bool:
+        """What a later alert of the same sender referring to this one, taken from `source`, does to it: an
+        Update supersedes it, a Cancel or an Error cancels it (a superseded one too); nothing to a cancelled one,
+        nor for an Ack, nor from another feed than the one this came through (module docstring). Whether it
+        changed."""
         state = FOLLOWING.get(later.msg_type)
         if state is None or self.state == CANCELLED or self.state == state or later.sent < self.sent:
+            return False
+        if PEOPLE not in (self.channel, channel_of(source)) and channel_of(source) != self.channel:
             return False
         event = self.Superseded if state == SUPERSEDED else self.Cancelled
         self.trigger_event(event, by_alert_id=later.alert_id, actor=actor, recorded_at=now)

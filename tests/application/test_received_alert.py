@@ -107,6 +107,13 @@ def test_an_alert_of_another_sender_referring_to_ours_changes_nothing(services, 
     assert app.get_received_alert(LR, first).state == IN_FORCE
 
 
+def test_a_feed_naming_another_feeds_sender_does_not_end_its_alerts(services, app):
+    first = take(app, WIND, source="https://alerts.fmi.fi/cap/feed/atom_fi-FI.xml")
+    take(app, WIND_CANCEL, source="https://cap.example.org/feed.xml")  # claims FMI's sender; stored, ends nothing
+    assert app.get_received_alert(LR, first).state == IN_FORCE
+    assert first in [a["alert_id"] for a in watched(services)]
+
+
 def test_a_linked_alert_leaves_the_watch_list_and_shows_on_the_crisis_timeline(services, app):
     declare(app, "C-S1")
     alert_id = take(app, WIND)

@@ -51,13 +51,28 @@ def test_an_alert_is_received_content_of_its_sender_marked_with_its_scope() -> N
 
 def test_an_update_supersedes_a_cancel_cancels_and_an_ack_or_an_older_alert_does_nothing() -> None:
     alert = received()
-    assert alert.follow(later("Ack"), actor="DO-1", now=NOW) is False
-    assert alert.follow(later("Update", hours=-1), actor="DO-1", now=NOW) is False  # sent before it
-    assert alert.follow(later("Update"), actor="DO-1", now=NOW) and alert.state == SUPERSEDED
-    assert alert.follow(later("Update", "wind.3"), actor="DO-1", now=NOW) is False  # superseded already
-    assert alert.follow(later("Cancel", "wind.4"), actor="DO-1", now=NOW) and alert.state == CANCELLED
-    assert alert.follow(later("Error", "wind.5"), actor="DO-1", now=NOW) is False
+    assert alert.follow(source="http", later=later("Ack"), actor="DO-1", now=NOW) is False
+    assert alert.follow(source="http", later=later("Update", hours=-1), actor="DO-1", now=NOW) is False  # sent before it
+    assert alert.follow(source="http", later=later("Update"), actor="DO-1", now=NOW) and alert.state == SUPERSEDED
+    assert alert.follow(source="http", later=later("Update", "wind.3"), actor="DO-1", now=NOW) is False  # superseded already
+    assert alert.follow(source="http", later=later("Cancel", "wind.4"), actor="DO-1", now=NOW) and alert.state == CANCELLED
+    assert alert.follow(source="http", later=later("Error", "wind.5"), actor="DO-1", now=NOW) is False
     assert [type(e).__name__ for e in alert.collect_events()] == ["Received", "Superseded", "Cancelled"]
+
+
+def test_a_feed_ends_only_the_alerts_it_brought_or_a_person_took_and_a_person_ends_any() -> None:
+    feed_a, feed_b = "https://alerts.fmi.fi/cap/feed/atom_fi-FI.xml", "https://aggregator.example.org/cap.xml"
+    from_a = ReceivedAlert.receive(WARNING, source="https://alerts.fmi.fi/cap/W1.xml", actor="cap-follower", now=NOW)
+    # Another feed naming the same sender cannot cancel what feed A brought: a CAP sender is only a claim
+    assert from_a.follow(later("Cancel"), source=feed_b, actor="cap-follower", now=NOW) is False
+    assert from_a.follow(later("Cancel"), source="feeds/other/cancel.xml", actor="cap-follower", now=NOW) is False
+    assert from_a.state == IN_FORCE
+    # Feed A itself can (a document it links is of its origin), and so can a person, who vouches for it
+    assert from_a.follow(later("Update"), source=feed_a, actor="cap-follower", now=NOW) and from_a.state == SUPERSEDED
+    assert from_a.follow(later("Cancel", "wind.3"), source="wind-cancel.xml", actor="DO-1", now=NOW)
+    # What a person took, a feed may end (it brings what the person stood in for)
+    taken = received()
+    assert taken.follow(later("Cancel"), source=feed_b, actor="cap-follower", now=NOW) and taken.state == CANCELLED
 
 
 def test_only_the_alerts_of_its_own_sender_are_followed() -> None:
