@@ -154,14 +154,17 @@ class PublicWarningUseCases(UseCases):
                                     change)
 
     def approve_public_warning(
-        self, actor: Actor, warning_id: str, *, note: str | None = None, expected_version: int | None = None
+        self, actor: Actor, warning_id: str, *, digest: str | None = None, note: str | None = None,
+        expected_version: int | None = None,
     ) -> int:
-        """Approve the message waiting to be issued: never by whoever wrote its text (FOUR_EYES)."""
+        """Approve the message waiting to be issued: never by whoever wrote its text (FOUR_EYES), and, when the
+        approver names the digest of the text read, that text only (TEXT_CHANGED)."""
 
         def change(warning: PublicWarning, now: datetime) -> None:
-            warning.approve(note=note, actor=actor.user, now=now)
+            warning.approve(digest=digest, note=note, actor=actor.user, now=now)
 
-        return self._change_warning("approve_public_warning", actor, warning_id, expected_version, {}, change)
+        return self._change_warning("approve_public_warning", actor, warning_id, expected_version,
+                                    self._given(digest=digest), change)
 
     def issue_public_warning(
         self, actor: Actor, warning_id: str, *, note: str | None = None, expected_version: int | None = None

@@ -12,6 +12,8 @@ and approver, the messages issued); the texts live in its events, and `WarningRe
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +38,16 @@ def message_status() -> str:
     """The CAP status of a message issued now: Actual. The one place where Exercise will be chosen once an
     exercise mode exists (a crisis declared as an exercise): its messages are then issued as Exercise."""
     return "Actual"
+
+
+def message_digest(msg_type: str, texts: Texts, urgency: str, certainty: str, based_on: list[str]) -> str:
+    """The SHA-256 of a message's canonical JSON (its kind, texts, scales and the decisions it carries out): what
+    its approver names to approve that text and no other (TEXT_CHANGED), and what the approval records."""
+    content = {"msg_type": msg_type, "texts": texts, "urgency": urgency, "certainty": certainty,
+               "based_on": list(based_on)}
+    return hashlib.sha256(
+        json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
 
 
 def check_texts(texts: Texts) -> Texts:
@@ -114,6 +126,10 @@ class PublicWarning(Record):
             warning.pending = self.msg_type
             warning.author, warning.approved_by = self.actor, None
             warning.writers = [self.actor]
+            warning.pending_digest = self.digest()
+
+        def digest(self) -> str:
+            return message_digest(self.msg_type, self.texts, self.urgency, self.certainty, self.based_on)
 
         def summary(self) -> str:
             return N_("warning {warning_id} drafted by {actor} at {time}", warning_id=self.warning_id,
@@ -128,6 +144,10 @@ class PublicWarning(Record):
             warning.pending = self.msg_type
             warning.author, warning.approved_by = self.actor, None
             warning.writers = [self.actor]
+            warning.pending_digest = self.digest()
+
+        def digest(self) -> str:
+            raise NotImplementedError
 
     class UpdateDrafted(MessageDrafted):
         """An update of the warning in force drafted: its new texts and scales."""
@@ -139,6 +159,9 @@ class PublicWarning(Record):
 
         msg_type = UPDATE
 
+        def digest(self) -> str:
+            return message_digest(self.msg_type, self.texts, self.urgency, self.certainty, self.based_on)
+
         def summary(self) -> str:
             return N_("update of warning {warning_id} drafted by {actor} at {time}", warning_id=self.warning_id,
                       actor=self.actor, time=clock_time(self.recorded_at))
@@ -149,6 +172,9 @@ class PublicWarning(Record):
         texts: Texts
 
         msg_type = CANCEL
+
+        def digest(self) -> str:
+            return message_digest(self.msg_type, self.texts, CANCELLATION_URGENCY, CANCELLATION_CERTAINTY, [])
 
         def summary(self) -> str:
             return N_("cancellation of warning {warning_id} drafted by {actor} at {time}",
@@ -165,16 +191,30 @@ class PublicWarning(Record):
         def apply(self, warning: PublicWarning) -> None:
             warning.author, warning.approved_by = self.actor, None
             warning.writers = [*getattr(warning, "writers", []), self.actor]
+            if warning.pending == CANCEL:
+                warning.pending_digest = message_digest(CANCEL, self.texts, CANCELLATION_URGENCY,
+                                                        CANCELLATION_CERTAINTY, [])
+            else:
+                warning.pending_digest = message_digest(warning.pending, self.texts, self.urgency or "",
+                                                        self.certainty or "", self.based_on or [])
 
         def summary(self) -> str:
             return N_("warning {warning_id} revised by {actor} at {time}", warning_id=self.warning_id,
                       actor=self.actor, time=clock_time(self.recorded_at))
 
     class Approved(Event):
-        """The pending message approved by a second person, with a note of what was checked, if any."""
+        """The pending message approved by a second person, with a note of what was checked, if any, and the digest
+        of the text approved (`message_digest`; None in approvals recorded before it was kept)."""
+
+        class_version = 2
 
         msg_type: str
         note: str | None
+        digest: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["digest"] = None
 
         def apply(self, warning: PublicWarning) -> None:
             warning.approved_by = self.actor
@@ -266,9 +306,16 @@ class PublicWarning(Record):
                            certainty=certainty, based_on=None if pending == CANCEL else list(based_on or []),
                            actor=actor, recorded_at=now)
 
-    def approve(self, *, note: str | None = None, actor: str, now: datetime) -> None:
-        """Approve the pending message: never by anyone who wrote its text, drafting or revising it (FOUR_EYES)."""
+    def approve(self, *, digest: str | None = None, note: str | None = None, actor: str, now: datetime) -> None:
+        """Approve the pending message: never by anyone who wrote its text, drafting or revising it (FOUR_EYES);
+        when the approver names the `digest` of the text they read, only that text (TEXT_CHANGED otherwise: it was
+        revised since). The approval records the digest of the text approved."""
         pending = self._pending()
+        waiting = getattr(self, "pending_digest", None)  # None in a snapshot taken before digests were kept
+        if digest is not None and waiting is not None and digest != waiting:
+            raise DomainError(Rule.TEXT_CHANGED, "the {msg_type} of warning {warning_id} waiting now is not the text "
+                              "you read (its digest is {waiting}): it was revised since; read it again",
+                              {"msg_type": pending, "warning_id": self.warning_id, "waiting": waiting})
         if self.approved_by is not None:
             raise DomainError(Rule.INVALID_TRANSITION, "the {msg_type} of warning {warning_id} is already approved "
                               "by {approver}; issue it", {"msg_type": pending, "warning_id": self.warning_id,
@@ -277,8 +324,8 @@ class PublicWarning(Record):
             raise DomainError(Rule.FOUR_EYES, "{actor} wrote the text of this {msg_type} of warning {warning_id}; "
                               "another person approves it", {"actor": actor, "msg_type": pending,
                                                              "warning_id": self.warning_id})
-        self.trigger_event(self.Approved, crisis_id=self.crisis_id, msg_type=pending, note=note, actor=actor,
-                           recorded_at=now)
+        self.trigger_event(self.Approved, crisis_id=self.crisis_id, msg_type=pending, note=note, digest=waiting,
+                           actor=actor, recorded_at=now)
 
     def issue(
         self, *, sender: str, category: str, severity: int, areas: list[str], note: str | None = None, actor: str,
@@ -343,6 +390,7 @@ class WarningMessage:
     approved_by: str | None = None
     approved_at: datetime | None = None
     approval_note: str | None = None
+    approved_digest: str | None = None
     number: int | None = None
     identifier: str | None = None
     sender: str | None = None
@@ -354,6 +402,11 @@ class WarningMessage:
     category: str | None = None
     severity: int | None = None
     areas: list[str] = field(default_factory=list)
+
+    @property
+    def digest(self) -> str:
+        """The digest of the text as it stands (`message_digest`): what its approver names."""
+        return message_digest(self.msg_type, self.texts, self.urgency, self.certainty, self.based_on)
 
 
 @dataclass
@@ -391,12 +444,13 @@ class WarningRecord(Folded):
             case "Revised":
                 message = self.messages[-1]
                 message.texts, message.revised_by, message.revised_at = e.texts, e.actor, e.recorded_at
-                message.approved_by = message.approved_at = message.approval_note = None
+                message.approved_by = message.approved_at = message.approval_note = message.approved_digest = None
                 if e.urgency is not None:
                     message.urgency, message.certainty, message.based_on = e.urgency, e.certainty, list(e.based_on)
             case "Approved":
                 message = self.messages[-1]
                 message.approved_by, message.approved_at, message.approval_note = e.actor, e.recorded_at, e.note
+                message.approved_digest = e.digest
             case "Issued":
                 message = self.messages[-1]
                 message.number, message.identifier, message.cap_status = e.number, e.identifier, e.cap_status

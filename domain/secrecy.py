@@ -113,7 +113,8 @@ RECORDS: dict[str, RecordKind] = {
     # A public warning is public content by definition (drafted only for a PUBLIC crisis); declared all the same.
     "public_warning": _kind(
         "warning_id msg_type number identifier sender cap_status sent references urgency certainty based_on category"
-        " severity in_force pending first_sent cap drafted_by drafted_at revised_by revised_at approved_by approved_at issued_by",
+        " severity in_force pending first_sent cap drafted_by drafted_at revised_by revised_at approved_by approved_at issued_by"
+        " digest approved_digest",
         "texts areas note approval_note",
     ),
 }

@@ -82,3 +82,26 @@ def test_a_revision_lets_an_approval_lapse_and_a_cancellation_takes_no_scales():
     warning.draft_cancellation(texts=TEXTS, actor="PM", now=NOW)
     refused(Rule.INVALID_INPUT, warning.revise, texts=TEXTS, urgency="Past", certainty="Observed", actor="PM",
             now=NOW)
+
+
+def test_the_approver_approves_the_text_read_and_the_approval_records_its_digest():
+    warning = drafted()
+    events = list(warning.collect_events())
+    read = WarningRecord.of(events).pending.digest  # what the manager read
+    warning.revise(texts={**TEXTS, "fi": {"headline": "Myrsky yltyy", "description": "Katkoja"}}, urgency="Immediate",
+                   certainty="Observed", actor="DO-2", now=NOW)
+    # The text was revised after the manager read it: that approval would approve a text no one approving read
+    refused(Rule.TEXT_CHANGED, warning.approve, digest=read, actor="PM", now=NOW)
+    events += warning.collect_events()
+    now_waiting = WarningRecord.of(events).pending.digest
+    assert now_waiting != read and now_waiting == warning.pending_digest
+    warning.approve(digest=now_waiting, actor="PM", now=NOW)
+    issue(warning, NOW)
+    # A cancellation's digest is the same whether the aggregate or a reader computes it, revised or not
+    warning.draft_cancellation(texts=TEXTS, actor="DO-1", now=NOW)
+    warning.revise(texts=TEXTS, actor="DO-2", now=NOW)
+    events += list(warning.collect_events())
+    assert WarningRecord.of(events).pending.digest == warning.pending_digest
+    warning.approve(actor="PM", now=NOW)  # naming no digest approves what waits, and records it all the same
+    record = WarningRecord.of([*events, *warning.collect_events()])
+    assert [m.approved_digest for m in record.messages] == [now_waiting, warning.pending_digest]

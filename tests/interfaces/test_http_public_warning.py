@@ -172,6 +172,27 @@ def test_a_warning_is_refused_without_swedish_for_a_secret_crisis_and_unapproved
     problem(api.get("/warnings/feed", headers=api.headers("ADM", "admin")), 403, "FORBIDDEN_ROLE")
 
 
+def test_the_manager_approves_the_text_read_and_not_one_revised_since(api, people):
+    declare(api, people.duty_officer)
+    body = {"warning_id": "W-1", "texts": TEXTS, "urgency": "Immediate", "certainty": "Observed"}
+    accepted(api.post("/crises/C-S1/warnings", json=body, headers=people.duty_officer), 201)
+    read = api.get("/warnings/W-1", headers=people.preparedness_manager).json()["messages"][-1]["digest"]
+    # When a second duty officer revises the text after the manager read it
+    revised = {"texts": {**TEXTS, "en": {"headline": "Storm", "description": "Power cuts."}}, "urgency": "Immediate",
+               "certainty": "Observed"}
+    accepted(api.post("/warnings/W-1/revision", json=revised, headers=api.headers("DO-2", "duty_officer")))
+    # Then the manager's approval of what they read is refused, naming the rule, and nothing is approved
+    refused = problem(api.post("/warnings/W-1/approval", json={"digest": read}, headers=people.preparedness_manager),
+                      409, "TEXT_CHANGED")
+    assert says(refused["detail"], "revised since", "read it again")
+    waiting = api.get("/warnings/W-1", headers=people.preparedness_manager).json()["messages"][-1]
+    assert waiting["approved_by"] is None and waiting["digest"] != read
+    # and once they have read it again, their approval records the digest of the text approved
+    step(api, people, "W-1", "approval", digest=waiting["digest"])
+    approved = api.get("/warnings/W-1", headers=people.leadership).json()["messages"][-1]
+    assert approved["approved_by"] == "PM" and approved["approved_digest"] == waiting["digest"]
+
+
 @pytest.mark.parametrize("path", ["/warnings/{warning_id}/cap"])
 def test_the_cap_example_of_the_openapi_document_is_valid_cap(api, path):
     document = api.get("/openapi.json").json()

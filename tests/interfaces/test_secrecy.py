@@ -376,7 +376,8 @@ class World:
         run("post", "/crises/{crisis_id}/warnings", do, **warning, based_on=["D-2"])
         run("post", "/warnings/{warning_id}/revision", do, **warning, based_on=["D-2"])
         for draft in ("/warnings/{warning_id}/update", "/warnings/{warning_id}/cancellation"):
-            run("post", "/warnings/{warning_id}/approval", pm, **warning)
+            read = self.server.http.get(f"/warnings/{warning['warning_id']}", headers=self.headers(pm))
+            run("post", "/warnings/{warning_id}/approval", pm, **warning, digest=read.json()["messages"][-1]["digest"])
             run("post", "/warnings/{warning_id}/issue", do, **warning)
             run("post", draft, do, **warning, **({"based_on": ["D-2"]} if draft.endswith("update") else {}))
 

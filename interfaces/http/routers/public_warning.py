@@ -24,6 +24,7 @@ from interfaces.http.routers.read_models import READ, ListLimit, Views, caught_u
 from interfaces.http.routing import Route
 from interfaces.http.schemas.common import INT32, CommandResponse
 from interfaces.http.schemas.public_warning import (
+    ApprovePublicWarningRequest,
     DraftPublicWarningCancellationRequest,
     DraftPublicWarningRequest,
     DraftPublicWarningUpdateRequest,
@@ -195,10 +196,11 @@ def revise_public_warning(
 
 @router.post("/warnings/{warning_id}/approval")
 def approve_public_warning(
-    warning_id: PathId, body: WarningStepRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
+    warning_id: PathId, body: ApprovePublicWarningRequest, app: App, actor: CurrentActor, expected: ExpectedVersion,
     response: Response,
 ) -> CommandResponse:
-    """Approve the message waiting to be issued. Whoever wrote its text never approves it (FOUR_EYES)."""
+    """Approve the message waiting to be issued. Whoever wrote its text never approves it (FOUR_EYES); name the
+    `digest` of the text you read, and a text revised since is not approved (TEXT_CHANGED)."""
     version = app.approve_public_warning(actor, warning_id, expected_version=expected, **body.args())
     return answered(response, app, warning_id, version)
 

@@ -123,6 +123,16 @@ class WarningStepRequest(CommandRequest):
     note: Text | None = Field(None, examples=["Checked against decision D-S1-02"])
 
 
+class ApprovePublicWarningRequest(WarningStepRequest):
+    """Approving the message waiting: name the `digest` of the text you read (its message's `digest` in
+    GET /warnings/{id}), and a text revised since is not approved (TEXT_CHANGED)."""
+
+    digest: str | None = Field(
+        None, pattern="^[0-9a-f]{64}$", max_length=64,
+        description="The SHA-256 digest of the message as read (its `digest`): only that text is approved.",
+    )
+
+
 # --- answers ------------------------------------------------------------------------------------------------
 
 
@@ -149,6 +159,9 @@ class WarningMessageResponse(Record):
     approved_by: str | None
     approved_at: str | None
     approval_note: str | None
+    digest: str = Field(description="SHA-256 of the message's canonical JSON (kind, texts, scales, decisions): what "
+                        "its approver names.")
+    approved_digest: str | None = Field(description="The digest of the text approved, as the approval recorded it.")
     number: int | None
     identifier: str | None
     sender: str | None
@@ -223,7 +236,7 @@ def present_warning(warning: WarningRecord, actor: Actor, policy: Policy) -> Pub
             msg_type=m.msg_type, texts=m.texts, urgency=m.urgency, certainty=m.certainty, based_on=m.based_on,
             drafted_by=m.drafted_by, drafted_at=time_out(m.drafted_at), revised_by=m.revised_by,
             revised_at=time_out(m.revised_at), approved_by=m.approved_by, approved_at=time_out(m.approved_at),
-            approval_note=m.approval_note, number=m.number, identifier=m.identifier, sender=m.sender,
+            approval_note=m.approval_note, digest=m.digest, approved_digest=m.approved_digest, number=m.number, identifier=m.identifier, sender=m.sender,
             cap_status=m.cap_status, sent=time_out(m.sent), issued_by=m.issued_by, note=m.note,
             references=m.references, category=m.category, severity=m.severity, areas=m.areas,
             cap=cap_path(warning.warning_id, m.number),
