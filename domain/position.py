@@ -100,6 +100,7 @@ class Position(Record):
         def apply(self, position: Position) -> None:
             position.briefs = self.number
             position.latest = (self.digest, self.until)
+            position.prepared_at = self.recorded_at
 
         def summary(self) -> str:
             return N_("handover brief #{number} for {position} prepared by {actor}", number=self.number, position=self.position, actor=self.actor)
@@ -134,10 +135,23 @@ class Position(Record):
                 Rule.POSITION_HELD,
                 "{holder} holds {position} since {since}: take it over by accepting a handover brief", self._held(),
             )
+        if self.briefs > self.accepted:
+            raise DomainError(
+                Rule.HANDOVER_REQUIRED, "handover brief #{number} of {position} waits to be read: take the position by "
+                "accepting it", {"number": self.briefs, "position": self.position},
+            )
         self.trigger_event(self.SignedOn, holder=actor.user, occurred_at=now, actor=actor.user, recorded_at=now)
 
     def sign_off(self, *, actor: Actor, now: datetime) -> None:
+        """Leave the position, having left a brief for whoever takes it next (HANDOVER_REQUIRED): the next person
+        takes it by accepting that brief, never by signing on past it."""
         self._check_holder(actor)
+        prepared_at = getattr(self, "prepared_at", None)
+        if prepared_at is None or prepared_at < self.held_since:
+            raise DomainError(
+                Rule.HANDOVER_REQUIRED, "{holder} leaves {position} with a handover brief for whoever takes it next: "
+                "prepare one, then sign off", {"holder": actor.user, "position": self.position},
+            )
         self.trigger_event(self.SignedOff, holder=actor.user, occurred_at=now, actor=actor.user, recorded_at=now)
 
     def prepare_brief(self, *, since: int, until: int, brief: dict[str, Any], actor: Actor, now: datetime) -> int:

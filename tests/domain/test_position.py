@@ -32,8 +32,29 @@ def test_one_holder_at_a_time():
     assert "DO-1 holds DUTY_OFFICER since" in error.value.message
     with refused(position, Rule.NOT_POSITION_HOLDER):
         position.sign_off(actor=DO2, now=NIGHT + timedelta(hours=1))
+    position.prepare_brief(since=0, until=5, brief={"open": {}}, actor=DO1, now=NIGHT + timedelta(hours=8))
     position.sign_off(actor=DO1, now=NIGHT + timedelta(hours=8))
     assert position.holder is None
+
+
+def test_a_position_is_left_with_a_brief_and_taken_by_accepting_it_not_by_signing_on_past_it():
+    position = duty()
+    # DO-1 cannot simply walk away from the watch: whoever comes next is told what is open
+    with refused(position, Rule.HANDOVER_REQUIRED) as error:
+        position.sign_off(actor=DO1, now=NIGHT + timedelta(hours=8))
+    assert "prepare one, then sign off" in error.value.message
+    number = position.prepare_brief(since=0, until=7, brief={"open": {"actions": 1}}, actor=DO1,
+                                    now=NIGHT + timedelta(hours=8))
+    position.sign_off(actor=DO1, now=NIGHT + timedelta(hours=8))
+    # The morning's officer signing on to the vacant watch is sent to the brief waiting
+    with refused(position, Rule.HANDOVER_REQUIRED) as error:
+        position.sign_on(actor=DO2, now=NIGHT + timedelta(hours=9))
+    assert "brief #1 of DUTY_OFFICER waits to be read" in error.value.message
+    position.accept_brief(number=number, given_digest=position.latest[0], actor=DO2, now=NIGHT + timedelta(hours=9))
+    assert position.holder == "DO-2"
+    # A brief prepared before DO-2 took the watch is not DO-2's to leave
+    with refused(position, Rule.HANDOVER_REQUIRED):
+        position.sign_off(actor=DO2, now=NIGHT + timedelta(hours=10))
 
 
 def test_only_the_roles_of_a_post_hold_it_and_an_unknown_post_is_none():

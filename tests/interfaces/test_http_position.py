@@ -85,7 +85,12 @@ def test_only_the_roles_of_a_position_hold_it_and_only_its_holder_signs_off(api,
     problem(api.post(f"{DUTY}/sign-off", headers=people.duty_officer), 409, "NOT_POSITION_HOLDER")
     problem(api.post(f"{DUTY}/handover-briefs/1/accept", json={"digest": "a" * 64}, headers=people.duty_officer),
             404, "NOT_FOUND")
+    problem(api.post("/positions/POLICE_COORDINATOR/sign-off", headers=people.police_coordinator), 409,
+            "HANDOVER_REQUIRED")
+    accepted(api.post("/positions/POLICE_COORDINATOR/handover-briefs", headers=people.police_coordinator), 201)
     accepted(api.post("/positions/POLICE_COORDINATOR/sign-off", headers=people.police_coordinator))
+    problem(api.post("/positions/POLICE_COORDINATOR/sign-on", headers=people.police_coordinator), 409,
+            "HANDOVER_REQUIRED")
     assert [p["holder"] for p in accepted(api.get("/positions", headers=people.leadership))["positions"]] == [
         None, None, None]
 

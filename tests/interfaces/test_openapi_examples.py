@@ -60,7 +60,7 @@ GIVEN: dict[str, list[str | Callable[[ApiClient], None]]] = {
     "activate_continuity_plan": ["approve_continuity_plan"],
     "deactivate_continuity_plan": ["approve_continuity_plan", "activate_continuity_plan"],
     "export_checkpoint": ["declare_crisis", chained],
-    "sign_off": ["sign_on"],
+    "sign_off": ["sign_on", "prepare_handover_brief"],
     "accept_handover_brief": ["prepare_handover_brief"],
     "get_handover_brief": ["prepare_handover_brief"],
     "contribute_situation_report": ["draft_situation_report"],
