@@ -630,9 +630,16 @@ class CrisisUseCases(UseCases):
         late_entry_reason: str | None = None,
         expected_version: int | None = None,
     ) -> int:
-        """Add districts of the registry to the affected areas or remove areas, with the reason."""
+        """Add districts of the registry to the affected areas or remove areas, with the reason. The areas of a
+        SECRET or RECEIVED crisis are its content: whether one is named would answer a question about them, so
+        changing them takes clearance (CLEARANCE_REQUIRED), decided before any area is looked at."""
 
         def change(crisis: Crisis, now: datetime) -> None:
+            if crisis.classification.level != "PUBLIC" and not actor.clearance:
+                raise DomainError(
+                    Rule.CLEARANCE_REQUIRED, "the areas of {crisis_id} are {level} content: changing them takes "
+                    "clearance", {"crisis_id": crisis_id, "level": crisis.classification.level},
+                )
             crisis.change_areas(
                 added=added,
                 removed=removed,

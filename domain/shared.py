@@ -71,7 +71,8 @@ class Rule(StrEnum):
     STALE_BRIEF = "STALE_BRIEF"
     BRIEF_MISMATCH = "BRIEF_MISMATCH"
     TEXT_CHANGED = "TEXT_CHANGED"
-    HANDOVER_REQUIRED = "HANDOVER_REQUIRED"  # a position is left with a brief, and taken by accepting it  # a warning's approver named the digest of a text since revised
+    HANDOVER_REQUIRED = "HANDOVER_REQUIRED"
+    CLEARANCE_REQUIRED = "CLEARANCE_REQUIRED"  # a change whose outcome would tell classified content to the uncleared  # a position is left with a brief, and taken by accepting it  # a warning's approver named the digest of a text since revised
     # Structured situation reports (domain/situation_report.py).
     METHANE_REQUIRED = "METHANE_REQUIRED"  # the first report is in the METHANE form, with all seven sections
     SECTION_NOT_YOURS = "SECTION_NOT_YOURS"  # a division contact contributes for their own unit only

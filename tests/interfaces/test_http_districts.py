@@ -62,6 +62,21 @@ def test_the_areas_change_by_a_command_and_show_on_the_crisis_its_timeline_and_t
     problem(api.post("/crises/C-S1/areas", json=change, headers=people.leadership), 403, "FORBIDDEN_ROLE")
 
 
+def test_an_officer_without_clearance_learns_nothing_of_a_secret_crisiss_areas_by_changing_them(api, people):
+    declare(api, people.duty_officer, crisis_id="C-SECRET", areas=["Vuosaari"],
+            classification={"level": "SECRET", "legal_basis": "JulkL 24.1 § 7 k"})
+    uncleared, cleared = people.duty_officer, api.headers("DO-9", "duty_officer", clearance=True)
+    # An area the crisis names and one it does not get the same answer, which says nothing of either
+    answers = [problem(api.post("/crises/C-SECRET/areas", json={key: [area], "reason": "probe"}, headers=uncleared),
+                       403, "CLEARANCE_REQUIRED")["detail"]
+               for key in ("added", "removed") for area in ("Vuosaari", "Kallio")]
+    assert set(answers) == {"the areas of C-SECRET are SECRET content: changing them takes clearance"}
+    # while an officer with clearance is told, and changes them
+    problem(api.post("/crises/C-SECRET/areas", json={"added": ["Nordsjö"], "reason": "again"}, headers=cleared),
+            409, "AREA_ALREADY_AFFECTED")
+    accepted(api.post("/crises/C-SECRET/areas", json={"added": ["Kallio"], "reason": "spread"}, headers=cleared))
+
+
 def test_a_registry_of_the_citys_own_replaces_the_repositorys(tmp_path, clock):
     ring = [[60.16, 24.94], [60.17, 24.94], [60.17, 24.95], [60.16, 24.94]]
     path = tmp_path / "districts.json"

@@ -216,8 +216,10 @@ class World:
         self.tokens: dict[tuple[str, str | None], str] = {}
 
     def headers(self, role: str, unit: str | None = None) -> dict[str, str]:
+        """A token of `role` without clearance (`role:cleared`: with it, for a change that needs it)."""
         if (role, unit) not in self.tokens:
-            self.tokens[role, unit] = self.server.token(f"W-{role}", role, unit)
+            name, _, cleared = role.partition(":")
+            self.tokens[role, unit] = self.server.token(f"W-{role}", name, unit, clearance=bool(cleared))
         return {"Authorization": f"Bearer {self.tokens[role, unit]}"}
 
     def run(self, method: str, path: str, role: str, world: str | None = None, **given: Any) -> httpx.Response:
@@ -296,7 +298,8 @@ class World:
         run("post", "/crises/{crisis_id}/decisions", do, decision_id="D-1", review_at=later(hours=1))
         run("post", "/crises/{crisis_id}/decisions/{decision_id}/reviews", do, decision_id="D-1")
         run("post", "/crises/{crisis_id}/decisions", do, decision_id="D-2", supersedes="D-1")
-        run("post", "/crises/{crisis_id}/areas", do, added=["Kallio"], removed=["Vuosaari"])
+        # the areas of a classified crisis are its content: changing them takes clearance (CLEARANCE_REQUIRED)
+        run("post", "/crises/{crisis_id}/areas", f"{do}:cleared", added=["Kallio"], removed=["Vuosaari"])
         # a unit's readiness is public, whatever crisis it names
         run("post", "/division-preparedness/{unit}/readiness", pm, "P", crisis_ref=self.crisis, decision_ref="D-2")
         run("post", "/division-preparedness/{unit}/plans", pm, plan_id=self.plan, next_review_due=later(days=30))
