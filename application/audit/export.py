@@ -61,11 +61,13 @@ from application.projections.crisis_timeline import CrisisTimeline
 from application.projections.decision_log import DecisionLog
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from domain.access import Actor, authorise
+from domain.after_action_review import AfterActionReview
 from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
 from domain.public_warning import PublicWarning
-from domain.secrecy import redact
+from domain.received_alert import ReceivedAlert
+from domain.secrecy import record_of, redact
 from domain.shared import Classification, DomainError, Rule, display, in_helsinki
 
 FORMAT = "valmius-crisis-export/1"
@@ -78,6 +80,10 @@ PLAN_DEFINED = {get_topic(DivisionPreparedness.PlanDrafted), get_topic(DivisionP
 PLAN_DEACTIVATED = get_topic(DivisionPreparedness.PlanDeactivated)
 READINESS_CHANGED = get_topic(DivisionPreparedness.ReadinessChanged)
 WARNING_DRAFTED = get_topic(PublicWarning.Drafted)
+ALERT_TOPICS = frozenset(get_topic(cls) for cls in (ReceivedAlert.Received, ReceivedAlert.LinkedToCrisis,
+                                                     ReceivedAlert.Unlinked, ReceivedAlert.Superseded,
+                                                     ReceivedAlert.Cancelled))
+ALERT_LINKED = get_topic(ReceivedAlert.LinkedToCrisis)
 
 # The record an event with a classification writes, and the field naming it: what a disclosure names.
 RECORD_OF = (
@@ -91,6 +97,8 @@ RECORD_OF = (
     (PoliceLiaison.InformationShared, "information_share", None),
     (DivisionPreparedness.PlanDrafted, "continuity_plan", "plan_id"),
 )
+# The records of the other aggregates an export holds (domain.secrecy's kinds), by the field naming them.
+OTHER_RECORD_IDS = {"review": "crisis_id", "improvement_item": "item_id", "received_alert": "alert_id"}
 # The same by the event's name as the log and the archive show it ("Crisis.DecisionRecorded").
 RECORD_OF_EVENT: dict[str, tuple[str, str | None]] = {
     subclass.__qualname__: (kind, id_field)
@@ -102,6 +110,10 @@ DESCRIBES = {
     "events.jsonl": "the crisis's domain events, in log order",
     "police_requests.jsonl": "the events of the police liaison matters opened for the crisis, in log order",
     "public_warnings.jsonl": "the events of the public warnings of the crisis (drafted, approved, issued), in log order",
+    "after_action_review.jsonl": "the events of the crisis's after-action review (drafted, commented, revised, made "
+    "final, its improvement items tracked), in log order",
+    "received_alerts.jsonl": "the events of the received CAP alerts ever linked to the crisis (received, linked, "
+    "unlinked, superseded, cancelled), in log order",
     "plans.jsonl": "continuity plans activated for the crisis: drafted, approved, activated and deactivated for it",
     "readiness.jsonl": "readiness changes that name the crisis",
     "refusals.jsonl": "refused attempts concerning the crisis, in the order they were kept",
@@ -120,6 +132,8 @@ class Scan:
     crisis: list[tuple[Any, Any]] = field(default_factory=list)
     liaisons: list[tuple[Any, Any]] = field(default_factory=list)
     warnings: list[tuple[Any, Any]] = field(default_factory=list)
+    review: list[tuple[Any, Any]] = field(default_factory=list)
+    alerts: list[tuple[Any, Any]] = field(default_factory=list)
     plans: list[tuple[Any, Any]] = field(default_factory=list)
     readiness: list[tuple[Any, Any]] = field(default_factory=list)
     links: CrisisLinks = field(init=False)
@@ -139,7 +153,9 @@ class Export:
 def scan_crisis(app: Any, crisis_id: str, position: int, progress: Progress | None = None) -> Scan:
     """Read the log from the start to `position` once, decoding only the events that may concern the crisis."""
     scan = Scan(crisis_id, position)
-    crisis_uuid = Crisis.id_for(crisis_id)
+    crisis_uuid, review_uuid = Crisis.id_for(crisis_id), AfterActionReview.id_for(crisis_id)
+    alerts: dict[UUID, list[int]] = {}  # every received alert's notifications, by position only: few are linked
+    linked: set[UUID] = set()
     liaisons: set[UUID] = set()
     warnings: set[UUID] = set()
     definitions: dict[tuple[str, str], list[tuple[Any, Any]]] = {}
@@ -157,6 +173,12 @@ def scan_crisis(app: Any, crisis_id: str, position: int, progress: Progress | No
                 scan.liaisons.append(_decoded(app, notification))
             elif origin in warnings:
                 scan.warnings.append(_decoded(app, notification))
+            elif origin == review_uuid:
+                scan.review.append(_decoded(app, notification))
+            elif topic in ALERT_TOPICS:
+                alerts.setdefault(origin, []).append(notification.id)
+                if topic == ALERT_LINKED and _decoded(app, notification)[1].crisis_id == crisis_id:
+                    linked.add(origin)
             elif topic == WARNING_DRAFTED:
                 pair = _decoded(app, notification)
                 if pair[1].crisis_id == crisis_id:
@@ -188,6 +210,11 @@ def scan_crisis(app: Any, crisis_id: str, position: int, progress: Progress | No
     if progress and start <= position:
         progress(position - start + 1, position)
     scan.links.add_activations(activations)
+    for origin in linked:  # each linked alert whole: received before it was linked, and all that followed
+        for position_of in alerts[origin]:
+            notification = app.recorder.select_notifications(start=position_of, limit=1)[0]
+            scan.alerts.append(_decoded(app, notification))
+    scan.alerts.sort(key=lambda pair: pair[0].id)
     linked = {(event.unit, event.plan_id) for _, event in scan.plans}
     scan.plans = sorted(
         scan.plans + [pair for key in linked for pair in definitions.get(key, [])], key=lambda pair: pair[0].id
@@ -228,6 +255,8 @@ def export_crisis(
     jsonl("events.jsonl", [redactor.event(n, e) for n, e in scan.crisis])
     jsonl("police_requests.jsonl", [redactor.event(n, e) for n, e in scan.liaisons])
     jsonl("public_warnings.jsonl", [redactor.event(n, e) for n, e in scan.warnings])
+    jsonl("after_action_review.jsonl", [redactor.event(n, e) for n, e in scan.review])
+    jsonl("received_alerts.jsonl", [redactor.event(n, e) for n, e in scan.alerts])
     plans = [redactor.event(n, e) for n, e in scan.plans]
     jsonl("plans.jsonl", plans)
     jsonl("readiness.jsonl", [redactor.event(n, e) for n, e in scan.readiness])
@@ -326,15 +355,17 @@ class _Redactor:
         }
 
     def _disclose(self, notification: Any, event: Any, classification: Classification) -> None:
-        for cls, kind, id_field in RECORD_OF:
-            if isinstance(event, cls):
-                record_id = str(getattr(event, id_field)) if id_field else f"position {notification.id}"
-                self._disclosed.setdefault(
-                    (kind, record_id),
-                    {"kind": kind, "id": record_id, "crisis_id": self.crisis_id,
-                     "classification": classification.as_dict()},
-                )
-                return
+        named = [(kind, id_field) for cls, kind, id_field in RECORD_OF if isinstance(event, cls)]
+        kind = record_of(event)
+        if not named and kind in OTHER_RECORD_IDS:
+            named = [(kind, OTHER_RECORD_IDS[kind])]
+        for kind, id_field in named[:1]:
+            record_id = str(getattr(event, id_field)) if id_field else f"position {notification.id}"
+            self._disclosed.setdefault(
+                (kind, record_id),
+                {"kind": kind, "id": record_id, "crisis_id": self.crisis_id,
+                 "classification": classification.as_dict()},
+            )
 
     def disclosed(self) -> list[dict[str, Any]]:
         return list(self._disclosed.values())

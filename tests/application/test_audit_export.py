@@ -13,6 +13,7 @@ import io
 import json
 import re
 import zipfile
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -382,3 +383,47 @@ def test_a_secret_crisis_on_every_store_exports_redacted(services, clock) -> Non
     assert "city hall" not in everything and "market square" not in everything
     assert "[RECEIVED TL IV, originator HPD]" in contents["timeline.jsonl"]
     assert done.manifest["log_position"] == app.recorder.max_notification_id()
+
+
+def test_an_export_holds_the_crisiss_after_action_review_and_the_alerts_linked_to_it(services, clock) -> None:  # noqa: ANN001
+    from interfaces.cap.alerts_in import read_alert
+    from tests.application.support import DO1, PM, move
+
+    # Given a crisis whose warning came as a CAP alert, linked while it ran, and another alert never linked
+    app = services.coordination
+    clock.set("2025-10-26T10:00:00+02:00")
+    cap = Path(__file__).parents[1] / "fixtures" / "cap"
+    wind, _ = app.take_received_alert(DO1, (cap / "fmi-wind-warning.xml").read_bytes(), read_alert, source="http")
+    other, _ = app.take_received_alert(DO1, (cap / "example-amber-alert.xml").read_bytes(), read_alert,
+                                       source="http")
+    app.declare_crisis(DUTY, crisis_id="C-S1", title="Storm", category="SEVERE_WEATHER", severity=2)
+    app.link_received_alert(DO1, wind, crisis_id="C-S1")
+    # and, once it closed, its SECRET after-action review
+    app.record_log_entry(DO1, "C-S1", text="HSY: pressure loss in Vuosaari")
+    clock.advance(minutes=1)
+    move(app, "C-S1", "contain", "resolve", "close")
+    app.draft_after_action_review(PM, "C-S1", findings=["the device register was out of date"],
+                                  classification=Classification.of("SECRET", "JulkL 24.1 § 7 k"))
+
+    # When a cleared and an uncleared auditor export it
+    def exported(auditor: Actor) -> dict[str, str]:
+        buffer = io.BytesIO()
+        export_crisis(app, services.refusals, services.scratch_stores, auditor, "C-S1", buffer, via="test",
+                      render_report=report.render)
+        with zipfile.ZipFile(buffer) as archive:
+            return {n.split("/", 1)[1]: archive.read(n).decode() for n in archive.namelist()}
+
+    cleared, uncleared = exported(CLEARED_AUDITOR), exported(UNCLEARED_AUDITOR)
+    # Then both hold the review and the linked alert whole (received, then linked), never the other alert
+    for contents in (cleared, uncleared):
+        alerts = [json.loads(line) for line in contents["received_alerts.jsonl"].splitlines()]
+        assert [a["type"] for a in alerts] == ["ReceivedAlert.Received", "ReceivedAlert.LinkedToCrisis"]
+        assert {a["data"]["alert_id"] for a in alerts} == {wind} and other not in contents["received_alerts.jsonl"]
+        review = [json.loads(line) for line in contents["after_action_review.jsonl"].splitlines()]
+        assert [r["type"] for r in review] == ["AfterActionReview.Drafted"]
+        manifest = json.loads(contents["manifest.json"])
+        assert {"after_action_review.jsonl", "received_alerts.jsonl"} <= {f["name"] for f in manifest["files"]}
+    # and the review's findings and the alert's texts only for the cleared one
+    assert "device register" in cleared["after_action_review.jsonl"]
+    assert "device register" not in uncleared["after_action_review.jsonl"]
+    assert "Tuulivaroitus" not in uncleared["received_alerts.jsonl"]
