@@ -181,3 +181,37 @@ def test_the_figures_count_every_crisis_when_the_picture_shows_the_first_ones(br
     # Then the table shows the first DEFAULT_LIMIT and the figure counts them all
     wait_until(lambda: page.locator("#crises tr[data-crisis]").count() == DEFAULT_LIMIT, 10, "the crises shown")
     assert page.locator('[data-figure="Active crises"]').inner_text() == str(DEFAULT_LIMIT + 1)
+
+
+def test_reports_due_by_the_rhythm_and_overdue_improvement_items_stand_out(browser, server):
+    reader = server.token("LR-1", "leadership")
+    officer, manager = server.token("DO-1", "duty_officer"), server.token("PM-1", "preparedness_manager")
+
+    def post(path: str, body: dict, token: str = officer) -> None:
+        answer = httpx.post(f"{server.base_url}{path}", json=body, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code < 300, answer.text
+
+    # Given a severity 3 crisis declared five hours ago (logged late): by the 4-hour rhythm its first report is overdue
+    post("/crises", {"crisis_id": "C-RHYTHM", "title": "Water-main break", "category": "UTILITY_WATER",
+                     "severity": 3, "occurred_at": (utc_now() - timedelta(hours=5)).isoformat(),
+                     "late_entry_reason": "logged after the night"})
+    # and a closed crisis whose final review has an improvement item for STARA falling due in two seconds
+    declare(server, officer, "C-DONE", "Storm")
+    for step in ("contain", "resolve", "close"):
+        post(f"/crises/C-DONE/{step}", {"reason": step})
+    review = "/crises/C-DONE/after-action-review"
+    post(f"{review}/draft", {"findings": ["barriers came late"]}, manager)
+    due = utc_now() + timedelta(seconds=2)
+    post(f"{review}/items", {"item_id": "I-1", "unit": "STARA", "task": "Barrier stock", "due_at": due.isoformat()},
+         manager)
+    post(f"{review}/final", {}, manager)
+    wait_until(lambda: utc_now() > due, 5, "the item's due time to pass")
+
+    # When leadership opens the dashboard
+    page = open_dashboard(browser, server, reader)
+    # Then the crisis's report is shown overdue by the rhythm, counted among the reports overdue
+    page.wait_for_selector('[data-crisis="C-RHYTHM"] [data-rhythm="overdue"].overdue', timeout=5_000)
+    assert page.locator('[data-figure="Reports overdue"]').inner_text() == "1"
+    # and STARA's overdue improvement item stands out in its own section
+    page.wait_for_selector('#improvements tr[data-unit="STARA"] td.overdue', timeout=5_000)
+    assert page.locator('#improvements tr[data-unit="STARA"] td.overdue').inner_text() == "1"
