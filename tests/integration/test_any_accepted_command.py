@@ -133,7 +133,7 @@ def values(schema: dict, components: dict, now: datetime, name: str = "") -> tup
             lambda field: st.builds(one_odd, valid, st.just(field), fields[field][1])
         )
         odd_key = st.builds(lambda body, key: {**body, key: 1}, valid, st.sampled_from(["\u0000", "unknown", "\ud800"]))
-        return valid, st.one_of(odd_field, odd_key)
+        return valid, (st.one_of(odd_field, odd_key) if fields else odd_key)
     if kind == "array":
         most = schema.get("maxItems", 10)
         item, odd_item = values(schema["items"], components, now, name)
@@ -156,9 +156,14 @@ def valid_or_odd(valid: Valid, edge: Edge) -> st.SearchStrategy[Any]:
     return st.integers(0, 3).flatmap(lambda pick: edge if pick == 0 else valid)
 
 
+NO_BODY = {"type": "object", "properties": {}}  # a command that takes no body (signing on): an empty one, or odd
+
+
 def commands(spec: dict) -> list[tuple[str, dict]]:
-    """Every POST with a JSON body: (path, body schema)."""
-    return [(path, schema) for method, path, schema in request_bodies(spec) if method == "POST"]
+    """Every POST with a JSON body, and every POST that takes none: (path, body schema)."""
+    bodiless = [(path, NO_BODY) for path, operations in spec["paths"].items()
+                if "post" in operations and "requestBody" not in operations["post"]]
+    return [(path, schema) for method, path, schema in request_bodies(spec) if method == "POST"] + bodiless
 
 
 def roles(path: str, people: People) -> list[dict]:
