@@ -415,8 +415,8 @@ class Dispatch:
 
     def _watch(self, router: Any, seen: set[int]) -> None:
         """Be told when a route is added to `router` or to a router included in it, rather than asking
-        FastAPI for the routes' version on every request (it walks every included router: 4 % of the
-        server's CPU per command, bench/write_throughput.py --profile). FastAPI marks each change on the
+        FastAPI for the routes' version on every request (a walk of every included router: 7 µs a request
+        with 17 routers, timeit; about 0.7 % of the server's CPU per command). FastAPI marks each change on the
         router changed (`_mark_routes_changed`, what its version counts); the mark is wrapped to also make
         the indexes that watch the router stale."""
         if id(router) in seen:
