@@ -28,6 +28,7 @@ import email.message
 import functools
 import inspect
 import json
+import weakref
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -365,21 +366,22 @@ class Dispatch:
 
     def __init__(self, router: APIRouter) -> None:
         self.router = router
-        self.version: int | None = None
+        self.version: int | None = None  # None: the index is to be made (again) before the next request
         self.buckets: dict[str, list[Any]] = {}
         self.wild: list[Any] = []
 
     @classmethod
     def install(cls, app: FastAPI) -> None:
         """Put the index in front of `app`'s routes (where Starlette's router calls its routing)."""
-        if _effective_route_context_var is not None and hasattr(app.router, "_get_routes_version"):
+        if _effective_route_context_var is not None and hasattr(app.router, "_get_routes_version") and hasattr(
+            app.router, "_mark_routes_changed"
+        ):
             app.router.middleware_stack = cls(app.router)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and "fastapi.telemetry" not in scope:
-            version = self.router._get_routes_version()
-            if version != self.version:
-                self.index(version)
+            if self.version is None:
+                self.index(self.router._get_routes_version())
             segment = get_route_path(scope)[1:].partition("/")[0]
             for context in self.buckets.get(segment, self.wild):
                 if context is None:
@@ -409,6 +411,32 @@ class Dispatch:
         self.buckets = {s: [c for segment, c in entries if segment in (s, WILD)] for s in segments}
         self.wild = [c for segment, c in entries if segment is WILD]
         self.version = version
+        self._watch(self.router, set())
+
+    def _watch(self, router: Any, seen: set[int]) -> None:
+        """Be told when a route is added to `router` or to a router included in it, rather than asking
+        FastAPI for the routes' version on every request (a walk of every included router: 7 µs a request
+        with 17 routers, timeit; about 0.7 % of the server's CPU per command). FastAPI marks each change on the
+        router changed (`_mark_routes_changed`, what its version counts); the mark is wrapped to also make
+        the indexes that watch the router stale."""
+        if id(router) in seen:
+            return
+        seen.add(id(router))
+        watchers = router.__dict__.get("_valmius_indexes")
+        if watchers is None:
+            watchers = router._valmius_indexes = weakref.WeakSet()
+            marked = router._mark_routes_changed
+
+            def changed() -> None:
+                marked()
+                for index in list(watchers):
+                    index.version = None
+
+            router._mark_routes_changed = changed
+        watchers.add(self)
+        for route in router.routes:
+            if isinstance(route, _IncludedRouter):
+                self._watch(route.original_router, seen)
 
 
 def first_segment(path: str | None) -> Any:

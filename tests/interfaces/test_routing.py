@@ -254,4 +254,23 @@ def test_a_route_added_after_the_index_was_made_is_found() -> None:
 
         assert client.get("/things/T-1/parts").json() == {"parts": "T-1"}
         assert client.get("/others").json() == {"others": True}
+
+        nested = APIRouter(route_class=Route)  # a router included, later, into one the index already watches
+
+        @nested.get("/tools/{tool_id}")
+        def tool(tool_id: str) -> dict:
+            return {"tool": tool_id}
+
+        router.include_router(nested)
+        assert client.get("/tools/T-2").json() == {"tool": "T-2"}
+
+        @nested.get("/tools/{tool_id}/owner")
+        def owner(tool_id: str) -> dict:
+            return {"owner": tool_id}
+
+        assert client.get("/tools/T-2/owner").json() == {"owner": "T-2"}
+        index = app.router.middleware_stack  # found through the index, made again (not by FastAPI's fallback)
+        assert isinstance(index, Dispatch)
+        assert [c.path_format for c in index.buckets["tools"] if c] == ["/tools/{tool_id}", "/tools/{tool_id}/owner"]
+        assert "/things/{thing_id}/parts" in [c.path_format for c in index.buckets["things"] if c]
         assert client.post("/things/T-1").status_code == 405 and client.get("/none").status_code == 404
