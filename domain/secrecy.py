@@ -60,7 +60,8 @@ RECORDS: dict[str, RecordKind] = {
     "crisis": _kind(
         """category severity condition from_severity to_severity from_condition to_condition from_status to_status
         declared_at declared_by status_changed_at outcome open_actions overdue_actions decisions decisions_review_due
-        active_plans open_police_requests next_situation_report_due next_situation_report_overdue""",
+        active_plans open_police_requests next_situation_report_due next_situation_report_overdue
+        exercise""",
         "title areas lead_authority external_lead lead reason late_entry_reason added removed",
     ),
     "log_entry": _kind("", "text source reason struck_reason late_entry_reason"),

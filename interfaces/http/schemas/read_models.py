@@ -390,6 +390,8 @@ class SituationOverviewResponse(PictureResponse):
         description="Improvement items of final after-action reviews overdue, per unit (units with none left out); "
         "only while any are overdue, and not in the overview as known at a past moment."
     )
+    exercise: bool = Field(False, description="True in the exercises' own overview (GET /exercises/situation-overview); "
+                           "the real overview never shows a crisis declared as an exercise.")
 
 
 class TimelineEntryResponse(Record):
