@@ -185,7 +185,7 @@ def get_division_preparedness_as_it_was(
     """A unit's readiness history and continuity plans at a version, or as they were at a moment."""
     at = query_time(history.app, as_of, "as_of")
     found = history.get_division_preparedness_at(actor, unit, version=version, as_of=at)
-    preparedness = present_preparedness(found.aggregate, actor, found.at, history.app.policy)
+    preparedness = present_preparedness(found.aggregate, actor, found.at, history.app.policy, history.app.is_exercise)
     return DivisionPreparednessAsItWasResponse(**_frame(found), preparedness=preparedness)
 
 

@@ -192,6 +192,8 @@ class ContinuityPlanResponse(Record):
     title: str | None
     critical_functions: list[CriticalFunctionResponse] | Label
     exercises: list[ExerciseResponse]
+    active_in_exercise: bool = Field(False, description="Active for a crisis declared as an exercise (which the "
+                                     "real picture does not name): `active_for` is then null.")
 
 
 class ReadinessChangeResponse(ReadResponse):
