@@ -53,15 +53,14 @@ def _kind(structure: str, content: str) -> RecordKind:
 EVERY_RECORD = frozenset(
     """originator_id originator_version originator_topic timestamp actor recorded_at recorded_by occurred_at
     classification redacted version position kind ref type crisis_id liaison_id unit number action_id decision_id
-    request_id plan_id status late late_minutes struck struck_by struck_at item_id""".split()
+    request_id plan_id status late late_minutes struck struck_by struck_at item_id exercise""".split()
 )
 
 RECORDS: dict[str, RecordKind] = {
     "crisis": _kind(
         """category severity condition from_severity to_severity from_condition to_condition from_status to_status
         declared_at declared_by status_changed_at outcome open_actions overdue_actions decisions decisions_review_due
-        active_plans open_police_requests next_situation_report_due next_situation_report_overdue
-        exercise""",
+        active_plans open_police_requests next_situation_report_due next_situation_report_overdue""",
         "title areas lead_authority external_lead lead reason late_entry_reason added removed",
     ),
     "log_entry": _kind("", "text source reason struck_reason late_entry_reason"),

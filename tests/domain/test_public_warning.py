@@ -82,3 +82,8 @@ def test_a_revision_lets_an_approval_lapse_and_a_cancellation_takes_no_scales():
     warning.draft_cancellation(texts=TEXTS, actor="PM", now=NOW)
     refused(Rule.INVALID_INPUT, warning.revise, texts=TEXTS, urgency="Past", certainty="Observed", actor="PM",
             now=NOW)
+
+
+def test_the_cap_status_is_exercise_for_an_exercise_and_actual_otherwise():
+    assert message_status(exercise=True) == "Exercise"
+    assert message_status(exercise=False) == message_status() == "Actual"

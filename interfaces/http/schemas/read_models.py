@@ -425,6 +425,7 @@ class TimelineEntryResponse(Record):
 
 class CrisisTimelineResponse(ReadResponse):
     crisis_id: str
+    exercise: bool = Field(False, description="True for a crisis declared as an exercise.")
     at: str
     entries: list[TimelineEntryResponse]
     next: int | None = Field(None, description="The cursor of the next page (`after=`); absent on the last page.")
@@ -443,6 +444,7 @@ class DecisionLogEntryResponse(Decision):
 
 class DecisionLogResponse(ReadResponse):
     crisis_id: str
+    exercise: bool = Field(False, description="True for a crisis declared as an exercise.")
     at: str
     decisions: list[DecisionLogEntryResponse]
     review_due: list[str] = Field(description="The decisions due for review (of this page).")
