@@ -84,7 +84,11 @@ def board(store: Store, at: datetime, cleared: bool, policy: Policy, *, exercise
     """The board at `at`: the plans active for real crises, or with `exercise` those active for exercises (a
     plan active for an exercise is, in the real picture, not active)."""
     names = policy.units.short_names
-    units = store.query("SELECT * FROM rm_readiness ORDER BY unit")
+    units = store.query(  # a change decided for an exercise names it in the exercises' board only
+        "SELECT unit, name, readiness, changed_at, decided_by, reason, CASE WHEN crisis_ref IS NULL OR "
+        + exercise_where("crisis_ref", ReadinessBoard.exercises_table, exercise)
+        + " THEN crisis_ref END AS crisis_ref FROM rm_readiness ORDER BY unit"
+    )
     plans = store.query(
         "SELECT *, CASE WHEN active_for IS NOT NULL AND "
         + exercise_where("active_for", ReadinessBoard.exercises_table, exercise)

@@ -23,7 +23,10 @@ import pytest
 
 from domain.shared import utc_now
 from tests.conftest import settings_for
-from tests.interfaces.test_secrecy import CLASSIFICATIONS, READERS, Commands, World, crawl, streamed
+from domain.received_alert import alert_id_for
+from tests.interfaces.test_secrecy import (
+    CAP_ALERT, CAP_EXAMPLE, CLASSIFICATIONS, READERS, Commands, World, crawl, streamed,
+)
 from tests.interfaces.test_stream_access import Subscription
 from tests.live import LiveServer, running_service
 
@@ -36,6 +39,7 @@ IDS = {
 }
 EXERCISE_IDS = re.compile("|".join(sorted(IDS.values())) + "|XAC-2")
 UNIT, PLAN = "KYMP", "CP-Y"  # the real world's unit (UNIT_OF_WORLD["P"]): its real pages are crawled
+ALERT = alert_id_for(CAP_EXAMPLE.sender, f"{CAP_EXAMPLE.identifier}.{EXERCISE}", CAP_EXAMPLE.sent)  # linked to it
 
 
 class ExerciseCommands(Commands):
@@ -87,6 +91,16 @@ class Exercise:
         run("post", "/division-preparedness/{unit}/plans", pm, PLAIN, next_review_due=later(days=30))
         run("post", "/division-preparedness/{unit}/plans/{plan_id}/approve", pm, PLAIN)
         run("post", "/division-preparedness/{unit}/plans/{plan_id}/activate", pm)
+        # the unit's readiness changed for the exercise (its reason the unit's own, real text)
+        for levels in ({}, {"from_level": "ENHANCED", "to_level": "BASIC"}):  # and back, as the real world has it
+            run("post", "/division-preparedness/{unit}/readiness", pm, PLAIN, crisis_ref=IDS["crisis_id"],
+                decision_ref=IDS["decision_id"], **levels)
+        # a real alert received, linked to the exercise (the alert is real; the link is the exercise's)
+        document = CAP_ALERT.replace(CAP_EXAMPLE.identifier.encode(), f"{CAP_EXAMPLE.identifier}.{EXERCISE}".encode())
+        taken = self.server.http.post("/received-alerts", content=document, headers={
+            **self.headers(do), "Content-Type": "application/cap+xml"})
+        assert taken.status_code == 201 and taken.json()["id"] == ALERT, taken.text
+        run("post", "/received-alerts/{alert_id}/link", do, alert_id=ALERT)
         run("post", "/police-liaisons", pc)
         run("post", "/police-liaisons/{liaison_id}/requests", pc)
         run("post", "/crises/{crisis_id}/warnings", do, based_on=["XDC-1"])
@@ -145,7 +159,8 @@ def test_nothing_of_an_exercise_reaches_any_real_path(server: LiveServer) -> Non
         for path, params in (("/activity-log", {"person": "W-duty_officer"}),
                              ("/activity-log", {"person": "W-preparedness_manager"}),
                              ("/activity-log", {"person": "W-police_coordinator"}),
-                             (f"/units/{UNIT}/activity-log", {})):
+                             (f"/units/{UNIT}/activity-log", {}),
+                             (f"/received-alerts/{ALERT}", {})):
             answer = server.http.get(path, params=params, headers=headers)
             answers[f"{user} {path}?{params}"] = f"{answer.status_code} {answer.text}"
     for (role, cleared), got in frames.items():

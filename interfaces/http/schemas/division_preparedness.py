@@ -115,13 +115,15 @@ def present_preparedness(
                 "to_level": c.to_level,
                 "decided_by": c.decided_by,
                 "reason": c.reason,
-                "crisis_ref": c.crisis_ref,
-                "decision_ref": c.decision_ref,
+                "crisis_ref": None if exercise else c.crisis_ref,
+                "decision_ref": None if exercise else c.decision_ref,
+                "in_exercise": exercise,
                 "occurred_at": time_out(c.occurred_at),
                 "recorded_at": time_out(c.recorded_at),
                 "actor": c.actor,
             }
             for c in prep.readiness_history
+            for exercise in [c.crisis_ref is not None and is_exercise(c.crisis_ref)]
         ],
         plans=[
             {

@@ -206,6 +206,8 @@ class ReadinessChangeResponse(ReadResponse):
     occurred_at: str | None
     recorded_at: str | None
     actor: str | None
+    in_exercise: bool = Field(False, description="Decided for a crisis declared as an exercise, which the real "
+                              "picture does not name: `crisis_ref` and `decision_ref` are then null.")
 
 
 # -- police liaison -----------------------------------------------------------------------------------------------
