@@ -126,6 +126,7 @@ def activity_log(app: Any, log: EventLogReader, actor: Actor, use_case: str, sco
             continue
         break
     return {
+        **({"exercise": True} if reader.classifier.exercise(scope.crisis_id) else {}),
         "rows": reader.rows,
         "more": reader.more,
         "since": display(since, seconds=True) if since else None,
@@ -191,7 +192,9 @@ class _Reader:
             return False
         if scope.unit is not None and not self._of_unit(event, scope.unit):
             return False
-        return scope.crisis_id is None or self._crisis_of(event) == scope.crisis_id
+        if scope.crisis_id is None:  # across crises: the real ones only, never an exercise's
+            return not self.classifier.exercise(self._crisis_of(event))
+        return self._crisis_of(event) == scope.crisis_id
 
     def _of_unit(self, event: Any, unit: str) -> bool:
         if isinstance(event, (DivisionPreparedness.Event, Crisis.ActionAssigned)):
@@ -202,14 +205,9 @@ class _Reader:
         return False
 
     def _crisis_of(self, event: Any) -> str | None:
-        if isinstance(event, Crisis.Event):
-            return str(event.crisis_id)
-        if isinstance(event, PoliceLiaison.Event):
-            return self.classifier.aggregate(event.originator_id).crisis_id
-        if isinstance(event, DivisionPreparedness.Event):
-            return getattr(event, "crisis_id", None) or getattr(event, "crisis_ref", None)
-        if isinstance(event, (AfterActionReview.Event, PublicWarning.Event, ReceivedAlert.Event)):
-            return getattr(event, "crisis_id", None)  # the review and warnings of a crisis, alerts linked to it
+        if isinstance(event, (Crisis.Event, PoliceLiaison.Event, DivisionPreparedness.Event, AfterActionReview.Event,
+                              PublicWarning.Event, ReceivedAlert.Event)):
+            return self.classifier.crisis_of(event)
         return None
 
 

@@ -433,6 +433,14 @@ class Pipeline(Application):
     def load_crisis(self, crisis_id: str) -> Crisis:
         return self._load(Crisis, Crisis.id_for(crisis_id), N_("crisis {crisis_id}", crisis_id=crisis_id))
 
+    def is_exercise(self, crisis_id: str) -> bool:
+        """Whether the crisis was declared as an exercise (False for one not stored): what a record naming it
+        (a unit's plan active for it) needs to keep it out of the real picture."""
+        try:
+            return bool(self.load_crisis(crisis_id).exercise)
+        except DomainError:
+            return False
+
     def load_preparedness(self, unit: str) -> DivisionPreparedness:
         self.policy.units.check_unit(unit)
         return self._load(DivisionPreparedness, DivisionPreparedness.id_for(unit), N_("preparedness record for {unit}", unit=unit))

@@ -147,6 +147,7 @@ class CrisisUseCases(UseCases):
         classification: Classification = PUBLIC,
         occurred_at: datetime | None = None,
         late_entry_reason: str | None = None,
+        exercise: bool = False,
     ) -> int:
         def attempt(now: datetime) -> list[Aggregate]:
             if Crisis.id_for(crisis_id) in self.repository:
@@ -164,6 +165,7 @@ class CrisisUseCases(UseCases):
                 classification=classification,
                 occurred_at=occurred_at or now,
                 late_entry_reason=late_entry_reason,
+                exercise=exercise,
                 emergency_conditions_in_force=emergency,
                 policy=self.policy,
                 actor=actor.user,
@@ -172,6 +174,8 @@ class CrisisUseCases(UseCases):
             return [crisis]
 
         payload = {"title": title, "category": category, "severity": severity, "condition": condition}
+        if exercise:
+            payload["exercise"] = True
         return self._run("declare_crisis", actor, crisis_id, payload, attempt)[0].version
 
     def change_severity(

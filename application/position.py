@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from application.ports import EventLogReader, Store
 from application.projections import situation_overview
+from application.projections.situation_overview import EXERCISES
 from domain.access import Actor, authorise
 from domain.crisis import Crisis
 from domain.position import POSITIONS, Position, post
@@ -39,9 +40,14 @@ def handover_brief(store: Store, event_log: EventLogReader, policy: Policy, sinc
     """The brief of what is open at `at` and what the log holds after position `since` up to `until`."""
     picture = situation_overview.overview(store, at, False, policy)
     changes, decided = [], []
+    exercises = {row["crisis_id"] for row in store.query(f"SELECT crisis_id FROM {EXERCISES}")}
+    liaisons = _liaisons_of(store, exercises)
     notifications = event_log.select(after=since, stop=until, limit=BRIEF_ITEMS + 1)
     for notification in notifications[:BRIEF_ITEMS]:
         event = event_log.decode(notification)
+        crisis_id = getattr(event, "crisis_id", None) or getattr(event, "crisis_ref", None)
+        if crisis_id in exercises or getattr(event, "liaison_id", None) in liaisons:
+            continue  # an exercise's: never in a real handover
         changes.append({"position": notification.id, "recorded_at": display(event.recorded_at),
                         "record": next((getattr(event, key) for key in RECORD_KEYS if hasattr(event, key)), None),
                         "what": str(event.summary())})
@@ -68,6 +74,16 @@ def handover_brief(store: Store, event_log: EventLogReader, policy: Policy, sinc
         "changes": {"items": changes, "more": len(notifications) > BRIEF_ITEMS},
         "decided": decided,
     }
+
+
+def _liaisons_of(store: Store, crises: set[str]) -> set[str]:
+    """The police liaison matters opened for `crises` (their events name no crisis)."""
+    if not crises:
+        return set()
+    rows = store.query(
+        f"SELECT liaison_id FROM rm_liaisons WHERE crisis_id IN ({', '.join(['%s'] * len(crises))})", tuple(crises)
+    )
+    return {row["liaison_id"] for row in rows}
 
 
 def _cut(items: list[Any]) -> dict[str, Any]:

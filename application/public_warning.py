@@ -175,6 +175,7 @@ class PublicWarningUseCases(UseCases):
         def change(warning: PublicWarning, now: datetime) -> None:
             crisis = self.public_crisis(warning.crisis_id, open_only=warning.pending != CANCEL)
             warning.issue(sender=self.policy.cap_sender, category=crisis.category, severity=crisis.severity,
-                          areas=list(crisis.areas), note=note, actor=actor.user, now=now)
+                          areas=list(crisis.areas), note=note, actor=actor.user, now=now,
+                          exercise=crisis.exercise)
 
         return self._change_warning("issue_public_warning", actor, warning_id, expected_version, {}, change)

@@ -45,7 +45,7 @@ class Crisis(Record):
     form and which sections were given (`ReportDraft`)."""
 
     kind, key = "crisis", "crisis_id"
-    class_version = 4
+    class_version = 5
 
     # --- events ------------------------------------------------------------------------------------
 
@@ -64,9 +64,11 @@ class Crisis(Record):
         classification: Classification
         occurred_at: datetime
         late_entry_reason: str | None
+        exercise: bool = False  # declared as an exercise (stored before exercise mode: a real crisis)
 
         def apply(self, crisis: Crisis) -> None:
             crisis.crisis_id = self.crisis_id
+            crisis.exercise = bool(self.exercise)
             crisis.title = self.title
             crisis.category = self.category
             crisis.severity = self.severity
@@ -377,6 +379,7 @@ class Crisis(Record):
         classification: Classification = PUBLIC,
         occurred_at: datetime,
         late_entry_reason: str | None = None,
+        exercise: bool = False,
         emergency_conditions_in_force: bool,
         policy: Policy,
         actor: str,
@@ -404,6 +407,7 @@ class Crisis(Record):
             classification=classification,
             occurred_at=occurred_at,
             late_entry_reason=late_entry_reason,
+            exercise=exercise,
             actor=actor,
             recorded_at=now,
         )
@@ -954,6 +958,11 @@ class Crisis(Record):
     def upcast_v3_v4(state: dict) -> None:
         """A snapshot of version 3 was taken before structured situation reports: it has no draft."""
         state["sitrep_draft"] = None
+
+    @staticmethod
+    def upcast_v4_v5(state: dict) -> None:
+        """A snapshot of version 4 was taken before exercise mode: its crisis is a real one."""
+        state["exercise"] = False
 
     # --- helpers -------------------------------------------------------------------------------------
 

@@ -179,6 +179,7 @@ class CrisisRecord(Folded):
     active_plans: dict[str, str] = field(default_factory=dict)
     open_police_requests: dict[str, str] = field(default_factory=dict)
     situation_report_draft: ReportDraftRecord | None = None
+    exercise: bool = False  # declared as an exercise
 
     @classmethod
     def of(cls, events: Iterable[Any], log_shown: int | None = None) -> CrisisRecord:
@@ -206,6 +207,7 @@ class CrisisRecord(Folded):
                 self.lead_authority, self.external_lead = e.lead_authority, e.external_lead
                 self.classification, self.declared_at, self.declared_by = e.classification, e.occurred_at, e.actor
                 self.status, self.status_changed_at = "ACTIVE", e.occurred_at
+                self.exercise = bool(getattr(e, "exercise", False))
             case "SeverityChanged":
                 self.severity = e.to_severity
             case "ConditionChanged":

@@ -34,10 +34,10 @@ CANCELLATION_URGENCY, CANCELLATION_CERTAINTY = "Past", "Observed"
 Texts = dict[str, dict[str, str]]  # language -> {"headline", "description", "instruction"?}
 
 
-def message_status() -> str:
-    """The CAP status of a message issued now: Actual. The one place where Exercise will be chosen once an
-    exercise mode exists (a crisis declared as an exercise): its messages are then issued as Exercise."""
-    return "Actual"
+def message_status(exercise: bool = False) -> str:
+    """The CAP status of a message issued now: Actual, or Exercise for a message of a crisis declared as an
+    exercise (its recipients must never take it for a real warning). The one place where it is chosen."""
+    return "Exercise" if exercise else "Actual"
 
 
 def message_digest(msg_type: str, texts: Texts, urgency: str, certainty: str, based_on: list[str]) -> str:
@@ -329,7 +329,7 @@ class PublicWarning(Record):
 
     def issue(
         self, *, sender: str, category: str, severity: int, areas: list[str], note: str | None = None, actor: str,
-        now: datetime,
+        now: datetime, exercise: bool = False,
     ) -> None:
         """Issue the approved message (WARNING_NOT_APPROVED otherwise): it gets its own identifier and sent
         time (whole seconds, as CAP says them) and references every message issued before it; `note` says to
@@ -342,7 +342,7 @@ class PublicWarning(Record):
         number = len(self.issued) + 1
         self.trigger_event(
             self.Issued, crisis_id=self.crisis_id, number=number, identifier=f"{self.warning_id}.{number}",
-            sender=sender, msg_type=pending, cap_status=message_status(), sent=now.replace(microsecond=0),
+            sender=sender, msg_type=pending, cap_status=message_status(exercise), sent=now.replace(microsecond=0),
             references=[m.identifier for m in self.issued], note=note, category=category, severity=severity,
             areas=list(areas), actor=actor, recorded_at=now,
         )

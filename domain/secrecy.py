@@ -53,7 +53,7 @@ def _kind(structure: str, content: str) -> RecordKind:
 EVERY_RECORD = frozenset(
     """originator_id originator_version originator_topic timestamp actor recorded_at recorded_by occurred_at
     classification redacted version position kind ref type crisis_id liaison_id unit number action_id decision_id
-    request_id plan_id status late late_minutes struck struck_by struck_at item_id""".split()
+    request_id plan_id status late late_minutes struck struck_by struck_at item_id exercise""".split()
 )
 
 RECORDS: dict[str, RecordKind] = {

@@ -300,6 +300,7 @@ def export_crisis(
     manifest = {
         "format": FORMAT,
         "crisis_id": crisis_id,
+        **({"exercise": "EXERCISE: this crisis was declared as an exercise"} if header["crisis"]["exercise"] else {}),
         "exported_at": exported_at,
         "exported_at_utc": now.astimezone(timezone.utc).isoformat(),
         "requester": header["requester"],
@@ -409,6 +410,7 @@ def _crisis_summary(app: Any, scan: Scan, cleared: bool) -> dict[str, Any]:
         declared_at=display(crisis.declared_at),
         declared_by=crisis.declared_by,
         lead=crisis.lead_authority or crisis.external_lead,
+        exercise=crisis.exercise,
     )
 
 

@@ -150,6 +150,7 @@ class EventFilter:
     actor: str | None = None
     recorded_from: datetime | None = None
     recorded_to: datetime | None = None
+    exercise: bool | None = None  # only the events of exercises (True), or none of theirs (False)
 
     def originators(self) -> list[UUID]:
         ids = [Crisis.id_for(c) for c in self.crisis_ids]
@@ -190,7 +191,8 @@ class EventFilter:
 
     @property
     def decodes_to_filter(self) -> bool:
-        return self.actor is not None or self.recorded_from is not None or self.recorded_to is not None
+        return (self.actor is not None or self.recorded_from is not None or self.recorded_to is not None
+                or self.exercise is not None)
 
 
 @dataclass
@@ -264,8 +266,10 @@ class History:
             for notification in page:
                 reached = notification.id
                 event = self.log.decode(notification)
-                if wanted.matches(event):
-                    items.append(self._item(notification, event, classifier(event), actor.clearance, names))
+                exercise = classifier.exercise(classifier.crisis_of(event))
+                if wanted.matches(event) and wanted.exercise in (None, exercise):
+                    items.append({**self._item(notification, event, classifier(event), actor.clearance, names),
+                                  **({"exercise": True} if exercise else {})})
                     if len(items) == wanted.limit:
                         break
             if len(page) < size:

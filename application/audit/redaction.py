@@ -23,6 +23,8 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.crisis import Crisis
+from domain.division_preparedness import DivisionPreparedness
+from domain.police_liaison import PoliceLiaison
 from domain.secrecy import RECORDS, classification_of, record_of, shown
 from domain.shared import PUBLIC, Classification, is_id
 
@@ -57,6 +59,26 @@ class Classifier:
         if aggregate_id not in self._aggregates:
             self._aggregates[aggregate_id] = self.repository.get(aggregate_id)
         return self._aggregates[aggregate_id]
+
+    def crisis_of(self, event: Any) -> str | None:
+        """The crisis an event belongs to: its own, its liaison matter's, the one a plan activation or readiness
+        change names, that of a review, a warning or an alert linked to it; None for none."""
+        if isinstance(event, Crisis.Event):
+            return str(event.crisis_id)
+        if isinstance(event, PoliceLiaison.Event):
+            return self.aggregate(event.originator_id).crisis_id
+        if isinstance(event, DivisionPreparedness.Event):
+            return getattr(event, "crisis_id", None) or getattr(event, "crisis_ref", None)
+        return getattr(event, "crisis_id", None)  # the review and warnings of a crisis, alerts linked to it
+
+    def exercise(self, crisis_id: str | None) -> bool:
+        """Whether the crisis was declared as an exercise (False for none, or one not stored)."""
+        if not crisis_id:
+            return False
+        try:
+            return bool(getattr(self.aggregate(Crisis.id_for(crisis_id)), "exercise", False))
+        except AggregateNotFoundError:
+            return False
 
     def crisis(self, crisis_id: str | None) -> Classification:
         """The classification of a crisis, PUBLIC for none (a liaison matter on a standing topic)."""

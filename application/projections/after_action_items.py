@@ -10,9 +10,11 @@ from typing import Any
 
 from application.ports import Store, Tx
 from application.projections.paging import Page, microseconds
+from application.projections.exercises import EXERCISES_TABLE, KeepsExercises, where as exercise_where
 from application.projections.read_model import ReadModel
 from application.projections.values import classification_json, iso, parse, stored_classification
 from domain.after_action_review import FINAL, OPEN, AfterActionReview
+from domain.crisis import Crisis
 from domain.secrecy import redact
 from domain.shared import DomainError, Policy, Rule, display
 
@@ -20,7 +22,7 @@ TABLE = "rm_improvement_items"
 STATUSES = ("OPEN", "DONE", "DROPPED")
 
 
-class AfterActionItems(ReadModel):
+class AfterActionItems(KeepsExercises, ReadModel):
     name = "after_action_items"
     tables = {
         TABLE: (
@@ -28,8 +30,11 @@ class AfterActionItems(ReadModel):
             " due_at TEXT, due_us BIGINT, status TEXT, review_status TEXT, closed_at TEXT, closed_by TEXT, note TEXT,"
             " PRIMARY KEY (crisis_id, item_id))"
         ),
+        "rm_improvement_exercises": EXERCISES_TABLE,  # the crises declared as exercises (exercises.KeepsExercises)
     }
     keys = {TABLE: ("crisis_id", "item_id")}
+    exercises_table = "rm_improvement_exercises"
+    later_tables = frozenset({exercises_table})
     indexes = {
         "rm_improvement_items_by_due": f"{TABLE} (review_status, due_us, item_key)",  # the list's order
         "rm_improvement_items_by_unit": f"{TABLE} (unit, status, due_us)",
@@ -37,7 +42,8 @@ class AfterActionItems(ReadModel):
 
     def subscriptions(self) -> dict:
         R = AfterActionReview
-        return {R.ItemAdded: self.item_added, R.Finalised: self.finalised, R.ItemClosed: self.item_closed}
+        return {R.ItemAdded: self.item_added, R.Finalised: self.finalised, R.ItemClosed: self.item_closed,
+                Crisis.Declared: self.exercise_declared}
 
     def item_added(self, tx: Tx, e: AfterActionReview.ItemAdded, position: int) -> None:
         self.insert(tx, TABLE, {
@@ -73,7 +79,7 @@ def items(
     if unit is not None:
         policy.units.check_unit(unit)
     now = microseconds(at)
-    where, args = ["review_status = %s"], [FINAL]
+    where, args = ["review_status = %s", exercise_where("crisis_id", AfterActionItems.exercises_table, False)], [FINAL]
     if unit is not None:
         where.append("unit = %s")
         args.append(unit)
@@ -120,11 +126,13 @@ def _item(row: dict[str, Any], at: datetime, cleared: bool, names: dict[str, str
     )
 
 
-def overdue_by_unit(store: Store, at: datetime) -> dict[str, int]:
-    """How many items of final reviews are overdue, per unit (units with none left out)."""
+def overdue_by_unit(store: Store, at: datetime, *, exercise: bool = False) -> dict[str, int]:
+    """How many items of final reviews are overdue, per unit (units with none left out); of the real crises, or
+    with `exercise` of the exercises."""
+    of = exercise_where("crisis_id", AfterActionItems.exercises_table, exercise)
     rows = store.query(
         f"SELECT unit, COUNT(*) AS overdue FROM {TABLE} WHERE review_status = %s AND status = %s AND due_us < %s"
-        " GROUP BY unit ORDER BY unit",
+        f" AND {of} GROUP BY unit ORDER BY unit",
         (FINAL, OPEN, microseconds(at)),
     )
     return {row["unit"]: int(row["overdue"]) for row in rows}

@@ -11,6 +11,7 @@ from typing import Any
 
 from application.ports import Store, Tx
 from application.projections.paging import Page, microseconds, page_rows
+from application.projections.exercises import EXERCISES_TABLE, KeepsExercises, where as exercise_where
 from application.projections.read_model import ReadModel
 from application.projections.values import (
     by_instant,
@@ -26,7 +27,7 @@ from domain.secrecy import redact
 from domain.shared import DomainError, Policy, Rule, display
 
 
-class DecisionLog(ReadModel):
+class DecisionLog(KeepsExercises, ReadModel):
     name = "decision_log"
     tables = {
         "rm_decisions": (
@@ -45,16 +46,20 @@ class DecisionLog(ReadModel):
             "(crisis_id TEXT, decided_us BIGINT, decision_id TEXT, PRIMARY KEY (crisis_id, decided_us, decision_id),"
             " UNIQUE (crisis_id, decision_id))"
         ),
+        "rm_decision_exercises": EXERCISES_TABLE,  # the crises declared as exercises (exercises.KeepsExercises)
     }
     paging_tables = frozenset({"rm_decision_pages"})
     indexes = {"rm_decision_reviews_of_decision": "rm_decision_reviews (crisis_id, decision_id, position)"}
 
     keys = {"rm_decisions": ("crisis_id", "decision_id")}
+    exercises_table = "rm_decision_exercises"
+    later_tables = frozenset({exercises_table})
     REVIEW_COLUMNS = ("crisis_id", "position", "decision_id", "occurred_at", "recorded_at", "actor", "outcome")
     PAGE_COLUMNS = ("crisis_id", "decided_us", "decision_id")
 
     def subscriptions(self) -> dict:
-        return {Crisis.DecisionRecorded: self.recorded, Crisis.DecisionReviewed: self.reviewed}
+        return {Crisis.DecisionRecorded: self.recorded, Crisis.DecisionReviewed: self.reviewed,
+                Crisis.Declared: self.exercise_declared}
 
     def recorded(self, tx: Tx, e: Crisis.DecisionRecorded, position: int) -> None:
         self.insert(tx, "rm_decisions", {
@@ -82,17 +87,19 @@ def _review_due(row: dict[str, Any], at: datetime, reviewed: bool) -> bool:
     return bool(review_at and review_at <= at and not reviewed and not row["superseded_by"])
 
 
-def counts(store: Store, at: datetime) -> dict[str, dict[str, Any]]:
-    """Per crisis: how many decisions, and which are due for review at `at` (read among those awaiting one)."""
+def counts(store: Store, at: datetime, *, exercise: bool = False) -> dict[str, dict[str, Any]]:
+    """Per crisis: how many decisions, and which are due for review at `at` (read among those awaiting one); of
+    the real crises, or with `exercise` of the exercises."""
+    of = exercise_where("crisis_id", DecisionLog.exercises_table, exercise)
     out: dict[str, dict[str, Any]] = {
         row["crisis_id"]: {"total": int(row["total"]), "review_due": []}
         for row in store.query(
-            "SELECT crisis_id, COUNT(*) AS total FROM rm_decisions GROUP BY crisis_id ORDER BY crisis_id"
+            f"SELECT crisis_id, COUNT(*) AS total FROM rm_decisions WHERE {of} GROUP BY crisis_id ORDER BY crisis_id"
         )
     }
     awaiting = store.query(
         "SELECT crisis_id, decision_id, review_at, superseded_by FROM rm_decisions WHERE review_at IS NOT NULL"
-        " AND reviewed = 0 AND superseded_by IS NULL ORDER BY crisis_id, decision_id"
+        f" AND reviewed = 0 AND superseded_by IS NULL AND {of} ORDER BY crisis_id, decision_id"
     )
     for row in awaiting:
         if _review_due(row, at, False):

@@ -16,7 +16,8 @@ from typing import Any
 
 from application.ports import Store, Tx
 from application.projections.read_model import ReadModel
-from application.projections.situation_overview import CLOSED
+from application.projections.exercises import real
+from application.projections.situation_overview import CLOSED, EXERCISES
 from application.projections.values import stored_classification
 from domain.crisis import Crisis
 from domain.districts import District
@@ -52,7 +53,7 @@ def by_district(store: Store, cleared: bool, policy: Policy, now: Any) -> dict[s
     rows = store.query(
         "SELECT a.crisis_id, a.area, c.title, c.category, c.severity, c.status, c.classification"
         " FROM rm_crisis_areas a JOIN rm_crises c ON c.crisis_id = a.crisis_id"
-        " WHERE c.status <> %s ORDER BY a.crisis_id, a.area",
+        f" WHERE c.status <> %s AND {real('c.crisis_id', EXERCISES)} ORDER BY a.crisis_id, a.area",  # no exercise
         (CLOSED,),
     )
     placed: dict[str, dict[str, dict[str, Any]]] = {}  # district code -> crisis id -> entry

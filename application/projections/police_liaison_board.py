@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from application.ports import Store, Tx
+from application.projections.exercises import EXERCISES_TABLE, KeepsExercises, where as exercise_where
 from application.projections.read_model import ReadModel
 from application.projections.values import by_instant, classification_json, iso, parse, stored_classification
+from domain.crisis import Crisis
 from domain.police_liaison import PoliceLiaison
 from domain.secrecy import redact, stricter
 from domain.shared import Policy, display
@@ -16,7 +18,7 @@ from domain.shared import Policy, display
 _MISSING: Any = object()
 
 
-class PoliceLiaisonBoard(ReadModel):
+class PoliceLiaisonBoard(KeepsExercises, ReadModel):
     name = "police_liaison_board"
     tables = {
         "rm_liaisons": "(liaison_id TEXT PRIMARY KEY, crisis_id TEXT, topic TEXT)",
@@ -25,9 +27,12 @@ class PoliceLiaisonBoard(ReadModel):
             " legal_basis TEXT, classification TEXT, raised_at TEXT, status TEXT, closed_at TEXT, response TEXT,"
             " response_classification TEXT, answered_by TEXT, PRIMARY KEY (liaison_id, request_id))"
         ),
+        "rm_police_exercises": EXERCISES_TABLE,  # the crises declared as exercises (exercises.KeepsExercises)
     }
 
     keys = {"rm_liaisons": ("liaison_id",), "rm_police_requests": ("liaison_id", "request_id")}
+    exercises_table = "rm_police_exercises"
+    later_tables = frozenset({exercises_table})
     indexes = {"rm_police_requests_by_status": "rm_police_requests (status)"}  # the overview reads the open ones
 
     def subscriptions(self) -> dict:
@@ -38,6 +43,7 @@ class PoliceLiaisonBoard(ReadModel):
             E.RequestAnswered: self.closed,
             E.RequestDeclined: self.closed,
             E.RequestWithdrawn: self.closed,
+            Crisis.Declared: self.exercise_declared,
         }
 
     REMEMBERED = 100_000  # liaisons' crises kept in memory (a liaison's crisis never changes)
@@ -114,14 +120,19 @@ def present(row: dict[str, Any], at: datetime, cleared: bool, policy: Policy) ->
 
 
 def board(
-    store: Store, at: datetime, cleared: bool, policy: Policy, crisis_id: str | None = None, open_only: bool = False
+    store: Store, at: datetime, cleared: bool, policy: Policy, crisis_id: str | None = None, open_only: bool = False,
+    *, exercise: bool = False,
 ) -> dict[str, Any]:
     """The board as it stands at `at`; `open_only` leaves the closed requests out (the overview shows the open
-    ones: the closed pile up with every crisis)."""
-    where, params = [], []
-    if crisis_id is not None:
+    ones: the closed pile up with every crisis). The requests of real crises (and of none), or with `exercise`
+    those of exercises."""
+    where: list[str] = []
+    params: list[Any] = []
+    if crisis_id is not None:  # the crisis's own requests, exercise or not
         where.append("crisis_id = %s")
         params.append(crisis_id)
+    else:
+        where.append(exercise_where("crisis_id", PoliceLiaisonBoard.exercises_table, exercise))
     if open_only:
         where.append("status = 'OPEN'")
     rows = store.query(

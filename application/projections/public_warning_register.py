@@ -8,14 +8,16 @@ from typing import Any
 
 from application.ports import Store, Tx
 from application.projections.paging import microseconds
+from application.projections.exercises import EXERCISES_TABLE, KeepsExercises, real
 from application.projections.read_model import ReadModel
 from application.projections.values import dump, iso, load, parse
+from domain.crisis import Crisis
 from domain.public_warning import CANCEL, CANCELLED, DRAFTED, IN_FORCE, PublicWarning
 from domain.secrecy import redact
 from domain.shared import PUBLIC, Policy, display
 
 
-class PublicWarningRegister(ReadModel):
+class PublicWarningRegister(KeepsExercises, ReadModel):
     name = "public_warning_register"
     tables = {
         "rm_public_warnings": (
@@ -23,8 +25,11 @@ class PublicWarningRegister(ReadModel):
             " drafted_texts TEXT, number INTEGER, identifier TEXT, msg_type TEXT, sent TEXT, sent_us BIGINT,"
             " first_sent TEXT, texts TEXT)"
         ),
+        "rm_warning_exercises": EXERCISES_TABLE,  # the crises declared as exercises (exercises.KeepsExercises)
     }
     keys = {"rm_public_warnings": ("warning_id",)}
+    exercises_table = "rm_warning_exercises"
+    later_tables = frozenset({exercises_table})
     indexes = {"rm_public_warnings_by_crisis": "rm_public_warnings (crisis_id)"}
 
     REMEMBERED = 10_000  # the texts of each warning's latest draft, kept in memory until it is issued
@@ -42,6 +47,7 @@ class PublicWarningRegister(ReadModel):
             W.Revised: self.drafted,
             W.Approved: self.approved,
             W.Issued: self.issued,
+            Crisis.Declared: self.exercise_declared,
         }
 
     def drafted(self, tx: Tx, e: Any, position: int) -> None:
@@ -83,12 +89,15 @@ class PublicWarningRegister(ReadModel):
 def register(
     store: Store, cleared: bool, policy: Policy, *, crisis_id: str | None = None, in_force_only: bool = False
 ) -> list[dict[str, Any]]:
-    """The warnings of a crisis (every one, drafts too), or of all crises; with `in_force_only`, those in force,
-    the latest issued first."""
-    where, params = [], []
+    """The warnings of a crisis (every one, drafts too), or of all real crises (never those of an exercise); with
+    `in_force_only`, those in force, the latest issued first."""
+    where: list[str] = []
+    params: list[Any] = []
     if crisis_id is not None:
         where.append("crisis_id = %s")
         params.append(crisis_id)
+    else:
+        where.append(real("crisis_id", PublicWarningRegister.exercises_table))
     if in_force_only:
         where.append("status = %s")
         params.append(IN_FORCE)

@@ -71,6 +71,19 @@ class Queries:
             situation_overview.overview(self.store, at or self.app.now(), actor.clearance, self.app.policy), limit
         )
 
+    def get_exercise_overview(
+        self, actor: Actor, at: datetime | None = None, limit: int = DEFAULT_LIMIT
+    ) -> dict[str, Any]:
+        """The overview of the crises declared as exercises only (the real one never shows them), for the roles
+        that read the overview; each list cut to `limit`."""
+        self.require_reader(actor)
+        return bounded(
+            situation_overview.overview(
+                self.store, at or self.app.now(), actor.clearance, self.app.policy, exercise=True
+            ),
+            limit,
+        )
+
     def get_district_overview(self, actor: Actor, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
         """The active crises by district (application.projections.district_overview), each list cut to `limit`."""
         self.require_reader(actor)

@@ -7,14 +7,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from application.ports import Store, Tx
+from application.projections.exercises import EXERCISES_TABLE, KeepsExercises, where as exercise_where
 from application.projections.read_model import ReadModel
 from application.projections.values import classification_json, dump, iso, parse, stored_classification
+from domain.crisis import Crisis
 from domain.division_preparedness import DivisionPreparedness
 from domain.secrecy import redact
 from domain.shared import Policy, display
 
 
-class ReadinessBoard(ReadModel):
+class ReadinessBoard(KeepsExercises, ReadModel):
     name = "readiness_board"
     tables = {
         "rm_readiness": (
@@ -26,9 +28,12 @@ class ReadinessBoard(ReadModel):
             " critical_functions TEXT, active_for TEXT, activated_at TEXT, last_review_at TEXT,"
             " next_review_due TEXT, PRIMARY KEY (unit, plan_id))"
         ),
+        "rm_readiness_exercises": EXERCISES_TABLE,  # the crises declared as exercises (exercises.KeepsExercises)
     }
 
     keys = {"rm_readiness": ("unit",), "rm_plans": ("unit", "plan_id")}
+    exercises_table = "rm_readiness_exercises"
+    later_tables = frozenset({exercises_table})
 
     def subscriptions(self) -> dict:
         E = DivisionPreparedness
@@ -40,6 +45,7 @@ class ReadinessBoard(ReadModel):
             E.PlanReviewed: self.plan_reviewed,
             E.PlanActivated: self.plan_activated,
             E.PlanDeactivated: self.plan_deactivated,
+            Crisis.Declared: self.exercise_declared,
         }
 
     def registered(self, tx: Tx, e: DivisionPreparedness.Registered, position: int) -> None:
@@ -74,18 +80,28 @@ class ReadinessBoard(ReadModel):
         self.update(tx, "rm_plans", (e.unit, e.plan_id), {"active_for": None, "activated_at": None})
 
 
-def board(store: Store, at: datetime, cleared: bool, policy: Policy) -> dict[str, Any]:
+def board(store: Store, at: datetime, cleared: bool, policy: Policy, *, exercise: bool = False) -> dict[str, Any]:
+    """The board at `at`: the plans active for real crises, or with `exercise` those active for exercises (a
+    plan active for an exercise is, in the real picture, not active)."""
     names = policy.units.short_names
-    units = store.query("SELECT * FROM rm_readiness ORDER BY unit")
-    plans = store.query("SELECT * FROM rm_plans ORDER BY unit, plan_id")
+    units = store.query(  # a change decided for an exercise names it in the exercises' board only
+        "SELECT unit, name, readiness, changed_at, decided_by, reason, CASE WHEN crisis_ref IS NULL OR "
+        + exercise_where("crisis_ref", ReadinessBoard.exercises_table, exercise)
+        + " THEN crisis_ref END AS crisis_ref FROM rm_readiness ORDER BY unit"
+    )
+    plans = store.query(
+        "SELECT *, CASE WHEN active_for IS NOT NULL AND "
+        + exercise_where("active_for", ReadinessBoard.exercises_table, exercise)
+        + " THEN active_for END AS shown_for FROM rm_plans ORDER BY unit, plan_id"
+    )
     active, reviews_due = [], []
     for p in plans:
-        if p["active_for"]:
+        if p["shown_for"]:
             since = parse(p["activated_at"])
             minutes = int((at - since) / timedelta(minutes=1))
             active.append(_plan(
                 p, cleared, names,
-                crisis_id=p["active_for"], activated_at=display(since), active_minutes=minutes,
+                crisis_id=p["shown_for"], activated_at=display(since), active_minutes=minutes,
                 mtpd_minutes=p["mtpd_minutes"], beyond_mtpd=minutes > p["mtpd_minutes"],
             ))
         due = parse(p["next_review_due"])

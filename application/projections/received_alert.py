@@ -10,8 +10,10 @@ from typing import Any
 
 from application.ports import Store, Tx
 from application.projections.paging import microseconds
+from application.projections.exercises import EXERCISES_TABLE, KeepsExercises, only
 from application.projections.read_model import ReadModel
 from application.projections.values import classification_json, dump, iso, load, parse, stored_classification
+from domain.crisis import Crisis
 from domain.received_alert import CANCELLED, IN_FORCE, SUPERSEDED, ReceivedAlert
 from domain.secrecy import redact
 from domain.shared import DomainError, Policy, Rule, display
@@ -19,7 +21,7 @@ from domain.shared import DomainError, Policy, Rule, display
 NEVER_US = 2**62  # an alert without an expiry is in force until superseded or cancelled
 
 
-class ReceivedAlertWatchList(ReadModel):
+class ReceivedAlertWatchList(KeepsExercises, ReadModel):
     name = "received_alert_watch_list"
     tables = {
         "rm_received_alerts": (
@@ -27,8 +29,11 @@ class ReceivedAlertWatchList(ReadModel):
             " msg_type TEXT, scope TEXT, expires TEXT, expires_us BIGINT, received_at TEXT, summary TEXT,"
             " languages TEXT, areas TEXT, classification TEXT, state TEXT, by_alert_id TEXT, crisis_id TEXT)"
         ),
+        "rm_alert_exercises": EXERCISES_TABLE,  # the crises declared as exercises (exercises.KeepsExercises)
     }
     keys = {"rm_received_alerts": ("alert_id",)}
+    exercises_table = "rm_alert_exercises"
+    later_tables = frozenset({exercises_table})
     indexes = {"rm_received_alerts_watched": "rm_received_alerts (state, sent_us)"}
 
     def subscriptions(self) -> dict:
@@ -40,6 +45,7 @@ class ReceivedAlertWatchList(ReadModel):
             E.Unlinked: lambda tx, e, p: self.update(tx, "rm_received_alerts", (e.alert_id,), {"crisis_id": None}),
             E.Superseded: lambda tx, e, p: self.followed(tx, e, SUPERSEDED),
             E.Cancelled: lambda tx, e, p: self.followed(tx, e, CANCELLED),
+            Crisis.Declared: self.exercise_declared,
         }
 
     def received(self, tx: Tx, e: ReceivedAlert.Received, position: int) -> None:
@@ -89,7 +95,8 @@ def watch_list(
 ) -> dict[str, Any]:
     """The alerts to watch at `at`: `limit` of them after the cursor `after` (an alert id), and `next` when
     there are more."""
-    where = ["state = %s", "crisis_id IS NULL", "status = 'Actual'", "expires_us > %s"]
+    linked_to_exercise = only("crisis_id", ReceivedAlertWatchList.exercises_table)  # not linked, in the real picture
+    where = ["state = %s", f"(crisis_id IS NULL OR {linked_to_exercise})", "status = 'Actual'", "expires_us > %s"]
     args: list[Any] = [IN_FORCE, microseconds(at)]
     if after is not None:
         found = store.query("SELECT sent_us FROM rm_received_alerts WHERE alert_id = %s", (after,))

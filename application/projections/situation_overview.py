@@ -13,6 +13,7 @@ from typing import Any
 
 from application.ports import Store, Tx
 from application.projections import after_action_items, decision_log, police_liaison_board, readiness_board
+from application.projections.exercises import EXERCISES_TABLE, KeepsExercises, where as exercise_where
 from application.projections.read_model import ReadModel
 from application.projections.values import by_instant, classification_json, iso, parse, stored_classification
 from domain.crisis import Crisis
@@ -23,7 +24,10 @@ CLOSED = "CLOSED"
 MINUTE = timedelta(minutes=1)
 
 
-class SituationOverview(ReadModel):
+EXERCISES = "rm_overview_exercises"
+
+
+class SituationOverview(KeepsExercises, ReadModel):
     name = "situation_overview"
     tables = {
         "rm_crises": (
@@ -35,9 +39,12 @@ class SituationOverview(ReadModel):
             "(crisis_id TEXT, action_id TEXT, unit TEXT, task TEXT, classification TEXT, assigned_at TEXT,"
             " due_at TEXT, status TEXT, closed_at TEXT, PRIMARY KEY (crisis_id, action_id))"
         ),
+        "rm_overview_exercises": EXERCISES_TABLE,  # the crises declared as exercises (exercises.KeepsExercises)
     }
 
     keys = {"rm_crises": ("crisis_id",), "rm_actions": ("crisis_id", "action_id")}
+    exercises_table = EXERCISES
+    later_tables = frozenset({exercises_table})
     indexes = {"rm_actions_by_status": "rm_actions (status, crisis_id)"}  # the open ones, not every action ever
 
     def subscriptions(self) -> dict:
@@ -59,6 +66,7 @@ class SituationOverview(ReadModel):
             "condition": e.condition, "status": "ACTIVE", "lead": e.lead_authority or e.external_lead,
             "classification": classification_json(e), "declared_at": at, "status_changed_at": at,
         })
+        self.exercise_declared(tx, e, position)
 
     def severity_changed(self, tx: Tx, e: Crisis.SeverityChanged, position: int) -> None:
         self.update(tx, "rm_crises", (e.crisis_id,), {"severity": e.to_severity})
@@ -88,23 +96,29 @@ class SituationOverview(ReadModel):
 
 
 def overview(
-    store: Store, at: datetime, cleared: bool, policy: Policy, *, improvement_items: bool = True
+    store: Store, at: datetime, cleared: bool, policy: Policy, *, improvement_items: bool = True,
+    exercise: bool = False,
 ) -> dict[str, Any]:
     """The overview as it stands at `at` (the server clock, or a past moment for auditors); with
-    `improvement_items` (not in the history snapshots' models), `overdue_improvement_items` per unit while any are."""
+    `improvement_items` (not in the history snapshots' models), `overdue_improvement_items` per unit while any are.
+    The real picture, never a crisis declared as an exercise; with `exercise` the exercises' own (the units'
+    readiness is the real one in both)."""
     names = policy.units.short_names
+    of = exercise_where("crisis_id", EXERCISES, exercise)
     crises = by_instant(
-        store.query("SELECT * FROM rm_crises WHERE status <> %s ORDER BY crisis_id", (CLOSED,)), "declared_at"
+        store.query(f"SELECT * FROM rm_crises WHERE status <> %s AND {of} ORDER BY crisis_id", (CLOSED,)),
+        "declared_at",
     )
     actions = by_instant(
         store.query(
             "SELECT a.* FROM rm_actions a JOIN rm_crises c ON c.crisis_id = a.crisis_id"
-            " WHERE a.status = 'OPEN' AND c.status <> %s ORDER BY a.crisis_id, a.action_id",
+            f" WHERE a.status = 'OPEN' AND c.status <> %s AND {exercise_where('c.crisis_id', EXERCISES, exercise)}"
+            " ORDER BY a.crisis_id, a.action_id",
             (CLOSED,),
         ),
         "due_at",
     )
-    decisions = decision_log.counts(store, at)
+    decisions = decision_log.counts(store, at, exercise=exercise)
     open_actions = []
     per_unit: dict[str, dict[str, int]] = {}
     for a in actions:
@@ -154,10 +168,11 @@ def overview(
                 "decisions_review_due": crisis_decisions["review_due"],
             }
         )
-    board = readiness_board.board(store, at, cleared, policy)
-    police = police_liaison_board.board(store, at, cleared, policy, open_only=True)
+    board = readiness_board.board(store, at, cleared, policy, exercise=exercise)
+    police = police_liaison_board.board(store, at, cleared, policy, open_only=True, exercise=exercise)
     return {
         "at": display(at, seconds=True),
+        **({"exercise": True} if exercise else {}),
         "active_crises": active,
         "open_actions": open_actions,
         "overdue_actions": [a for a in open_actions if a["overdue"]],
@@ -172,7 +187,7 @@ def overview(
         },
         "decisions": sum(d["total"] for d in decisions.values()),
         "decisions_review_due": [d for v in decisions.values() for d in v["review_due"]],
-        **({"overdue_improvement_items": overdue} if improvement_items and (overdue := after_action_items.overdue_by_unit(store, at)) else {}),
+        **({"overdue_improvement_items": overdue} if improvement_items and (overdue := after_action_items.overdue_by_unit(store, at, exercise=exercise)) else {}),
     }
 
 

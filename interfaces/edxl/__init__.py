@@ -100,19 +100,21 @@ def _needs(report: dict[str, Any]) -> str:
 
 def sitrep_document(
     report: dict[str, Any], crisis: dict[str, Any], period_from: datetime, occurred_at: datetime,
-    recorded_at: datetime,
+    recorded_at: datetime, exercise: bool = False,
 ) -> bytes:
     """The EDXL-SitRep 1.0 document of an issued report. `report` and `crisis` are as the reader may see them
     (interfaces.http.schemas.situation_report.present_report; the crisis's `crisis_id`, `severity` and
     `areas`); the report covers the time from `period_from` (the previous report, or the declaration) to when
-    it was issued (`occurred_at`), approved at `recorded_at`."""
+    it was issued (`occurred_at`), approved at `recorded_at`. The report of a crisis declared as an `exercise`
+    says EXERCISE where the format has free text: its purpose and its observation."""
+    marked = "EXERCISE: " if exercise else ""
     number = report["number"]
     root = ET.Element(_q(SITREP_NAMESPACE, "sitRep"))
     _add(root, "messageID", f"valmius:{crisis['crisis_id']}:sitrep:{number}")
     _person(root, "preparedBy", report["actor"], occurred_at)
     _person(root, "authorizedBy", report["actor"], recorded_at)
     form = f" ({report['form']} form)" if report.get("form") else ""
-    _add(root, "reportPurpose", f"Situation report #{number} of crisis {crisis['crisis_id']}{form}")
+    _add(root, "reportPurpose", f"{marked}Situation report #{number} of crisis {crisis['crisis_id']}{form}")
     _add(root, "reportNumber", str(number))
     _add(root, "reportVersion", "Initial" if number == 1 else "Update")
     period = ET.SubElement(root, _q(SITREP_NAMESPACE, "forTimePeriod"))
@@ -131,7 +133,7 @@ def sitrep_document(
     where = ", ".join(areas) if isinstance(areas, list) else str(areas or "")
     _add(code, "value", (where or "not given")[:TEXT_LIMIT], CT_NAMESPACE)
     _add(body, "immediateNeeds", _needs(report))
-    _add(body, "observationText", _observation(report))
+    _add(body, "observationText", marked + _observation(report))
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 

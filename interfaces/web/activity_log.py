@@ -37,7 +37,7 @@ def render(log: dict[str, Any], subject: str, reader: Actor, now: Any) -> str:
         stopped,
         "<p>Times are Europe/Helsinki wall-clock times with their UTC offset; rows are in the order recorded. "
         "Content a reader is not cleared for is shown as its classification label.</p>",
-    ], printed=f"Prepared by {reader.user} at {printed.replace('T', ' ')}")
+    ], printed=f"Prepared by {reader.user} at {printed.replace('T', ' ')}", exercise=bool(log.get("exercise")))
 
 
 def _row(log_row: dict[str, Any]) -> str:

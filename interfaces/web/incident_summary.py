@@ -21,6 +21,7 @@ def render(summary: dict[str, Any]) -> str:
     as_of = display(summary["as_of"], seconds=True)
     lead = crisis["lead_authority"] or crisis["external_lead"]
     title = f"Incident status summary: {crisis['crisis_id']}"
+    exercise = bool(crisis.get("exercise"))
     return document(title, [
         '<table class="meta">',
         meta("Incident", field(crisis, "title"), raw=True),
@@ -42,7 +43,7 @@ def render(summary: dict[str, Any]) -> str:
         "<p>Times are Europe/Helsinki wall-clock times with their UTC offset. Content a reader is not cleared for "
         "is shown as its classification label.</p>",
     ], marking=f"{crisis['crisis_id']} · {label(crisis['classification'])}",
-       printed=f"Prepared by {reader.user} at {as_of.replace('T', ' ')}")
+       printed=f"Prepared by {reader.user} at {as_of.replace('T', ' ')}", exercise=exercise)
 
 
 def _report(report: dict[str, Any] | None) -> str:

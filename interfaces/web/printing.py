@@ -39,9 +39,16 @@ h1 { string-set: document-title content(); }
 """
 
 
-def document(title: str, body: list[str], *, marking: str = "", printed: str = "") -> str:
+EXERCISE = "EXERCISE"
+
+
+def document(title: str, body: list[str], *, marking: str = "", printed: str = "", exercise: bool = False) -> str:
     """A whole page: `title` (its first heading, and every printed page's header), the `body` parts, and the
-    `marking` (a classification) and `printed` line each printed page repeats in its corners."""
+    `marking` (a classification) and `printed` line each printed page repeats in its corners. A page of a crisis
+    declared as an exercise says EXERCISE in its marking line (every printed page's corner) and its title."""
+    if exercise:
+        marking = f"{EXERCISE} · {marking}" if marking else EXERCISE
+        title = f"{EXERCISE}: {title}"
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

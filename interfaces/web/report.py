@@ -38,7 +38,7 @@ def render(report: dict[str, Any]) -> str:
         _refusals(report["refusals"]),
         _files(report["files"]),
         "<p>Times are Europe/Helsinki wall-clock times with their UTC offset; rows are ordered by instant.</p>",
-    ], marking=f"Classification: {label(crisis['classification'])}")
+    ], marking=f"Classification: {label(crisis['classification'])}", exercise=bool(crisis.get("exercise")))
 
 
 def _timeline(entries: list[dict[str, Any]]) -> str:

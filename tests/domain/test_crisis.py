@@ -634,3 +634,31 @@ def test_a_refused_command_appends_no_event_and_changes_nothing():
         assign(crisis, "A-S1-02", "HKL")
     assert crisis.pending_events == []
     assert crisis.__dict__ == state
+
+
+# --- exercise mode ----------------------------------------------------------------------------------------
+
+
+def test_a_crisis_declared_as_an_exercise_says_so_and_a_crisis_is_real_unless_declared_one():
+    # Given a crisis declared as an exercise, and one declared without saying
+    exercise, real = declare("C-X1", exercise=True), declare("C-R1")
+    # Then the exercise's declaration, its state and its record say so; the other's do not
+    [declared] = recorded(exercise)
+    assert declared.exercise is True and exercise.exercise is True and read(exercise).exercise is True
+    assert recorded(real)[0].exercise is False and real.exercise is False and read(real).exercise is False
+
+
+def test_a_declaration_stored_before_exercise_mode_is_of_a_real_crisis():
+    # Given a declaration as it was stored before exercise mode: without the field
+    [declared] = recorded(declare("C-OLD"))
+    old = copy.copy(declared)
+    del old.__dict__["exercise"]
+    # When it is applied and folded, then the crisis is a real one
+    assert "exercise" not in vars(old) and old.exercise is False
+    assert old.mutate(None).exercise is False and CrisisRecord.of([old]).exercise is False
+
+
+def test_a_snapshot_taken_before_exercise_mode_is_upcast_to_a_real_crisis():
+    state = {"crisis_id": "C-OLD"}
+    Crisis.upcast_v4_v5(state)
+    assert state == {"crisis_id": "C-OLD", "exercise": False}

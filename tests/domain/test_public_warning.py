@@ -105,3 +105,8 @@ def test_the_approver_approves_the_text_read_and_the_approval_records_its_digest
     warning.approve(actor="PM", now=NOW)  # naming no digest approves what waits, and records it all the same
     record = WarningRecord.of([*events, *warning.collect_events()])
     assert [m.approved_digest for m in record.messages] == [now_waiting, warning.pending_digest]
+
+
+def test_the_cap_status_is_exercise_for_an_exercise_and_actual_otherwise():
+    assert message_status(exercise=True) == "Exercise"
+    assert message_status(exercise=False) == message_status() == "Actual"

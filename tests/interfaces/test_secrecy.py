@@ -414,8 +414,10 @@ def get_routes(openapi: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(path, openapi["paths"].get(path, {}).get("get", {})) for path in gets(table)]
 
 
-def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], headers: dict[str, str]) -> dict[str, str]:
-    """Every answer a reader gets from every GET route, by the request that got it."""
+def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], headers: dict[str, str], *,
+          params_for: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
+    """Every answer a reader gets from every GET route, by the request that got it; `params_for` adds query
+    parameters to the reads of a route (by its path)."""
     seen: dict[str, str] = {}
     base = server.base_url
     position = max(w.position for w in worlds)
@@ -447,6 +449,7 @@ def crawl(server: LiveServer, openapi: dict[str, Any], worlds: list[World], head
                                                    else [])
                 if "limit" in query:
                     variants = [{**variant, "limit": 1000} for variant in variants]
+                variants = [{**variant, **(params_for or {}).get(path, {})} for variant in variants]
                 for params in variants:
                     answer = client.get(url, params=params)
                     key = f"{url}?{params}"

@@ -142,6 +142,9 @@ def list_events(
     recorded_to: Annotated[
         Time | None, Query(description="Recorded at or before (explicit offset).", examples=[TIME])
     ] = None,
+    exercise: Annotated[
+        bool | None, Query(description="true: only the events of crises declared as exercises; false: none of them.")
+    ] = None,
 ) -> dict[str, Any]:
     """The global event log in log order: position, aggregate kind and id, version, type, actor, recording
     time (Europe/Helsinki) and the event's data, redacted where the event is classified and you are not
@@ -159,6 +162,7 @@ def list_events(
         actor=by,
         recorded_from=query_time(history.app, recorded_from, "recorded_from"),
         recorded_to=query_time(history.app, recorded_to, "recorded_to"),
+        exercise=exercise,
     )
     return history.list_events(actor, wanted)
 
@@ -181,7 +185,7 @@ def get_division_preparedness_as_it_was(
     """A unit's readiness history and continuity plans at a version, or as they were at a moment."""
     at = query_time(history.app, as_of, "as_of")
     found = history.get_division_preparedness_at(actor, unit, version=version, as_of=at)
-    preparedness = present_preparedness(found.aggregate, actor, found.at, history.app.policy)
+    preparedness = present_preparedness(found.aggregate, actor, found.at, history.app.policy, history.app.is_exercise)
     return DivisionPreparednessAsItWasResponse(**_frame(found), preparedness=preparedness)
 
 

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/division-preparedness", tags=["division preparedness
 def list_division_preparedness(app: App, actor: CurrentActor) -> list[DivisionPreparednessResponse]:
     """Every unit's readiness and plans."""
     now = app.now()
-    return [present_preparedness(p, actor, now, app.policy) for p in app.list_division_preparedness(actor)]
+    return [present_preparedness(p, actor, now, app.policy, app.is_exercise) for p in app.list_division_preparedness(actor)]
 
 
 @router.get("/{unit}")
@@ -36,7 +36,7 @@ def get_division_preparedness(
     """One unit's readiness history and continuity plans, with its version in the ETag."""
     prep = app.get_division_preparedness(actor, unit)
     response.headers["ETag"] = etag(prep.version)
-    return present_preparedness(prep, actor, app.now(), app.policy)
+    return present_preparedness(prep, actor, app.now(), app.policy, app.is_exercise)
 
 
 @router.post("/{unit}/readiness")

@@ -148,7 +148,7 @@ def get_public_warning(warning_id: PathId, app: App, actor: CurrentActor, respon
     identifier and the messages it references."""
     warning = app.get_public_warning(actor, warning_id)
     response.headers["ETag"] = etag(warning.version)
-    return present_warning(warning, actor, app.policy)
+    return present_warning(warning, actor, app.policy).model_copy(update={"exercise": app.is_exercise(warning.crisis_id)})
 
 
 @router.get(

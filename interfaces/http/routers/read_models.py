@@ -136,6 +136,11 @@ def linked(request: Request, response: Response, answer: dict[str, Any]) -> dict
     return answer
 
 
+def exercise_marked(views: Views, answer: dict[str, Any]) -> dict[str, Any]:
+    """A crisis's own read, `exercise`: true when it was declared as an exercise."""
+    return {**answer, "exercise": True} if views.app.is_exercise(answer["crisis_id"]) else answer
+
+
 @router.get(
     "/situation-overview",
     response_model=SituationOverviewResponse,
@@ -184,7 +189,7 @@ def get_crisis_timeline(
     a page at a time (`limit`, at most 1000): page on with `after=next` (or back with `before=previous`), also
     given as `Link` headers. A cursor is an entry's `position`, stable while entries arrive; `from`/`to` cut
     the timeline to the entries that occurred in that window."""
-    return linked(request, response, views.get_crisis_timeline(actor, crisis_id, page))
+    return linked(request, response, exercise_marked(views, views.get_crisis_timeline(actor, crisis_id, page)))
 
 
 @router.get(
@@ -200,7 +205,7 @@ def get_decision_log(
     them; ordered by when they were decided, a page at a time (`limit`, at most 1000): page on with
     `after=next` (or back with `before=previous`), also given as `Link` headers. A cursor is a decision id;
     `from`/`to` keep the decisions decided in that window."""
-    return linked(request, response, views.get_decision_log(actor, crisis_id, page))
+    return linked(request, response, exercise_marked(views, views.get_decision_log(actor, crisis_id, page)))
 
 
 @router.get(

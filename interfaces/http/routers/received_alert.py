@@ -82,7 +82,7 @@ def get_received_alert(alert_id: AlertId, app: App, actor: CurrentActor, respons
     document as received) to cleared readers only."""
     alert = app.get_received_alert(actor, alert_id)
     response.headers["ETag"] = etag(alert.version)
-    return present_alert(alert, actor, app.policy)
+    return present_alert(alert, actor, app.policy, app.is_exercise)
 
 
 @router.post("/{alert_id}/link")

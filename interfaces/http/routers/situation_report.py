@@ -76,7 +76,7 @@ def get_situation_report(
     """Situation report #`number`: a structured one with its form, sections, the figures frozen at its issue and
     their digest (`sha256:` of their canonical JSON). Content above the reader's clearance is redacted."""
     crisis, report = app.get_situation_report(actor, crisis_id, number)
-    return SituationReportDetailResponse(**present_report(crisis, report, actor, app.policy))
+    return SituationReportDetailResponse(**present_report(crisis, report, actor, app.policy), exercise=crisis.exercise)
 
 
 @router.get(
@@ -100,7 +100,7 @@ def get_situation_report_edxl(
         crisis_id=crisis.crisis_id, severity=crisis.severity, areas=crisis.areas,
     )
     previous = crisis.situation_reports[number - 2].occurred_at if number > 1 else crisis.declared_at
-    document = sitrep_document(shown, head, previous, report.occurred_at, report.recorded_at)
+    document = sitrep_document(shown, head, previous, report.occurred_at, report.recorded_at, crisis.exercise)
     disclosed = [
         {"kind": kind, "id": ref, "crisis_id": crisis_id, "classification": classification.as_dict()}
         for kind, ref, classification in (

@@ -25,6 +25,7 @@ class EventResponse(ReadResponse):
     actor: str | None
     recorded_at: str
     data: dict[str, Any]
+    exercise: bool = Field(False, description="True for an event of a crisis declared as an exercise.")
 
     @classmethod
     def data_disclosed_as(cls, fields: dict[str, Any], record_ids: dict[str, str | None]) -> tuple[str, str | None]:

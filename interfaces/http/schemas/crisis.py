@@ -44,6 +44,7 @@ class DeclareCrisisRequest(EntryRequest):
     lead_authority: Line | None = None
     external_lead: Line | None = Field(None, examples=["HSY"])
     classification: ClassificationRequest | None = None
+    exercise: bool = Field(False, description="Declared as an exercise: never in the real picture; fixed at declaration.")
 
 
 class ChangeSeverityRequest(EntryRequest):
@@ -153,6 +154,7 @@ class CrisisResponse(CrisisRecord):
     open_police_requests: list[str]
     next_situation_report_due: str | None
     next_situation_report_overdue: bool
+    exercise: bool = False  # declared as an exercise: never in the real picture
 
 
 def present_crisis(crisis: crisis_records.CrisisRecord, actor: Actor, now: datetime, policy: Policy) -> CrisisResponse:
@@ -190,6 +192,7 @@ def present_crisis(crisis: crisis_records.CrisisRecord, actor: Actor, now: datet
         next_situation_report_overdue=bool(
             latest and latest.next_due_at and latest.next_due_at < now and crisis.status != "CLOSED"
         ),
+        exercise=crisis.exercise,
     )
     if head["redacted"]:
         head["areas"] = None

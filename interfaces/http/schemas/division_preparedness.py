@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -95,8 +96,14 @@ class DivisionPreparednessResponse(ReadResponse):
     plans: list[ContinuityPlanResponse]
 
 
-def present_preparedness(prep: DivisionPreparedness, actor: Actor, now: datetime, policy: Policy) -> DivisionPreparednessResponse:
+def present_preparedness(
+    prep: DivisionPreparedness, actor: Actor, now: datetime, policy: Policy,
+    is_exercise: Callable[[str], bool] = lambda crisis_id: False,
+) -> DivisionPreparednessResponse:
+    """The unit's preparedness for `actor`; a plan active for a crisis declared as an exercise (`is_exercise`)
+    says so without naming it (the real picture never names an exercise)."""
     names = policy.units.short_names
+    in_exercise = {i for i, p in prep.plans.items() if p.active_for is not None and is_exercise(p.active_for)}
     return DivisionPreparednessResponse(
         unit=prep.unit,
         name=prep.name,
@@ -108,13 +115,15 @@ def present_preparedness(prep: DivisionPreparedness, actor: Actor, now: datetime
                 "to_level": c.to_level,
                 "decided_by": c.decided_by,
                 "reason": c.reason,
-                "crisis_ref": c.crisis_ref,
-                "decision_ref": c.decision_ref,
+                "crisis_ref": None if exercise else c.crisis_ref,
+                "decision_ref": None if exercise else c.decision_ref,
+                "in_exercise": exercise,
                 "occurred_at": time_out(c.occurred_at),
                 "recorded_at": time_out(c.recorded_at),
                 "actor": c.actor,
             }
             for c in prep.readiness_history
+            for exercise in [c.crisis_ref is not None and is_exercise(c.crisis_ref)]
         ],
         plans=[
             {
@@ -129,9 +138,10 @@ def present_preparedness(prep: DivisionPreparedness, actor: Actor, now: datetime
                     last_review_at=time_out(p.last_review_at),
                     next_review_due=time_out(p.next_review_due),
                     review_due=p.next_review_due is not None and p.next_review_due <= now,
-                    active_for=p.active_for,
-                    activated_at=time_out(p.activated_at),
-                    active_minutes=int((now - p.activated_at) / timedelta(minutes=1)) if p.activated_at else None,
+                    active_for=None if p.plan_id in in_exercise else p.active_for,
+                    activated_at=None if p.plan_id in in_exercise else time_out(p.activated_at),
+                    active_minutes=int((now - p.activated_at) / timedelta(minutes=1))
+                    if p.activated_at and p.plan_id not in in_exercise else None,
                     title=p.title,
                     critical_functions=[vars(f) for f in p.critical_functions],
                 ),
@@ -142,6 +152,7 @@ def present_preparedness(prep: DivisionPreparedness, actor: Actor, now: datetime
                     )
                     for e in p.exercises
                 ],
+                "active_in_exercise": p.plan_id in in_exercise,
             }
             for p in prep.plans.values()
         ],

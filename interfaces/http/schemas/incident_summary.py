@@ -68,7 +68,7 @@ def incident_summary(app: Coordination, store: Store, actor: Actor, crisis_id: s
         crisis["actions"], key=lambda a: (a["status"] != "OPEN", not a["overdue"], datetime.fromisoformat(a["due_at"]))
     )
     latest = crisis["situation_reports"][-1:]
-    board = readiness_board.board(store, now, actor.clearance, app.policy)
+    board = readiness_board.board(store, now, actor.clearance, app.policy, exercise=crisis["exercise"])
     plans = [p for p in board["active_plans"] if p["crisis_id"] == crisis_id]
     police = police_liaison_board.board(store, now, actor.clearance, app.policy, crisis_id=crisis_id, open_only=True)
     shown = {**crisis, "log": [], "decisions": decisions, "situation_reports": latest, "after_action_review": None}

@@ -188,6 +188,7 @@ class PublicWarningResponse(Record):
     status: str = Field(description="DRAFTED (never issued), IN_FORCE or CANCELLED.")
     in_force: bool
     messages: list[WarningMessageResponse]
+    exercise: bool = Field(False, description="True for a warning of a crisis declared as an exercise (CAP status Exercise).")
 
 
 class WarningRegisterEntryResponse(Record):

@@ -192,6 +192,8 @@ class ContinuityPlanResponse(Record):
     title: str | None
     critical_functions: list[CriticalFunctionResponse] | Label
     exercises: list[ExerciseResponse]
+    active_in_exercise: bool = Field(False, description="Active for a crisis declared as an exercise (which the "
+                                     "real picture does not name): `active_for` is then null.")
 
 
 class ReadinessChangeResponse(ReadResponse):
@@ -204,6 +206,8 @@ class ReadinessChangeResponse(ReadResponse):
     occurred_at: str | None
     recorded_at: str | None
     actor: str | None
+    in_exercise: bool = Field(False, description="Decided for a crisis declared as an exercise, which the real "
+                              "picture does not name: `crisis_ref` and `decision_ref` are then null.")
 
 
 # -- police liaison -----------------------------------------------------------------------------------------------
@@ -390,6 +394,8 @@ class SituationOverviewResponse(PictureResponse):
         description="Improvement items of final after-action reviews overdue, per unit (units with none left out); "
         "only while any are overdue, and not in the overview as known at a past moment."
     )
+    exercise: bool = Field(False, description="True in the exercises' own overview (GET /exercises/situation-overview); "
+                           "the real overview never shows a crisis declared as an exercise.")
 
 
 class TimelineEntryResponse(Record):
@@ -421,6 +427,7 @@ class TimelineEntryResponse(Record):
 
 class CrisisTimelineResponse(ReadResponse):
     crisis_id: str
+    exercise: bool = Field(False, description="True for a crisis declared as an exercise.")
     at: str
     entries: list[TimelineEntryResponse]
     next: int | None = Field(None, description="The cursor of the next page (`after=`); absent on the last page.")
@@ -439,6 +446,7 @@ class DecisionLogEntryResponse(Decision):
 
 class DecisionLogResponse(ReadResponse):
     crisis_id: str
+    exercise: bool = Field(False, description="True for a crisis declared as an exercise.")
     at: str
     decisions: list[DecisionLogEntryResponse]
     review_due: list[str] = Field(description="The decisions due for review (of this page).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ConfigDict, Field
@@ -75,6 +76,8 @@ class ReceivedAlertResponse(AlertShown):
     received_by: str
     by_alert_id: str | None = Field(description="The alert that superseded or cancelled it.")
     crisis_id: str | None = Field(description="The crisis it is linked to.")
+    linked_to_exercise: bool = Field(False, description="Linked to a crisis declared as an exercise, which the real "
+                                     "picture does not name: `crisis_id` is then null.")
     links: list[dict[str, Any]] = Field(description="Each linking to a crisis: by whom and when, and its unlinking.")
     infos: list[dict[str, Any]] | Label
     document: str | None
@@ -98,10 +101,16 @@ class ReceivedAlertWatchListResponse(ReadResponse):
     next: str | None = Field(None, description="The cursor of the next page (`after=`); absent on the last page.")
 
 
-def present_alert(alert: AlertRecord, actor: Actor, policy: Policy) -> ReceivedAlertResponse:
+def present_alert(
+    alert: AlertRecord, actor: Actor, policy: Policy, is_exercise: Callable[[str], bool] = lambda crisis_id: False
+) -> ReceivedAlertResponse:
+    """The alert for `actor`; its links to crises declared as exercises (`is_exercise`) are not shown (the real
+    picture names no exercise): `linked_to_exercise` says it is linked to one now."""
     assert alert.classification is not None
     names, cleared, given = policy.units.short_names, actor.clearance, alert.fields
-    links = [redact("received_alert", alert.classification, cleared, names, **link) for link in alert.links]
+    exercises = {c for c in {alert.crisis_id, *(link.get("crisis_id") for link in alert.links)} if c and is_exercise(c)}
+    links = [redact("received_alert", alert.classification, cleared, names, **link) for link in alert.links
+             if link.get("crisis_id") not in exercises]
     return ReceivedAlertResponse(**redact(
         "received_alert", alert.classification, cleared, names,
         alert_id=alert.alert_id,
@@ -121,8 +130,8 @@ def present_alert(alert: AlertRecord, actor: Actor, policy: Policy) -> ReceivedA
         received_by=given["actor"],
         state=alert.state,
         by_alert_id=alert.by_alert_id,
-        crisis_id=alert.crisis_id,
+        crisis_id=None if alert.crisis_id in exercises else alert.crisis_id,
         links=[{k: v for k, v in link.items() if k not in ("classification", "redacted")} for link in links],
         infos=given["infos"],
         document=given["document"],
-    ))
+    ), linked_to_exercise=alert.crisis_id in exercises)

@@ -107,6 +107,7 @@ class SituationReportDetailResponse(Entry):
     figures_digest: str | None
     summary: str | None
     sections: list[ReportSectionResponse] | Label
+    exercise: bool = Field(False, description="True for a report of a crisis declared as an exercise.")
 
 
 class SituationReportDraftResponse(Record):

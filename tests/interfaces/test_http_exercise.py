@@ -1,0 +1,139 @@
+"""Exercise mode through HTTP (issue 13 item 3): a crisis declared with `exercise: true` is kept out of the real
+picture and shown in its own overview; everything of it says EXERCISE (its records, pages and PDFs, its export,
+its warnings' CAP status, its EDXL situation report); auditors see its events apart.
+
+The generated crawl of every real path is tests/interfaces/test_exercise_crawl.py."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from interfaces.cap import CAP_NAMESPACE, validate
+from tests.interfaces.conftest import STORM, accepted, approved_plan, declare, liaison_with_request
+from tests.interfaces.test_http_audit_export import archive_files
+from tests.interfaces.test_http_incident_summary import pdf_text, text_of
+from tests.interfaces.test_http_public_warning import TEXTS
+
+EXERCISE = {**STORM, "crisis_id": "C-X1", "title": "Exercise: storm in eastern Helsinki", "exercise": True}
+
+
+@pytest.fixture
+def both(api, people):  # noqa: ANN001, ANN201
+    """Given the real storm C-S1 and an exercise C-X1 (SOTEPE's plans active for each, a police request open in
+    each, a warning issued for each); the position of the last write."""
+    do, pm, pc = people.duty_officer, people.preparedness_manager, people.police_coordinator
+    declare(api, do)
+    declare(api, do, **EXERCISE)
+    for crisis_id, plan_id in (("C-S1", "CP-SOTEPE-01"), ("C-X1", "CP-SOTEPE-02")):
+        accepted(api.post(f"/crises/{crisis_id}/actions", headers=do, json={
+            "action_id": f"A-{crisis_id}", "unit": "STARA", "task": "Clear fallen trees",
+            "due_at": (api.clock() + timedelta(hours=2)).isoformat()}))
+        approved_plan(api, pm, plan_id=plan_id)
+        accepted(api.post(f"/division-preparedness/SOTEPE/plans/{plan_id}/activate", json={"crisis_id": crisis_id},
+                          headers=pm))
+        liaison_with_request(api, pc, crisis_id=crisis_id, request_id=f"PR-{crisis_id}")
+        accepted(api.post(f"/crises/{crisis_id}/decisions", headers=do, json={
+            "decision_id": f"D-{crisis_id}", "decided_by": "PM", "authority": "Preparedness manager",
+            "decision": "Open the evacuation centre", "rationale": "Power out",
+            "options": ["open it", "wait"]}))
+        accepted(api.post(f"/crises/{crisis_id}/situation-reports", headers=do, json={"summary": "Power cut"}))
+        accepted(api.post(f"/crises/{crisis_id}/warnings", headers=do, json={
+            "warning_id": f"W-{crisis_id}", "texts": TEXTS, "urgency": "Immediate", "certainty": "Observed"}), 201)
+        accepted(api.post(f"/warnings/W-{crisis_id}/approval", json={}, headers=pm))
+        issued = api.post(f"/warnings/W-{crisis_id}/issue", json={}, headers=do)
+        accepted(issued)
+    return int(issued.headers["Valmius-Position"])
+
+
+def read(api, path: str, headers: dict, position: int, **params: object) -> dict:  # noqa: ANN001
+    return accepted(api.get(path, params={"min_position": position, **params}, headers=headers))
+
+
+def test_the_real_picture_leaves_the_exercise_out_and_its_own_overview_shows_it(api, people, both) -> None:  # noqa: ANN001
+    reader = people.leadership
+    # When the real overview, boards, district overview and warnings are read
+    overview = read(api, "/situation-overview", reader, both)
+    assert [c["crisis_id"] for c in overview["active_crises"]] == ["C-S1"]
+    assert [a["crisis_id"] for a in overview["open_actions"]] == ["C-S1"]
+    assert [p["crisis_id"] for p in overview["active_plans"]] == ["C-S1"]
+    assert [r["crisis_id"] for r in overview["police_requests"]["open"]] == ["C-S1"]
+    assert overview["decisions"] == 1 and "exercise" not in overview
+    assert [p["crisis_id"] for p in read(api, "/readiness-board", reader, both)["active_plans"]] == ["C-S1"]
+    assert [r["crisis_id"] for r in read(api, "/police-liaison-board", reader, both)["open"]] == ["C-S1"]
+    districts = json.dumps(read(api, "/situation-overview/districts", reader, both))
+    assert "C-S1" in districts and "C-X1" not in districts
+    assert [w["warning_id"] for w in read(api, "/warnings", reader, both)["warnings"]] == ["W-C-S1"]
+    feed = api.get("/warnings/feed", params={"min_position": both}, headers=reader).text
+    assert "W-C-S1" in feed and "C-X1" not in feed
+    unit = accepted(api.get("/division-preparedness/SOTEPE", headers=reader))
+    plans = {p["plan_id"]: p for p in unit["plans"]}
+    assert plans["CP-SOTEPE-01"]["active_for"] == "C-S1" and not plans["CP-SOTEPE-01"]["active_in_exercise"]
+    assert plans["CP-SOTEPE-02"]["active_for"] is None and plans["CP-SOTEPE-02"]["active_in_exercise"]
+    # Then the exercise's own overview shows the exercise only, with its plan, request and decision
+    own = read(api, "/exercises/situation-overview", reader, both)
+    assert own["exercise"] is True
+    assert [c["crisis_id"] for c in own["active_crises"]] == ["C-X1"]
+    assert [p["plan_id"] for p in own["active_plans"]] == ["CP-SOTEPE-02"]
+    assert [r["crisis_id"] for r in own["police_requests"]["open"]] == ["C-X1"] and own["decisions"] == 1
+    # and only the roles that read the overview read it
+    assert api.get("/exercises/situation-overview", headers=api.headers("ADM", "admin")).status_code == 403
+
+
+def test_the_auditors_see_the_exercise_apart(api, people, both) -> None:  # noqa: ANN001
+    auditor = people.auditor
+    events = accepted(api.get("/audit/events", params={"limit": 1000}, headers=auditor))["items"]
+    marked = {e["aggregate_id"] for e in events if e["exercise"]}
+    assert {"C-X1", "PL-C-X1", "W-C-X1"} <= marked and "C-S1" not in marked
+    real = accepted(api.get("/audit/events", params={"limit": 1000, "exercise": "false"}, headers=auditor))["items"]
+    only = accepted(api.get("/audit/events", params={"limit": 1000, "exercise": "true"}, headers=auditor))["items"]
+    assert real and only and len(real) + len(only) == len(events)
+    assert "C-X1" not in json.dumps(real) and all(e["exercise"] for e in only)
+    # the pictures as of a moment are the real ones
+    at = api.clock().isoformat()
+    picture = accepted(api.get("/audit/situation-overview", params={"as_of": at}, headers=auditor))
+    assert [c["crisis_id"] for c in picture["active_crises"]] == ["C-S1"]
+    board = accepted(api.get("/audit/readiness-board", params={"as_of": at}, headers=auditor))
+    assert [p["crisis_id"] for p in board["active_plans"]] == ["C-S1"]
+    # and across crises, a person's activity log is of the real ones
+    log = api.get("/activity-log", params={"person": "DO-1"}, headers=auditor).text
+    assert "C-S1" in log and "C-X1" not in log and "EXERCISE" not in log
+
+
+def test_everything_of_the_exercise_says_exercise(api, people, both) -> None:  # noqa: ANN001
+    reader, auditor = people.leadership, people.auditor
+    # Its records
+    assert accepted(api.get("/crises/C-X1", headers=reader))["exercise"] is True
+    assert accepted(api.get("/crises/C-S1", headers=reader))["exercise"] is False
+    assert read(api, "/crises/C-X1/timeline", reader, both)["exercise"] is True
+    assert read(api, "/crises/C-X1/decision-log", reader, both)["exercise"] is True
+    assert read(api, "/crises/C-S1/timeline", reader, both).get("exercise", False) is False
+    assert accepted(api.get("/crises/C-X1/situation-reports/1", headers=reader))["exercise"] is True
+    assert accepted(api.get("/warnings/W-C-X1", headers=reader))["exercise"] is True
+    assert accepted(api.get("/warnings/W-C-S1", headers=reader))["exercise"] is False
+    # its warnings' CAP documents are of status Exercise (valid CAP 1.2), the real ones Actual
+    for warning_id, status in (("W-C-X1", "Exercise"), ("W-C-S1", "Actual")):
+        document = api.get(f"/warnings/{warning_id}/cap", headers=reader)
+        validate(document.content)
+        assert ET.fromstring(document.content).findtext("cap:status", namespaces={"cap": CAP_NAMESPACE}) == status
+    # its EDXL situation report
+    edxl = api.get("/crises/C-X1/situation-reports/1/edxl", headers=reader).text
+    assert "EXERCISE: Situation report #1 of crisis C-X1" in edxl
+    assert "EXERCISE" not in api.get("/crises/C-S1/situation-reports/1/edxl", headers=reader).text
+    # its pages and their PDFs: every printed page's marking line
+    for path in ("/crises/{}/incident-summary", "/crises/{}/activity-log"):
+        page = api.get(path.format("C-X1"), headers=reader)
+        assert page.status_code == 200, page.text
+        assert '<p class="marking">EXERCISE' in page.text and "<h1>EXERCISE: " in page.text
+        pages, text = pdf_text(api.get(path.format("C-X1"), params={"format": "pdf"}, headers=reader).content)
+        assert text.count("EXERCISE") >= 2 * pages, text  # the heading and each page's corner
+        assert "EXERCISE" not in text_of(api.get(path.format("C-S1"), headers=reader).text)
+    # its export: the manifest and the report
+    files = archive_files(api.get("/audit/crises/C-X1/export", headers=auditor).content)
+    assert json.loads(files["manifest.json"])["exercise"].startswith("EXERCISE")
+    assert '<p class="marking">EXERCISE' in files["report.html"].decode()
+    real = archive_files(api.get("/audit/crises/C-S1/export", headers=auditor).content)
+    assert "exercise" not in json.loads(real["manifest.json"]) and b"EXERCISE" not in real["report.html"]
