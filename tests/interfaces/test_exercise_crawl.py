@@ -104,7 +104,8 @@ class Exercise:
         run("post", "/police-liaisons", pc)
         run("post", "/police-liaisons/{liaison_id}/requests", pc)
         run("post", "/crises/{crisis_id}/warnings", do, based_on=["XDC-1"])
-        run("post", "/warnings/{warning_id}/approval", pm)
+        read = self.server.http.get(f"/warnings/{IDS['warning_id']}", headers=self.headers(pm))
+        run("post", "/warnings/{warning_id}/approval", pm, digest=read.json()["messages"][-1]["digest"])
         run("post", "/warnings/{warning_id}/issue", do)
 
 
