@@ -69,11 +69,16 @@ class DivisionPreparednessUseCases(UseCases):
         late_entry_reason: str | None = None,
         expected_version: int | None = None,
     ) -> int:
-        """Move the unit along the readiness ladder; `decided_by` defaults to the acting user."""
+        """Move the unit along the readiness ladder; `decided_by` defaults to the acting user. A unit's readiness is
+        real: it does not move for a crisis declared as an exercise (NOT_IN_AN_EXERCISE), whose practised changes
+        are logged in the exercise."""
 
         def change(preparedness: DivisionPreparedness, now: datetime) -> None:
-            if crisis_ref is not None:
-                self.load_crisis(crisis_ref)
+            if crisis_ref is not None and self.load_crisis(crisis_ref).exercise:
+                raise DomainError(
+                    Rule.NOT_IN_AN_EXERCISE, "{crisis_id} is an exercise: a unit's real readiness does not change "
+                    "for it; log the practised change in the exercise", {"crisis_id": crisis_ref},
+                )
             preparedness.change_readiness(
                 to_level=to_level,
                 from_level=from_level,

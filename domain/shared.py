@@ -72,7 +72,8 @@ class Rule(StrEnum):
     BRIEF_MISMATCH = "BRIEF_MISMATCH"
     TEXT_CHANGED = "TEXT_CHANGED"
     HANDOVER_REQUIRED = "HANDOVER_REQUIRED"
-    CLEARANCE_REQUIRED = "CLEARANCE_REQUIRED"  # a change whose outcome would tell classified content to the uncleared  # a position is left with a brief, and taken by accepting it  # a warning's approver named the digest of a text since revised
+    CLEARANCE_REQUIRED = "CLEARANCE_REQUIRED"
+    NOT_IN_AN_EXERCISE = "NOT_IN_AN_EXERCISE"  # a real record (a unit's readiness) does not change for an exercise  # a change whose outcome would tell classified content to the uncleared  # a position is left with a brief, and taken by accepting it  # a warning's approver named the digest of a text since revised
     # Structured situation reports (domain/situation_report.py).
     METHANE_REQUIRED = "METHANE_REQUIRED"  # the first report is in the METHANE form, with all seven sections
     SECTION_NOT_YOURS = "SECTION_NOT_YOURS"  # a division contact contributes for their own unit only

@@ -81,6 +81,7 @@ RULE_MEANINGS = {
     Rule.NOT_POSITION_HOLDER: "only the person holding a position signs off from it",
     Rule.STALE_BRIEF: "only the latest handover brief of a position, not yet accepted, can be accepted",
     Rule.BRIEF_MISMATCH: "the digest named is not that of the brief: the incoming person accepts what they read",
+    Rule.NOT_IN_AN_EXERCISE: "a unit's real readiness does not change for a crisis declared as an exercise",
     Rule.CLEARANCE_REQUIRED: "a change whose outcome would tell a SECRET or RECEIVED crisis's content (its areas) to someone without clearance",
     Rule.HANDOVER_REQUIRED: "a position is left with a handover brief (prepared before signing off) and taken by accepting the brief waiting, not by signing on past it",
     Rule.TEXT_CHANGED: "the digest a warning's approver named is not that of the text waiting (revised since): approve what you read",

@@ -88,6 +88,7 @@ TITLES: dict[Rule, str] = {
     Rule.TEXT_CHANGED: N_("The warning text was revised since you read it"),
     Rule.HANDOVER_REQUIRED: N_("A handover brief is required"),
     Rule.CLEARANCE_REQUIRED: N_("Clearance required"),
+    Rule.NOT_IN_AN_EXERCISE: N_("Not changed for an exercise"),
     Rule.METHANE_REQUIRED: N_("METHANE report required"),
     Rule.SECTION_NOT_YOURS: N_("Section not yours"),
     Rule.REPORT_NOT_DRAFTED: N_("No report drafted"),

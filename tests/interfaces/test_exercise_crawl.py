@@ -91,10 +91,6 @@ class Exercise:
         run("post", "/division-preparedness/{unit}/plans", pm, PLAIN, next_review_due=later(days=30))
         run("post", "/division-preparedness/{unit}/plans/{plan_id}/approve", pm, PLAIN)
         run("post", "/division-preparedness/{unit}/plans/{plan_id}/activate", pm)
-        # the unit's readiness changed for the exercise (its reason the unit's own, real text)
-        for levels in ({}, {"from_level": "ENHANCED", "to_level": "BASIC"}):  # and back, as the real world has it
-            run("post", "/division-preparedness/{unit}/readiness", pm, PLAIN, crisis_ref=IDS["crisis_id"],
-                decision_ref=IDS["decision_id"], **levels)
         # a real alert received, linked to the exercise (the alert is real; the link is the exercise's)
         document = CAP_ALERT.replace(CAP_EXAMPLE.identifier.encode(), f"{CAP_EXAMPLE.identifier}.{EXERCISE}".encode())
         taken = self.server.http.post("/received-alerts", content=document, headers={

@@ -83,6 +83,18 @@ def test_the_real_picture_leaves_the_exercise_out_and_its_own_overview_shows_it(
     assert api.get("/exercises/situation-overview", headers=api.headers("ADM", "admin")).status_code == 403
 
 
+def test_a_units_real_readiness_does_not_move_for_an_exercise(api, people, both) -> None:  # noqa: ANN001
+    body = {"to_level": "ENHANCED", "reason": "practising the storm", "crisis_ref": "C-X1"}
+    refused = api.post("/division-preparedness/SOTEPE/readiness", json=body, headers=people.preparedness_manager)
+    assert (refused.status_code, refused.json()["code"]) == (409, "NOT_IN_AN_EXERCISE"), refused.text
+    assert "C-X1 is an exercise" in refused.json()["detail"]
+    unit = accepted(api.get("/division-preparedness/SOTEPE", headers=people.leadership))
+    assert unit["readiness"] == "BASIC"
+    # while for the real crisis it moves
+    accepted(api.post("/division-preparedness/SOTEPE/readiness", json={**body, "crisis_ref": "C-S1"},
+                      headers=people.preparedness_manager))
+
+
 def test_the_auditors_see_the_exercise_apart(api, people, both) -> None:  # noqa: ANN001
     auditor = people.auditor
     events = accepted(api.get("/audit/events", params={"limit": 1000}, headers=auditor))["items"]
