@@ -3,15 +3,21 @@ an HTTP server checking each webhook's HMAC, both started by the tests; the ladd
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -24,6 +30,7 @@ from infrastructure.bootstrap import Services, open_services
 from infrastructure.reminder_channels import SmtpChannel, WebhookChannel
 from tests.application.support import DO1, PM, contact
 from tests.conftest import FakeClock, settings_for
+from tests.live import ROOT, valmius_env, wait_until
 
 SECRET = "night-shift-webhook-secret"
 SENDER = Actor("valmius-remind", Role.DUTY_OFFICER)
@@ -268,3 +275,92 @@ def test_a_second_sender_records_nothing_twice(night, mailbox, hook) -> None:  #
     tick(services, first, clock, "2026-12-06T03:00:00+02:00")
     assert tick(services, second, clock, "2026-12-06T03:00:00+02:00") == {"recorded": 0, "delivered": 0, "failed": 0, "settled": 0}
     assert notices(services) == [(2, "AT", ["STARA", "DO-1"])]
+
+
+# --- SIGKILL of the sender, on PostgreSQL ------------------------------------------------------------------
+
+
+class SlowMailbox(Mailbox):
+    """A mailbox taking 30 ms a message, so that a kill falls while the sender sends."""
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+        await asyncio.sleep(0.03)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def remind_process(database_url: str, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "interfaces.cli.main", "remind"], cwd=ROOT,
+                                env={**valmius_env(database_url), **env}, stdout=out, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.postgres
+def test_the_sender_killed_while_it_sends_records_nothing_twice_loses_nothing_and_delivers_every_notice(
+    postgres_url: str, tmp_path: Path,
+) -> None:
+    """Given 30 actions past due (a notice AT each deadline to STARA and to DO-1: 60 e-mails) and `valmius remind`
+    sending them to a real SMTP server, when the process is killed with SIGKILL mid-flow and started again, then
+    every notice is recorded once, every delivery is recorded delivered, and every e-mail arrived: twice only for
+    a delivery the kill fell between its send and its record, recognisable by its Message-ID."""
+    services = open_services(settings_for("postgres", tmp_path, postgres_url))
+    box = SlowMailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    contacts = tmp_path / "contacts.json"
+    contacts.write_text(json.dumps({"people": {"DO-1": {"email": "do1@hel.example"}},
+                                    "units": {"STARA": {"email": "stara@hel.example"}}}))
+    env = {"VALMIUS_SMTP_URL": f"smtp://127.0.0.1:{port}", "VALMIUS_CONTACTS_FILE": str(contacts),
+           "VALMIUS_REMINDER_TICK_SECONDS": "0.2",
+           "VALMIUS_REMINDER_LADDER": '{"before": "1h", "duty_officer": "1d", "manager": "2d", "repeat": "1d"}'}
+    log = tmp_path / "remind.log"
+    try:
+        app = services.coordination
+        app.sign_on(DO1, "DUTY_OFFICER")
+        due = app.now() - timedelta(minutes=1)
+        app.declare_crisis(DO1, crisis_id="C-K", title="Storm", category="SEVERE_WEATHER", severity=1, areas=["Vuosaari"],
+                           occurred_at=due - timedelta(minutes=10), late_entry_reason="test set-up")
+        for i in range(30):
+            app.assign_action(DO1, "C-K", action_id=f"A-{i}", unit="STARA", task=f"secret task {i}", due_at=due,
+                              occurred_at=due - timedelta(minutes=5), late_entry_reason="test set-up")
+        # When the sender is killed once a third of the mail has arrived
+        first = remind_process(postgres_url, log, env)
+        wait_until(lambda: len(box.messages) >= 20 or first.poll() is not None, 60, "20 e-mails")
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        sent_before = len(box.messages)
+        assert sent_before < 60, "the kill came after everything was sent"
+        recorded = [e for i in range(30) for e in app.events.get(Reminder.id_for(f"ACTION.C-K.A-{i}.{stamp(due)}"))
+                    if isinstance(e, Reminder.NoticeRecorded)]
+        assert len(recorded) == 30  # recorded first, then delivered: the restart resumes the deliveries left
+        # and started again
+        second = remind_process(postgres_url, log, env)
+        try:
+            def delivered() -> list[Reminder.DeliveryRecorded]:
+                return [e for i in range(30) for e in app.events.get(Reminder.id_for(f"ACTION.C-K.A-{i}.{stamp(due)}"))
+                        if isinstance(e, Reminder.DeliveryRecorded) and e.delivered]
+            wait_until(lambda: len(delivered()) >= 60 or second.poll() is not None, 90, "60 deliveries recorded")
+        finally:
+            second.terminate()
+            second.wait(10)
+        # Then each reminder holds one notice (AT), to STARA and DO-1, each delivered once in the record
+        for i in range(30):
+            events = list(app.events.get(Reminder.id_for(f"ACTION.C-K.A-{i}.{stamp(due)}")))
+            noticed = [e for e in events if isinstance(e, Reminder.NoticeRecorded)]
+            assert [(e.notice, e.stage) for e in noticed] == [(2, "AT")], log.read_text()
+            done = sorted(e.recipient for e in events if isinstance(e, Reminder.DeliveryRecorded) and e.delivered)
+            assert done == ["DO-1", "STARA"]
+        # and every e-mail arrived, with at most the one in flight at the kill arriving twice (same Message-ID)
+        ids = [message["Message-ID"] for _, message in box.messages]
+        assert len(set(ids)) == 60
+        assert len(ids) - len(set(ids)) <= 1
+        assert all("secret task" not in message.as_string() for _, message in box.messages)
+        # the log names what was sent
+        assert re.search(r"reminder ACTION\.C-K\.A-\d+\.\w+ notice 2 \(AT\) delivered to STARA by email", log.read_text())
+    finally:
+        controller.stop()
+        services.close()
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
