@@ -89,13 +89,7 @@ class ReminderUseCases(UseCases):
     def list_reminders(self, actor: Actor, store: Store, limit: int) -> list[dict[str, Any]]:
         """Reminders not settled, by due time (the deadlines read model)."""
         authorise(actor, "list_reminders")
-        return [
-            {"reminder_id": row["reminder_id"], "deadline_kind": row["deadline_kind"], "crisis_id": row["crisis_id"],
-             "ref": row["ref"], "unit": row["unit"], "due_at": display(deadlines_model.parse(row["due_at"])),
-             "notices": row["step"], "acknowledged_by": row["acknowledged_by"],
-             "acknowledged_at": display(deadlines_model.parse(row["acknowledged_at"]), seconds=True)}
-            for row in deadlines_model.open_reminders(store, limit)
-        ]
+        return [deadlines_model.presented(row) for row in deadlines_model.open_reminders(store, limit)]
 
     def reminders_known_at(self, actor: Actor, rids: list[str], at: datetime) -> list[Reminder.Event]:
         """Who had been told of what by `at`: the notices and delivery results (and acknowledgements) recorded by

@@ -26,7 +26,7 @@ from application.projections.values import iso, parse
 from domain.crisis import Crisis
 from domain.police_liaison import PoliceLiaison
 from domain.reminder import Reminder
-from domain.shared import Policy
+from domain.shared import Policy, display
 
 OPEN = "OPEN"
 
@@ -211,6 +211,15 @@ def open_reminders(store: Store, limit: int = 1000) -> list[dict[str, Any]]:
     """Reminders not settled, by due time (at most `limit`)."""
     rows = store.query("SELECT * FROM rm_reminders WHERE settled IS NULL ORDER BY due_at, reminder_id")
     return sorted(rows, key=lambda row: (parse(row["due_at"]), row["reminder_id"]))[:limit]
+
+
+def presented(row: dict[str, Any]) -> dict[str, Any]:
+    """A reminder's row as readers are shown it (GET /reminders, the handover brief)."""
+    return {
+        "reminder_id": row["reminder_id"], "deadline_kind": row["deadline_kind"], "crisis_id": row["crisis_id"],
+        "ref": row["ref"], "unit": row["unit"], "due_at": display(parse(row["due_at"])), "notices": row["step"],
+        "acknowledged_by": row["acknowledged_by"], "acknowledged_at": display(parse(row["acknowledged_at"]), seconds=True),
+    }
 
 
 def unfinished_deliveries(store: Store) -> list[str]:

@@ -36,6 +36,12 @@ def test_a_reminder_is_read_acknowledged_by_its_recipient_and_audited(api, peopl
     read = accepted(api.get(f"/reminders/{RID}", headers=people.leadership))
     assert [[r["recipient"] for r in n["recipients"]] for n in read["notices"]] == [["STARA", "DO-1"]]
     assert "Clear" not in str(read)
+    # And the handover brief prepared now names it among the reminders unacknowledged
+    brief = accepted(api.post("/positions/DUTY_OFFICER/handover-briefs", headers=people.duty_officer), 201)
+    read = accepted(api.get(f"/positions/DUTY_OFFICER/handover-briefs/{brief['number']}", headers=people.leadership))
+    assert [(r["reminder_id"], r["notices"]) for r in read["brief"]["reminders_unacknowledged"]["items"]] == [(RID, 2)]
+    page = api.get(f"/positions/DUTY_OFFICER/handover-briefs/{brief['number']}?format=html", headers=people.leadership)
+    assert "Reminders unacknowledged (1)" in page.text and RID in page.text
     # When another unit's contact acknowledges it, that is refused; STARA's contact acknowledges it, once
     problem(api.post(f"/reminders/{RID}/acknowledgement", headers=people.contact("KASKO")), 403, "NOT_A_RECIPIENT")
     problem(api.post(f"/reminders/{RID}/acknowledgement", headers=people.leadership), 403, "FORBIDDEN_ROLE")
