@@ -47,6 +47,7 @@ from application.division_preparedness import DivisionPreparednessUseCases
 from application.emergency_conditions import EmergencyConditionsUseCases
 from application.police_liaison import PoliceLiaisonUseCases
 from application.position import PositionUseCases
+from application.reminder import ReminderUseCases
 from application.situation_report import SituationReportUseCases
 from application.public_warning import PublicWarningUseCases
 from application.ports import Clock
@@ -462,7 +463,7 @@ class Pipeline(Application):
 class Coordination(
     CrisisUseCases, DivisionPreparednessUseCases, PoliceLiaisonUseCases, EmergencyConditionsUseCases,
     PositionUseCases, SituationReportUseCases, DistrictUseCases, AfterActionReviewUseCases, ReceivedAlertUseCases,
-    PublicWarningUseCases, Pipeline,
+    PublicWarningUseCases, ReminderUseCases, Pipeline,
 ):
     """Crisis and continuity coordination: the use cases of duty officers, units and the police coordinator."""
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from application.ports import EventLogReader, Store
-from application.projections import situation_overview
+from application.projections import deadlines, situation_overview
 from application.projections.situation_overview import EXERCISES
 from domain.access import Actor, authorise
 from domain.crisis import Crisis
@@ -73,6 +73,10 @@ def handover_brief(store: Store, event_log: EventLogReader, policy: Policy, sinc
         "active_plans": _cut(picture["active_plans"]),
         "changes": {"items": changes, "more": len(notifications) > BRIEF_ITEMS},
         "decided": decided,
+        "reminders_unacknowledged": _cut([
+            {key: shown[key] for key in ("reminder_id", "deadline_kind", "crisis_id", "ref", "unit", "due_at", "notices")}
+            for shown in map(deadlines.presented, deadlines.open_reminders(store)) if shown["acknowledged_by"] is None
+        ]),
     }
 
 

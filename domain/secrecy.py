@@ -33,6 +33,7 @@ from domain.police_liaison import PoliceLiaison
 from domain.position import Position
 from domain.received_alert import ReceivedAlert
 from domain.public_warning import PublicWarning
+from domain.reminder import Reminder
 from domain.shared import PUBLIC, Classification
 
 
@@ -117,6 +118,12 @@ RECORDS: dict[str, RecordKind] = {
         " digest approved_digest",
         "texts areas note approval_note",
     ),
+    # a reminder carries structure only (kinds, ids, units, times, who was told by which channel): never classified
+    "reminder": _kind(
+        "reminder_id deadline deadline_kind ref due_at notice stage round recipients recipient channel delivered reason"
+        " attempt gave_up message_id by role",
+        "",
+    ),
 }
 
 # The kind of record each stored event writes (an event class not named here shows structure only).
@@ -174,6 +181,7 @@ EVENT_RECORDS: dict[type, str] = {
         "received_alert",
     ),
     PublicWarning.Event: "public_warning",
+    Reminder.Event: "reminder",
 }
 UNDECLARED = RecordKind(EVERY_RECORD, frozenset())
 

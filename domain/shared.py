@@ -87,6 +87,12 @@ class Rule(StrEnum):
     TEXT_REQUIRED = "TEXT_REQUIRED"  # a warning's Finnish or Swedish headline or description is missing
     NOT_PUBLIC = "NOT_PUBLIC"  # a warning's crisis, or a decision it is based on, is not PUBLIC
     WARNING_NOT_APPROVED = "WARNING_NOT_APPROVED"  # a warning's message issued before a second person approved it
+    # Reminders (domain/reminder.py).
+    ALREADY_ACKNOWLEDGED = "ALREADY_ACKNOWLEDGED"  # a reminder acknowledged already: no second acknowledgement, no notices
+    NOT_A_RECIPIENT = "NOT_A_RECIPIENT"  # only a reminder's recipients (its unit's contact, duty officers, the manager) acknowledge it
+    REMINDER_SETTLED = "REMINDER_SETTLED"  # the deadline was met or went away: the reminder takes no more steps
+    NOTICE_RECORDED = "NOTICE_RECORDED"  # that step of the ladder is recorded already (by another sender)
+    DELIVERY_RECORDED = "DELIVERY_RECORDED"  # that delivery's result is recorded already
 
 
 class DomainError(Exception):

@@ -21,14 +21,17 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from application.audit.checkpoints import Signer
+from application.reminder import Contacts
 from domain.access import Role
 from domain.districts import DistrictRegistry, default_districts
+from domain.reminder import Ladder
 from domain.shared import DEFAULT_SITREP_RHYTHM, DEFAULT_UNITS, DomainError, Policy, TimeRules, UnitRegistry
 from infrastructure.logging import LogFormat
 from infrastructure.oidc import GroupRule, OidcVerifier
+from infrastructure.reminder_channels import SmtpChannel
 
 ENV_PREFIX = "VALMIUS_"
-SECRET_SETTINGS = {"signing_key", "database_url"}  # never echoed back: a key, a password in a URL
+SECRET_SETTINGS = {"signing_key", "database_url", "webhook_secret", "smtp_url"}  # never echoed back: a key, a password in a URL
 
 
 def project_folder() -> Path:
@@ -133,6 +136,19 @@ class Settings(BaseSettings):
         description="the sender of our CAP 1.2 messages (public warnings): the city's identifier for CAP, "
         "unique among senders, no spaces, commas, < or &; recorded with each message issued",
     )
+    reminder_ladder: str = Field(
+        '{"before": "30m", "duty_officer": "15m", "manager": "30m", "repeat": "30m"}',
+        description="JSON of when reminders are sent: before the deadline, to the duty officer and to the manager after "
+        "it, and again to the manager every `repeat` until acknowledged (s, m, h, d)",
+    )
+    reminder_tick_seconds: float = Field(30.0, gt=0, le=3600, description="how often `valmius remind` looks for notices due")
+    reminder_link_base: str = Field("http://127.0.0.1:8000", description="where a notice's link points (the API's base URL)")
+    contacts_file: Path | None = Field(
+        None, description='JSON of reminder addresses: {"people": {"DO-1": {"email": …, "webhook": …}}, "units": {"STARA": …}}'
+    )
+    smtp_url: str | None = Field(None, description="smtp://host:port (smtps:// for TLS; user:password@ for a login)")
+    smtp_from: str = Field("valmius@localhost", min_length=3, description="the sender of reminder e-mail")
+    webhook_secret: str | None = Field(None, min_length=16, description="the HMAC-SHA256 key reminder webhooks are signed with")
 
     @field_validator("database_url")
     @classmethod
@@ -166,6 +182,34 @@ class Settings(BaseSettings):
                 raise ValueError(f"{severity!r} is not a severity (1, 2, 3, …)")
             rhythm_span(every)
         return rhythm
+    @field_validator("reminder_ladder")
+    @classmethod
+    def _ladder(cls, text: str) -> str:
+        try:
+            Ladder.parse(text)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"not a reminder ladder: {error}") from None
+        return text
+
+    @field_validator("contacts_file")
+    @classmethod
+    def _readable_contacts(cls, path: Path | None) -> Path | None:
+        """A relative path names a file in the project folder too; it must hold people's and units' addresses."""
+        if path is not None:
+            path = path if path.is_absolute() else PROJECT / path
+            try:
+                read_contacts(path)
+            except (OSError, ValueError, TypeError) as error:
+                raise ValueError(f"not a readable JSON file of people's and units' addresses ({error})") from None
+        return path
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, url: str | None) -> str | None:
+        if url is not None:
+            SmtpChannel(url, "valmius@localhost")
+        return url
+
     @field_validator("districts_file")
     @classmethod
     def _readable_districts(cls, path: Path | None) -> Path | None:
@@ -243,6 +287,22 @@ class Settings(BaseSettings):
             districts=DistrictRegistry.read(self.districts_file) if self.districts_file else default_districts(),
             cap_sender=self.cap_sender,
         )
+
+
+def read_contacts(path: Path) -> Contacts:
+    """The contacts directory: {"people": {user: {"email": …, "webhook": …}}, "units": {unit: {…}}}."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or set(data) - {"people", "units"}:
+        raise ValueError('an object with "people" and "units"')
+    for group in ("people", "units"):
+        for name, addresses in data.get(group, {}).items():
+            if not isinstance(addresses, dict) or set(addresses) - {"email", "webhook"}:
+                raise ValueError(f"{group}.{name}: an object with email and webhook")
+            if "email" in addresses and "@" not in str(addresses["email"]):
+                raise ValueError(f"{group}.{name}.email is no e-mail address")
+            if "webhook" in addresses and not str(addresses["webhook"]).startswith(("http://", "https://")):
+                raise ValueError(f"{group}.{name}.webhook is no http(s) URL")
+    return Contacts(people=data.get("people", {}), units=data.get("units", {}))
 
 
 def rhythm_span(text: str) -> timedelta:

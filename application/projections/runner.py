@@ -41,6 +41,7 @@ from application.projections.district_overview import DistrictOverview
 from application.projections.after_action_items import AfterActionItems
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.public_warning_register import PublicWarningRegister
+from application.projections.deadlines import Deadlines
 from application.projections.queries import MADE_OF, Queries
 from application.projections.read_model import ReadModel
 from application.projections.readiness_board import ReadinessBoard
@@ -76,6 +77,7 @@ READ_MODELS: tuple[type[ReadModel], ...] = (
     AfterActionItems,
     ReceivedAlertWatchList,
     PublicWarningRegister,
+    Deadlines,
 )
 
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 60.0  # a failed read model is tried again after 1, 2, 4 … 60 s

@@ -9,6 +9,7 @@
     valmius rebuild [READ_MODEL …]                  rebuild read models from the event log
     valmius docs                                    print docs/reference.md: rule codes, roles, scales
     valmius alerts take FILE… | follow [--feed …]    take in CAP 1.2 alerts from files, or follow CAP feeds
+    valmius remind [--once]                         send reminders of deadlines, escalating until acknowledged
 
 Every command works on the store VALMIUS_DATABASE_URL names (the SQLite file var/valmius.sqlite3 in the project
 folder by default, wherever the command runs), or the one `--database URL` names; a bad setting or a missing
@@ -31,7 +32,7 @@ from domain.shared import DomainError
 from infrastructure.bootstrap import open_services, open_services_retrying
 from infrastructure.logging import logging_config
 from infrastructure.settings import Settings, setting_problem
-from interfaces.cli import audit_chain, audit_export, audit_history, received_alert, reference, store
+from interfaces.cli import audit_chain, audit_export, audit_history, received_alert, reference, remind, store
 from interfaces.cli.options import DATABASE_HELP, DatabaseOption
 
 ROLES = [str(r) for r in Role]
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         needs_store=False, needs_settings=False,
     )
     received_alert.register(commands)
+    remind.register(commands)
     return parser
 
 
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_projection_worker(settings)
     if args.command == "rebuild":
         return rebuild_read_models(settings, args.read_models)
-    if args.command in ("audit", "alerts"):
+    if args.command in ("audit", "alerts", "remind"):
         return args.handler(settings, args)
     return manage_tokens(settings, args)
 

@@ -101,6 +101,12 @@ RULE_MEANINGS = {
     Rule.NOT_PUBLIC: "only PUBLIC content goes into a public warning: its crisis and the decisions it is based on "
     "are PUBLIC",
     Rule.WARNING_NOT_APPROVED: "a public warning's message is issued only once a second person has approved it",
+    Rule.ALREADY_ACKNOWLEDGED: "the reminder was acknowledged already: it is acknowledged once, and escalates no further",
+    Rule.NOT_A_RECIPIENT: "a reminder is acknowledged by its recipients: the unit's division contact, duty officers, the "
+    "preparedness manager",
+    Rule.REMINDER_SETTLED: "the reminder's deadline was met or went away: it takes no further step",
+    Rule.NOTICE_RECORDED: "that notice of the reminder is recorded already (another sender recorded it first)",
+    Rule.DELIVERY_RECORDED: "the result of that delivery is recorded already",
 }
 
 CATEGORY_MEANINGS = {

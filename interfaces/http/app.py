@@ -51,6 +51,7 @@ from interfaces.http.routers import (
     situation_report,
     received_alert,
     exercises,
+    reminder,
 )
 
 log = logging.getLogger("valmius")
@@ -164,7 +165,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now, service
     for module in (
         health, crisis, division_preparedness, police_liaison, emergency_conditions, read_models, dashboard,
         audit_history, audit_chain, audit_export, position, incident_summary, situation_report, districts,
-        after_action_review, received_alert, public_warning, exercises,
+        after_action_review, received_alert, public_warning, exercises, reminder,
     ):
         app.include_router(module.router)
     app.mount(dashboard.DOCS_ASSETS, StaticFiles(directory=dashboard.SWAGGER_UI), name="docs-assets")

@@ -100,6 +100,11 @@ TITLES: dict[Rule, str] = {
     Rule.TEXT_REQUIRED: N_("Text required"),
     Rule.NOT_PUBLIC: N_("Not public"),
     Rule.WARNING_NOT_APPROVED: N_("Warning not approved"),
+    Rule.ALREADY_ACKNOWLEDGED: N_("Already acknowledged"),
+    Rule.NOT_A_RECIPIENT: N_("Not a recipient"),
+    Rule.REMINDER_SETTLED: N_("Reminder settled"),
+    Rule.NOTICE_RECORDED: N_("Notice recorded already"),
+    Rule.DELIVERY_RECORDED: N_("Delivery recorded already"),
 }
 
 # The names of the domain's codes, as people read them (the API keeps sending the codes).

@@ -18,6 +18,8 @@ SECTIONS = [  # (key in the brief, heading, the columns of its rows)
     ("decisions_review_due", "Decisions due for review", ("crisis_id", "decision_id", "review_at")),
     ("active_plans", "Continuity plans active", ("unit", "plan_id", "active_for", "active_minutes", "mtpd_minutes")),
     ("active_crises", "Active crises", ("crisis_id", "severity", "status", "condition", "title")),
+    ("reminders_unacknowledged", "Reminders unacknowledged",
+     ("reminder_id", "deadline_kind", "crisis_id", "unit", "due_at", "notices")),
 ]
 
 
@@ -33,7 +35,9 @@ def render(answer: dict[str, Any]) -> str:
         "</table>",
     ]
     for key, heading, columns in SECTIONS:
-        listed = brief[key]
+        listed = brief.get(key)
+        if listed is None:  # a brief prepared before the section was added
+            continue
         parts.append(section(f"{heading} ({listed['total']})", key, [c.replace("_", " ") for c in columns],
                              [_row(item, columns) for item in listed["items"]]))
     changes = brief["changes"]

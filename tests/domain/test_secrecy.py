@@ -15,6 +15,7 @@ from domain.division_preparedness import DivisionPreparedness
 from domain.emergency_conditions import EmergencyConditions
 from domain.police_liaison import PoliceLiaison
 from domain.position import Position
+from domain.reminder import Reminder
 from domain.received_alert import ReceivedAlert
 from domain.public_warning import PublicWarning
 from domain.secrecy import EVENT_RECORDS, RECORDS, classification_of, record_of, redact, stricter
@@ -30,7 +31,7 @@ def event_classes() -> list[type]:
     an event of its own: Declared, Registered, Opened, Started)."""
     found = []
     for aggregate in (Crisis, DivisionPreparedness, PoliceLiaison, EmergencyConditions, AfterActionReview, ReceivedAlert,
-                      Position, PublicWarning):
+                      Position, PublicWarning, Reminder):
         base = aggregate.Event
         stack = [c for c in vars(aggregate).values() if isinstance(c, type) and issubclass(c, base) and c is not base]
         while stack:

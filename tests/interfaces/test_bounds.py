@@ -30,6 +30,7 @@ VALID = {
     "item_id": "I-S1-01",
     "alert_id": "cap-76e857ebc2080864fc93d3f3ea376365",
     "warning_id": "W-C-S1-1",
+    "reminder_id": "ACTION.C-S1.A-S1-01.20251026T010000Z",
 }
 ODD = {"slash": "C%2FS1", "nul": "C%00S1", "long": "9" * 70, "control": "C%1BS1", "space": "C%20S1"}
 

@@ -21,7 +21,10 @@ from urllib.parse import quote
 import pytest
 
 from application.audit.checkpoints import Signer
+from application.reminder import Contacts, Sender
+from domain.access import Actor, Role
 from domain.division_preparedness import CriticalFunction
+from domain.reminder import Ladder
 from domain.shared import Classification, DomainError
 from interfaces.cap.alerts_in import read_alert
 from tests.application.support import DO1, LR, PC, PM, contact, declare
@@ -35,6 +38,7 @@ RECORD_READS = {  # one record each, read whole (not yet bounded: see the module
     "/crises/{crisis_id}/after-action-review", "/audit/crises/{crisis_id}/after-action-review",
     "/received-alerts/{alert_id}",
     "/warnings/{warning_id}",
+    "/reminders/{reminder_id}",  # one reminder: its notices and deliveries (bounded, but the seed sends few)
 }
 SEEDED = 3  # items of every kind: more than LIMIT
 LIMIT = 2
@@ -106,6 +110,10 @@ def seeded(api: ApiClient) -> dict[str, Any]:
     for post, holder in (("DUTY_OFFICER", DO1), ("PREPAREDNESS_MANAGER", PM), ("POLICE_COORDINATOR", PC)):
         app.sign_on(holder, post)  # every position held, the duty officer's with a brief of all of the above
     app.prepare_handover_brief(DO1, "DUTY_OFFICER", services.projections.handover_brief)
+    services.projections.catch_up()  # reminders of the overdue actions, the reviews due and the requests unanswered
+    Sender(app=app, store=services.sql, ladder=Ladder(), contacts=Contacts(), channels={},
+           actor=Actor("valmius-remind", Role.DUTY_OFFICER)).tick()
+    assert services.projections.wait_for(app.recorder.max_notification_id(), timeout=10)
     return {"crisis_id": "C-0", "position": checkpoints[0], "as_of": quote(api.clock().isoformat()),
             "position_id": "DUTY_OFFICER", "number": 1, "alert_id": alerts[0]}
 

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from domain.access import PERMISSIONS, Role
+from application.projections.deadlines import Deadline
+from domain.access import PERMISSIONS, Actor, Role
+from domain.reminder import Ladder
 from tests.conftest import TEST_POOL, ApiClient, FakeClock, make_api, settings_for
 from tests.interfaces.conftest import last_event
 from tests.interfaces.openapi_document import Conformance, Operation, body_example, body_sent, the_document
@@ -44,6 +47,15 @@ def redrafted(api: ApiClient) -> None:
     """The crisis's next situation report drafted (after the one the examples issue)."""
     answer = api.post("/crises/C-S1/situation-reports/draft", json={}, headers=api.headers("DO-1", "duty_officer"))
     assert answer.status_code == 200, answer.text
+
+
+def reminded(api: ApiClient) -> None:
+    """The reminder the examples name, its notice at the deadline recorded (as `valmius remind` would)."""
+    due = datetime.fromisoformat("2026-12-06T03:00+02:00")
+    deadline = Deadline("ACTION.C-1.A-1.20261206T010000Z", "ACTION", "C-1", "A-1", "STARA", due)
+    api.services.coordination.record_reminder_notice(
+        Actor("valmius-remind", Role.DUTY_OFFICER), deadline, Ladder().step(2, due),
+        [{"recipient": "STARA", "as": "UNIT", "channels": []}])
 
 
 # What an example needs beyond the records it names: the operations (by name) whose examples make the state a
@@ -89,6 +101,8 @@ GIVEN: dict[str, list[str | Callable[[ApiClient], None]]] = {
     "draft_public_warning_update": ["issue_public_warning"],
     "draft_public_warning_cancellation": ["issue_public_warning"],
     "get_public_warning_cap": ["issue_public_warning"],
+    "acknowledge_reminder": [reminded],
+    "get_reminder": [reminded],
 }
 
 
