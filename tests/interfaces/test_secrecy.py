@@ -486,7 +486,10 @@ def reminded(server: LiveServer) -> list[str]:
         return []  # the deadlines model is stopped by a failure put into it (the failure test): no reminders
     ladder, sender = Ladder(), Actor("valmius-remind", Role.DUTY_OFFICER)
     found = []
-    for row in services.sql.query("SELECT * FROM rm_deadlines WHERE kind IN ('ACTION', 'DECISION_REVIEW')"):
+    for row in services.sql.query(  # never an exercise's, as the sender does (rm_deadline_crises.exercise)
+        "SELECT d.* FROM rm_deadlines d JOIN rm_deadline_crises c ON c.crisis_id = d.crisis_id"
+        " WHERE d.kind IN ('ACTION', 'DECISION_REVIEW') AND c.exercise = 0"
+    ):
         due = datetime.fromisoformat(row["due_at"])
         deadline = Deadline(deadline_key(row["kind"], row["scope"], row["ref"], due), row["kind"], row["crisis_id"],
                             row["ref"], row["unit"], due)
