@@ -203,6 +203,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a readable JSON file of people's and units' addresses ({error})") from None
         return path
 
+    @field_validator("reminder_link_base")
+    @classmethod
+    def _link_base(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("the base URL of the links notices carry (http:// or https://)")
+        return url
+
     @field_validator("smtp_url")
     @classmethod
     def _smtp_url(cls, url: str | None) -> str | None:

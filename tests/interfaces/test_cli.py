@@ -29,7 +29,7 @@ ARGUMENTS = {
     "token issue": ["--user", "DO-1", "--role", "duty_officer"], "token revoke": ["--user", "DO-1"], "token list": [],
     "audit verify": [], "audit checkpoint": [], "audit keygen": [],
     "audit overview": ["--as-of", "2025-10-25T21:00+03:00"], "audit events": [], "audit export": ["C-1"],
-    "alerts take": ["alert.xml"], "alerts follow": ["--feed", "alerts", "--once"],
+    "alerts take": ["alert.xml"], "alerts follow": ["--feed", "alerts", "--once"], "remind": ["--once"],
 }
 
 

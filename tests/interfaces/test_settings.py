@@ -27,6 +27,11 @@ INVALID_TEXT = {
     "oidc_client_id": "",
     "sitrep_rhythm": '{"3": "soon"}',
     "cap_sender": "city of helsinki, preparedness",  # CAP refuses spaces and commas in a sender
+    "reminder_ladder": '{"before": "soon"}',
+    "reminder_link_base": "valmius.hel.fi",  # no scheme: no link a notice can carry
+    "smtp_url": "ftp://mail.hel.fi",
+    "smtp_from": "a",
+    "webhook_secret": "short",
 }
 INVALID_BY_TYPE = {
     int: "twelve", float: "soon", bool: "maybe", Path: "/nonexistent/units.json",
