@@ -30,6 +30,9 @@ from hypothesis import strategies as st
 from interfaces.cap import CAP_MEDIA_TYPE, EXAMPLE_PATH
 from interfaces.cap.alerts_in import read_alert
 from interfaces.http.schemas.common import ID_PATTERN
+from infrastructure.settings import Settings
+from interfaces.cli.remind import build_sender
+from interfaces.cli.remind import tick as remind
 from tests.conftest import FakeClock, make_api, settings_for
 from tests.interfaces.conftest import (
     PROBLEM_JSON, People, accepted, approved_plan, declare, liaison_with_request, request_bodies,
@@ -180,13 +183,16 @@ def roles(path: str, people: People) -> list[dict]:
     return [people.duty_officer, people.preparedness_manager]
 
 
-def world(api, people: People) -> None:  # noqa: ANN001
+def world(api, settings: Settings, people: People) -> list[str]:  # noqa: ANN001
     """Given the records the schemas' examples name: the storm with an action, a decision and a log entry, an
-    approved SOTEPE plan, a police liaison matter with an open request."""
+    approved SOTEPE plan, a police liaison matter with an open request; and a reminder of an action due soon, as
+    `valmius remind` records it. The reminders' ids."""
     declare(api, people.duty_officer)
     for path, body in [
         ("/crises/C-S1/actions", {"action_id": "A-S1-01", "unit": "STARA", "task": "Clear fallen trees",
                                   "due_at": _time(api.clock() + timedelta(hours=2), "+03:00")}),
+        ("/crises/C-S1/actions", {"action_id": "A-S1-02", "unit": "SOTEPE", "task": "Open the shelter",
+                                  "due_at": _time(api.clock() + timedelta(minutes=10), "+03:00")}),
         ("/crises/C-S1/decisions", {"decision_id": "D-S1-01", "decided_by": "ED", "decision": "Evacuate",
                                     "rationale": "no power", "options": ["evacuate", "wait"]}),
         ("/crises/C-S1/log-entries", {"text": "Helen: 9,000 customers without power"}),
@@ -196,6 +202,11 @@ def world(api, people: People) -> None:  # noqa: ANN001
     liaison_with_request(api, people.police_coordinator)
     accepted(api.post("/received-alerts", content=EXAMPLE_PATH.read_bytes(),  # a CAP alert, to link and unlink
                       headers={**people.duty_officer, "Content-Type": CAP_MEDIA_TYPE}), 201)
+    assert remind(api.services, build_sender(api.services, settings))["recorded"] >= 1
+    api.services.projections.catch_up()
+    reminders = [row["reminder_id"] for row in api.get("/reminders", headers=people.duty_officer).json()["reminders"]]
+    assert reminders, "the reminders recorded are listed"
+    return reminders
 
 
 def reads_after(path: str, record_id: str) -> list[str]:
@@ -211,6 +222,8 @@ def reads_after(path: str, record_id: str) -> list[str]:
         return [f"/police-liaisons/{record_id}", *common]
     if path.startswith("/received-alerts"):
         return [f"/received-alerts/{record_id}", "/received-alerts", "/crises/C-S1/timeline", *common]
+    if path.startswith("/reminders"):
+        return [f"/reminders/{record_id}", "/reminders", *common]
     return ["/emergency-conditions", *common]
 
 
@@ -225,6 +238,8 @@ def audit_reads_after(path: str, record_id: str, clock: FakeClock, head: int) ->
         reads.append(f"/audit/division-preparedness/{record_id}?as_of={as_of}")
     if path.startswith("/police-liaisons"):
         reads.append(f"/audit/police-liaisons/{record_id}?as_of={as_of}")
+    if path.startswith("/reminders"):
+        reads.append(f"/audit/reminders?as_of={as_of}")
     return reads
 
 
@@ -233,19 +248,21 @@ def store_api(request: pytest.FixtureRequest, tmp_path) -> Iterator[Any]:  # noq
     """The HTTP API on each store, its read models followed by the test (not in the background)."""
     pg = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
     settings = settings_for(request.param, tmp_path, pg, embedded_projections=False)
-    yield from make_api(settings, FakeClock())
+    for api in make_api(settings, FakeClock()):
+        api.settings = settings
+        yield api
 
 
 def test_every_accepted_command_reaches_every_read_model_and_the_audit_chain(store_api):
     api = store_api
     people = People(api)
-    world(api, people)
+    reminders = world(api, api.settings, people)
     services = api.services
     projections = services.projections
     projections.catch_up()
     spec = api.get("/openapi.json").json()
     components = spec["components"]["schemas"]
-    known = {name: list(ids) for name, ids in WORLD.items()}
+    known = {name: list(ids) for name, ids in {**WORLD, "reminder_id": reminders}.items()}
     drawn = st.sampled_from(commands(spec)).flatmap(
         lambda command: st.tuples(
             st.just(command[0]),
