@@ -15,10 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 log = logging.getLogger("valmius.recorders")
@@ -154,6 +156,34 @@ class PostgresKeyedRecorder(PostgresApplicationRecorder):
         # decision surfaces as a unique violation when the pipeline syncs after the insert, and rolls it back.
         _record_key(curs, stored_events, kwargs)
         super()._insert_events(curs, stored_events, **kwargs)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
+    def select_notifications(
+        self, start: int | None, limit: int, stop: int | None = None, topics: Sequence[str] = (), *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """The library's query, its rows read in PostgreSQL's binary format as tuples: the events' state as it is
+        stored instead of hex text decoded, and no dict per row. Reading the whole log took 0.32 s instead of
+        0.52 s per 100,000 events (of 485 bytes; bench/rebuild.py's log). The follower and every scan of the log
+        read through here."""
+        where, params = [], []
+        if start is not None:
+            where.append("notification_id >= %s" if inclusive_of_start else "notification_id > %s")
+            params.append(start)
+        if stop is not None:
+            where.append("notification_id <= %s")
+            params.append(stop)
+        if topics:
+            where.append("topic = ANY(%s)")
+            params.append(list(topics))
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.{table}"
+            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY notification_id LIMIT %s"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as curs:
+            curs.execute(statement, (*params, limit), prepare=True)
+            return [Notification(id=i, originator_id=o, originator_version=v, topic=t, state=s)
+                    for i, o, v, t, s in curs.fetchall()]
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         statement = SQL(

@@ -126,6 +126,12 @@ class ReadModel:
         """Forget what the batch kept (its transaction failed)."""
         self._local.batch = None
 
+    def forget(self) -> None:
+        """Forget what the model remembers (a batch it applied was not written: what it remembered of that batch
+        is not in its tables, and applying the batch again must not find it)."""
+        for memory in self._memories:
+            memory.clear()
+
     def _batch(self) -> _BatchRows | None:
         return getattr(self._local, "batch", None)
 

@@ -141,6 +141,30 @@ def apply_locked(
     return applied
 
 
+class Unwritten(Exception):
+    """A handler read its tables while the batch before was still being written (see Recorded)."""
+
+
+class Recorded:
+    """A Tx that keeps a batch's statements, to run them later in the batch's own transaction (a rebuild applies
+    a batch while the one before is written: Projections._write_behind). A read cannot be answered before the
+    batch before is written: `fetchall` raises Unwritten."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, tuple]] = []
+
+    def execute(self, statement: str, params: tuple = ()) -> int:
+        self.statements.append((statement, params))
+        return -1
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        raise Unwritten("a read model read its tables while the batch before was being written")
+
+    def replay(self, tx: Tx) -> None:
+        for statement, params in self.statements:
+            tx.execute(statement, params)
+
+
 def _routes(models: Sequence[tuple[ReadModel, int]], kind: type) -> list[tuple[int, Callable[..., None], bool]]:
     """Who takes an event of class `kind`, in the models' order: (model's position, callable, whether it takes
     the notification too). A model that processes events its own way (overrides `apply_notification` or
