@@ -13,12 +13,14 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -28,8 +30,10 @@ from domain.reminder import Ladder, Reminder
 from domain.shared import DomainError, Rule
 from infrastructure.bootstrap import Services, open_services
 from infrastructure.reminder_channels import SmtpChannel, WebhookChannel
+from infrastructure.settings import Settings
 from tests.application.support import DO1, PM, contact
 from tests.conftest import FakeClock, settings_for
+from tests.integration.test_faults import cluster  # noqa: F401 (the throwaway cluster, as a fixture)
 from tests.live import ROOT, valmius_env, wait_until
 
 SECRET = "night-shift-webhook-secret"
@@ -360,6 +364,71 @@ def test_the_sender_killed_while_it_sends_records_nothing_twice_loses_nothing_an
     finally:
         controller.stop()
         services.close()
+
+
+@pytest.mark.postgres
+def test_the_sender_rides_out_a_crash_of_postgresql_and_sends_what_came_due_once_it_is_back(
+    cluster, tmp_path: Path,  # noqa: ANN001
+) -> None:
+    """Given `valmius remind` sending the notices of five actions past due, when PostgreSQL crashes under it (a
+    throwaway cluster of the test's own), then the sender keeps running, says the store is out of reach and
+    tries again; once PostgreSQL is back, it sends the notices of five more actions that came due,
+    without a hand on it, and recorded nothing twice."""
+    url = cluster.url(f"remind_{uuid.uuid4().hex[:8]}")
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    contacts = tmp_path / "contacts.json"
+    contacts.write_text(json.dumps({"people": {"DO-1": {"email": "do1@hel.example"}},
+                                    "units": {"STARA": {"email": "stara@hel.example"}}}))
+    env = {"VALMIUS_SMTP_URL": f"smtp://127.0.0.1:{port}", "VALMIUS_CONTACTS_FILE": str(contacts),
+           "VALMIUS_REMINDER_TICK_SECONDS": "0.2",
+           "VALMIUS_REMINDER_LADDER": '{"before": "1h", "duty_officer": "1d", "manager": "2d", "repeat": "1d"}'}
+    log = tmp_path / "remind.log"
+
+    def actions_past_due(first: int) -> datetime:
+        services = open_services(Settings(_env_file=None, database_url=url))
+        try:
+            app, due = services.coordination, services.coordination.now() - timedelta(minutes=1)
+            if first == 0:
+                app.sign_on(DO1, "DUTY_OFFICER")
+                app.declare_crisis(DO1, crisis_id="C-F", title="Storm", category="SEVERE_WEATHER", severity=1,
+                                   occurred_at=due - timedelta(minutes=10), late_entry_reason="test set-up")
+            for i in range(first, first + 5):
+                app.assign_action(DO1, "C-F", action_id=f"A-{i}", unit="STARA", task=f"task {i}", due_at=due,
+                                  occurred_at=due - timedelta(minutes=5), late_entry_reason="test set-up")
+            return due
+        finally:
+            services.close()
+
+    sender = None
+    try:
+        actions_past_due(0)
+        sender = remind_process(url, log, env)
+        wait_until(lambda: len(box.messages) >= 10 or sender.poll() is not None, 60, "the first 10 e-mails")
+        cluster.crash()
+        # (a tick finds the store gone once the library's ten tries of a read, 5 s each for a connection, are spent)
+        wait_until(lambda: "the store is out of reach" in log.read_text() or sender.poll() is not None, 120,
+                   "the sender to retry")
+        assert sender.poll() is None, log.read_text()
+        cluster.start()
+        actions_past_due(5)
+        wait_until(lambda: len(box.messages) >= 20 or sender.poll() is not None, 60, "the next 10 e-mails")
+        assert sender.poll() is None, log.read_text()
+        sender.send_signal(signal.SIGTERM)
+        assert sender.wait(timeout=20) == 0, log.read_text()
+        ids = [message["Message-ID"] for _, message in box.messages]
+        assert len(ids) == len(set(ids)) == 20  # two e-mails (STARA, DO-1) an action, each once
+        with psycopg.connect(url) as conn:  # one notice a reminder, recorded once
+            notices = conn.execute("SELECT count(*) FROM valmius_events WHERE topic LIKE %s",
+                                   ("%Reminder.NoticeRecorded",)).fetchone()[0]
+        assert notices == 10
+    finally:
+        if sender is not None and sender.poll() is None:
+            sender.kill()
+        controller.stop()
+        if not (cluster.data / "postmaster.pid").exists():
+            cluster.start()
 
 
 def stamp(moment: datetime) -> str:
