@@ -158,6 +158,40 @@ def test_an_outage_is_told_from_other_errors_through_the_chain_of_causes():
     assert not store_unavailable(raised_from(sqlite3.OperationalError("no such table: valmius_gone")))
 
 
+@pytest.mark.postgres
+def test_a_command_in_an_outage_is_refused_in_seconds_and_the_next_one_after_it_is_stored_at_once(cluster):
+    """Given a process whose pool holds connections to PostgreSQL, when PostgreSQL crashes, then a command is
+    refused as an outage within seconds (the library tries each write ten times: with a 5 s wait for a connection
+    each, that took 52 s), the next ones at once; and when PostgreSQL is back, the next command is stored at once,
+    not after a backoff for each dead connection the pool held."""
+    url = cluster.url(f"breaker_{uuid.uuid4().hex[:8]}")
+    services = open_services(Settings(_env_file=None, database_url=url))
+    app = services.coordination
+    try:
+        app.declare_crisis(DO, crisis_id="C-1", title="Storm", category="SEVERE_WEATHER", severity=2)
+        for i in range(5):  # several connections in the pool
+            app.record_log_entry(DO, "C-1", text=f"report {i}")
+        cluster.crash()
+        took = []
+        for attempt in range(2):
+            started = time.monotonic()
+            with pytest.raises(Exception) as refused:
+                app.record_log_entry(DO, "C-1", text=f"lost {attempt}")
+            took.append(time.monotonic() - started)
+            assert store_unavailable(refused.value), refused.value
+        cluster.start()
+        started = time.monotonic()
+        stored = app.record_log_entry(DO, "C-1", text="back")
+        back = time.monotonic() - started
+    finally:
+        services.close()
+        if not (cluster.data / "postmaster.pid").exists():
+            cluster.start()
+    print(f"refused after {took[0]:.1f} s, then {took[1]:.1f} s; stored {back:.1f} s after PostgreSQL was back")
+    assert took[0] < 15 and took[1] < 5 and back < BACK_WITHIN_SECONDS
+    assert stored == 7  # the crisis at version 7: declared, five entries, back (nothing of the refused ones)
+
+
 # --- serve and project started while the store is down ----------------------------------------------------
 
 
