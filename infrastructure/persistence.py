@@ -161,6 +161,9 @@ class OutageBreaker:
         return True
 
     def _reachable(self) -> bool:
+        """A connection of its own connects. A server that answers and refuses it (starting up, shutting down,
+        too many clients) is out of reach for this too, until one connects: libpq gives no SQLSTATE for a
+        refused connection to tell these apart but by its text, which the server's language decides."""
         options = {k: v for k, v in self.pool.kwargs.items() if k != "row_factory"}
         try:
             with psycopg.connect(self.pool.conninfo, **{**options, "connect_timeout": 1}):
