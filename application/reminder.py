@@ -202,24 +202,28 @@ class Sender:
         return True
 
     def recipients(self, step: Step, deadline: Deadline) -> list[dict[str, Any]]:
-        """Who a step tells: the unit responsible (else the duty officer on duty) before the deadline; the unit
-        and the duty officer at it; then the duty officer on duty; then the preparedness manager on call. A
-        position's holder is the one holding it now; a vacant position tells nobody (and says so in the log)."""
+        """Who a step tells: who is responsible (the unit; the police coordinator on duty, for a police request
+        unanswered), else the duty officer on duty, before the deadline; the responsible and the duty officer
+        at it; then the duty officer on duty; then the preparedness manager on call. A position's holder is the
+        one holding it now; a vacant position tells nobody (and says so in the log)."""
         found: list[dict[str, Any]] = []
 
-        def add(recipient: str | None, as_: str) -> None:
+        def add(recipient: str | None, as_: str) -> bool:
             if recipient is None:
                 log.warning("reminder for %s: nobody holds %s", deadline.key, as_)
-                return
+                return False
             channels = [name for name in ("email", "webhook") if self.contacts.of(recipient, as_).get(name)]
             if not channels:
                 log.warning("reminder for %s: no address for %s (%s)", deadline.key, recipient, as_)
             found.append({"recipient": recipient, "as": as_, "channels": channels})
+            return True
 
-        unit = deadline.unit
-        if step.stage in (BEFORE, AT) and unit:
-            add(unit, "UNIT")
-        if (step.stage == BEFORE and not unit) or step.stage in (AT, DUTY_OFFICER):
+        told = False
+        if step.stage in (BEFORE, AT) and deadline.unit:
+            told = add(deadline.unit, "UNIT")
+        elif step.stage in (BEFORE, AT) and deadline.kind == "POLICE_REQUEST":
+            told = add(self._holder("POLICE_COORDINATOR"), "POLICE_COORDINATOR")
+        if (step.stage == BEFORE and not told) or step.stage in (AT, DUTY_OFFICER):
             add(self._holder("DUTY_OFFICER"), "DUTY_OFFICER")
         if step.stage == MANAGER:
             add(self._holder("PREPAREDNESS_MANAGER"), "PREPAREDNESS_MANAGER")

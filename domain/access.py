@@ -262,7 +262,7 @@ PERMISSIONS: dict[str, Permission] = {
     # reminders (domain.reminder): recorded by the reminder process (`valmius remind`, acting as a duty officer),
     # acknowledged by their recipients (the rule of who is one: Reminder.is_recipient)
     "send_reminders": _runs_crises("send reminders"),
-    "acknowledge_reminder": _runs_crises("acknowledge reminders", Role.DIVISION_CONTACT),
+    "acknowledge_reminder": _runs_crises("acknowledge reminders", Role.DIVISION_CONTACT, Role.POLICE_COORDINATOR),
     "list_reminders": Permission(READS_CRISES, "read reminders", ADMIN_HINT),
     "get_reminders_at": _auditors("read who had been told of what"),
 }

@@ -248,8 +248,8 @@ class Reminder(Record):
                            message_id=message_id, actor=actor.user, recorded_at=now)
 
     def acknowledge(self, *, actor: Actor, now: datetime) -> None:
-        """A recipient says they have it in hand: no further escalation. The unit's division contact, duty
-        officers and the preparedness manager may."""
+        """A recipient says they have it in hand: no further escalation. The unit's division contact (the police
+        coordinator, of a police request), duty officers and the preparedness manager may."""
         if self.acknowledged_by is not None:
             raise DomainError(Rule.ALREADY_ACKNOWLEDGED, "reminder {reminder_id} was acknowledged by {by} already",
                               {"reminder_id": self.reminder_id, "by": self.acknowledged_by})
@@ -269,6 +269,8 @@ class Reminder(Record):
     def is_recipient(self, actor: Actor) -> bool:
         if actor.role in (Role.DUTY_OFFICER, Role.PREPAREDNESS_MANAGER):
             return True
+        if actor.role is Role.POLICE_COORDINATOR:  # who keeps the requests between the city and the police
+            return self.deadline_kind == "POLICE_REQUEST"
         return actor.role is Role.DIVISION_CONTACT and self.unit is not None and actor.unit == self.unit
 
     def pending(self) -> list[tuple[int, str, str, Delivery]]:

@@ -31,7 +31,7 @@ from domain.shared import DomainError, Rule
 from infrastructure.bootstrap import Services, open_services
 from infrastructure.reminder_channels import SmtpChannel, WebhookChannel
 from infrastructure.settings import Settings
-from tests.application.support import DO1, PM, contact
+from tests.application.support import DO1, PC, PM, contact
 from tests.conftest import FakeClock, settings_for
 from tests.integration.test_faults import cluster  # noqa: F401 (the throwaway cluster, as a fixture)
 from tests.live import ROOT, valmius_env, wait_until
@@ -217,6 +217,37 @@ def test_a_met_deadline_settles_its_reminder(night, mailbox, hook) -> None:  # n
     with pytest.raises(DomainError) as settled:
         app.acknowledge_reminder(DO1, RID)
     assert settled.value.rule is Rule.REMINDER_SETTLED
+
+
+def test_a_police_request_unanswered_reminds_the_police_coordinator_on_duty_who_acknowledges_it(night, mailbox, hook) -> None:  # noqa: ANN001
+    """Given PC on duty as the police coordinator and DO-1 as the duty officer, and a request to the police raised
+    at 22:00 (unanswered past 30 minutes is its deadline), then the notice before it goes to PC, the notice at it
+    to PC and DO-1, and PC, who keeps the requests between the city and the police, acknowledges it; a division
+    contact may not."""
+    services, clock = night
+    app = services.coordination
+    sender = sender_for(services, mailbox, hook)
+    app.sign_on(DO1, "DUTY_OFFICER")
+    app.sign_on(PC, "POLICE_COORDINATOR")
+    action_due_at_three(services)  # the crisis
+    app.open_police_liaison(PC, liaison_id="PL-1", crisis_id="C-1", topic="Traffic control on Itäväylä")
+    app.raise_police_request(PC, "PL-1", request_id="PR-1", direction="CITY_TO_POLICE", request_type="COORDINATION",
+                             subject="Close Itäväylä eastbound")
+    rid = f"POLICE_REQUEST.PL-1.PR-1.{stamp(datetime.fromisoformat('2026-12-05T22:30:00+02:00'))}"
+
+    def told() -> list[tuple[str, list[str]]]:
+        return [(e.stage, [f"{r['recipient']} as {r['as']}" for r in e.recipients])
+                for e in app.events.get(Reminder.id_for(rid)) if isinstance(e, Reminder.NoticeRecorded)]
+
+    tick(services, sender, clock, "2026-12-05T22:05:00+02:00")
+    tick(services, sender, clock, "2026-12-05T22:30:00+02:00")
+    assert told() == [("BEFORE", ["PC as POLICE_COORDINATOR"]),
+                      ("AT", ["PC as POLICE_COORDINATOR", "DO-1 as DUTY_OFFICER"])]
+    with pytest.raises(DomainError) as not_theirs:
+        app.acknowledge_reminder(contact("STARA"), rid)
+    assert not_theirs.value.rule is Rule.NOT_A_RECIPIENT
+    app.acknowledge_reminder(PC, rid)
+    assert app.load_reminder(rid).acknowledged_by == "PC"
 
 
 def test_deliveries_are_retried_with_backoff_and_each_attempt_recorded(night, mailbox, hook) -> None:  # noqa: ANN001

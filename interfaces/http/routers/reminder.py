@@ -52,8 +52,8 @@ def get_reminder(reminder_id: ReminderId, app: App, actor: CurrentActor, respons
 @router.post("/reminders/{reminder_id}/acknowledgement")
 def acknowledge_reminder(reminder_id: ReminderId, app: App, actor: CurrentActor, expected: ExpectedVersion,
                          response: Response) -> CommandResponse:
-    """Acknowledge a reminder: it escalates no further. Its recipients may: the division contact of its unit, duty
-    officers and the preparedness manager (NOT_A_RECIPIENT otherwise; ALREADY_ACKNOWLEDGED the second time;
+    """Acknowledge a reminder: it escalates no further. Its recipients may: the division contact of its unit (the
+    police coordinator, of a police request), duty officers and the preparedness manager (NOT_A_RECIPIENT otherwise; ALREADY_ACKNOWLEDGED the second time;
     REMINDER_SETTLED once its deadline was met or went away)."""
     return answered(response, app, reminder_id, app.acknowledge_reminder(actor, reminder_id, expected_version=expected))
 
