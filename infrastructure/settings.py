@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -44,6 +45,19 @@ def project_folder() -> Path:
 
 PROJECT = project_folder()
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT / 'var' / 'valmius.sqlite3'}"
+
+
+def project_file(path: Path | None, read: Callable[[Path], object], holding: str) -> Path | None:
+    """A file setting: a relative path names a file in the project folder too, and `read` must take what it
+    holds (else the setting is refused, saying what the file should hold and why it does not)."""
+    if path is None:
+        return None
+    path = path if path.is_absolute() else PROJECT / path
+    try:
+        read(path)
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"not a readable JSON file of {holding} ({type(error).__name__}: {error})") from None
+    return path
 
 
 class Settings(BaseSettings):
@@ -164,15 +178,8 @@ class Settings(BaseSettings):
     @field_validator("units_file")
     @classmethod
     def _readable_units(cls, path: Path | None) -> Path | None:
-        """A relative path names a file in the project folder too; it must hold a unit registry."""
-        if path is not None:
-            path = path if path.is_absolute() else PROJECT / path
-            try:
-                UnitRegistry(**json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError, TypeError) as error:
-                raise ValueError(f"not a readable JSON file of units, partners, retired and short_names ({error})") \
-                    from None
-        return path
+        return project_file(path, lambda found: UnitRegistry(**json.loads(found.read_text(encoding="utf-8"))),
+                            "units, partners, retired and short_names")
 
     @field_validator("sitrep_rhythm")
     @classmethod
@@ -194,14 +201,7 @@ class Settings(BaseSettings):
     @field_validator("contacts_file")
     @classmethod
     def _readable_contacts(cls, path: Path | None) -> Path | None:
-        """A relative path names a file in the project folder too; it must hold people's and units' addresses."""
-        if path is not None:
-            path = path if path.is_absolute() else PROJECT / path
-            try:
-                read_contacts(path)
-            except (OSError, ValueError, TypeError) as error:
-                raise ValueError(f"not a readable JSON file of people's and units' addresses ({error})") from None
-        return path
+        return project_file(path, read_contacts, "people's and units' addresses")
 
     @field_validator("reminder_link_base")
     @classmethod
@@ -220,15 +220,7 @@ class Settings(BaseSettings):
     @field_validator("districts_file")
     @classmethod
     def _readable_districts(cls, path: Path | None) -> Path | None:
-        """A relative path names a file in the project folder too; it must hold a district registry."""
-        if path is not None:
-            path = path if path.is_absolute() else PROJECT / path
-            try:
-                DistrictRegistry.read(path)
-            except (OSError, ValueError, TypeError, KeyError) as error:
-                raise ValueError(f"not a readable JSON file of districts ({type(error).__name__}: {error})") \
-                    from None
-        return path
+        return project_file(path, DistrictRegistry.read, "districts")
 
     @field_validator("signing_key")
     @classmethod
