@@ -211,7 +211,7 @@ def world(api, settings: Settings, people: People) -> list[str]:  # noqa: ANN001
 
 def reads_after(path: str, record_id: str) -> list[str]:
     """What must answer 200 once a command on `path` is accepted: the record and the reads that show it."""
-    common = ["/situation-overview", "/readiness-board", "/police-liaison-board"]
+    common = ["/situation-overview", "/exercises/situation-overview", "/readiness-board", "/police-liaison-board"]
     if "/warnings" in path:  # a public warning's commands answer with the warning
         return [f"/warnings/{record_id}", "/warnings", "/warnings/feed", "/crises/C-S1/warnings", *common]
     if path.startswith("/crises"):
@@ -224,6 +224,8 @@ def reads_after(path: str, record_id: str) -> list[str]:
         return [f"/received-alerts/{record_id}", "/received-alerts", "/crises/C-S1/timeline", *common]
     if path.startswith("/reminders"):
         return [f"/reminders/{record_id}", "/reminders", *common]
+    if path.startswith("/positions"):  # who holds each position, and its briefs
+        return ["/positions", *common]
     return ["/emergency-conditions", *common]
 
 
