@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from application.projections import exercises
+from application.projections.situation_overview import EXERCISES
 from domain.access import Actor
 from infrastructure.sql import Sql
 
@@ -73,9 +75,13 @@ class DisclosureLog:
         until: datetime | None = None,
         after: int = 0,
         limit: int = 100,
+        exercise: bool | None = None,
     ) -> list[dict[str, Any]]:
-        """Kept disclosures in the order they were kept, from the row after `after`."""
+        """Kept disclosures in the order they were kept, from the row after `after`; with `exercise`, only those of
+        crises declared as exercises (true) or none of them (false)."""
         where, params = ["id > %s"], [after]
+        if exercise is not None:
+            where.append(exercises.where("crisis_id", EXERCISES, exercise))
         for column, value in (("user_name", user), ("crisis_id", crisis_id), ("kind", kind), ("record_id", record_id)):
             if value is not None:
                 where.append(f"{column} = %s")

@@ -115,6 +115,22 @@ def test_the_auditors_see_the_exercise_apart(api, people, both) -> None:  # noqa
     assert "C-S1" in log and "C-X1" not in log and "EXERCISE" not in log
 
 
+def test_the_disclosures_of_an_exercise_say_so_and_are_told_apart(api, people, both) -> None:  # noqa: ANN001
+    """Given a SECRET log entry in the real storm and in the exercise, each read by a cleared reader, then the
+    auditors' disclosures mark the exercise's, and filter them in or out."""
+    secret = {"level": "SECRET", "legal_basis": "JulkL 24.1 § 7 k"}
+    for crisis_id in ("C-S1", "C-X1"):
+        entry = api.post(f"/crises/{crisis_id}/log-entries", headers=people.duty_officer,
+                         json={"text": "Shelter address", "classification": secret})
+        accepted(entry)
+        read(api, f"/crises/{crisis_id}/timeline", people.cleared_leadership, int(entry.headers["Valmius-Position"]))
+    every = accepted(api.get("/audit/disclosures", headers=people.auditor))["disclosures"]
+    assert {(d["crisis_id"], d["exercise"]) for d in every} == {("C-S1", False), ("C-X1", True)}
+    for exercise, crisis_id in (("true", "C-X1"), ("false", "C-S1")):
+        some = accepted(api.get("/audit/disclosures", params={"exercise": exercise}, headers=people.auditor))
+        assert some["disclosures"] and {d["crisis_id"] for d in some["disclosures"]} == {crisis_id}
+
+
 def test_everything_of_the_exercise_says_exercise(api, people, both) -> None:  # noqa: ANN001
     reader, auditor = people.leadership, people.auditor
     # Its records

@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 
 from application.audit.export import DESCRIBES, export_crisis
 from application.audit.refusals import MAX_PAGE, links_from_log, present_refusal, search_refusals
+from application.projections.situation_overview import exercise_ids
 from domain.access import authorise
 from domain.shared import display
 from infrastructure.bootstrap import Services
@@ -84,19 +85,23 @@ def list_disclosures(
     until: Until = None,
     after: After = 0,
     limit: Limit = 100,
+    exercise: Annotated[bool | None, Query(
+        description="true: only the reads of crises declared as exercises; false: none of them.")] = None,
 ) -> dict[str, Any]:
     """Reads of SECRET and RECEIVED content by cleared readers: one row per record shown, rows of one read
-    sharing a `read_id`; with the reader, their role, the time and the endpoint."""
+    sharing a `read_id`; with the reader, their role, the time and the endpoint, and whether the record's
+    crisis is an exercise."""
     authorise(actor, "list_disclosures")
     rows = services.disclosures.list(
         user=user, crisis_id=crisis, kind=kind, record_id=record,
         since=query_time(services.coordination, since, "since"),
         until=query_time(services.coordination, until, "until"),
-        after=after, limit=limit + 1,
+        after=after, limit=limit + 1, exercise=exercise,
     )
     page = rows[:limit]
+    practised = exercise_ids(services.sql)
     return {
-        "disclosures": [_disclosure(row) for row in page],
+        "disclosures": [_disclosure(row, practised) for row in page],
         "next_after": page[-1]["id"] if len(rows) > limit else None,
     }
 
@@ -151,8 +156,9 @@ def _chunks(buffer: IO[bytes]) -> Iterator[bytes]:
         buffer.close()
 
 
-def _disclosure(row: dict[str, Any]) -> dict[str, Any]:
+def _disclosure(row: dict[str, Any], exercises: set[str]) -> dict[str, Any]:
     return {
+        "exercise": row["crisis_id"] in exercises,
         "id": row["id"],
         "read_id": row["read_id"],
         "at": display(datetime.fromisoformat(row["at"]), seconds=True),

@@ -84,6 +84,7 @@ class DisclosureResponse(ReadResponse):
     legal_basis: str | None
     marking: str | None
     originator: str | None
+    exercise: bool = Field(False, description="The record's crisis was declared as an exercise.")
 
 
 class DisclosurePageResponse(ReadResponse):
