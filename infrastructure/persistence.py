@@ -121,11 +121,11 @@ class OutageBreaker:
     `valmius remind` as long for each tick (measured on a crashed throwaway cluster).
 
     A caller the pool gives no connection in time (PoolTimeout) tries a connection of its own (1 s at most): if
-    the server does not answer, the breaker opens, and callers are refused at once (an OperationalError with no
-    SQLSTATE, which `store_unavailable` reads as an outage) until a try, made at most every PROBE_SECONDS,
-    connects again: then the pool drops the connections it held (each found dead would cost a check and a backoff
-    of a second or more) and is asked as before. A pool merely busy (every connection in use) connects the try
-    and opens nothing."""
+    that does not connect, the breaker opens, and callers are refused at once (an OperationalError with no
+    SQLSTATE, which `store_unavailable` reads as an outage). At most every PROBE_SECONDS one caller tries again:
+    the pool for a moment (its connections may be alive: a server that refused one more client), then a
+    connection of its own. Either closes the breaker; after an outage the pool's connections of the server
+    before are checked first (each found dead would otherwise cost a backoff of a second or more)."""
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool
@@ -135,30 +135,43 @@ class OutageBreaker:
         self._lock = threading.Lock()
 
     def getconn(self, timeout: float | None = None) -> Any:
-        if self.down_since is not None and not self._back():
-            raise psycopg.OperationalError(
-                f"the store is out of reach (for {time.monotonic() - self.down_since:.0f} s; no connection to it)"
-            )
-        try:
-            return self._getconn(timeout)
-        except PoolTimeout:
-            if self.down_since is None and not self._reachable():
-                self.down_since = time.monotonic()
-                log.warning("PostgreSQL is out of reach: callers are told at once until it answers again")
-            raise
+        since = self.down_since  # read once: another caller may close the breaker meanwhile
+        if since is None:
+            try:
+                return self._getconn(timeout)
+            except PoolTimeout:
+                if self.down_since is None and not self._reachable():
+                    self.down_since = time.monotonic()
+                    log.warning("PostgreSQL is out of reach: callers are told at once until it answers again")
+                raise
+        if self._my_turn():
+            try:
+                conn = self._getconn(0.05)  # a live connection it holds is given at once
+            except PoolTimeout:
+                conn = None
+            if conn is not None or self._reachable():
+                if conn is None:
+                    self.pool.check()  # the connections of the server before: dead ones replaced, live ones kept
+                self._close(since)
+                return conn if conn is not None else self._getconn(timeout)
+        raise psycopg.OperationalError(
+            f"the store is out of reach (for {time.monotonic() - since:.0f} s; no connection to it)"
+        )
 
-    def _back(self) -> bool:
+    def _my_turn(self) -> bool:
         now = time.monotonic()
         with self._lock:
             if now - self._tried < PROBE_SECONDS:
                 return False
             self._tried = now
-        if not self._reachable():
-            return False
-        log.warning("PostgreSQL answers again after %.1f s", now - (self.down_since or now))
-        self.down_since = None
-        self.pool.drain()  # the connections it holds are of the server before: new ones, without a backoff each
-        return True
+            return True
+
+    def _close(self, since: float) -> None:
+        with self._lock:
+            if self.down_since != since:
+                return
+            self.down_since = None
+        log.warning("PostgreSQL answers again after %.1f s", time.monotonic() - since)
 
     def _reachable(self) -> bool:
         """A connection of its own connects. A server that answers and refuses it (starting up, shutting down,

@@ -93,6 +93,10 @@ class Moved(Exception):
     """A read model is not where this process's rebuild left it: another process applied or reset it."""
 
 
+class HandOver(Exception):
+    """A rebuild written behind met something out of the ordinary: `catch_up` goes on (its cause says why)."""
+
+
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """Python's cyclic garbage collector seldom, for a rebuild: it allocates millions of short-lived objects
@@ -234,26 +238,31 @@ class Projections(Queries):
         batches, but only whole ones, in commit order: their rows go with the tracking position that moves
         past them, so the rebuild resumes after the last batch that survived, each event still applied once.
         (The rebuild's first transaction, which empties the models, stays durable.)"""
-        with self.store.batch_transaction() as tx:
-            if not durable and self.store.dialect == "postgres":
-                tx.execute("SET LOCAL synchronous_commit = off")
-            tracked = lock_tracking(tx, [m.name for m in models], self.store.dialect)
-            known = {name: position for name, (position, _) in tracked.items()}
-            for model in models:
-                shape = tracked[model.name][1]
-                if shape is not None and shape != self._shapes[model.name]:
-                    self._leave(model, shape)
-                    del known[model.name]
-            ready = [(m, known[m.name]) for m in models if m.name in known and known[m.name] >= after]
-            apply_locked(tx, ready, notifications, self.app.mapper.to_domain_event, last)
-            for model, position in ready:
-                known[model.name] = max(position, last)
-            if ready:  # a failure a model has moved past is over (kept by any process: see _record_failure)
-                marks = ", ".join(["%s"] * len(ready))
-                tx.execute(
-                    f"DELETE FROM {FAILURES_TABLE} WHERE position <= %s AND view IN ({marks})",
-                    (last, *(m.name for m, _ in ready)),
-                )
+        try:
+            with self.store.batch_transaction() as tx:
+                if not durable and self.store.dialect == "postgres":
+                    tx.execute("SET LOCAL synchronous_commit = off")
+                tracked = lock_tracking(tx, [m.name for m in models], self.store.dialect)
+                known = {name: position for name, (position, _) in tracked.items()}
+                for model in models:
+                    shape = tracked[model.name][1]
+                    if shape is not None and shape != self._shapes[model.name]:
+                        self._leave(model, shape)
+                        del known[model.name]
+                ready = [(m, known[m.name]) for m in models if m.name in known and known[m.name] >= after]
+                apply_locked(tx, ready, notifications, self.app.mapper.to_domain_event, last)
+                for model, position in ready:
+                    known[model.name] = max(position, last)
+                if ready:  # a failure a model has moved past is over (kept by any process: see _record_failure)
+                    marks = ", ".join(["%s"] * len(ready))
+                    tx.execute(
+                        f"DELETE FROM {FAILURES_TABLE} WHERE position <= %s AND view IN ({marks})",
+                        (last, *(m.name for m, _ in ready)),
+                    )
+        except BaseException:
+            for model in models:  # what they remembered of the batch is not in their tables: applied again, it
+                model.forget()  # must not be found (a later draft's texts taken for the one issued)
+            raise
         self._tracked.update(known)
         for model, _ in ready:
             failure = self._failed.get(model.name)
@@ -503,43 +512,57 @@ class Projections(Queries):
         a model or a write that fails; another process that moved a model) waits for the writer and hands over
         to `catch_up`, which goes on from the positions the store holds, with what the models remembered of the
         batches not written forgotten: each event is still applied once, and a failing model is stopped alone.
-        Returns how many notifications the pass covered."""
+        (What `progress` raises ends the rebuild, as in `catch_up`.) Returns how many notifications it covered."""
         models = [m for m in models if m.name not in self._foreign]
-        topics = topics_of(models) or ()
-        head = self.app.recorder.max_notification_id() or 0
-        start, moved = 1, 0
-        writing: Future[tuple[int, int]] | None = None
+        if not models:
+            return 0
+        moved = 0
         with ThreadPoolExecutor(1, thread_name_prefix="valmius-rebuild-writer") as writer:
             try:
-                while True:
-                    size = min(batch_size, max((head - start) // 3, TAIL_BATCH))
-                    notifications = self.app.recorder.select_notifications(start=start, limit=size, topics=topics)
-                    full = len(notifications) == size
-                    last = notifications[-1].id if notifications else 0
-                    if not full:
-                        last = max(last, head)
-                    if last < start:
-                        break
-                    batch = Recorded()
-                    apply_locked(batch, [(m, start - 1) for m in models], notifications, self.app.mapper.to_domain_event, last)
-                    if writing is not None:
-                        moved += self._written(models, writing.result(), progress)
-                    writing = writer.submit(self._write, models, batch, start - 1, last)
-                    start = last + 1
-                    if not full:
-                        break
-                if writing is not None:
-                    moved += self._written(models, writing.result(), progress)
+                for batch in self._batches_written(models, batch_size, writer):
+                    moved += self._written(models, batch, progress)
                 return moved
-            except Exception as error:
-                if writing is not None and writing.exception() is None:
-                    moved += self._written(models, writing.result(), progress)
+            except HandOver as handover:
                 log.info("the rebuild goes on a batch at a time from position %d (%s)",
-                         min(self._tracked.get(m.name, 0) for m in models), describe(error))
+                         min(self._tracked.get(m.name, 0) for m in models), describe(handover.__cause__ or handover))
         for model in models:
             model.forget()
             self._tracked.pop(model.name, None)
         return moved + self.catch_up(models, progress, batch_size, durable=False)
+
+    def _batches_written(self, models: list[ReadModel], batch_size: int, writer: ThreadPoolExecutor) -> Iterator[tuple[int, int]]:
+        """Each batch applied here and written by `writer` while the next is applied: (after, last) of each once
+        it is committed, in order. The last batches are smaller, so that little is left to write at the end. Any
+        failure: the batch being written waited for (and given, if it was committed), then HandOver."""
+        topics = topics_of(models) or ()
+        head = self.app.recorder.max_notification_id() or 0
+        start, writing = 1, None
+        try:
+            while True:
+                size = min(batch_size, max((head - start) // 3, TAIL_BATCH))
+                notifications = self.app.recorder.select_notifications(start=start, limit=size, topics=topics)
+                full = len(notifications) == size
+                last = notifications[-1].id if notifications else 0
+                if not full:
+                    last = max(last, head)
+                if last < start:
+                    break
+                batch = Recorded()
+                apply_locked(batch, [(m, start - 1) for m in models], notifications, self.app.mapper.to_domain_event, last)
+                if writing is not None:
+                    done, writing = writing.result(), None
+                    yield done
+                writing = writer.submit(self._write, models, batch, start - 1, last)
+                start = last + 1
+                if not full:
+                    break
+            if writing is not None:
+                done, writing = writing.result(), None
+                yield done
+        except Exception as error:
+            if writing is not None and writing.exception() is None:
+                yield writing.result()
+            raise HandOver from error
 
     def _write(self, models: list[ReadModel], batch: Recorded, after: int, last: int) -> tuple[int, int]:
         """Write a batch `_write_behind` applied in memory, in a transaction that first takes the models' tracking

@@ -17,6 +17,7 @@ from application.projections.runner import Projections
 from application.projections.tracking import apply_batch
 from domain.access import Actor, Role
 from domain.crisis import Crisis
+from domain.public_warning import PublicWarning
 from domain.shared import Classification
 from infrastructure.bootstrap import followers
 from tests.application.support import AUD, DO1, LR, PC, PM, approved_plan, contact, declare, move
@@ -813,3 +814,40 @@ def test_a_read_model_whose_keyed_table_has_a_column_default_is_refused_where_it
             name = "misnamed"
             tables = {"rm_misnamed": "(id TEXT PRIMARY KEY)"}
             keys = {"rm_other": ("id",)}
+
+
+def test_a_batch_that_failed_is_applied_again_without_what_the_models_remembered_of_it(services, app, views):
+    """Given a warning's draft applied (its texts remembered by the warning register), and a batch that issues it,
+    drafts an update and revises it, which fails for the models together once (another model's handler), when
+    the batch is applied again, each model alone, then the message issued holds the draft it was issued from, not
+    the later one the register had remembered while the failed batch ran."""
+    first = {"fi": {"headline": "Myrsky", "description": "eka"}, "sv": {"headline": "Storm", "description": "första"}}
+    later = {"fi": {"headline": "Myrsky 2", "description": "toka"}, "sv": {"headline": "Storm 2", "description": "andra"}}
+    now = app.now()
+    warning = PublicWarning.draft(warning_id="W-1", crisis_id="C-1", texts=first, urgency="Immediate",
+                                  certainty="Observed", actor="DO-1", now=now)
+    warning.approve(actor="DO-2", now=now)
+    app.save(warning)
+    views.catch_up()
+    warning.issue(sender="x@hel.example", category="SEVERE_WEATHER", severity=2, areas=["Vuosaari"], actor="DO-1",
+                  now=now)
+    warning.draft_update(texts=later, urgency="Immediate", certainty="Observed", actor="DO-1", now=now)
+    warning.revise(texts=later, urgency="Immediate", certainty="Observed", actor="DO-1", now=now)
+    app.save(warning)
+    timeline = views.models["crisis_timeline"]  # applies each event before the register does
+    applied = timeline.handlers[PublicWarning.Revised]
+    failures = []
+
+    def fails_once(tx, event, position):  # noqa: ANN001
+        if not failures:
+            failures.append(position)
+            raise RuntimeError("a transient failure of another model")
+        applied(tx, event, position)
+
+    timeline.handlers[PublicWarning.Revised] = fails_once  # the register has remembered the update by then
+
+    views.catch_up()
+
+    assert failures and not views.failures()
+    stored = views.store.query("SELECT texts FROM rm_public_warnings WHERE warning_id = 'W-1'")[0]["texts"]
+    assert json.loads(stored) == first

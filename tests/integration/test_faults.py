@@ -29,12 +29,13 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from eventsourcing.postgres import PostgresDatastore
 from fastapi.testclient import TestClient
 
 from application.backoff import RETRY_CAP_SECONDS, retry_delay
 from domain.access import Actor, Role
 from infrastructure.bootstrap import open_services
-from infrastructure.persistence import store_unavailable
+from infrastructure.persistence import harden_pool, store_unavailable
 from infrastructure.settings import Settings
 from interfaces.http.app import create_app
 from tests.integration.test_projection_worker import VIEWS, Worker, read_model_rows
@@ -190,6 +191,57 @@ def test_a_command_in_an_outage_is_refused_in_seconds_and_the_next_one_after_it_
     print(f"refused after {took[0]:.1f} s, then {took[1]:.1f} s; stored {back:.1f} s after PostgreSQL was back")
     assert took[0] < 15 and took[1] < 5 and back < BACK_WITHIN_SECONDS
     assert stored == 7  # the crisis at version 7: declared, five entries, back (nothing of the refused ones)
+
+
+@pytest.mark.postgres
+def test_a_full_server_with_the_pool_busy_is_not_an_outage_for_long(tmp_path):
+    """Given a server with no connection slot left (others hold them) and a pool of two whose connections are
+    both busy, when one more caller finds no connection (which opens the breaker: its own try is refused too),
+    then as soon as the busy callers give their connections back, callers are served again from the pool."""
+    full = Cluster()
+    full.start = lambda: full._run(  # noqa: SLF001 - the cluster's own pg_ctl, with four connections at most
+        "pg_ctl", "-D", str(full.data), "-l", str(full.dir / "server.log"), "-o",
+        f"-p {full.port} -c listen_addresses=127.0.0.1 -k {full.dir} -c fsync=off -c max_connections=4"
+        " -c superuser_reserved_connections=0", "-w", "start")
+    full.start()
+    try:
+        store = PostgresDatastore("postgres", "127.0.0.1", full.port, "postgres", "", pool_size=1, max_overflow=1,
+                                  connect_timeout=2, pre_ping=True)
+        harden_pool(store)
+        with store.get_connection() as conn:
+            conn.execute("SELECT 1")
+        others = []
+        while len(others) < 4:
+            try:
+                others.append(psycopg.connect(full.url("postgres"), connect_timeout=2))
+            except psycopg.OperationalError:
+                break
+
+        def busy() -> None:
+            with store.get_connection() as conn:
+                conn.execute("SELECT pg_sleep(3)")
+
+        callers = [threading.Thread(target=busy) for _ in range(2)]
+        for caller in callers:
+            caller.start()
+        time.sleep(0.3)
+        with pytest.raises(Exception) as refused:  # no connection in the pool, none to be had
+            with store.get_connection():
+                pass
+        assert store_unavailable(refused.value)
+        for caller in callers:
+            caller.join()
+        served = []
+        for _ in range(20):
+            with store.get_connection() as conn:
+                served.append(conn.execute("SELECT 1").fetchone())
+            time.sleep(0.05)
+        assert len(served) == 20 and len(others) == 2  # the server was full: the pool's two and two others
+        for other in others:
+            other.close()
+        store.close()
+    finally:
+        full.remove()
 
 
 # --- serve and project started while the store is down ----------------------------------------------------
