@@ -15,7 +15,7 @@ copy of the relation that could disagree with the log. An attempt concerns crisi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -79,18 +79,26 @@ PLAN_ACTIVATED = get_topic(DivisionPreparedness.PlanActivated)
 
 def links_from_log(app: Any, crisis_id: str) -> CrisisLinks:
     """Read the liaisons opened for the crisis and every plan activation from the event log (by topic)."""
-    links = CrisisLinks(crisis_id)
+    return links_of(app, [crisis_id])[0]
+
+
+def links_of(app: Any, crisis_ids: Iterable[str]) -> list[CrisisLinks]:
+    """The links of each of the crises, from one read of the event log (by topic)."""
+    found = {crisis_id: CrisisLinks(crisis_id) for crisis_id in crisis_ids}
+    if not found:
+        return []
     activations = []
     for page in log_pages(app.recorder, topics=[LIAISON_OPENED, PLAN_ACTIVATED]):
         for notification in page:
             event = app.mapper.to_domain_event(notification)
             if notification.topic == LIAISON_OPENED:
-                if event.crisis_id == crisis_id:
-                    links.liaisons.add(event.liaison_id)
+                if event.crisis_id in found:
+                    found[event.crisis_id].liaisons.add(event.liaison_id)
             else:
                 activations.append((event.unit, event.plan_id, event.crisis_id, event.recorded_at))
-    links.add_activations(activations)
-    return links
+    for links in found.values():
+        links.add_activations(activations)
+    return list(found.values())
 
 
 
@@ -107,9 +115,10 @@ def search_refusals(
     after: int = 0,
     limit: int = 100,
     up_to: int | None = None,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """Kept refused attempts matching every filter given, in the order they were kept, from the row after
-    `after`; and the `after` of the next page (None when this is the last). `up_to` caps the row id."""
+    """Kept refused attempts matching every filter given (and `keep`), in the order they were kept, from the row
+    after `after`; and the `after` of the next page (None when this is the last). `up_to` caps the row id."""
     if not 1 <= limit <= MAX_PAGE:
         raise DomainError(Rule.INVALID_INPUT, "limit {limit} is not between 1 and {max_limit}", {"limit": limit, "max_limit": MAX_PAGE})
     concerning = sorted(links.targets) if links is not None else None
@@ -120,7 +129,7 @@ def search_refusals(
             target=target, user=user, rule=rule, concerning=concerning, after=cursor, up_to=up_to, limit=_BATCH
         )
         for row in batch:
-            if _matches(row, links, since, until):
+            if _matches(row, links, since, until) and (keep is None or keep(row)):
                 found.append(row)
                 if len(found) > limit:  # one more than asked for: there is a next page
                     return found[:limit], found[limit - 1]["id"]

@@ -131,6 +131,23 @@ def test_the_disclosures_of_an_exercise_say_so_and_are_told_apart(api, people, b
         assert some["disclosures"] and {d["crisis_id"] for d in some["disclosures"]} == {crisis_id}
 
 
+def test_the_refusals_concerning_an_exercise_say_so_and_are_told_apart(api, people, both) -> None:  # noqa: ANN001
+    """Given a refused attempt on the real storm, one on the exercise and one on a police request of the
+    exercise (kept under its liaison's id), then the auditors' refusals mark the exercise's two, and filter them in
+    or out."""
+    for path in ("/crises/C-S1/severity", "/crises/C-X1/severity"):
+        assert api.post(path, json={"severity": 9, "reason": "x"}, headers=people.duty_officer).status_code == 422
+    refused = api.post("/police-liaisons/PL-C-X1/requests/PR-C-X1/answer", json={}, headers=people.leadership)
+    assert refused.status_code == 403
+    every = accepted(api.get("/audit/refusals", headers=people.auditor))["refusals"]
+    marked = {(r["target"], r["exercise"]) for r in every}
+    assert {("C-S1", False), ("C-X1", True), ("PL-C-X1", True)} <= marked
+    only = accepted(api.get("/audit/refusals", params={"exercise": "true"}, headers=people.auditor))["refusals"]
+    real = accepted(api.get("/audit/refusals", params={"exercise": "false"}, headers=people.auditor))["refusals"]
+    assert {r["target"] for r in only} == {"C-X1", "PL-C-X1"} and all(r["exercise"] for r in only)
+    assert len(only) + len(real) == len(every) and not any(r["exercise"] for r in real)
+
+
 def test_everything_of_the_exercise_says_exercise(api, people, both) -> None:  # noqa: ANN001
     reader, auditor = people.leadership, people.auditor
     # Its records

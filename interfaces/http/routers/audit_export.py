@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from application.audit.export import DESCRIBES, export_crisis
-from application.audit.refusals import MAX_PAGE, links_from_log, present_refusal, search_refusals
+from application.audit.refusals import MAX_PAGE, links_from_log, links_of, present_refusal, search_refusals
 from application.projections.situation_overview import exercise_ids
 from domain.access import authorise
 from domain.shared import display
@@ -58,19 +58,31 @@ def list_refusals(
     until: Until = None,
     after: After = 0,
     limit: Limit = 100,
+    exercise: Annotated[bool | None, Query(
+        description="true: only the attempts concerning crises declared as exercises (as `crisis` reads "
+        "concerning); false: none of them.")] = None,
 ) -> dict[str, Any]:
     """Refused attempts (by rule, by role, by version conflict, by bad input): who tried what, when, and which
-    rule refused it, in the order they were kept. The arguments of an attempt are withheld from an auditor
-    without clearance, since the classification the attempt asked for is not kept."""
+    rule refused it, in the order they were kept, and whether it concerned a crisis declared as an exercise. The
+    arguments of an attempt are withheld from an auditor without clearance, since the classification the attempt
+    asked for is not kept."""
     authorise(actor, "list_refusals")
-    links = links_from_log(services.coordination, crisis) if crisis else None
+    app = services.coordination
+    links = links_from_log(app, crisis) if crisis else None
+    exercises = links_of(app, sorted(exercise_ids(services.sql)))
+
+    def practised(row: dict[str, Any]) -> bool:
+        return any(found.concerns(row) for found in exercises)
+
     rows, next_after = search_refusals(
         services.refusals, links=links, target=target, user=user, rule=rule,
-        since=query_time(services.coordination, since, "since"),
-        until=query_time(services.coordination, until, "until"),
-        after=after, limit=limit,
+        since=query_time(app, since, "since"), until=query_time(app, until, "until"), after=after, limit=limit,
+        keep=None if exercise is None else lambda row: practised(row) == exercise,
     )
-    return {"refusals": [present_refusal(row, actor.clearance) for row in rows], "next_after": next_after}
+    return {
+        "refusals": [{**present_refusal(row, actor.clearance), "exercise": practised(row)} for row in rows],
+        "next_after": next_after,
+    }
 
 
 @router.get("/disclosures", response_model=DisclosurePageResponse)

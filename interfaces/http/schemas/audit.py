@@ -61,6 +61,7 @@ class RefusalResponse(ReadResponse):
     payload: dict[str, Any] | None = Field(
         description="The arguments of the attempt (withheld from an uncleared reader)."
     )
+    exercise: bool = Field(False, description="The attempt concerned a crisis declared as an exercise.")
 
 
 class RefusalPageResponse(ReadResponse):
