@@ -148,7 +148,8 @@ class Queries:
             self.store, actor.clearance, self.app.policy, crisis_id=crisis_id, in_force_only=crisis_id is None
         )
         at = display(self.app.now(), seconds=True)
-        return bounded({"at": at, **({"crisis_id": crisis_id} if crisis_id else {}), "warnings": warnings}, limit)
+        crisis = {"crisis_id": crisis_id, "exercise": self.app.is_exercise(crisis_id)} if crisis_id else {}
+        return bounded({"at": at, **crisis, "warnings": warnings}, limit)
 
     # --- how current the picture is -----------------------------------------------------------------
 

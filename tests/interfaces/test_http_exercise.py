@@ -159,6 +159,8 @@ def test_everything_of_the_exercise_says_exercise(api, people, both) -> None:  #
     assert accepted(api.get("/crises/C-X1/situation-reports/1", headers=reader))["exercise"] is True
     assert accepted(api.get("/warnings/W-C-X1", headers=reader))["exercise"] is True
     assert accepted(api.get("/warnings/W-C-S1", headers=reader))["exercise"] is False
+    assert read(api, "/crises/C-X1/warnings", reader, both)["exercise"] is True
+    assert read(api, "/crises/C-S1/warnings", reader, both)["exercise"] is False
     # its warnings' CAP documents are of status Exercise (valid CAP 1.2), the real ones Actual
     for warning_id, status in (("W-C-X1", "Exercise"), ("W-C-S1", "Actual")):
         document = api.get(f"/warnings/{warning_id}/cap", headers=reader)

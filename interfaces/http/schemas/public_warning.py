@@ -215,6 +215,8 @@ class WarningRegisterEntryResponse(Record):
 class PublicWarningRegisterResponse(ReadResponse):
     at: str
     crisis_id: str | None = None
+    exercise: bool = Field(False, description="A crisis's warnings: true when it was declared as an exercise (the "
+                           "register of the warnings in force never holds an exercise's).")
     warnings: list[WarningRegisterEntryResponse]
     cut: dict[str, int] | None = Field(
         None, description="The lists cut to `limit` items, each by its JSON Pointer (RFC 6901) with how many items "
