@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from application.backoff import doubling
 from application.ports import Store
+from application.audit.refusals import reminder_target
 from application.projections import deadlines as deadlines_model
 from application.projections.deadlines import Deadline
 from domain.access import Actor, authorise
@@ -59,22 +60,22 @@ class ReminderUseCases(UseCases):
             return [reminder]
 
         payload = {"reminder_id": rid, "notice": step.number}
-        return self._run("send_reminders", actor, f"reminder:{rid}", payload, attempt)[0].version
+        return self._run("send_reminders", actor, reminder_target(rid), payload, attempt)[0].version
 
     def record_reminder_delivery(self, actor: Actor, rid: str, **result: Any) -> int:
         """Record the result of one attempt to deliver a notice to one recipient by one channel."""
         payload = {"reminder_id": rid, "notice": result["notice"], "recipient": result["recipient"], "channel": result["channel"]}
-        return self._command("send_reminders", actor, f"reminder:{rid}", lambda: self.load_reminder(rid), None, payload,
+        return self._command("send_reminders", actor, reminder_target(rid), lambda: self.load_reminder(rid), None, payload,
                              lambda reminder, now: reminder.record_delivery(**result, actor=actor, now=now))
 
     def settle_reminder(self, actor: Actor, rid: str, reason: str) -> int:
-        return self._command("send_reminders", actor, f"reminder:{rid}", lambda: self.load_reminder(rid), None,
+        return self._command("send_reminders", actor, reminder_target(rid), lambda: self.load_reminder(rid), None,
                              {"reminder_id": rid, "reason": reason},
                              lambda reminder, now: reminder.settle(reason=reason, actor=actor, now=now))
 
     def acknowledge_reminder(self, actor: Actor, rid: str, *, expected_version: int | None = None) -> int:
         """A recipient has it in hand: the reminder escalates no further."""
-        return self._command("acknowledge_reminder", actor, f"reminder:{rid}", lambda: self.load_reminder(rid),
+        return self._command("acknowledge_reminder", actor, reminder_target(rid), lambda: self.load_reminder(rid),
                              expected_version, {"reminder_id": rid},
                              lambda reminder, now: reminder.acknowledge(actor=actor, now=now))
 

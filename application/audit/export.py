@@ -50,8 +50,10 @@ from application.audit.redaction import Classifier, redact_event
 from application.audit.refusals import (
     LIAISON_OPENED,
     PLAN_ACTIVATED,
+    REMINDER_OPENED,
     CrisisLinks,
     present_refusal,
+    reminder_target,
     search_refusals,
 )
 from application.audit.snapshots import apply_known
@@ -190,6 +192,10 @@ def scan_crisis(app: Any, crisis_id: str, position: int, progress: Progress | No
                     liaisons.add(origin)
                     scan.links.liaisons.add(pair[1].liaison_id)
                     scan.liaisons.append(pair)
+            elif topic == REMINDER_OPENED:
+                event = _decoded(app, notification)[1]
+                if event.crisis_id == crisis_id:
+                    scan.links.reminders.add(reminder_target(event.reminder_id))
             elif topic in PLAN_DEFINED:
                 pair = _decoded(app, notification)
                 definitions.setdefault((pair[1].unit, pair[1].plan_id), []).append(pair)

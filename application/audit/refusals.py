@@ -7,7 +7,7 @@ crisis is fixed when it is opened and a plan's activation names its crisis, so t
 exactly, for every attempt kept so far (also those kept before this resolution existed), without a second
 copy of the relation that could disagree with the log. An attempt concerns crisis C when
 
-- it was aimed at C, or at a police liaison matter opened for C;
+- it was aimed at C, at a police liaison matter opened for C, or at a reminder of a deadline of C;
 - its arguments name C (activating a plan for C, opening a liaison for C);
 - it tried to deactivate a plan of a unit while that plan was activated for C (from its activation for C
   until it is next activated for another crisis).
@@ -27,6 +27,7 @@ from application.ports import RefusalLog
 from application.projections.tracking import log_pages
 from domain.division_preparedness import DivisionPreparedness
 from domain.police_liaison import PoliceLiaison
+from domain.reminder import Reminder
 from domain.shared import DomainError, Rule, display
 
 MAX_PAGE = 1000
@@ -39,16 +40,17 @@ class CrisisLinks:
 
     crisis_id: str
     liaisons: set[str] = field(default_factory=set)
+    reminders: set[str] = field(default_factory=set)  # the targets of its reminders ("reminder:<id>")
     # (unit, plan id) -> [(from, until)] recording times while the plan was activated for this crisis
     plan_windows: dict[tuple[str, str], list[tuple[datetime, datetime | None]]] = field(default_factory=dict)
 
     @property
     def targets(self) -> set[str]:
-        return {self.crisis_id, *self.liaisons, *(unit for unit, _ in self.plan_windows)}
+        return {self.crisis_id, *self.liaisons, *self.reminders, *(unit for unit, _ in self.plan_windows)}
 
     def concerns(self, row: dict[str, Any]) -> bool:
         payload = row.get("payload") or {}
-        if row["target"] == self.crisis_id or row["target"] in self.liaisons:
+        if row["target"] == self.crisis_id or row["target"] in self.liaisons or row["target"] in self.reminders:
             return True
         if payload.get("crisis_id") == self.crisis_id:
             return True
@@ -75,6 +77,12 @@ class CrisisLinks:
 
 LIAISON_OPENED = get_topic(PoliceLiaison.Opened)
 PLAN_ACTIVATED = get_topic(DivisionPreparedness.PlanActivated)
+REMINDER_OPENED = get_topic(Reminder.Opened)
+
+
+def reminder_target(reminder_id: str) -> str:
+    """What a refused attempt on a reminder is kept under (Coordination.acknowledge_reminder and the sender's)."""
+    return f"reminder:{reminder_id}"
 
 
 def links_from_log(app: Any, crisis_id: str) -> CrisisLinks:
@@ -88,12 +96,15 @@ def links_of(app: Any, crisis_ids: Iterable[str]) -> list[CrisisLinks]:
     if not found:
         return []
     activations = []
-    for page in log_pages(app.recorder, topics=[LIAISON_OPENED, PLAN_ACTIVATED]):
+    for page in log_pages(app.recorder, topics=[LIAISON_OPENED, PLAN_ACTIVATED, REMINDER_OPENED]):
         for notification in page:
             event = app.mapper.to_domain_event(notification)
             if notification.topic == LIAISON_OPENED:
                 if event.crisis_id in found:
                     found[event.crisis_id].liaisons.add(event.liaison_id)
+            elif notification.topic == REMINDER_OPENED:
+                if event.crisis_id in found:
+                    found[event.crisis_id].reminders.add(reminder_target(event.reminder_id))
             else:
                 activations.append((event.unit, event.plan_id, event.crisis_id, event.recorded_at))
     for links in found.values():

@@ -14,16 +14,19 @@ import json
 import re
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from application.audit.export import export_crisis
 from application.audit.refusals import links_from_log, search_refusals
+from application.projections.deadlines import Deadline, deadline_key
 from domain.access import Actor, Role
 from domain.crisis import Crisis
 from domain.division_preparedness import CriticalFunction
 from domain.police_liaison import PoliceLiaison
+from domain.reminder import Ladder, reminder_id
 from domain.shared import Classification, DomainError, Rule
 from interfaces.web import report
 
@@ -287,6 +290,27 @@ def given_two_crises_with_a_liaison_and_a_plan_each(services, clock) -> None:  #
 def refused(call, *args, **kwargs) -> None:  # noqa: ANN001
     with pytest.raises(DomainError):
         call(*args, **kwargs)
+
+
+def test_a_refused_acknowledgement_of_a_reminder_concerns_the_crisis_of_its_deadline(services, clock) -> None:  # noqa: ANN001
+    """Given a reminder of an action of C-A (recorded as the sender records it), acknowledged, when it is
+    acknowledged again (refused: ALREADY_ACKNOWLEDGED, kept under the reminder), then the refusal concerns C-A, not
+    C-B, and a crisis's export holds it."""
+    given_two_crises_with_a_liaison_and_a_plan_each(services, clock)
+    app = services.coordination
+    due = clock() + timedelta(minutes=20)
+    deadline = Deadline(deadline_key("ACTION", "C-A", "A-1", due), "ACTION", "C-A", "A-1", "STARA", due)
+    app.record_reminder_notice(Actor("valmius-remind", Role.DUTY_OFFICER), deadline, Ladder().step(1, due), [])
+    app.acknowledge_reminder(DUTY, reminder_id(deadline.key))
+    refused(app.acknowledge_reminder, DUTY, reminder_id(deadline.key))
+
+    of_a, _ = search_refusals(services.refusals, links=links_from_log(app, "C-A"))
+    of_b, _ = search_refusals(services.refusals, links=links_from_log(app, "C-B"))
+
+    assert [(r["command"], r["rule"]) for r in of_a] == [("acknowledge_reminder", "ALREADY_ACKNOWLEDGED")]
+    assert of_b == []
+    _, files = export(SimpleNamespace(services=services), "C-A")
+    assert [r["rule"] for r in lines(files, "refusals.jsonl")] == ["ALREADY_ACKNOWLEDGED"]
 
 
 def test_refused_attempts_are_found_by_crisis_through_its_liaisons_and_plans(services, clock) -> None:  # noqa: ANN001
