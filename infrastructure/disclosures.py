@@ -8,12 +8,10 @@ delete a row.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from application.projections import exercises
-from application.projections.situation_overview import EXERCISES
 from domain.access import Actor
 from infrastructure.sql import Sql
 
@@ -76,12 +74,18 @@ class DisclosureLog:
         after: int = 0,
         limit: int = 100,
         exercise: bool | None = None,
+        exercises: Collection[str] = (),
     ) -> list[dict[str, Any]]:
         """Kept disclosures in the order they were kept, from the row after `after`; with `exercise`, only those of
-        crises declared as exercises (true) or none of them (false)."""
+        the crises `exercises` (true) or none of them (false)."""
         where, params = ["id > %s"], [after]
         if exercise is not None:
-            where.append(exercises.where("crisis_id", EXERCISES, exercise))
+            among = ", ".join(["%s"] * len(exercises))
+            if exercise:
+                where.append(f"crisis_id IN ({among})" if exercises else "1 = 0")
+            elif exercises:
+                where.append(f"(crisis_id IS NULL OR crisis_id NOT IN ({among}))")
+            params += sorted(exercises)
         for column, value in (("user_name", user), ("crisis_id", crisis_id), ("kind", kind), ("record_id", record_id)):
             if value is not None:
                 where.append(f"{column} = %s")

@@ -55,7 +55,7 @@ def project_file(path: Path | None, read: Callable[[Path], object], holding: str
     path = path if path.is_absolute() else PROJECT / path
     try:
         read(path)
-    except (OSError, ValueError, TypeError, KeyError) as error:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:  # (a list where an object belongs)
         raise ValueError(f"not a readable JSON file of {holding} ({type(error).__name__}: {error})") from None
     return path
 

@@ -51,6 +51,7 @@ from application.audit.refusals import (
     LIAISON_OPENED,
     PLAN_ACTIVATED,
     REMINDER_OPENED,
+    WARNING_DRAFTED,
     CrisisLinks,
     present_refusal,
     reminder_target,
@@ -81,7 +82,6 @@ ReportRenderer = Callable[[dict[str, Any]], str]
 PLAN_DEFINED = {get_topic(DivisionPreparedness.PlanDrafted), get_topic(DivisionPreparedness.PlanApproved)}
 PLAN_DEACTIVATED = get_topic(DivisionPreparedness.PlanDeactivated)
 READINESS_CHANGED = get_topic(DivisionPreparedness.ReadinessChanged)
-WARNING_DRAFTED = get_topic(PublicWarning.Drafted)
 ALERT_TOPICS = frozenset(get_topic(cls) for cls in (ReceivedAlert.Received, ReceivedAlert.LinkedToCrisis,
                                                      ReceivedAlert.Unlinked, ReceivedAlert.Superseded,
                                                      ReceivedAlert.Cancelled))
@@ -186,6 +186,7 @@ def scan_crisis(app: Any, crisis_id: str, position: int, progress: Progress | No
                 if pair[1].crisis_id == crisis_id:
                     warnings.add(origin)
                     scan.warnings.append(pair)
+                    scan.links.records.add(pair[1].warning_id)
             elif topic == LIAISON_OPENED:
                 pair = _decoded(app, notification)
                 if pair[1].crisis_id == crisis_id:
@@ -195,7 +196,7 @@ def scan_crisis(app: Any, crisis_id: str, position: int, progress: Progress | No
             elif topic == REMINDER_OPENED:
                 event = _decoded(app, notification)[1]
                 if event.crisis_id == crisis_id:
-                    scan.links.reminders.add(reminder_target(event.reminder_id))
+                    scan.links.records.add(reminder_target(event.reminder_id))
             elif topic in PLAN_DEFINED:
                 pair = _decoded(app, notification)
                 definitions.setdefault((pair[1].unit, pair[1].plan_id), []).append(pair)

@@ -7,7 +7,8 @@ crisis is fixed when it is opened and a plan's activation names its crisis, so t
 exactly, for every attempt kept so far (also those kept before this resolution existed), without a second
 copy of the relation that could disagree with the log. An attempt concerns crisis C when
 
-- it was aimed at C, at a police liaison matter opened for C, or at a reminder of a deadline of C;
+- it was aimed at C, at a police liaison matter opened for C, or at another record of C kept under a target of its
+  own (a warning drafted for C, a reminder of a deadline of C, C's after-action review);
 - its arguments name C (activating a plan for C, opening a liaison for C);
 - it tried to deactivate a plan of a unit while that plan was activated for C (from its activation for C
   until it is next activated for another crisis).
@@ -26,7 +27,9 @@ from application.audit.redaction import withhold_message, withhold_payload, with
 from application.ports import RefusalLog
 from application.projections.tracking import log_pages
 from domain.division_preparedness import DivisionPreparedness
+from domain.crisis import Crisis
 from domain.police_liaison import PoliceLiaison
+from domain.public_warning import PublicWarning
 from domain.reminder import Reminder
 from domain.shared import DomainError, Rule, display
 
@@ -36,21 +39,24 @@ _BATCH = 1000
 
 @dataclass
 class CrisisLinks:
-    """The records a crisis reaches beyond its own stream: its police liaisons, the plans activated for it."""
+    """The records a crisis reaches beyond its own stream: its police liaisons, its other records kept under
+    targets of their own (its warnings, its reminders, its after-action review), the plans activated for it."""
 
     crisis_id: str
     liaisons: set[str] = field(default_factory=set)
-    reminders: set[str] = field(default_factory=set)  # the targets of its reminders ("reminder:<id>")
+    records: set[str] = field(default_factory=set)  # warning ids, "reminder:<id>"s (see `targets`)
     # (unit, plan id) -> [(from, until)] recording times while the plan was activated for this crisis
     plan_windows: dict[tuple[str, str], list[tuple[datetime, datetime | None]]] = field(default_factory=dict)
 
     @property
     def targets(self) -> set[str]:
-        return {self.crisis_id, *self.liaisons, *self.reminders, *(unit for unit, _ in self.plan_windows)}
+        return {self.crisis_id, review_target(self.crisis_id), *self.liaisons, *self.records,
+                *(unit for unit, _ in self.plan_windows)}
 
     def concerns(self, row: dict[str, Any]) -> bool:
         payload = row.get("payload") or {}
-        if row["target"] == self.crisis_id or row["target"] in self.liaisons or row["target"] in self.reminders:
+        target = row["target"]
+        if target in (self.crisis_id, review_target(self.crisis_id)) or target in self.liaisons or target in self.records:
             return True
         if payload.get("crisis_id") == self.crisis_id:
             return True
@@ -78,11 +84,18 @@ class CrisisLinks:
 LIAISON_OPENED = get_topic(PoliceLiaison.Opened)
 PLAN_ACTIVATED = get_topic(DivisionPreparedness.PlanActivated)
 REMINDER_OPENED = get_topic(Reminder.Opened)
+WARNING_DRAFTED = get_topic(PublicWarning.Drafted)
+DECLARED = get_topic(Crisis.Declared)
 
 
 def reminder_target(reminder_id: str) -> str:
     """What a refused attempt on a reminder is kept under (Coordination.acknowledge_reminder and the sender's)."""
     return f"reminder:{reminder_id}"
+
+
+def review_target(crisis_id: str) -> str:
+    """What a refused attempt on a crisis's after-action review is kept under."""
+    return f"after-action-review:{crisis_id}"
 
 
 def links_from_log(app: Any, crisis_id: str) -> CrisisLinks:
@@ -96,22 +109,36 @@ def links_of(app: Any, crisis_ids: Iterable[str]) -> list[CrisisLinks]:
     if not found:
         return []
     activations = []
-    for page in log_pages(app.recorder, topics=[LIAISON_OPENED, PLAN_ACTIVATED, REMINDER_OPENED]):
+    for page in log_pages(app.recorder, topics=[LIAISON_OPENED, PLAN_ACTIVATED, REMINDER_OPENED, WARNING_DRAFTED]):
         for notification in page:
-            event = app.mapper.to_domain_event(notification)
-            if notification.topic == LIAISON_OPENED:
-                if event.crisis_id in found:
-                    found[event.crisis_id].liaisons.add(event.liaison_id)
-            elif notification.topic == REMINDER_OPENED:
-                if event.crisis_id in found:
-                    found[event.crisis_id].reminders.add(reminder_target(event.reminder_id))
-            else:
+            event, topic = app.mapper.to_domain_event(notification), notification.topic
+            if topic == PLAN_ACTIVATED:
                 activations.append((event.unit, event.plan_id, event.crisis_id, event.recorded_at))
+                continue
+            links = found.get(event.crisis_id)
+            if links is None:
+                continue
+            if topic == LIAISON_OPENED:
+                links.liaisons.add(event.liaison_id)
+            elif topic == REMINDER_OPENED:
+                links.records.add(reminder_target(event.reminder_id))
+            else:
+                links.records.add(event.warning_id)
     for links in found.values():
         links.add_activations(activations)
     return list(found.values())
 
 
+def exercise_crises(app: Any) -> set[str]:
+    """The crises declared as exercises, from the event log (their declarations, by topic): not from a read
+    model, which may lag behind the log or have stopped on a failure."""
+    found = set()
+    for page in log_pages(app.recorder, topics=[DECLARED]):
+        for notification in page:
+            event = app.mapper.to_domain_event(notification)
+            if getattr(event, "exercise", False):
+                found.add(event.crisis_id)
+    return found
 
 
 def search_refusals(

@@ -222,8 +222,3 @@ class ReportFigures:
             "open_police_requests": int(requests[0]["n"]),
         }
 
-
-def exercise_ids(store: Store) -> set[str]:
-    """The crises declared as exercises, as the overview keeps them (EXERCISES, which the district overview and
-    the handover brief read too): what marks an auditor's rows of them."""
-    return {row["crisis_id"] for row in store.query(f"SELECT crisis_id FROM {EXERCISES}")}

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from application.audit.refusals import reminder_target
 from application.backoff import RETRY_CAP_SECONDS
 from domain.shared import DomainError, N_, Rule
 from infrastructure.logging import REQUEST_ID
@@ -194,7 +195,10 @@ def _record_edge_refusal(request: Request, error: DomainError, payload: dict[str
     route = request.scope.get("route")
     command = getattr(route, "name", None) or f"{request.method} {printable(request.url.path)}"
     params = request.path_params
-    target = params.get("crisis_id") or params.get("unit") or params.get("liaison_id") or request.url.path
+    target = (  # as the command pipeline keeps its refusals (application.audit.refusals reads them by target)
+        params.get("crisis_id") or params.get("unit") or params.get("liaison_id") or params.get("warning_id")
+        or (reminder_target(params["reminder_id"]) if "reminder_id" in params else None) or request.url.path
+    )
     services.coordination.record_refusal(command, actor, printable(str(target), 200), payload or {}, error)
 
 

@@ -313,6 +313,7 @@ def test_a_refused_acknowledgement_of_a_reminder_concerns_the_crisis_of_its_dead
     assert [r["rule"] for r in lines(files, "refusals.jsonl")] == ["ALREADY_ACKNOWLEDGED"]
 
 
+
 def test_refused_attempts_are_found_by_crisis_through_its_liaisons_and_plans(services, clock) -> None:  # noqa: ANN001
     # Given two crises, each with its police liaison matter, and one continuity plan
     given_two_crises_with_a_liaison_and_a_plan_each(services, clock)

@@ -11,9 +11,14 @@ import hashlib
 import io
 import json
 import zipfile
+from datetime import timedelta
 
 import pytest
 
+from application.audit.refusals import links_from_log, search_refusals
+from application.projections.deadlines import Deadline, deadline_key
+from domain.access import Actor, Role
+from domain.reminder import Ladder, reminder_id
 from interfaces.cli.main import main
 from tests.interfaces.conftest import accepted, declare, liaison_with_request, problem
 
@@ -186,3 +191,22 @@ def test_the_command_line_writes_the_same_archive_with_a_progress_bar(s1, tmp_pa
     # And asking for a crisis that does not exist says so
     assert main(["audit", "export", "C-NONE", "--out", str(tmp_path / "none.zip")]) == 2
     assert "there is no crisis C-NONE" in capsys.readouterr().err
+
+
+def test_a_refusal_at_the_edge_on_a_reminder_is_kept_under_the_reminder(api, people) -> None:  # noqa: ANN001
+    """Given a reminder of an action of C-S1, when leadership tries to acknowledge it (refused by the command) and a
+    duty officer sends a malformed If-Match (refused at the edge, before the command), then both are kept under
+    the reminder, and both concern C-S1."""
+    declare(api, people.duty_officer)
+    due = api.clock() + timedelta(minutes=20)
+    deadline = Deadline(deadline_key("ACTION", "C-S1", "A-1", due), "ACTION", "C-S1", "A-1", "STARA", due)
+    api.services.coordination.record_reminder_notice(Actor("valmius-remind", Role.DUTY_OFFICER), deadline,
+                                                     Ladder().step(1, due), [])
+    rid = reminder_id(deadline.key)
+    assert api.post(f"/reminders/{rid}/acknowledgement", headers=people.leadership).status_code == 403
+    edge = api.post(f"/reminders/{rid}/acknowledgement", headers={**people.duty_officer, "If-Match": "nonsense"})
+    assert edge.status_code in (400, 412, 422), edge.text
+    kept = {r["id"]: r for r in api.services.refusals.list()}
+    assert [r["target"] for r in kept.values()] == [f"reminder:{rid}"] * 2
+    of_crisis, _ = search_refusals(api.services.refusals, links=links_from_log(api.services.coordination, "C-S1"))
+    assert len(of_crisis) == 2

@@ -13,7 +13,8 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from interfaces.cap import CAP_NAMESPACE, validate
-from tests.interfaces.conftest import STORM, accepted, approved_plan, declare, liaison_with_request
+from tests.conftest import TEST_POOL, make_api, settings_for
+from tests.interfaces.conftest import STORM, People, accepted, approved_plan, declare, liaison_with_request
 from tests.interfaces.test_http_audit_export import archive_files
 from tests.interfaces.test_http_incident_summary import pdf_text, text_of
 from tests.interfaces.test_http_public_warning import TEXTS
@@ -132,19 +133,21 @@ def test_the_disclosures_of_an_exercise_say_so_and_are_told_apart(api, people, b
 
 
 def test_the_refusals_concerning_an_exercise_say_so_and_are_told_apart(api, people, both) -> None:  # noqa: ANN001
-    """Given a refused attempt on the real storm, one on the exercise and one on a police request of the
-    exercise (kept under its liaison's id), then the auditors' refusals mark the exercise's two, and filter them in
-    or out."""
+    """Given a refused attempt on the real storm, one on the exercise, one on a police request of the exercise
+    (kept under its liaison's id) and one on its warning (kept under the warning's id), then the auditors' refusals
+    mark the exercise's three, and filter them in or out."""
     for path in ("/crises/C-S1/severity", "/crises/C-X1/severity"):
         assert api.post(path, json={"severity": 9, "reason": "x"}, headers=people.duty_officer).status_code == 422
     refused = api.post("/police-liaisons/PL-C-X1/requests/PR-C-X1/answer", json={}, headers=people.leadership)
     assert refused.status_code == 403
+    refused = api.post("/warnings/W-C-X1/approval", json={}, headers=people.leadership)  # kept under the warning
+    assert refused.status_code == 403
     every = accepted(api.get("/audit/refusals", headers=people.auditor))["refusals"]
     marked = {(r["target"], r["exercise"]) for r in every}
-    assert {("C-S1", False), ("C-X1", True), ("PL-C-X1", True)} <= marked
+    assert {("C-S1", False), ("C-X1", True), ("PL-C-X1", True), ("W-C-X1", True)} <= marked
     only = accepted(api.get("/audit/refusals", params={"exercise": "true"}, headers=people.auditor))["refusals"]
     real = accepted(api.get("/audit/refusals", params={"exercise": "false"}, headers=people.auditor))["refusals"]
-    assert {r["target"] for r in only} == {"C-X1", "PL-C-X1"} and all(r["exercise"] for r in only)
+    assert {r["target"] for r in only} == {"C-X1", "PL-C-X1", "W-C-X1"} and all(r["exercise"] for r in only)
     assert len(only) + len(real) == len(every) and not any(r["exercise"] for r in real)
 
 
@@ -184,3 +187,23 @@ def test_everything_of_the_exercise_says_exercise(api, people, both) -> None:  #
     assert '<p class="marking">EXERCISE' in files["report.html"].decode()
     real = archive_files(api.get("/audit/crises/C-S1/export", headers=auditor).content)
     assert "exercise" not in json.loads(real["manifest.json"]) and b"EXERCISE" not in real["report.html"]
+
+
+@pytest.mark.postgres
+def test_the_auditors_tell_an_exercise_from_the_log_whatever_the_read_models_progress(postgres_url, tmp_path, clock):
+    """Given an exercise declared on PostgreSQL with no follower running (the read models have applied nothing:
+    a worker lagging or down), a refused attempt on it and a cleared read of its SECRET content, then the auditors'
+    refusals and disclosures still mark them as the exercise's and keep them out of the real lists, as
+    /audit/events does: the exercises are read from the log."""
+    settings = settings_for("postgres", tmp_path, postgres_url, embedded_projections=False, **TEST_POOL)
+    for api in make_api(settings, clock):
+        people = People(api)
+        declare(api, people.duty_officer, **{**EXERCISE, "classification": {"level": "SECRET", "legal_basis": "JulkL 24.1 § 7 k"}})
+        assert api.post("/crises/C-X1/severity", json={"severity": 9, "reason": "x"},
+                        headers=people.duty_officer).status_code == 422
+        accepted(api.get("/crises/C-X1", headers=people.cleared_leadership))
+        assert api.services.projections.position() == 0  # nothing applied
+        for path, rows in (("/audit/refusals", "refusals"), ("/audit/disclosures", "disclosures")):
+            every = accepted(api.get(path, headers=people.auditor))[rows]
+            real = accepted(api.get(path, params={"exercise": "false"}, headers=people.auditor))[rows]
+            assert every and all(row["exercise"] for row in every) and real == [], (path, every)

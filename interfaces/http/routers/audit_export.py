@@ -19,8 +19,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from application.audit.export import DESCRIBES, export_crisis
-from application.audit.refusals import MAX_PAGE, links_from_log, links_of, present_refusal, search_refusals
-from application.projections.situation_overview import exercise_ids
+from application.audit.refusals import (
+    MAX_PAGE,
+    exercise_crises,
+    links_from_log,
+    links_of,
+    present_refusal,
+    search_refusals,
+)
 from domain.access import authorise
 from domain.shared import display
 from infrastructure.bootstrap import Services
@@ -69,7 +75,7 @@ def list_refusals(
     authorise(actor, "list_refusals")
     app = services.coordination
     links = links_from_log(app, crisis) if crisis else None
-    exercises = links_of(app, sorted(exercise_ids(services.sql)))
+    exercises = links_of(app, exercise_crises(app))
 
     def practised(row: dict[str, Any]) -> bool:
         return any(found.concerns(row) for found in exercises)
@@ -104,14 +110,14 @@ def list_disclosures(
     sharing a `read_id`; with the reader, their role, the time and the endpoint, and whether the record's
     crisis is an exercise."""
     authorise(actor, "list_disclosures")
+    practised = exercise_crises(services.coordination)
     rows = services.disclosures.list(
         user=user, crisis_id=crisis, kind=kind, record_id=record,
         since=query_time(services.coordination, since, "since"),
         until=query_time(services.coordination, until, "until"),
-        after=after, limit=limit + 1, exercise=exercise,
+        after=after, limit=limit + 1, exercise=exercise, exercises=practised,
     )
     page = rows[:limit]
-    practised = exercise_ids(services.sql)
     return {
         "disclosures": [_disclosure(row, practised) for row in page],
         "next_after": page[-1]["id"] if len(rows) > limit else None,
