@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from application.audit.refusals import exercise_crises
 from application.position import handover_brief
 from application.projections import (
     after_action_items, crisis_timeline, decision_log, police_liaison_board, public_warning_register,
@@ -21,7 +22,7 @@ from application.projections.district_overview import DistrictOverview, by_distr
 from application.projections.paging import DEFAULT_LIMIT, Page, bounded
 from application.projections.police_liaison_board import PoliceLiaisonBoard
 from application.projections.readiness_board import ReadinessBoard
-from application.projections.situation_overview import SituationOverview
+from application.projections.situation_overview import EXERCISES, SituationOverview
 from application.projections.tracking import FAILURES_TABLE, TRACKING_TABLE, Failure
 from domain.access import Actor, authorise
 from domain.shared import N_, DomainError, Rule, display
@@ -138,6 +139,15 @@ class Queries:
         """The watch list of received alerts (application.projections.received_alert), a page at a time."""
         authorise(actor, "list_received_alerts")
         return received_alert.watch_list(self.store, self.app.now(), actor.clearance, self.app.policy, limit, after)
+    def exercise_crises(self) -> set[str]:
+        """The crises declared as exercises, for the auditors' lists: the overview's set when it has applied the
+        whole log (one small query), else read from the log, so that a lagging or stopped follower changes no
+        answer (the log's declarations are read by topic: a scan of the events table)."""
+        head = self.app.recorder.max_notification_id() or 0
+        if self.position(SituationOverview.name) >= head:  # type: ignore[attr-defined] - Projections' own
+            return {row["crisis_id"] for row in self.store.query(f"SELECT crisis_id FROM {EXERCISES}")}
+        return exercise_crises(self.app)
+
     def list_public_warnings(
         self, actor: Actor, crisis_id: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> dict[str, Any]:

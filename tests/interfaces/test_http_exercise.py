@@ -202,8 +202,12 @@ def test_the_auditors_tell_an_exercise_from_the_log_whatever_the_read_models_pro
         assert api.post("/crises/C-X1/severity", json={"severity": 9, "reason": "x"},
                         headers=people.duty_officer).status_code == 422
         accepted(api.get("/crises/C-X1", headers=people.cleared_leadership))
-        assert api.services.projections.position() == 0  # nothing applied
-        for path, rows in (("/audit/refusals", "refusals"), ("/audit/disclosures", "disclosures")):
-            every = accepted(api.get(path, headers=people.auditor))[rows]
-            real = accepted(api.get(path, params={"exercise": "false"}, headers=people.auditor))[rows]
-            assert every and all(row["exercise"] for row in every) and real == [], (path, every)
+        projections = api.services.projections
+        for applied in (False, True):  # read from the log; then from the overview's set, once it has the log
+            if applied:
+                projections.catch_up()
+            assert (projections.position() > 0) is applied and projections.exercise_crises() == {"C-X1"}
+            for path, rows in (("/audit/refusals", "refusals"), ("/audit/disclosures", "disclosures")):
+                every = accepted(api.get(path, headers=people.auditor))[rows]
+                real = accepted(api.get(path, params={"exercise": "false"}, headers=people.auditor))[rows]
+                assert every and all(row["exercise"] for row in every) and real == [], (path, every)

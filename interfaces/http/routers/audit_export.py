@@ -21,7 +21,6 @@ from fastapi.responses import StreamingResponse
 from application.audit.export import DESCRIBES, export_crisis
 from application.audit.refusals import (
     MAX_PAGE,
-    exercise_crises,
     links_from_log,
     links_of,
     present_refusal,
@@ -75,7 +74,7 @@ def list_refusals(
     authorise(actor, "list_refusals")
     app = services.coordination
     links = links_from_log(app, crisis) if crisis else None
-    exercises = links_of(app, exercise_crises(app))
+    exercises = links_of(app, services.projections.exercise_crises())
 
     def practised(row: dict[str, Any]) -> bool:
         return any(found.concerns(row) for found in exercises)
@@ -110,7 +109,7 @@ def list_disclosures(
     sharing a `read_id`; with the reader, their role, the time and the endpoint, and whether the record's
     crisis is an exercise."""
     authorise(actor, "list_disclosures")
-    practised = exercise_crises(services.coordination)
+    practised = services.projections.exercise_crises()
     rows = services.disclosures.list(
         user=user, crisis_id=crisis, kind=kind, record_id=record,
         since=query_time(services.coordination, since, "since"),
