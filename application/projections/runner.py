@@ -110,6 +110,12 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+def forget_failures(tx: Any, names: list[str], last: int) -> None:
+    """A failure a model has moved past (to `last`) is over: kept by any process, see Projections._record_failure."""
+    marks = ", ".join(["%s"] * len(names))
+    tx.execute(f"DELETE FROM {FAILURES_TABLE} WHERE position <= %s AND view IN ({marks})", (last, *names))
+
+
 def describe(error: BaseException) -> str:
     """An error in one line: its kind and the first line of its message (a database error's DETAIL, which may
     quote a row's content, is left out)."""
@@ -253,12 +259,8 @@ class Projections(Queries):
                 apply_locked(tx, ready, notifications, self.app.mapper.to_domain_event, last)
                 for model, position in ready:
                     known[model.name] = max(position, last)
-                if ready:  # a failure a model has moved past is over (kept by any process: see _record_failure)
-                    marks = ", ".join(["%s"] * len(ready))
-                    tx.execute(
-                        f"DELETE FROM {FAILURES_TABLE} WHERE position <= %s AND view IN ({marks})",
-                        (last, *(m.name for m, _ in ready)),
-                    )
+                if ready:
+                    forget_failures(tx, [m.name for m, _ in ready], last)
         except BaseException:
             for model in models:  # what they remembered of the batch is not in their tables: applied again, it
                 model.forget()  # must not be found (a later draft's texts taken for the one issued)
@@ -576,8 +578,7 @@ class Projections(Queries):
             if moved:
                 raise Moved(f"read model {moved[0]} is not where this rebuild left it (another process moved it)")
             batch.replay(tx)
-            marks = ", ".join(["%s"] * len(names))
-            tx.execute(f"DELETE FROM {FAILURES_TABLE} WHERE position <= %s AND view IN ({marks})", (last, *names))
+            forget_failures(tx, names, last)
         return after, last
 
     def _written(self, models: list[ReadModel], batch: tuple[int, int], progress: Callable[[int], None] | None) -> int:

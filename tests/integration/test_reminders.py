@@ -323,6 +323,22 @@ class SlowMailbox(Mailbox):
         return await super().handle_DATA(server, session, envelope)
 
 
+def mail_for_a_sender(box: Mailbox, tmp_path: Path) -> tuple[Controller, dict[str, str]]:
+    """An SMTP server delivering to `box` (started; stop it), and the settings of a `valmius remind` process that
+    sends to it: STARA's and DO-1's addresses, a tick of 0.2 s, notices AT each deadline."""
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    contacts = tmp_path / "contacts.json"
+    contacts.write_text(json.dumps({"people": {"DO-1": {"email": "do1@hel.example"}},
+                                    "units": {"STARA": {"email": "stara@hel.example"}}}))
+    return controller, {
+        "VALMIUS_SMTP_URL": f"smtp://127.0.0.1:{port}", "VALMIUS_CONTACTS_FILE": str(contacts),
+        "VALMIUS_REMINDER_TICK_SECONDS": "0.2",
+        "VALMIUS_REMINDER_LADDER": '{"before": "1h", "duty_officer": "1d", "manager": "2d", "repeat": "1d"}',
+    }
+
+
 def remind_process(database_url: str, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "interfaces.cli.main", "remind"], cwd=ROOT,
@@ -339,15 +355,7 @@ def test_the_sender_killed_while_it_sends_records_nothing_twice_loses_nothing_an
     a delivery the kill fell between its send and its record, recognisable by its Message-ID."""
     services = open_services(settings_for("postgres", tmp_path, postgres_url))
     box = SlowMailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    contacts = tmp_path / "contacts.json"
-    contacts.write_text(json.dumps({"people": {"DO-1": {"email": "do1@hel.example"}},
-                                    "units": {"STARA": {"email": "stara@hel.example"}}}))
-    env = {"VALMIUS_SMTP_URL": f"smtp://127.0.0.1:{port}", "VALMIUS_CONTACTS_FILE": str(contacts),
-           "VALMIUS_REMINDER_TICK_SECONDS": "0.2",
-           "VALMIUS_REMINDER_LADDER": '{"before": "1h", "duty_officer": "1d", "manager": "2d", "repeat": "1d"}'}
+    controller, env = mail_for_a_sender(box, tmp_path)
     log = tmp_path / "remind.log"
     try:
         app = services.coordination
@@ -406,15 +414,8 @@ def test_the_sender_rides_out_a_crash_of_postgresql_and_sends_what_came_due_once
     tries again; once PostgreSQL is back, it sends the notices of five more actions that came due,
     without a hand on it, and recorded nothing twice."""
     url = cluster.url(f"remind_{uuid.uuid4().hex[:8]}")
-    box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    contacts = tmp_path / "contacts.json"
-    contacts.write_text(json.dumps({"people": {"DO-1": {"email": "do1@hel.example"}},
-                                    "units": {"STARA": {"email": "stara@hel.example"}}}))
-    env = {"VALMIUS_SMTP_URL": f"smtp://127.0.0.1:{port}", "VALMIUS_CONTACTS_FILE": str(contacts),
-           "VALMIUS_REMINDER_TICK_SECONDS": "0.2",
-           "VALMIUS_REMINDER_LADDER": '{"before": "1h", "duty_officer": "1d", "manager": "2d", "repeat": "1d"}'}
+    box = Mailbox()
+    controller, env = mail_for_a_sender(box, tmp_path)
     log = tmp_path / "remind.log"
 
     def actions_past_due(first: int) -> datetime:
